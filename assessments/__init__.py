@@ -1,0 +1,1 @@
+"""Assessment instruments and grading: pure, framework-free."""

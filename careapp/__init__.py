@@ -1,0 +1,81 @@
+"""careapp: the web app, data model, services and jobs of long-term care insurance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+
+from careapp.config import Config, check_config
+
+BLUEPRINTS = (
+    "auth",
+    "main",
+    "registry",
+    "applications",
+    "assessments",
+    "eligibility",
+    "careplans",
+    "dispatch",
+    "rosters",
+    "visits",
+    "ratings",
+    "certificates",
+)
+
+
+def create_app(config: type[Config] | None = None) -> Flask:
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        static_folder="../static",
+        instance_path=str(root / "instance"),
+    )
+    app.config.from_object(config or Config)
+    app.config.from_prefixed_env("CAREAPP")
+    if not app.config.get("DATABASE_URL"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        app.config["DATABASE_URL"] = f"sqlite+pysqlite:///{app.instance_path}/careapp.sqlite"
+    check_config(app.config)
+
+    from careapp import db
+    from careapp.extensions import babel, csrf, login_manager
+    from careapp.security import DataProtector
+    from careapp.web import register_web
+
+    db.init_app(app)
+    app.extensions["careapp.protector"] = DataProtector(app.config["DATA_KEY"])
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=_select_locale,
+        default_translation_directories=str(root / "translations"),
+    )
+    register_web(app)
+
+    import importlib
+
+    for name in BLUEPRINTS:
+        module = importlib.import_module(f"careapp.blueprints.{name}.views")
+        app.register_blueprint(module.bp)
+
+    from careapp.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _select_locale() -> str:
+    from flask import current_app, has_request_context
+
+    if not has_request_context():  # a job, the CLI or a service test: no session, no args
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return str(chosen)
+    if request.args.get("lang") in languages:
+        return str(request.args["lang"])
+    return str(current_app.config["BABEL_DEFAULT_LOCALE"])

@@ -1,0 +1,58 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import login_user, logout_user
+
+from careapp import db
+from careapp.blueprints.auth.forms import LoginForm
+from careapp.clock import utcnow
+from careapp.errors import CareappError
+from careapp.services.auth import authenticate
+
+bp = Blueprint("auth", __name__)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if form.validate_on_submit():
+        session = db.session()
+        try:
+            user = authenticate(
+                session,
+                form.username.data or "",
+                form.password.data or "",
+                address=request.remote_addr or "unknown",
+                now=utcnow(),
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                window=dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"]),
+            )
+        except CareappError as error:
+            session.commit()  # the failed attempt counts towards throttling
+            form.password.errors.append(error.message)
+            return render_template("auth/login.html", form=form), error.status_code
+        session.commit()
+        login_user(user)
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect to a path on this site."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/"):
+            return target
+    return url_for("main.index")

@@ -1,0 +1,93 @@
+"""Forms of the care-plan pages (shape only; the service checks the rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from careapp.money import format_yuan
+from careapp.services.careplans import (
+    CarePlanInput,
+    CarePlanOptions,
+    localized_name,
+    qualification_label,
+)
+
+WEEKDAY_LABELS = (
+    (1, _l("Monday")),
+    (2, _l("Tuesday")),
+    (3, _l("Wednesday")),
+    (4, _l("Thursday")),
+    (5, _l("Friday")),
+    (6, _l("Saturday")),
+    (7, _l("Sunday")),
+)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class CarePlanForm(FlaskForm):
+    provider_id = SelectField(_l("Provider"), coerce=int, validators=[InputRequired()])
+    service_item_ids = MultiCheckboxField(_l("Service items"), coerce=int)
+    weekdays = MultiCheckboxField(
+        _l("Days of the week"),
+        coerce=int,
+        choices=[SelectChoice(day, label) for day, label in WEEKDAY_LABELS],
+    )
+    window_start = TimeField(_l("Window starts"), validators=[InputRequired()])
+    window_end = TimeField(_l("Window ends"), validators=[InputRequired()])
+    preferred_caregiver_id = SelectField(
+        _l("Preferred caregiver (optional)"), coerce=_optional_int, validators=[Optional()]
+    )
+
+    def set_choices(self, options: CarePlanOptions) -> None:
+        self.provider_id.choices = [SelectChoice(p.id, p.name) for p in options.providers]
+        self.service_item_ids.choices = [
+            SelectChoice(
+                item.id,
+                _(
+                    "%(name)s — %(minutes)d min, %(price)s yuan, %(qualification)s",
+                    name=localized_name(item),
+                    minutes=item.duration_minutes,
+                    price=format_yuan(item.unit_price_fen),
+                    qualification=qualification_label(item.qualification),
+                ),
+            )
+            for item in options.service_items
+        ]
+        # Caregivers of every eligible provider, grouped by provider; the service checks the match.
+        self.preferred_caregiver_id.choices = [
+            SelectChoice("", _("No preference")),
+            *(
+                SelectChoice(caregiver.id, caregiver.name, optgroup=provider.name)
+                for provider in options.providers
+                for caregiver in provider.caregivers
+                if caregiver.is_enabled
+            ),
+        ]
+
+    def to_input(self) -> CarePlanInput:
+        return CarePlanInput(
+            provider_id=self.provider_id.data,
+            service_item_ids=tuple(self.service_item_ids.data or ()),
+            weekdays=tuple(self.weekdays.data or ()),
+            window_start=self.window_start.data,
+            window_end=self.window_end.data,
+            preferred_caregiver_id=self.preferred_caregiver_id.data,
+        )

@@ -1,0 +1,26 @@
+"""Forms of the eligibility pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+
+from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
+from careapp.models.assessment import CareSetting
+
+
+class DecisionForm(FlaskForm):
+    care_setting = SelectField(
+        _l("Care setting"),
+        choices=[
+            SelectChoice(setting.value, CARE_SETTING_LABELS[setting]) for setting in CareSetting
+        ],
+        validators=[InputRequired()],
+    )
+
+    @property
+    def chosen_setting(self) -> CareSetting:
+        return CareSetting(self.care_setting.data)

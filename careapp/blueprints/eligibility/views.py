@@ -1,0 +1,83 @@
+"""Eligibility decisions (administrators): decide an assessed application, show a decision."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from careapp import db
+from careapp.access import current_actor, role_required
+from careapp.blueprints.eligibility import presenters
+from careapp.blueprints.eligibility.forms import DecisionForm
+from careapp.clock import utcnow
+from careapp.errors import CareappError
+from careapp.models.assessment import ApplicationStatus, CareSetting
+from careapp.models.users import Role
+from careapp.money import format_yuan
+from careapp.services import eligibility
+
+bp = Blueprint("eligibility", __name__)
+bp.add_app_template_filter(format_yuan, "yuan")
+
+LABELS = {
+    "care_setting": presenters.CARE_SETTING_LABELS,
+    "category": presenters.category_label,
+    "scheme": presenters.SCHEME_LABELS,
+    "rule": presenters.rule_label,
+    "reason": presenters.describe_reason,
+    "instrument": presenters.instrument_name,
+    "grade": presenters.grade_label,
+}
+
+
+@bp.route("/applications/<int:application_id>/decision/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def decision_new(application_id: int) -> ResponseReturnValue:
+    session = db.session()
+    context = eligibility.get_decision_context(session, current_actor(), application_id)
+    if context.decision_id is not None:
+        return redirect(url_for("eligibility.decision_detail", decision_id=context.decision_id))
+    form = DecisionForm(data={"care_setting": context.application.requested_setting.value})
+    status = 200
+    if form.validate_on_submit():
+        try:
+            decision = eligibility.decide_application(
+                session, current_actor(), application_id, form.chosen_setting, utcnow()
+            )
+        except CareappError as error:
+            session.rollback()
+            form.form_errors.append(error.message)
+            status = error.status_code
+        else:
+            session.commit()
+            flash(_("The decision has been recorded."), "success")
+            return redirect(url_for("eligibility.decision_detail", decision_id=decision.id))
+    elif form.is_submitted():
+        status = 400
+    return render_template(
+        "eligibility/decision_new.html",
+        form=form,
+        context=context,
+        is_ready=context.application.status is ApplicationStatus.ASSESSED,
+        labels=LABELS,
+    ), status
+
+
+@bp.route("/decisions/<int:decision_id>", methods=["GET"])
+@role_required(Role.ADMIN)
+def decision_detail(decision_id: int) -> ResponseReturnValue:
+    summary = eligibility.get_decision_summary(db.session(), current_actor(), decision_id)
+    decision = summary.decision
+    can_plan = (
+        summary.entitlement is not None
+        and summary.entitlement.care_setting is CareSetting.HOME_SERVICE
+        and summary.care_plan is None
+    )
+    return render_template(
+        "eligibility/decision_detail.html",
+        decision=decision,
+        summary=summary,
+        can_plan=can_plan,
+        labels=LABELS,
+    )

@@ -1,0 +1,183 @@
+"""The caregiver's day on a phone: today's visits, check-in, check-out and the visit receipt."""
+
+from __future__ import annotations
+
+import datetime as dt
+from itertools import chain
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from wtforms import SelectChoice
+
+from careapp import db
+from careapp.access import current_actor, role_required
+from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm
+from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
+from careapp.blueprints.visits.qr import qr_svg
+from careapp.clock import city_today, utcnow
+from careapp.errors import ConflictError, InvalidInputError
+from careapp.models.users import Role
+from careapp.models.visit import Visit, VisitStatus
+from careapp.services.visits import (
+    caregiver_day,
+    check_in,
+    check_out,
+    get_visit_for_caregiver,
+    service_items_by_code,
+)
+
+bp = Blueprint("visits", __name__)
+
+# The plain rating token lives only in the caregiver's signed session cookie, to show the
+# receipt again after the redirect; the database keeps its hash.
+RECEIPT_KEY = "visit_receipt"
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "status_badges": STATUS_BADGES,
+        "flag_labels": FLAG_LABELS,
+    }
+
+
+@bp.route("/my-day", methods=["GET"])
+@role_required(Role.CAREGIVER)
+def my_day() -> ResponseReturnValue:
+    session = db.session()
+    day = city_today(utcnow())
+    visits = caregiver_day(session, current_actor(), day)
+    names = _item_names(session, chain.from_iterable(v.service_item_codes for v in visits))
+    return render_template("visits/visit_day.html", day=day, visits=visits, item_names=names)
+
+
+@bp.route("/visits/<int:visit_id>", methods=["GET"])
+@role_required(Role.CAREGIVER)
+def visit_detail(visit_id: int) -> ResponseReturnValue:
+    session = db.session()
+    visit = get_visit_for_caregiver(session, current_actor(), visit_id)
+    return _render_detail(session, visit, CheckInForm(), CheckOutForm())
+
+
+@bp.route("/visits/<int:visit_id>/check-in", methods=["POST"])
+@role_required(Role.CAREGIVER)
+def visit_check_in(visit_id: int) -> ResponseReturnValue:
+    session, form, status = db.session(), CheckInForm(), 400
+    if form.validate_on_submit():
+        try:
+            visit = check_in(
+                session, current_actor(), visit_id, form.lat.data, form.lon.data,
+                form.location_note.data, utcnow(),
+                max_distance_m=current_app.config["CHECK_IN_MAX_DISTANCE_M"],
+                max_outside_minutes=current_app.config["CHECK_IN_MAX_OUTSIDE_MINUTES"],
+            )  # fmt: skip
+        except (InvalidInputError, ConflictError) as error:
+            session.rollback()
+            status = _attach_error(form, error)
+        else:
+            session.commit()
+            _flash_check_in(visit)
+            return redirect(url_for("visits.visit_detail", visit_id=visit_id))
+    visit = get_visit_for_caregiver(session, current_actor(), visit_id)
+    return _render_detail(session, visit, form, CheckOutForm(), status)
+
+
+@bp.route("/visits/<int:visit_id>/check-out", methods=["POST"])
+@role_required(Role.CAREGIVER)
+def visit_check_out(visit_id: int) -> ResponseReturnValue:
+    session, form, status = db.session(), CheckOutForm(), 400
+    visit = get_visit_for_caregiver(session, current_actor(), visit_id)
+    form.done_item_codes.choices = _item_choices(session, visit)
+    if form.validate_on_submit():
+        valid_for = dt.timedelta(days=current_app.config["RATING_LINK_VALID_DAYS"])
+        try:
+            token = check_out(
+                session, current_actor(), visit_id, form.done_item_codes.data or [],
+                form.note.data, form.lat.data, form.lon.data, utcnow(), valid_for=valid_for,
+            )  # fmt: skip
+        except (InvalidInputError, ConflictError) as error:
+            session.rollback()
+            status = _attach_error(form, error)
+        else:
+            session.commit()
+            cookie_session[RECEIPT_KEY] = {"visit_id": visit_id, "token": token}
+            return redirect(url_for("visits.visit_receipt", visit_id=visit_id))
+    return _render_detail(session, visit, CheckInForm(), form, status)
+
+
+@bp.route("/visits/<int:visit_id>/receipt", methods=["GET"])
+@role_required(Role.CAREGIVER)
+def visit_receipt(visit_id: int) -> ResponseReturnValue:
+    session = db.session()
+    visit = get_visit_for_caregiver(session, current_actor(), visit_id)
+    if visit.status is not VisitStatus.COMPLETED:
+        return redirect(url_for("visits.visit_detail", visit_id=visit_id))
+    saved = cookie_session.get(RECEIPT_KEY) or {}
+    token = saved.get("token") if saved.get("visit_id") == visit_id else None
+    rating_url = url_for("ratings.rate_visit", token=token, _external=True) if token else None
+    qr = qr_svg(rating_url, _("QR code of the rating link")) if rating_url else None
+    names = _item_names(session, visit.service_item_codes)
+    return render_template(
+        "visits/visit_receipt.html", visit=visit, item_names=names, rating_url=rating_url, qr=qr
+    )
+
+
+def _render_detail(
+    session: Session,
+    visit: Visit,
+    check_in_form: CheckInForm,
+    check_out_form: CheckOutForm,
+    status: int = 200,
+) -> ResponseReturnValue:
+    check_out_form.done_item_codes.choices = _item_choices(session, visit)
+    return render_template(
+        "visits/visit_detail.html",
+        visit=visit,
+        item_names=_item_names(session, visit.service_item_codes),
+        check_in_form=check_in_form,
+        check_out_form=check_out_form,
+        can_check_in=visit.status in (VisitStatus.ASSIGNED, VisitStatus.CONFIRMED),
+        can_check_out=visit.status is VisitStatus.CHECKED_IN,
+    ), status
+
+
+def _item_names(session: Session, codes: Any) -> dict[str, str]:
+    """Service item names in the user's language, by code."""
+    is_zh = str(get_locale()) == "zh"
+    items = service_items_by_code(session, codes)
+    return {code: item.name_zh if is_zh else item.name_en for code, item in items.items()}
+
+
+def _item_choices(session: Session, visit: Visit) -> list[SelectChoice]:
+    names = _item_names(session, visit.service_item_codes)
+    return [SelectChoice(code, names.get(code, code)) for code in visit.service_item_codes]
+
+
+def _attach_error(
+    form: CheckInForm | CheckOutForm, error: InvalidInputError | ConflictError
+) -> int:
+    """Show a domain error on its form field (or at the top of the page); its HTTP status."""
+    field = form._fields.get(error.field) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        flash(error.message, "error")
+    return error.status_code
+
+
+def _flash_check_in(visit: Visit) -> None:
+    flags = visit.check_in_flags or []
+    if flags:
+        reasons = ", ".join(str(FLAG_LABELS.get(flag, flag)) for flag in flags)
+        flash(
+            _("Checked in. This check-in will be reviewed: %(reasons)s.", reasons=reasons),
+            "warning",
+        )
+    else:
+        flash(_("Checked in."), "success")

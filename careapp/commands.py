@@ -1,0 +1,141 @@
+"""Commands registered on the app's CLI: database, demo data, scheduler and jobs."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import with_appcontext
+
+from careapp import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(scheduler_group)
+    app.cli.add_command(dispatch_command)
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from careapp.migrate import upgrade_database
+
+    upgrade_database(db.engine())
+    click.echo("database is at the latest migration")
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@click.option("--seed", default=2017, show_default=True, help="Random seed (runs repeat).")
+@with_appcontext
+def seed_demo_command(if_empty: bool, seed: int) -> None:
+    """Load the demo city (spec/scale.md, demo column) and print one login per role."""
+    from careapp.clock import utcnow
+    from careapp.demo import database_is_empty, seed_demo
+    from careapp.security import protector
+
+    session = db.session()
+    if not database_is_empty(session):
+        if if_empty:
+            click.echo("demo data already loaded")
+            _print_logins()
+            return
+        raise click.ClickException("the database is not empty; use a fresh database")
+    seed_demo(session, protector(), now=utcnow(), seed=seed)
+    session.commit()
+    click.echo("demo data loaded")
+    _print_logins()
+
+
+def _print_logins() -> None:
+    from careapp.demo import DEMO_LOGINS, DEMO_PASSWORD
+
+    click.echo(f"log in at http://127.0.0.1:5000 with password {DEMO_PASSWORD!r} as:")
+    for role, username in DEMO_LOGINS:
+        click.echo(f"  {role:<18} {username}")
+
+
+@click.group("scheduler")
+def scheduler_group() -> None:
+    """The one scheduler process and its job table."""
+
+
+@scheduler_group.command("run")
+@with_appcontext
+def scheduler_run() -> None:
+    """Run the scheduled jobs in this process until stopped (deploy exactly one)."""
+    from flask import current_app
+
+    from careapp.jobs import build_scheduler
+
+    scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]  # the real app behind the proxy
+    click.echo(f"scheduler started with {len(scheduler.get_jobs())} jobs; Ctrl+C stops it")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped")
+
+
+@scheduler_group.command("jobs")
+@with_appcontext
+def scheduler_jobs() -> None:
+    """List the job table with each job's next run (without starting a scheduler)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from careapp.jobs import JOBS
+
+    timezone = current_app.config["SCHEDULER_TIMEZONE"]
+    now = dt.datetime.now(dt.UTC)
+    for spec in JOBS:
+        trigger = spec.trigger(timezone)
+        next_run = trigger.get_next_fire_time(None, now)
+        click.echo(f"{spec.id}  {trigger}  next {next_run:%Y-%m-%d %H:%M %Z}  {spec.func_ref}")
+        if spec.kwargs:
+            click.echo(f"    kwargs {dict(spec.kwargs)}")
+
+
+@click.command("dispatch")
+@click.option(
+    "--date",
+    "first_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day to dispatch (YYYY-MM-DD); default: tomorrow in the city.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 31),
+    default=None,
+    help="Number of days; default: DISPATCH_HORIZON_DAYS.",
+)
+@with_appcontext
+def dispatch_command(first_day: object, days: int | None) -> None:
+    """Generate and dispatch the visits of some days now (as the nightly job does)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from careapp.clock import city_today, utcnow
+    from careapp.errors import CareappError
+    from careapp.jobs import SCHEDULER_ACTOR, run_dispatch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
+    if isinstance(first_day, dt.datetime):
+        start = first_day.date()
+    else:
+        start = city_today(utcnow()) + dt.timedelta(days=1)
+    try:
+        outcome = run_dispatch(
+            app, start, days or app.config["DISPATCH_HORIZON_DAYS"], SCHEDULER_ACTOR
+        )
+    except CareappError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(
+        f"dispatched {outcome.first_day}..{outcome.last_day} (run {outcome.run_id}): "
+        f"{outcome.visits_created} visits created, {outcome.visits_assigned} assigned, "
+        f"{outcome.visits_unassigned} unassigned"
+    )

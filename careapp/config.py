@@ -1,0 +1,74 @@
+"""Configuration: the one place that reads the environment.
+
+`create_app` loads `Config` (safe defaults, no secrets), then every `CAREAPP_*` variable
+(`CAREAPP_DATABASE_URL`, `CAREAPP_SECRET_KEY`, `CAREAPP_DATA_KEY`, ...), then checks the
+required keys and fails fast when one is missing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, ClassVar
+
+REQUIRED_KEYS = ("SECRET_KEY", "DATA_KEY", "DATABASE_URL", "SCHEDULER_TIMEZONE")
+
+
+class ConfigError(RuntimeError):
+    """A required configuration key is missing or malformed."""
+
+
+class Config:
+    """Safe defaults; secrets come from the environment."""
+
+    SECRET_KEY: str | None = None
+    # Base64 (urlsafe) 32-byte key: encrypts ID numbers and keys the blind index.
+    DATA_KEY: str | None = None
+    # Default: an embedded SQLite file under instance/ (filled in by create_app).
+    DATABASE_URL: str | None = None
+    DATABASE_ECHO = False
+    SCHEDULER_TIMEZONE = "Asia/Shanghai"
+    # The city's civil time zone: visit windows, "today" for caregivers, day counting.
+    CITY_TIMEZONE = "Asia/Shanghai"
+
+    BABEL_DEFAULT_LOCALE = "zh"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES: ClassVar[dict[str, str]] = {"zh": "简体中文", "en": "English"}
+
+    WTF_CSRF_ENABLED = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+
+    RATING_LINK_VALID_DAYS = 7
+    # A check-in farther from the home, or further outside the visit window, is flagged.
+    CHECK_IN_MAX_DISTANCE_M = 500
+    CHECK_IN_MAX_OUTSIDE_MINUTES = 30
+    # Days after the first assessment conclusion within which re-assessment may be requested.
+    ASSESSMENT_APPEAL_DAYS = 30
+    DISPATCH_HORIZON_DAYS = 2
+    # Average travel speed (km/h) by district kind, for visit routing.
+    TRAVEL_SPEED_KMH: ClassVar[dict[str, float]] = {"urban": 20.0, "rural": 35.0}
+
+    # Seconds to wait for the cross-process dispatch lock before giving up.
+    DISPATCH_LOCK_TIMEOUT = 0
+
+
+class TestConfig(Config):
+    """Used by the test suite; the database URL still comes from the environment if set."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - test-only key
+    DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTMyYnk="  # test-only key
+    WTF_CSRF_ENABLED = False
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Fail fast when a required key is missing."""
+    missing = [key for key in REQUIRED_KEYS if not config.get(key)]
+    if missing:
+        names = ", ".join(f"CAREAPP_{key}" for key in missing)
+        raise ConfigError(f"missing required configuration: {names}")

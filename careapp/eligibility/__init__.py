@@ -1,0 +1,1 @@
+"""Eligibility: pure rules in rules.py."""

@@ -1,0 +1,153 @@
+"""Background jobs: ONE table of job specs, and the one scheduler process that runs them.
+
+The scheduler never starts inside `create_app` or a web worker (each worker would run every
+job again); it runs as its own process, `careapp scheduler run`, deployed with numprocs=1.
+Job functions are module-level, take plain values, push an app context, call one service,
+commit once and log. They are idempotent: the dispatch lock and the unique
+(care_plan_id, visit_on) constraint make a second run harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from flask import Flask, current_app, has_app_context
+
+from careapp.access import Actor
+from careapp.clock import city_today, utcnow
+
+logger = logging.getLogger(__name__)
+
+# Who acts when a job or a command (not a person) changes data; recorded in the audit log.
+SCHEDULER_ACTOR = Actor(user_id=None, role=None, address="scheduler")
+
+
+@dataclass(frozen=True)
+class DispatchOutcome:
+    run_id: int
+    first_day: dt.date
+    last_day: dt.date
+    visits_created: int
+    visits_assigned: int
+    visits_unassigned: int
+
+
+def run_dispatch(app: Flask, first_day: dt.date, days: int, actor: Actor) -> DispatchOutcome:
+    """Dispatch `days` days from `first_day` inside the app's context and commit once."""
+    from careapp import db
+    from careapp.services.dispatch import dispatch_visits
+
+    config = app.config
+    session = db.session()
+    last_day = first_day + dt.timedelta(days=days - 1)
+    try:
+        run = dispatch_visits(
+            session,
+            actor,
+            first_day,
+            last_day,
+            utcnow(),
+            config["TRAVEL_SPEED_KMH"],
+            lock_timeout=dt.timedelta(seconds=config["DISPATCH_LOCK_TIMEOUT"]),
+        )
+        outcome = DispatchOutcome(
+            run.id,
+            first_day,
+            last_day,
+            run.visits_created,
+            run.visits_assigned,
+            run.visits_unassigned,
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def nightly_dispatch(horizon_days: int | None = None) -> DispatchOutcome:
+    """Plan the visits of the next days (city tomorrow .. tomorrow + horizon - 1)."""
+    app = _job_app()
+    with app.app_context():
+        days = horizon_days or app.config["DISPATCH_HORIZON_DAYS"]
+        first_day = city_today(utcnow()) + dt.timedelta(days=1)
+        outcome = run_dispatch(app, first_day, days, SCHEDULER_ACTOR)
+        logger.info(
+            "nightly dispatch %s..%s (run %d): %d visits created, %d assigned, %d unassigned",
+            outcome.first_day,
+            outcome.last_day,
+            outcome.run_id,
+            outcome.visits_created,
+            outcome.visits_assigned,
+            outcome.visits_unassigned,
+        )
+        return outcome
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: a stable id, a cron schedule in the scheduler's time zone, a function."""
+
+    id: str
+    func: Callable[..., Any]
+    cron: Mapping[str, str | int]  # CronTrigger fields: hour, minute, day_of_week, ...
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def func_ref(self) -> str:
+        """The textual reference APScheduler stores ("module:function")."""
+        return f"{self.func.__module__}:{self.func.__qualname__}"
+
+    def trigger(self, timezone: str) -> CronTrigger:
+        return CronTrigger(timezone=timezone, **self.cron)
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec(
+        id="nightly-dispatch",
+        func=nightly_dispatch,
+        cron={"hour": 1, "minute": 0},
+        kwargs={},
+        description="Generate and dispatch the visits of the next days",
+    ),
+)
+
+
+def build_scheduler(app: Flask) -> BlockingScheduler:
+    """The scheduler of the one scheduler process (UTC; each job's cron in the city's zone)."""
+    global _scheduler_app
+    _scheduler_app = app
+    scheduler = BlockingScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    timezone = app.config["SCHEDULER_TIMEZONE"]
+    for spec in JOBS:
+        scheduler.add_job(
+            spec.func_ref,
+            trigger=spec.trigger(timezone),
+            id=spec.id,
+            name=spec.description or spec.id,
+            kwargs=dict(spec.kwargs),
+            replace_existing=True,
+        )
+    return scheduler
+
+
+_scheduler_app: Flask | None = None
+
+
+def _job_app() -> Flask:
+    """The app a job runs in: the current one, else the one the scheduler was built for."""
+    if has_app_context():
+        return current_app
+    if _scheduler_app is None:
+        raise RuntimeError("no app for the job: run it through build_scheduler(app) or an app")
+    return _scheduler_app

@@ -1,0 +1,62 @@
+"""Staff accounts, their roles and the login attempts that throttle them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import TYPE_CHECKING
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from careapp.db import Base, created_at, intpk
+
+if TYPE_CHECKING:
+    from careapp.models.providers import Provider
+
+
+class Role(enum.Enum):
+    ADMIN = "admin"
+    ASSESSOR = "assessor"
+    PROVIDER_MANAGER = "provider_manager"
+    CAREGIVER = "caregiver"
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role]
+    # Provider managers and caregivers belong to exactly one provider.
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[created_at]
+
+    provider: Mapped[Provider | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
+        return self.is_enabled
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+class LoginAttempt(Base):
+    """One try at logging in; failures within a window throttle the account and the address."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "attempted_at"),
+        Index("ix_login_attempts_address_at", "address", "attempted_at"),
+    )
+
+    id: Mapped[intpk]
+    username: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    attempted_at: Mapped[dt.datetime]
+    is_success: Mapped[bool]

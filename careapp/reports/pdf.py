@@ -1,0 +1,351 @@
+"""PDF documents built with ReportLab: a frozen dataclass in, bytes out; no database, no Flask.
+
+Chinese text is set in WenQuanYi Micro Hei, vendored in `fonts/` (a TrueType collection) and
+embedded as a subset into every PDF, so the document renders on a machine without CJK fonts.
+ReportLab's built-in `STSong-Light` is deliberately not used: it is never embedded, and poppler
+draws it as empty boxes where no CJK font is installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    Flowable,
+    KeepTogether,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+FONT_NAME = "WenQuanYiMicroHei"
+FONT_PATH = Path(__file__).resolve().parent / "fonts" / "wqy-microhei.ttc"
+_font_lock = threading.Lock()
+_font_registered = False
+
+
+def register_fonts() -> str:
+    """Register the embedded CJK font with ReportLab once per process; return its name."""
+    global _font_registered
+    if _font_registered:
+        return FONT_NAME
+    with _font_lock:
+        if not _font_registered:
+            pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH), subfontIndex=0))
+            # One weight only: map bold/italic markup onto the same face instead of failing.
+            pdfmetrics.registerFontFamily(
+                FONT_NAME, normal=FONT_NAME, bold=FONT_NAME, italic=FONT_NAME, boldItalic=FONT_NAME
+            )
+            _font_registered = True
+    return FONT_NAME
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One answered item of the instrument, as printed."""
+
+    label_zh: str
+    answer_zh: str
+    points: int
+
+
+@dataclass(frozen=True)
+class AssessmentConclusionData:
+    """Everything printed on an assessment conclusion (评估结论书). The ID is masked only."""
+
+    certificate_number: str
+    issued_on: dt.date
+    person_name: str
+    id_number_masked: str
+    sex_zh: str
+    born_on: dt.date
+    age: int  # whole years on the assessment date
+    district_zh: str
+    instrument_zh: str
+    items: tuple[ItemRow, ...]
+    total: int
+    grade_zh: str  # e.g. 重度依赖
+    assessed_on: dt.date
+    assessor_1_name: str
+    assessor_2_name: str
+    family_member_present: str
+    appeal_days: int
+    appeal_deadline: dt.date
+
+    @property
+    def appeal_note(self) -> str:
+        """The appeal-rights sentence printed at the foot of the conclusion."""
+        return (
+            f"如对本评估结论有异议，可自评估结论首次签发之日起{self.appeal_days}日内"
+            f"（截至{zh_date(self.appeal_deadline)}）向长期护理保险经办机构书面申请复评；"
+            "复评由未参与本次评估的两名评估人员进行，以复评结论为准。"
+        )
+
+
+def zh_date(day: dt.date) -> str:
+    """2026年11月23日"""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+# --- styles ---------------------------------------------------------------------------------
+
+_PAGE_WIDTH, _PAGE_HEIGHT = A4
+_MARGIN = 20 * mm
+_CONTENT_WIDTH = _PAGE_WIDTH - 2 * _MARGIN
+_GRID = colors.HexColor("#555555")
+_SHADE = colors.HexColor("#eeeeee")
+
+
+@dataclass(frozen=True)
+class _Styles:
+    title: ParagraphStyle
+    subtitle: ParagraphStyle
+    meta: ParagraphStyle
+    heading: ParagraphStyle
+    cell: ParagraphStyle
+    cell_label: ParagraphStyle
+    cell_number: ParagraphStyle
+    result: ParagraphStyle
+    body: ParagraphStyle
+
+
+def _styles() -> _Styles:
+    font = register_fonts()
+    cell = ParagraphStyle("cell", fontName=font, fontSize=10.5, leading=14, wordWrap="CJK")
+    return _Styles(
+        title=ParagraphStyle(
+            "title", fontName=font, fontSize=20, leading=26, alignment=TA_CENTER, spaceAfter=2
+        ),
+        subtitle=ParagraphStyle(
+            "subtitle", fontName=font, fontSize=11, leading=15, alignment=TA_CENTER
+        ),
+        meta=ParagraphStyle("meta", fontName=font, fontSize=9.5, leading=13, alignment=TA_RIGHT),
+        heading=ParagraphStyle(
+            "heading", fontName=font, fontSize=12, leading=16, spaceBefore=8, spaceAfter=4
+        ),
+        cell=cell,
+        cell_label=ParagraphStyle("cell_label", parent=cell, textColor=colors.HexColor("#333333")),
+        cell_number=ParagraphStyle("cell_number", parent=cell, alignment=TA_RIGHT),
+        result=ParagraphStyle("result", fontName=font, fontSize=14, leading=20, wordWrap="CJK"),
+        body=ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK"),
+    )
+
+
+def _p(text: str, style: ParagraphStyle) -> Paragraph:
+    """A paragraph of plain (user-supplied) text: escaped so that `<` or `&` print as such."""
+    return Paragraph(escape(text), style)
+
+
+# --- the assessment conclusion ----------------------------------------------------------------
+
+
+def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
+    """Build the assessment conclusion (评估结论书) as an A4 PDF."""
+    styles = _styles()
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=f"评估结论书 {data.certificate_number}",
+        author="长期护理保险经办机构",
+        subject="长期护理保险失能等级评估结论书",
+    )
+    story: list[Flowable] = [
+        _p("长期护理保险", styles.subtitle),
+        _p("失能等级评估结论书", styles.title),
+        Spacer(1, 2 * mm),
+        _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", styles.meta),
+        Spacer(1, 4 * mm),
+        _header_table(data, styles),
+        _p("评估项目及得分", styles.heading),
+        _items_table(data, styles),
+        Spacer(1, 5 * mm),
+        _result_box(data, styles),
+        Spacer(1, 6 * mm),
+        KeepTogether(
+            [
+                _p("签字确认", styles.heading),
+                _signatures_table(data, styles),
+                Spacer(1, 6 * mm),
+                _p("申请复评的权利", styles.heading),
+                _p(data.appeal_note, styles.body),
+            ]
+        ),
+    ]
+
+    def footer(canvas: Canvas, _doc: Any) -> None:
+        canvas.saveState()
+        canvas.setFont(FONT_NAME, 8.5)
+        canvas.setFillColor(colors.HexColor("#666666"))
+        canvas.drawString(_MARGIN, 10 * mm, f"评估结论书 {data.certificate_number}")
+        canvas.restoreState()
+
+    doc.build(story, onFirstPage=footer, onLaterPages=footer, canvasmaker=_NumberedCanvas)
+    return buffer.getvalue()
+
+
+def _header_table(data: AssessmentConclusionData, s: _Styles) -> Table:
+    rows = [
+        ("姓名", data.person_name, "性别", data.sex_zh),
+        ("身份证号", data.id_number_masked, "出生日期", f"{zh_date(data.born_on)}（{data.age}岁）"),
+        ("所属区县", data.district_zh, "评估日期", zh_date(data.assessed_on)),
+        ("评估工具", data.instrument_zh, "在场家属", data.family_member_present),
+    ]
+    cells = [
+        [_p(a, s.cell_label), _p(b, s.cell), _p(c, s.cell_label), _p(d, s.cell)]
+        for a, b, c, d in rows
+    ]
+    width = _CONTENT_WIDTH
+    table = Table(cells, colWidths=[0.15 * width, 0.35 * width, 0.15 * width, 0.35 * width])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("GRID", (0, 0), (-1, -1), 0.6, _GRID),
+                ("BACKGROUND", (0, 0), (0, -1), _SHADE),
+                ("BACKGROUND", (2, 0), (2, -1), _SHADE),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return table
+
+
+def _items_table(data: AssessmentConclusionData, s: _Styles) -> Table:
+    cells: list[list[Paragraph | str]] = [
+        [
+            _p("序号", s.cell_label),
+            _p("评估项目", s.cell_label),
+            _p("评估结果", s.cell_label),
+            _p("得分", s.cell_number),
+        ]
+    ]
+    for number, row in enumerate(data.items, start=1):
+        cells.append(
+            [
+                _p(str(number), s.cell),
+                _p(row.label_zh, s.cell),
+                _p(row.answer_zh, s.cell),
+                _p(str(row.points), s.cell_number),
+            ]
+        )
+    cells.append([_p("合计", s.cell_label), "", "", _p(str(data.total), s.cell_number)])
+    width = _CONTENT_WIDTH
+    table = Table(
+        cells,
+        colWidths=[0.08 * width, 0.27 * width, 0.53 * width, 0.12 * width],
+        repeatRows=1,
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("GRID", (0, 0), (-1, -1), 0.6, _GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
+                ("BACKGROUND", (0, -1), (-1, -1), _SHADE),
+                ("SPAN", (0, -1), (2, -1)),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def _result_box(data: AssessmentConclusionData, s: _Styles) -> Table:
+    cells = [
+        [
+            _p(f"评估总分：{data.total}分", s.result),
+            _p(f"评估结论：{data.grade_zh}", s.result),
+        ]
+    ]
+    table = Table(cells, colWidths=[0.4 * _CONTENT_WIDTH, 0.6 * _CONTENT_WIDTH])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("BOX", (0, 0), (-1, -1), 1.6, colors.black),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#f5f5f5")),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("TOPPADDING", (0, 0), (-1, -1), 9),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 9),
+                ("LEFTPADDING", (0, 0), (-1, -1), 10),
+            ]
+        )
+    )
+    return table
+
+
+def _signatures_table(data: AssessmentConclusionData, s: _Styles) -> Table:
+    line = "签字：________________"
+    rows = [
+        ("评估人员", data.assessor_1_name, line),
+        ("评估人员", data.assessor_2_name, line),
+        ("在场家属", data.family_member_present, line),
+    ]
+    cells = [[_p(a, s.cell_label), _p(b, s.cell), _p(c, s.cell)] for a, b, c in rows]
+    width = _CONTENT_WIDTH
+    table = Table(cells, colWidths=[0.18 * width, 0.40 * width, 0.42 * width])
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("TOPPADDING", (0, 0), (-1, -1), 10),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.4, _GRID),
+            ]
+        )
+    )
+    return table
+
+
+class _NumberedCanvas(Canvas):
+    """A canvas that prints 第 x 页 / 共 y 页 once the total number of pages is known."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Start every page in our font, so that no unembedded Helvetica is referenced.
+        kwargs["initialFontName"] = register_fonts()
+        super().__init__(*args, **kwargs)
+        self._page_states: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:  # noqa: N802 - ReportLab's method name
+        self._page_states.append(dict(self.__dict__))
+        self._startPage()  # type: ignore[attr-defined]  # ReportLab's page reset, not in the stubs
+
+    def save(self) -> None:
+        total = len(self._page_states)
+        for state in self._page_states:
+            self.__dict__.update(state)
+            self.saveState()
+            self.setFont(FONT_NAME, 8.5)
+            self.setFillColor(colors.HexColor("#666666"))
+            self.drawRightString(
+                _PAGE_WIDTH - _MARGIN, 10 * mm, f"第 {self.getPageNumber()} 页 / 共 {total} 页"
+            )
+            self.restoreState()
+            super().showPage()
+        super().save()

@@ -1,0 +1,34 @@
+"""Writing to the append-only audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from careapp.access import Actor
+from careapp.models.audit import AuditEvent
+
+
+def record_event(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: int | None,
+    *,
+    now: dt.datetime,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        at=now,
+        actor_id=actor.user_id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        address=actor.address,
+        detail=detail or {},
+    )
+    session.add(event)
+    return event

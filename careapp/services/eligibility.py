@@ -1,0 +1,231 @@
+"""Eligibility decisions: load the facts, apply the pure rules, store decision and entitlement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from careapp.access import Actor
+from careapp.clock import city_today
+from careapp.eligibility.rules import EligibilityFacts, PolicyFigures, decide, months_between
+from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.models.assessment import Application, ApplicationStatus, Assessment, CareSetting
+from careapp.models.eligibility import (
+    BenefitCategory,
+    EligibilityDecision,
+    Entitlement,
+    EntitlementStatus,
+    PolicyVersion,
+)
+from careapp.models.people import Person
+from careapp.models.users import Role
+from careapp.models.visit import CarePlan
+from careapp.services.audit import record_event
+from careapp.services.policy import policy_in_force
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    """What the decision page shows before deciding."""
+
+    application: Application
+    assessment: Assessment | None
+    decision_id: int | None
+
+
+@dataclass(frozen=True)
+class DecisionSummary:
+    """A stored decision with the entitlement it opened and that entitlement's active care plan."""
+
+    decision: EligibilityDecision
+    entitlement: Entitlement | None
+    care_plan: CarePlan | None
+
+
+def figures_from_policy(policy_version: PolicyVersion) -> PolicyFigures:
+    """The pure rules' view of a stored policy version."""
+    return PolicyFigures(
+        min_disability_months=policy_version.min_disability_months,
+        barthel_severe_max=policy_version.barthel_severe_max,
+        barthel_moderate_max=policy_version.barthel_moderate_max,
+        rates={
+            (rate.category.value, rate.care_setting.value): rate.daily_fen
+            for rate in policy_version.rates
+        },
+        home_service_monthly_budget_fen=policy_version.home_service_monthly_budget_fen,
+    )
+
+
+def latest_assessment(application: Application) -> Assessment | None:
+    """The assessment in force: the latest version (a correction or re-assessment supersedes)."""
+    if not application.assessments:
+        return None
+    return max(application.assessments, key=lambda assessment: assessment.version)
+
+
+def get_decision_context(session: Session, actor: Actor, application_id: int) -> DecisionContext:
+    _require_admin(actor)
+    application = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(
+            selectinload(Application.person).selectinload(Person.district),
+            selectinload(Application.assessments),
+        )
+    )
+    if application is None:
+        raise NotFoundError(gettext("Not found."))
+    decision_id = session.scalar(
+        select(EligibilityDecision.id).where(EligibilityDecision.application_id == application_id)
+    )
+    return DecisionContext(application, latest_assessment(application), decision_id)
+
+
+def decide_application(
+    session: Session,
+    actor: Actor,
+    application_id: int,
+    care_setting: CareSetting,
+    now: dt.datetime,
+) -> EligibilityDecision:
+    """Decide an assessed application on the city date of `now`; open an entitlement if eligible."""
+    user_id = _require_admin(actor)
+    application = session.scalar(
+        select(Application)
+        .where(Application.id == application_id)
+        .options(selectinload(Application.person), selectinload(Application.assessments))
+        .with_for_update()
+    )
+    if application is None:
+        raise NotFoundError(gettext("Not found."))
+    if application.status is not ApplicationStatus.ASSESSED:
+        raise ConflictError(
+            gettext("Only an assessed application can be decided; this one is not ready.")
+        )
+    assessment = latest_assessment(application)
+    if assessment is None:
+        raise ConflictError(gettext("This application has no assessment yet."))
+    decided_on = city_today(now)
+    policy = policy_in_force(session, decided_on)
+    if policy is None:
+        raise ConflictError(
+            gettext("No policy version is in force on %(day)s.", day=decided_on.isoformat())
+        )
+    person = application.person
+    has_open_entitlement = bool(
+        session.scalar(
+            select(
+                exists().where(
+                    Entitlement.person_id == person.id,
+                    Entitlement.status == EntitlementStatus.ACTIVE,
+                )
+            )
+        )
+    )
+    insured = person.is_insured_on(decided_on)
+    facts = EligibilityFacts(
+        decided_on=decided_on,
+        is_insured=insured,
+        insurance_scheme=person.insurance_scheme.value if insured else None,
+        disability_months=months_between(application.disability_since, decided_on),
+        instrument=assessment.instrument,
+        total=assessment.total,
+        grade=assessment.grade,
+        care_setting=care_setting.value,
+        has_open_entitlement=has_open_entitlement,
+    )
+    outcome = decide(facts, figures_from_policy(policy))
+    category = BenefitCategory(outcome.category.value) if outcome.category else None
+    decision = EligibilityDecision(
+        application_id=application.id,
+        assessment_id=assessment.id,
+        policy_version_id=policy.id,
+        decided_on=decided_on,
+        decided_by_id=user_id,
+        is_eligible=outcome.is_eligible,
+        category=category,
+        care_setting=care_setting,
+        daily_rate_fen=outcome.daily_rate_fen,
+        reasons=[result.as_json() for result in outcome.results],
+    )
+    try:
+        with session.begin_nested():
+            session.add(decision)
+            session.flush()
+            if outcome.is_eligible and category is not None:
+                session.add(
+                    Entitlement(
+                        person_id=person.id,
+                        decision_id=decision.id,
+                        policy_version_id=policy.id,
+                        category=category,
+                        care_setting=care_setting,
+                        daily_rate_fen=outcome.daily_rate_fen,
+                        monthly_budget_fen=outcome.monthly_budget_fen,
+                        status=EntitlementStatus.ACTIVE,
+                        starts_on=decided_on,
+                    )
+                )
+                session.flush()
+    except IntegrityError as error:  # a decision or entitlement made at the same moment
+        raise ConflictError(
+            gettext("This application was decided at the same time by someone else.")
+        ) from error
+    application.status = ApplicationStatus.DECIDED
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "eligibility.decide",
+        "eligibility_decision",
+        decision.id,
+        now=now,
+        detail={
+            "application_id": application.id,
+            "is_eligible": outcome.is_eligible,
+            "category": category.value if category else None,
+            "care_setting": care_setting.value,
+            "daily_rate_fen": outcome.daily_rate_fen,
+            "policy_version_id": policy.id,
+        },
+    )
+    return decision
+
+
+def get_decision_summary(session: Session, actor: Actor, decision_id: int) -> DecisionSummary:
+    _require_admin(actor)
+    decision = session.scalar(
+        select(EligibilityDecision)
+        .where(EligibilityDecision.id == decision_id)
+        .options(
+            selectinload(EligibilityDecision.application)
+            .selectinload(Application.person)
+            .selectinload(Person.district),
+            selectinload(EligibilityDecision.assessment),
+            selectinload(EligibilityDecision.policy_version),
+            selectinload(EligibilityDecision.decided_by),
+        )
+    )
+    if decision is None:
+        raise NotFoundError(gettext("Not found."))
+    entitlement = session.scalar(select(Entitlement).where(Entitlement.decision_id == decision_id))
+    care_plan = None
+    if entitlement is not None:
+        care_plan = session.scalar(
+            select(CarePlan)
+            .where(CarePlan.entitlement_id == entitlement.id, CarePlan.is_active.is_(True))
+            .limit(1)
+        )
+    return DecisionSummary(decision, entitlement, care_plan)
+
+
+def _require_admin(actor: Actor) -> int:
+    """The acting administrator's user id; anyone else is refused."""
+    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    return actor.user_id

@@ -1,0 +1,1 @@
+"""Dispatch, rosters, ratings and provider quality: pure, framework-free."""

@@ -1,0 +1,122 @@
+"""The roster page: provider managers see their own company's day, nobody else gets in."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from flask_babel import refresh
+from sqlalchemy.orm import Session
+
+import careapp.blueprints.rosters.views as roster_views
+from careapp.clock import city_datetime
+from careapp.models import Provider, User, VisitStatus
+from tests.conftest import NOW, TODAY
+from tests.factories import (
+    CaregiverFactory,
+    ProviderFactory,
+    UserFactory,
+    VisitFactory,
+    provider_care_plan,
+)
+
+DAY = TODAY + dt.timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(roster_views, "utcnow", lambda: NOW)
+
+
+@pytest.fixture
+def provider(db_session: Session) -> Provider:
+    return ProviderFactory(name="崇川居家照护")
+
+
+@pytest.fixture
+def manager(provider: Provider) -> User:
+    return UserFactory(manager=True, provider=provider)
+
+
+def english(client: FlaskClient) -> FlaskClient:
+    client.post("/lang/en")
+    refresh()  # test requests share one app context, where Flask-Babel caches the locale
+    return client
+
+
+def test_roster_day_shows_routes_and_unassigned_visits(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    nurse = CaregiverFactory(provider=provider, name="王护理")
+    start = city_datetime(DAY, dt.time(9, 0))
+    routed = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        caregiver=nurse,
+        planned_start=start,
+        planned_end=start + dt.timedelta(minutes=60),
+        route_order=1,
+        travel_minutes=7,
+        status=VisitStatus.ASSIGNED,
+    )
+    left = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        unassigned_reason="daily_limit_reached",
+    )
+    client = english(login_as(manager))
+    page = client.get(f"/roster?day={DAY.isoformat()}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "王护理" in html
+    assert routed.person.name in html
+    assert "09:00–10:00" in html
+    assert "7 min" in html
+    assert left.person.name in html
+    assert "Every qualified caregiver has reached the daily limit." in html
+    assert f"/roster?day={TODAY.isoformat()}" in html
+    assert f"/roster?day={(DAY + dt.timedelta(days=1)).isoformat()}" in html
+
+
+def test_roster_day_defaults_to_today_in_the_city(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    today = VisitFactory(care_plan=provider_care_plan(provider), visit_on=TODAY)
+    html = login_as(manager).get("/roster").get_data(as_text=True)
+    assert today.person.name in html
+    assert f'value="{TODAY.isoformat()}"' in html
+
+
+def test_roster_day_never_shows_another_provider_visits(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    other = ProviderFactory()
+    theirs = VisitFactory(care_plan=provider_care_plan(other), visit_on=DAY)
+    html = login_as(manager).get(f"/roster?day={DAY.isoformat()}").get_data(as_text=True)
+    assert theirs.person.name not in html
+
+
+@pytest.mark.parametrize("bad", ["tomorrow", "2026-13-01", "2026-11-31", "24/11/2026"])
+def test_roster_day_rejects_a_bad_date(
+    db_session: Session, login_as: Any, manager: User, bad: str
+) -> None:
+    client = english(login_as(manager))
+    response = client.get(f"/roster?day={bad}")
+    assert response.status_code == 400
+    assert "The day must be a date like 2026-11-24." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("trait", ["caregiver", "assessor", "admin"])
+def test_roster_day_is_for_provider_managers_only(
+    db_session: Session, login_as: Any, trait: str
+) -> None:
+    client = login_as(UserFactory(**{trait: True}))
+    assert client.get("/roster").status_code == 403
+
+
+def test_roster_day_needs_a_login(client: FlaskClient) -> None:
+    response = client.get("/roster")
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]

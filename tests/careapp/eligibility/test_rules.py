@@ -1,0 +1,345 @@
+"""Pure eligibility rules: no app, no database."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from careapp.eligibility import rules
+from careapp.eligibility.rules import (
+    BARTHEL,
+    CARE_SETTINGS,
+    ELDERLY_CARE_INSTITUTION,
+    HOME_CASH,
+    HOME_SERVICE,
+    MEDICAL_CARE_INSTITUTION,
+    NATIONAL_STANDARD,
+    Category,
+    EligibilityFacts,
+    PolicyFigures,
+    benefit_category,
+    decide,
+    months_between,
+)
+
+DAY = dt.date(2026, 11, 23)
+
+RATES: dict[tuple[str, str], int | None] = {
+    ("severe", MEDICAL_CARE_INSTITUTION): 5000,
+    ("severe", ELDERLY_CARE_INSTITUTION): 4000,
+    ("severe", HOME_SERVICE): None,
+    ("severe", HOME_CASH): 1500,
+    ("moderate", MEDICAL_CARE_INSTITUTION): 1000,
+    ("moderate", ELDERLY_CARE_INSTITUTION): 1000,
+    ("moderate", HOME_SERVICE): 1000,
+    ("moderate", HOME_CASH): 1000,
+}
+
+
+def figures(**changes: Any) -> PolicyFigures:
+    base: dict[str, Any] = {
+        "min_disability_months": 6,
+        "barthel_severe_max": 40,
+        "barthel_moderate_max": 60,
+        "rates": RATES,
+        "home_service_monthly_budget_fen": 120_000,
+    }
+    return PolicyFigures(**(base | changes))
+
+
+def facts(**changes: Any) -> EligibilityFacts:
+    base: dict[str, Any] = {
+        "decided_on": DAY,
+        "is_insured": True,
+        "insurance_scheme": "resident",
+        "disability_months": 22,
+        "instrument": BARTHEL,
+        "total": 30,
+        "grade": "severe",
+        "care_setting": HOME_SERVICE,
+        "has_open_entitlement": False,
+    }
+    return EligibilityFacts(**(base | changes))
+
+
+def result_of(decision: rules.Decision, rule: str) -> rules.RuleResult:
+    return next(result for result in decision.results if result.rule == rule)
+
+
+# --- decide: every rule listed, each with pass and fail -----------------------------------
+
+
+def test_decide_eligible_lists_all_four_rules_passed() -> None:
+    decision = decide(facts(), figures())
+    assert decision.is_eligible
+    assert decision.category is Category.SEVERE
+    assert [r.rule for r in decision.results] == [
+        "insured",
+        "disability_duration",
+        "assessment_category",
+        "no_open_entitlement",
+    ]
+    assert all(r.passed for r in decision.results)
+    assert result_of(decision, "insured").params == {"on": "2026-11-23", "scheme": "resident"}
+    assert result_of(decision, "disability_duration").params == {"months": 22, "required": 6}
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule", "reason_code"),
+    [
+        ({"is_insured": False, "insurance_scheme": None}, "insured", "not_insured"),
+        ({"disability_months": 5}, "disability_duration", "disability_too_short"),
+        ({"total": 61}, "assessment_category", "barthel_above_bands"),
+        ({"has_open_entitlement": True}, "no_open_entitlement", "open_entitlement"),
+    ],
+)
+def test_decide_each_failing_rule_makes_ineligible(
+    changes: dict[str, Any], rule: str, reason_code: str
+) -> None:
+    decision = decide(facts(**changes), figures())
+    assert not decision.is_eligible
+    assert decision.category is None
+    assert decision.daily_rate_fen is None
+    assert decision.monthly_budget_fen is None
+    failed = [r for r in decision.results if not r.passed]
+    assert [(r.rule, r.reason_code) for r in failed] == [(rule, reason_code)]
+    assert len(decision.results) == 4
+
+
+def test_decide_lists_every_failure_not_only_the_first() -> None:
+    decision = decide(
+        facts(is_insured=False, disability_months=1, total=90, has_open_entitlement=True),
+        figures(),
+    )
+    assert [r.passed for r in decision.results] == [False, False, False, False]
+
+
+def test_decide_passing_reason_codes() -> None:
+    decision = decide(facts(), figures())
+    assert [r.reason_code for r in decision.results] == [
+        "insured",
+        "disability_long_enough",
+        "barthel_severe",
+        "no_open_entitlement",
+    ]
+
+
+@pytest.mark.parametrize(("months", "passed"), [(5, False), (6, True), (7, True)])
+def test_decide_disability_duration_edge(months: int, passed: bool) -> None:
+    result = result_of(decide(facts(disability_months=months), figures()), "disability_duration")
+    assert result.passed is passed
+
+
+def test_decide_disability_minimum_comes_from_figures() -> None:
+    decision = decide(facts(disability_months=7), figures(min_disability_months=12))
+    assert not decision.is_eligible
+    assert result_of(decision, "disability_duration").params == {"months": 7, "required": 12}
+
+
+# --- categories from the figures ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [
+        (0, Category.SEVERE),
+        (40, Category.SEVERE),
+        (41, Category.MODERATE),
+        (60, Category.MODERATE),
+        (61, None),
+        (100, None),
+    ],
+)
+def test_benefit_category_barthel_band_edges(total: int, expected: Category | None) -> None:
+    assert benefit_category(BARTHEL, total, None, figures()) is expected
+
+
+@pytest.mark.parametrize(
+    ("total", "expected"),
+    [(44, Category.SEVERE), (45, Category.MODERATE), (64, Category.MODERATE), (65, None)],
+)
+def test_benefit_category_bands_are_configurable(total: int, expected: Category | None) -> None:
+    changed = figures(barthel_severe_max=44, barthel_moderate_max=64)
+    assert benefit_category(BARTHEL, total, None, changed) is expected
+
+
+@pytest.mark.parametrize(
+    ("grade", "expected"),
+    [
+        ("0", None),
+        ("1", None),
+        ("2", Category.MODERATE),
+        ("3", Category.SEVERE),
+        ("4", Category.SEVERE),
+        ("grade_5", Category.SEVERE),
+    ],
+)
+def test_benefit_category_national_standard_grades(grade: str, expected: Category | None) -> None:
+    assert benefit_category(NATIONAL_STANDARD, None, grade, figures()) is expected
+
+
+def test_benefit_category_national_mapping_is_configurable() -> None:
+    changed = figures(national_grade_categories={5: Category.SEVERE, 4: Category.MODERATE})
+    assert benefit_category(NATIONAL_STANDARD, None, "4", changed) is Category.MODERATE
+    assert benefit_category(NATIONAL_STANDARD, None, "3", changed) is None
+
+
+@pytest.mark.parametrize(
+    ("instrument", "total", "grade", "reason_code"),
+    [
+        (BARTHEL, None, "severe", "total_missing"),
+        (NATIONAL_STANDARD, 50, None, "grade_unrecognised"),
+        (NATIONAL_STANDARD, 50, "severe", "grade_unrecognised"),
+        (NATIONAL_STANDARD, 50, "1", "national_grade_too_low"),
+        ("nba", 50, "3", "instrument_unknown"),
+    ],
+)
+def test_decide_assessment_without_category_fails_with_reason(
+    instrument: str, total: int | None, grade: str | None, reason_code: str
+) -> None:
+    decision = decide(facts(instrument=instrument, total=total, grade=grade), figures())
+    result = result_of(decision, "assessment_category")
+    assert not result.passed
+    assert result.reason_code == reason_code
+    assert not decision.is_eligible
+
+
+def test_decide_national_grade_reason_carries_grade_and_category() -> None:
+    decision = decide(facts(instrument=NATIONAL_STANDARD, total=None, grade="4"), figures())
+    result = result_of(decision, "assessment_category")
+    assert (result.reason_code, result.params["grade_number"], result.params["category"]) == (
+        "national_grade",
+        4,
+        "severe",
+    )
+    assert decision.category is Category.SEVERE
+
+
+# --- rates table ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "setting", "rate", "budget"),
+    [
+        (30, MEDICAL_CARE_INSTITUTION, 5000, None),
+        (30, ELDERLY_CARE_INSTITUTION, 4000, None),
+        (30, HOME_SERVICE, None, 120_000),
+        (30, HOME_CASH, 1500, None),
+        (50, MEDICAL_CARE_INSTITUTION, 1000, None),
+        (50, ELDERLY_CARE_INSTITUTION, 1000, None),
+        (50, HOME_SERVICE, 1000, 120_000),
+        (50, HOME_CASH, 1000, None),
+    ],
+)
+def test_decide_daily_rate_from_table(
+    total: int, setting: str, rate: int | None, budget: int | None
+) -> None:
+    decision = decide(facts(total=total, care_setting=setting), figures())
+    assert decision.is_eligible
+    assert (decision.daily_rate_fen, decision.monthly_budget_fen) == (rate, budget)
+
+
+def test_decide_rates_come_from_figures_not_code() -> None:
+    changed = figures(
+        rates=RATES | {("severe", ELDERLY_CARE_INSTITUTION): 4321},
+        home_service_monthly_budget_fen=99_900,
+    )
+    assert decide(facts(care_setting=ELDERLY_CARE_INSTITUTION), changed).daily_rate_fen == 4321
+    assert decide(facts(), changed).monthly_budget_fen == 99_900
+
+
+def test_rule_result_as_json_is_plain() -> None:
+    result = decide(facts(), figures()).results[0]
+    assert result.as_json() == {
+        "rule": "insured",
+        "passed": True,
+        "reason_code": "insured",
+        "params": {"on": "2026-11-23", "scheme": "resident"},
+    }
+
+
+# --- figures and facts validation ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"min_disability_months": -1},
+        {"barthel_severe_max": 60, "barthel_moderate_max": 60},
+        {"barthel_severe_max": -1},
+        {"home_service_monthly_budget_fen": -1},
+        {"rates": {k: v for k, v in RATES.items() if k != ("moderate", HOME_CASH)}},
+        {"rates": RATES | {("severe", HOME_CASH): -5}},
+    ],
+)
+def test_policy_figures_refuse_inconsistent_values(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - any of several messages
+        figures(**changes)
+
+
+def test_facts_refuse_unknown_care_setting() -> None:
+    with pytest.raises(ValueError, match="care setting"):
+        facts(care_setting="hospital")
+
+
+def test_facts_have_no_household_registration() -> None:
+    names = {f.name for f in dataclasses.fields(EligibilityFacts)}
+    assert not any("household" in name or "hukou" in name for name in names)
+
+
+# --- months_between -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months"),
+    [
+        (dt.date(2026, 1, 15), dt.date(2026, 7, 15), 6),
+        (dt.date(2026, 1, 15), dt.date(2026, 7, 14), 5),
+        (dt.date(2026, 1, 31), dt.date(2026, 2, 28), 0),
+        (dt.date(2026, 1, 31), dt.date(2026, 3, 1), 1),
+        (dt.date(2024, 2, 29), dt.date(2025, 2, 28), 11),
+        (dt.date(2024, 2, 29), dt.date(2025, 3, 1), 12),
+        (dt.date(2025, 12, 1), dt.date(2026, 1, 1), 1),
+        (dt.date(2025, 1, 1), dt.date(2026, 11, 23), 22),
+        (dt.date(2026, 5, 5), dt.date(2026, 5, 5), 0),
+        (dt.date(2026, 5, 5), dt.date(2026, 1, 1), 0),
+    ],
+)
+def test_months_between(start: dt.date, end: dt.date, months: int) -> None:
+    assert months_between(start, end) == months
+
+
+@given(
+    start=st.dates(min_value=dt.date(1950, 1, 1), max_value=dt.date(2100, 1, 1)),
+    days=st.integers(min_value=0, max_value=5000),
+)
+def test_months_between_is_monotone(start: dt.date, days: int) -> None:
+    end = start + dt.timedelta(days=days)
+    assert months_between(start, end) <= months_between(start, end + dt.timedelta(days=1))
+    assert 0 <= months_between(start, end) <= days // 28
+
+
+# --- equality: only the facts the rules may see matter -------------------------------------
+
+
+@given(
+    scheme=st.sampled_from(["employee", "resident"]),
+    setting=st.sampled_from(CARE_SETTINGS),
+    total=st.integers(min_value=0, max_value=100),
+)
+def test_decide_outcome_does_not_depend_on_insurance_scheme(
+    scheme: str, setting: str, total: int
+) -> None:
+    one = decide(facts(insurance_scheme=scheme, care_setting=setting, total=total), figures())
+    other = decide(facts(insurance_scheme="employee", care_setting=setting, total=total), figures())
+    assert (one.is_eligible, one.category, one.daily_rate_fen, one.monthly_budget_fen) == (
+        other.is_eligible,
+        other.category,
+        other.daily_rate_fen,
+        other.monthly_budget_fen,
+    )

@@ -1,0 +1,252 @@
+"""Issuing assessment conclusions: numbering, content from the instrument, masking, audit."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import re
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assessments.grading import get_instrument
+from careapp.access import Actor
+from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.identity import make_resident_id
+from careapp.models import AuditEvent, Certificate, CertificateKind, Sex, User
+from careapp.reports.pdf import render_assessment_conclusion
+from careapp.security import DataProtector
+from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
+from tests.conftest import NOW
+from tests.factories import AssessmentFactory, PersonFactory, UserFactory
+
+FULL_ID = make_resident_id("320602", dt.date(1941, 5, 17), 42)
+
+
+def _actor(user: User) -> Actor:
+    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address="10.0.0.7")
+
+
+@pytest.fixture
+def admin(db_session: Session) -> User:
+    return UserFactory(admin=True, display_name="管理员甲")
+
+
+def _certificates(db_session: Session) -> list[Certificate]:
+    return list(db_session.scalars(select(Certificate).order_by(Certificate.id)))
+
+
+def test_issue_assessment_conclusion_records_a_numbered_certificate(
+    db_session: Session, admin: User
+) -> None:
+    assessment = AssessmentFactory()
+    certificate, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    db_session.expire_all()
+    stored = db_session.get(Certificate, certificate.id)
+    assert stored is not None
+    assert stored.number == f"PG-2026-{certificate.id:06d}" == data.certificate_number
+    assert re.fullmatch(r"PG-2026-\d{6,}", stored.number)
+    assert stored.kind is CertificateKind.ASSESSMENT_CONCLUSION
+    assert stored.assessment_id == assessment.id
+    assert stored.issued_by_id == admin.id
+    assert stored.issued_at == NOW
+    assert data.issued_on == dt.date(2026, 11, 23)
+
+
+def test_issue_assessment_conclusion_numbers_are_unique(db_session: Session, admin: User) -> None:
+    first, second = AssessmentFactory(), AssessmentFactory()
+    numbers = {
+        issue_assessment_conclusion(db_session, _actor(admin), a.id, NOW)[0].number
+        for a in (first, second, first)
+    }
+    assert len(numbers) == 3
+    assert {c.number for c in _certificates(db_session)} == numbers
+
+
+def test_issue_assessment_conclusion_year_is_the_city_year(
+    db_session: Session, admin: User
+) -> None:
+    new_year_in_city = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)  # 01:00 on 1 January
+    certificate, data = issue_assessment_conclusion(
+        db_session, _actor(admin), AssessmentFactory().id, new_year_in_city
+    )
+    assert certificate.number.startswith("PG-2027-")
+    assert data.issued_on == dt.date(2027, 1, 1)
+
+
+def test_issue_assessment_conclusion_content_comes_from_the_instrument(
+    db_session: Session, admin: User
+) -> None:
+    person = PersonFactory(name="王秀兰", sex=Sex.FEMALE, born_on=dt.date(1941, 5, 17))
+    assessment = AssessmentFactory(application__person=person)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+
+    barthel = get_instrument("barthel")
+    assert data.instrument_zh == barthel.name_zh
+    assert [row.label_zh for row in data.items] == [item.label_zh for item in barthel.items]
+    assert [row.points for row in data.items] == [assessment.answers[i.code] for i in barthel.items]
+    feeding = next(row for row in data.items if row.label_zh == "进食")
+    assert feeding.answer_zh == "需部分帮助（如切碎食物、涂抹）"
+    assert data.total == 30
+    assert data.grade_zh == "重度依赖"
+    assert data.person_name == "王秀兰"
+    assert data.sex_zh == "女"
+    assert data.born_on == dt.date(1941, 5, 17)
+    assert data.age == 85  # on the assessment date, 2026-11-20
+    assert data.district_zh == "崇川区"
+    assert data.assessed_on == dt.date(2026, 11, 20)
+    assert data.assessor_1_name == assessment.assessor_1.display_name
+    assert data.assessor_2_name == assessment.assessor_2.display_name
+    assert data.assessor_1_name != data.assessor_2_name
+    assert data.family_member_present == "张家属（女儿）"
+
+
+def test_issue_assessment_conclusion_shows_only_the_masked_id(
+    db_session: Session, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object) -> str:
+        raise AssertionError("the conclusion must never decrypt an ID number")
+
+    monkeypatch.setattr(DataProtector, "decrypt", refuse)
+    person = PersonFactory(id_number=FULL_ID, name="赵大爷")
+    assessment = AssessmentFactory(application__person=person)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+
+    assert data.id_number_masked == person.id_number_masked
+    assert data.id_number_masked == FULL_ID[:6] + "********" + FULL_ID[-4:]
+    assert FULL_ID not in repr(data)
+    pdf = render_assessment_conclusion(data)
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert person.id_number_masked in text
+    assert "赵大爷" in text
+    assert "重度依赖" in text
+    assert "评估结论书" in text
+    assert FULL_ID not in text
+    assert FULL_ID.encode() not in pdf
+
+
+def test_issue_assessment_conclusion_writes_audit_events(db_session: Session, admin: User) -> None:
+    assessment = AssessmentFactory()
+    certificate, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id)
+    ).all()
+    assert [(e.action, e.object_type, e.object_id) for e in events] == [
+        ("read", "assessment", assessment.id),
+        ("create", "certificate", certificate.id),
+    ]
+    assert events[1].detail["number"] == certificate.number
+    assert events[1].detail["kind"] == "assessment_conclusion"
+    assert all(e.at == NOW and e.address == "10.0.0.7" for e in events)
+
+
+def test_issue_assessment_conclusion_appeal_deadline(db_session: Session, admin: User) -> None:
+    assessment = AssessmentFactory()
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    assert data.appeal_days == 30
+    assert data.appeal_deadline == dt.date(2026, 12, 23)
+    assert "30日内" in data.appeal_note
+    assert "2026年12月23日" in data.appeal_note
+
+
+def test_issue_assessment_conclusion_reprint_keeps_the_deadline(
+    db_session: Session, admin: User
+) -> None:
+    assessment = AssessmentFactory()
+    issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    later = NOW + dt.timedelta(days=10)
+    _, reprint = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, later)
+    assert reprint.issued_on == dt.date(2026, 12, 3)
+    assert reprint.appeal_deadline == dt.date(2026, 12, 23)
+    # Another assessment's certificate does not count.
+    _, other = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, later)
+    assert other.appeal_deadline == dt.date(2027, 1, 2)
+
+
+def test_issue_assessment_conclusion_appeal_days_are_configurable(
+    db_session: Session, admin: User
+) -> None:
+    _, data = issue_assessment_conclusion(
+        db_session, _actor(admin), AssessmentFactory().id, NOW, appeal_days=15
+    )
+    assert data.appeal_deadline == dt.date(2026, 12, 8)
+    assert "15日内" in data.appeal_note
+
+
+def test_issue_assessment_conclusion_rejects_a_non_positive_appeal_period(
+    db_session: Session, admin: User
+) -> None:
+    with pytest.raises(InvalidInputError):
+        issue_assessment_conclusion(
+            db_session, _actor(admin), AssessmentFactory().id, NOW, appeal_days=0
+        )
+    assert _certificates(db_session) == []
+
+
+@pytest.mark.parametrize("trait", ["assessor", "manager", "caregiver"])
+def test_issue_assessment_conclusion_is_for_admins_only(db_session: Session, trait: str) -> None:
+    user = UserFactory(**{trait: True})
+    assessment = AssessmentFactory()
+    with pytest.raises(PermissionDeniedError):
+        issue_assessment_conclusion(db_session, _actor(user), assessment.id, NOW)
+    assert _certificates(db_session) == []
+    assert db_session.scalars(select(AuditEvent)).all() == []
+
+
+def test_issue_assessment_conclusion_refuses_an_anonymous_actor(db_session: Session) -> None:
+    assessment = AssessmentFactory()
+    with pytest.raises(PermissionDeniedError):
+        issue_assessment_conclusion(db_session, Actor(user_id=None, role=None), assessment.id, NOW)
+
+
+def test_issue_assessment_conclusion_missing_assessment(db_session: Session, admin: User) -> None:
+    with pytest.raises(NotFoundError):
+        issue_assessment_conclusion(db_session, _actor(admin), 987654, NOW)
+    assert _certificates(db_session) == []
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"instrument": "no_such_instrument"},
+        {"grade": "no_such_grade"},
+        {"answers": {"feeding": 5}},  # the other items have no answer
+        {"answers": {"feeding": 7, "bathing": 0}},  # 7 is no option of feeding
+    ],
+    ids=["instrument", "grade", "missing_answers", "invalid_points"],
+)
+def test_issue_assessment_conclusion_refuses_a_mismatched_assessment(
+    db_session: Session, admin: User, changes: dict[str, object]
+) -> None:
+    assessment = AssessmentFactory(**changes)
+    with pytest.raises(ConflictError):
+        issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    assert _certificates(db_session) == []
+
+
+@pytest.mark.parametrize(
+    ("born_on", "day", "age"),
+    [
+        (dt.date(1940, 3, 1), dt.date(2026, 2, 28), 85),
+        (dt.date(1940, 3, 1), dt.date(2026, 3, 1), 86),
+        (dt.date(1940, 2, 29), dt.date(2026, 2, 28), 85),
+        (dt.date(1940, 2, 29), dt.date(2026, 3, 1), 86),
+        (dt.date(1940, 12, 31), dt.date(2026, 12, 30), 85),
+    ],
+)
+def test_age_on_counts_whole_years(born_on: dt.date, day: dt.date, age: int) -> None:
+    assert age_on(born_on, day) == age
+
+
+def test_certificate_number_pads_the_sequence() -> None:
+    assert certificate_number("PG", 2026, 123) == "PG-2026-000123"
+    assert certificate_number("PG", 2026, 1234567) == "PG-2026-1234567"
+
+
+def test_assessment_conclusion_data_is_frozen(db_session: Session, admin: User) -> None:
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, NOW)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        data.total = 100  # type: ignore[misc]  # proving that it is refused

@@ -1,0 +1,188 @@
+"""Walk every route as every role (anonymous included) and check who may see what.
+
+Every endpoint of the app must be listed in ACCESS: a new route without a rule fails the walk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from careapp import models as m
+from careapp.security import token_hash
+from tests import factories as f
+
+ANON = "anonymous"
+ADMIN = "admin"
+ASSESSOR = "assessor"
+MANAGER = "provider_manager"
+CAREGIVER = "caregiver"
+ROLES = (ANON, ADMIN, ASSESSOR, MANAGER, CAREGIVER)
+PUBLIC = frozenset(ROLES)
+LOGGED_IN = frozenset({ADMIN, ASSESSOR, MANAGER, CAREGIVER})
+
+# endpoint -> roles that may use it. Everyone else: 403 (logged in) or the login page (anonymous).
+ACCESS: dict[str, frozenset[str]] = {
+    "static": PUBLIC,
+    "set_language": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.logout": PUBLIC,
+    "ratings.rate_visit": PUBLIC,
+    "main.index": LOGGED_IN,
+    "registry.person_list": frozenset({ADMIN}),
+    "registry.person_new": frozenset({ADMIN}),
+    "registry.person_detail": frozenset({ADMIN}),
+    "registry.person_reveal_id": frozenset({ADMIN}),
+    "applications.application_list": frozenset({ADMIN}),
+    "applications.application_new": frozenset({ADMIN}),
+    "applications.application_detail": frozenset({ADMIN}),
+    "applications.application_assign": frozenset({ADMIN}),
+    "assessments.assessment_queue": frozenset({ASSESSOR}),
+    "assessments.assessment_form": frozenset({ASSESSOR}),
+    "assessments.assessment_detail": frozenset({ADMIN, ASSESSOR}),
+    "eligibility.decision_new": frozenset({ADMIN}),
+    "eligibility.decision_detail": frozenset({ADMIN}),
+    "careplans.careplan_new": frozenset({ADMIN}),
+    "careplans.careplan_detail": frozenset({ADMIN}),
+    "dispatch.dispatch_run": frozenset({ADMIN}),
+    "rosters.roster_day": frozenset({MANAGER}),
+    "visits.my_day": frozenset({CAREGIVER}),
+    "visits.visit_detail": frozenset({CAREGIVER}),
+    "visits.visit_check_in": frozenset({CAREGIVER}),
+    "visits.visit_check_out": frozenset({CAREGIVER}),
+    "ratings.phone_rating": frozenset({ADMIN}),
+    "certificates.assessment_conclusion_pdf": frozenset({ADMIN}),
+}
+
+TOKEN = "permission-walk-token"
+
+
+@dataclass
+class World:
+    users: dict[str, m.User]
+    args: dict[str, dict[str, object]]  # endpoint -> URL arguments
+    other_provider_visit: m.Visit
+
+
+@pytest.fixture
+def world(db_session: Session) -> World:
+    provider = f.ProviderFactory()
+    manager = f.UserFactory(manager=True, provider=provider)
+    caregiver = f.CaregiverUserFactory(provider=provider)
+    assessor = f.UserFactory(assessor=True)
+    admin = f.UserFactory(admin=True)
+    assessing = f.ApplicationFactory(assigned=True, assessor_1=assessor)
+    assessment = f.AssessmentFactory(
+        application__assessor_1=assessor, application__status=m.ApplicationStatus.ASSESSED
+    )
+    decision = f.EligibilityDecisionFactory(assessment=f.AssessmentFactory())
+    entitlement = f.EntitlementFactory()
+    care_plan = f.CarePlanFactory(provider=provider)
+    visit = f.caregiver_visit(caregiver)
+    rated = f.caregiver_visit(caregiver, visit_on=dt.date(2026, 11, 22))
+    rated.status = m.VisitStatus.COMPLETED
+    rated.rating_token_hash = token_hash(TOKEN)
+    rated.rating_token_expires_at = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
+    other_visit = f.VisitFactory(assigned=True)  # another provider's
+    db_session.flush()
+    person_args = {"person_id": assessing.person_id}
+    return World(
+        users={
+            ADMIN: admin,
+            ASSESSOR: assessor,
+            MANAGER: manager,
+            CAREGIVER: caregiver.user,
+        },
+        args={
+            "registry.person_detail": person_args,
+            "registry.person_reveal_id": person_args,
+            "applications.application_new": {"person_id": assessment.application.person_id},
+            "applications.application_detail": {"application_id": assessing.id},
+            "applications.application_assign": {"application_id": assessing.id},
+            "assessments.assessment_form": {"application_id": assessing.id},
+            "assessments.assessment_detail": {"assessment_id": assessment.id},
+            "eligibility.decision_new": {"application_id": assessment.application_id},
+            "eligibility.decision_detail": {"decision_id": decision.id},
+            "careplans.careplan_new": {"entitlement_id": entitlement.id},
+            "careplans.careplan_detail": {"care_plan_id": care_plan.id},
+            "visits.visit_detail": {"visit_id": visit.id},
+            "visits.visit_check_in": {"visit_id": visit.id},
+            "visits.visit_check_out": {"visit_id": visit.id},
+            "ratings.rate_visit": {"token": TOKEN},
+            "ratings.phone_rating": {"visit_id": rated.id},
+            "certificates.assessment_conclusion_pdf": {"assessment_id": assessment.id},
+            "static": {"filename": "css/app.css"},
+            "set_language": {"code": "en"},
+        },
+        other_provider_visit=other_visit,
+    )
+
+
+def _endpoints(app: Flask) -> list[tuple[str, str]]:
+    """(endpoint, method) for every route; POST where a route takes no GET."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        methods = rule.methods or set()
+        found.append((rule.endpoint, "GET" if "GET" in methods else "POST"))
+    return sorted(set(found))
+
+
+def test_every_route_has_an_access_rule(app: Flask) -> None:
+    assert {endpoint for endpoint, _ in _endpoints(app)} == set(ACCESS)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_route_as_every_role(
+    app: Flask,
+    client: FlaskClient,
+    login_as,
+    world: World,
+    role: str,  # type: ignore[no-untyped-def]
+) -> None:
+    if role != ANON:
+        login_as(world.users[role])
+    problems = []
+    for endpoint, method in _endpoints(app):
+        with app.test_request_context():
+            from flask import url_for
+
+            url = url_for(endpoint, **world.args.get(endpoint, {}))
+        response = client.open(url, method=method)
+        status = response.status_code
+        to_login = status == 302 and "/login" in response.headers.get("Location", "")
+        allowed = role in ACCESS[endpoint]
+        if endpoint == "auth.logout" and role != ANON:
+            login_as(world.users[role])  # walking on needs the session back
+        if allowed and (status in (401, 403, 404) or status >= 500 or to_login):
+            problems.append(f"{role} should reach {method} {url} but got {status}")
+        if not allowed and role == ANON and not to_login:
+            problems.append(f"anonymous {method} {url} should go to login, got {status}")
+        if not allowed and role != ANON and status != 403:
+            problems.append(f"{role} {method} {url} should be 403, got {status}")
+    assert problems == []
+
+
+def test_provider_manager_gets_404_for_another_providers_visit(
+    client: FlaskClient,
+    login_as,
+    world: World,  # type: ignore[no-untyped-def]
+) -> None:
+    login_as(world.users[MANAGER])
+    day = world.other_provider_visit.visit_on.isoformat()
+    page = client.get(f"/roster?day={day}").get_data(as_text=True)
+    assert world.other_provider_visit.person.name not in page
+
+
+def test_caregiver_gets_404_for_another_caregivers_visit(
+    client: FlaskClient,
+    login_as,
+    world: World,  # type: ignore[no-untyped-def]
+) -> None:
+    login_as(world.users[CAREGIVER])
+    response = client.get(f"/visits/{world.other_provider_visit.id}")
+    assert response.status_code == 404

@@ -1,0 +1,115 @@
+"""Fixtures: one schema per run, each test inside a rolled-back SAVEPOINT transaction.
+
+The database is SQLite (a temporary file) unless CAREAPP_DATABASE_URL points elsewhere;
+`.ci/run` runs the whole suite again on a fresh PostgreSQL database that way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from careapp import create_app
+from careapp.config import TestConfig
+from careapp.db import Base
+from careapp.models import User
+from tests import factories
+
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("CAREAPP_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite+pysqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    os.environ["CAREAPP_DATABASE_URL"] = database_url
+    application = create_app(TestConfig)
+    engine = application.extensions["careapp.engine"]
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    yield application
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(app: Flask) -> Iterator[Connection]:
+    engine = app.extensions["careapp.engine"]
+    with engine.connect() as conn:
+        outer = conn.begin()
+        original = app.extensions["careapp.sessionmaker"]
+        app.extensions["careapp.sessionmaker"] = sessionmaker(
+            bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield conn
+        finally:
+            app.extensions["careapp.sessionmaker"] = original
+            outer.rollback()
+
+
+@pytest.fixture
+def db_session(app: Flask, connection: Connection) -> Iterator[Session]:
+    session = app.extensions["careapp.sessionmaker"]()
+    factories.bind(session)
+    with app.app_context():
+        try:
+            yield session
+        finally:
+            factories.bind(None)
+            # Requests of the test client share this app context, so their session lives in
+            # `g` until here; close it first, while the savepoints it may hold still exist.
+            request_session = g.pop("db_session", None)
+            if request_session is not None:
+                request_session.close()
+            session.close()
+
+
+@pytest.fixture
+def client(app: Flask, db_session: Session) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]  # returns a helper
+    """Log `user` in through the real login form (its password is factories.PASSWORD)."""
+
+    def _login(user: User) -> FlaskClient:
+        client.post("/logout")
+        response = client.post(
+            "/login", data={"username": user.username, "password": factories.PASSWORD}
+        )
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def protector(app: Flask):  # type: ignore[no-untyped-def]  # the app's DataProtector
+    return app.extensions["careapp.protector"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    is_postgres = os.environ.get("CAREAPP_DATABASE_URL", "").startswith("postgresql")
+    skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set CAREAPP_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords and not is_postgres:
+            item.add_marker(skip_pg)
+
+
+ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,369 @@
+"""factory_boy factories for every model; persistence is `flush` inside the test transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import factory
+from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy.orm import Session
+
+from careapp import models as m
+from careapp.clock import city_datetime
+from careapp.identity import make_resident_id, mask_id_number
+from careapp.security import DataProtector, hash_password
+from careapp.services.policy import build_default_policy
+
+PASSWORD = "correct horse battery"
+PASSWORD_HASH = hash_password(PASSWORD)
+TEST_PROTECTOR = DataProtector("dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTMyYnk=")
+
+_session: Session | None = None
+
+
+def current_session() -> Session:
+    if _session is None:
+        raise RuntimeError("factories are not bound to a session (use the db_session fixture)")
+    return _session
+
+
+def bind(session: Session | None) -> None:
+    global _session
+    _session = session
+
+
+class BaseFactory(SQLAlchemyModelFactory):
+    class Meta:
+        abstract = True
+        sqlalchemy_session_factory = current_session
+        sqlalchemy_session_persistence = "flush"
+
+
+class DistrictFactory(BaseFactory):
+    class Meta:
+        model = m.District
+        sqlalchemy_get_or_create = ("code",)
+
+    code = "320602"
+    name_zh = "崇川区"
+    name_en = "Chongchuan District"
+    kind = m.DistrictKind.URBAN
+
+
+class ProviderFactory(BaseFactory):
+    class Meta:
+        model = m.Provider
+
+    name = factory.Sequence(lambda n: f"照护公司{n}")
+    licence_number = factory.Sequence(lambda n: f"LIC-{n:05d}")
+    kind = m.ProviderKind.HOME_CARE
+    status = m.ProviderStatus.ACTIVE
+    contact_phone = "0513-80000000"
+    contract_from = dt.date(2024, 1, 1)
+    contract_until = None
+    districts = factory.LazyFunction(lambda: [DistrictFactory()])
+
+
+class UserFactory(BaseFactory):
+    class Meta:
+        model = m.User
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.Sequence(lambda n: f"用户{n}")
+    password_hash = PASSWORD_HASH
+    role = m.Role.ADMIN
+    provider = None
+
+    class Params:
+        admin = factory.Trait(role=m.Role.ADMIN)
+        assessor = factory.Trait(role=m.Role.ASSESSOR)
+        manager = factory.Trait(
+            role=m.Role.PROVIDER_MANAGER, provider=factory.SubFactory(ProviderFactory)
+        )
+        caregiver = factory.Trait(
+            role=m.Role.CAREGIVER, provider=factory.SubFactory(ProviderFactory)
+        )
+
+
+class PersonFactory(BaseFactory):
+    class Meta:
+        model = m.Person
+        exclude = ("id_number",)
+
+    born_on = dt.date(1940, 3, 1)
+    id_number = factory.Sequence(
+        lambda n: make_resident_id("320602", dt.date(1940, 3, 1), (n % 499) * 2 + 1)
+    )
+    id_number_ciphertext = factory.LazyAttribute(lambda o: TEST_PROTECTOR.encrypt(o.id_number))
+    id_number_index = factory.LazyAttribute(lambda o: TEST_PROTECTOR.blind_index(o.id_number))
+    id_number_masked = factory.LazyAttribute(lambda o: mask_id_number(o.id_number))
+    name = factory.Sequence(lambda n: f"张{n}")
+    sex = m.Sex.MALE
+    phone = "13800000000"
+    address = "崇川区人民路1号"
+    district = factory.SubFactory(DistrictFactory)
+    township = "和平桥街道"
+    home_lat = 32.0
+    home_lon = 120.86
+    household_type = m.HouseholdType.URBAN
+    insurance_scheme = m.InsuranceScheme.RESIDENT
+    insurance_status = m.InsuranceStatus.ACTIVE
+    insured_from = dt.date(2010, 1, 1)
+    insured_until = None
+    guardian_name = "张家属"
+    guardian_phone = "13900000000"
+
+
+class CaregiverFactory(BaseFactory):
+    class Meta:
+        model = m.Caregiver
+
+    provider = factory.SubFactory(ProviderFactory)
+    user = None
+    name = factory.Sequence(lambda n: f"护理员{n}")
+    phone = "13700000000"
+    qualifications = factory.LazyFunction(lambda: ["daily_care", "nursing"])
+    work_days = factory.LazyFunction(lambda: [1, 2, 3, 4, 5, 6, 7])
+    work_start = dt.time(8, 0)
+    work_end = dt.time(18, 0)
+    base_lat = 32.0
+    base_lon = 120.85
+    max_visits_per_day = 8
+
+
+class ServiceItemFactory(BaseFactory):
+    class Meta:
+        model = m.ServiceItem
+        sqlalchemy_get_or_create = ("code",)
+
+    code = "bathing"
+    name_zh = "助浴"
+    name_en = "Bathing"
+    duration_minutes = 60
+    qualification = m.Qualification.DAILY_CARE
+    unit_price_fen = 8000
+
+
+class PolicyVersionFactory(BaseFactory):
+    class Meta:
+        model = m.PolicyVersion
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
+        policy = build_default_policy(kwargs.pop("effective_on", dt.date(2016, 1, 1)))
+        for key, value in kwargs.items():
+            setattr(policy, key, value)
+        session = current_session()
+        session.add(policy)
+        session.flush()
+        return policy
+
+
+class ApplicationFactory(BaseFactory):
+    class Meta:
+        model = m.Application
+
+    person = factory.SubFactory(PersonFactory)
+    status = m.ApplicationStatus.SUBMITTED
+    applied_on = dt.date(2026, 11, 2)
+    applicant = m.Applicant.FAMILY
+    applicant_name = "张家属"
+    disability_since = dt.date(2025, 1, 1)
+    evidence_note = "南通市第一人民医院 诊断证明 2025-01"
+    requested_setting = m.CareSetting.HOME_SERVICE
+    created_by = factory.SubFactory(UserFactory, admin=True)
+    assessor_1 = None
+    assessor_2 = None
+
+    class Params:
+        assigned = factory.Trait(
+            status=m.ApplicationStatus.ASSESSING,
+            assessor_1=factory.SubFactory(UserFactory, assessor=True),
+            assessor_2=factory.SubFactory(UserFactory, assessor=True),
+            appointment_at=dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC),
+        )
+
+
+# Answers of a Barthel Index form giving total 30 (severe dependency).
+SEVERE_BARTHEL_ANSWERS = {
+    "feeding": 5,
+    "bathing": 0,
+    "grooming": 0,
+    "dressing": 5,
+    "bowels": 5,
+    "bladder": 5,
+    "toilet_use": 0,
+    "transfer": 5,
+    "mobility": 5,
+    "stairs": 0,
+}
+
+
+class AssessmentFactory(BaseFactory):
+    class Meta:
+        model = m.Assessment
+
+    application = factory.SubFactory(
+        ApplicationFactory, assigned=True, status=m.ApplicationStatus.ASSESSED
+    )
+    version = 1
+    instrument = "barthel"
+    instrument_version = "1965"
+    answers = factory.LazyFunction(lambda: dict(SEVERE_BARTHEL_ANSWERS))
+    total = 30
+    grade = "severe"
+    assessed_on = dt.date(2026, 11, 20)
+    assessor_1 = factory.SelfAttribute("application.assessor_1")
+    assessor_2 = factory.SelfAttribute("application.assessor_2")
+    family_member_present = "张家属（女儿）"
+    note = None
+    submitted_by = factory.SelfAttribute("assessor_1")
+    submitted_at = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+
+
+class EligibilityDecisionFactory(BaseFactory):
+    class Meta:
+        model = m.EligibilityDecision
+
+    assessment = factory.SubFactory(AssessmentFactory)
+    application = factory.SelfAttribute("assessment.application")
+    policy_version = factory.SubFactory(PolicyVersionFactory)
+    decided_on = dt.date(2026, 11, 21)
+    decided_by = factory.SubFactory(UserFactory, admin=True)
+    is_eligible = True
+    category = m.BenefitCategory.SEVERE
+    care_setting = m.CareSetting.HOME_SERVICE
+    daily_rate_fen = None
+    reasons = factory.LazyFunction(list)
+
+
+class EntitlementFactory(BaseFactory):
+    class Meta:
+        model = m.Entitlement
+
+    decision = factory.SubFactory(EligibilityDecisionFactory)
+    person = factory.SelfAttribute("decision.application.person")
+    policy_version = factory.SelfAttribute("decision.policy_version")
+    category = m.BenefitCategory.SEVERE
+    care_setting = m.CareSetting.HOME_SERVICE
+    daily_rate_fen = None
+    monthly_budget_fen = 120_000
+    status = m.EntitlementStatus.ACTIVE
+    starts_on = dt.date(2026, 11, 21)
+    ends_on = None
+
+
+class CarePlanFactory(BaseFactory):
+    class Meta:
+        model = m.CarePlan
+
+    entitlement = factory.SubFactory(EntitlementFactory)
+    person = factory.SelfAttribute("entitlement.person")
+    provider = factory.SubFactory(ProviderFactory)
+    preferred_caregiver = None
+    weekdays = factory.LazyFunction(lambda: [1, 2, 3, 4, 5, 6, 7])
+    window_start = dt.time(9, 0)
+    window_end = dt.time(11, 0)
+    starts_on = dt.date(2026, 11, 21)
+    ends_on = None
+    is_active = True
+    items = factory.LazyFunction(lambda: [m.CarePlanItem(service_item=ServiceItemFactory())])
+
+
+class VisitFactory(BaseFactory):
+    class Meta:
+        model = m.Visit
+
+    care_plan = factory.SubFactory(CarePlanFactory)
+    person = factory.SelfAttribute("care_plan.person")
+    provider = factory.SelfAttribute("care_plan.provider")
+    caregiver = None
+    visit_on = dt.date(2026, 11, 24)
+    window_start = factory.LazyAttribute(lambda o: city_datetime(o.visit_on, dt.time(9, 0)))
+    window_end = factory.LazyAttribute(lambda o: city_datetime(o.visit_on, dt.time(11, 0)))
+    duration_minutes = 60
+    service_item_codes = factory.LazyFunction(lambda: ["bathing"])
+    required_qualifications = factory.LazyFunction(lambda: ["daily_care"])
+    planned_start = None
+    planned_end = None
+    status = m.VisitStatus.UNASSIGNED
+
+    class Params:
+        assigned = factory.Trait(
+            caregiver=factory.SubFactory(
+                CaregiverFactory, provider=factory.SelfAttribute("..provider")
+            ),
+            planned_start=factory.LazyAttribute(lambda o: o.window_start),
+            planned_end=factory.LazyAttribute(
+                lambda o: o.window_start + dt.timedelta(minutes=o.duration_minutes)
+            ),
+            status=m.VisitStatus.ASSIGNED,
+            route_order=1,
+        )
+        missed = factory.Trait(status=m.VisitStatus.MISSED)
+
+
+class CaregiverUserFactory(CaregiverFactory):
+    """A caregiver with a login account (role caregiver) of the same provider."""
+
+    user = factory.SubFactory(
+        UserFactory, caregiver=True, provider=factory.SelfAttribute("..provider")
+    )
+
+
+def caregiver_visit(caregiver: m.Caregiver, **overrides: object) -> m.Visit:
+    """A visit of `caregiver`'s provider assigned to them (on 2026-11-23 unless `visit_on`).
+
+    Every call makes a new beneficiary and care plan under one shared policy version, and books
+    the visit in the caregiver's next free hour so the no-double-booking rule holds.
+    """
+    from sqlalchemy import func, select
+
+    session = current_session()
+    policy = (
+        session.scalar(
+            select(m.PolicyVersion).where(m.PolicyVersion.effective_on == dt.date(2016, 1, 1))
+        )
+        or PolicyVersionFactory()
+    )
+    booked = session.scalar(
+        select(func.count()).select_from(m.Visit).where(m.Visit.caregiver_id == caregiver.id)
+    )
+    visit_on = overrides.pop("visit_on", dt.date(2026, 11, 23))
+    assert isinstance(visit_on, dt.date)
+    start = city_datetime(visit_on, dt.time(9, 0)) + dt.timedelta(hours=booked or 0)
+    values: dict[str, object] = {
+        "assigned": True,
+        "caregiver": caregiver,
+        "care_plan__provider": caregiver.provider,
+        "care_plan__entitlement__decision__policy_version": policy,
+        "visit_on": visit_on,
+        "planned_start": start,
+        "planned_end": start + dt.timedelta(minutes=60),
+    }
+    values.update(overrides)
+    visit: m.Visit = VisitFactory(**values)
+    return visit
+
+
+def provider_care_plan(provider: m.Provider, **overrides: object) -> m.CarePlan:
+    """A care plan of `provider` for a new beneficiary, under one shared policy version.
+
+    (CarePlanFactory alone makes a new policy version each time, whose date is unique.)
+    """
+    from sqlalchemy import select
+
+    session = current_session()
+    policy = (
+        session.scalar(
+            select(m.PolicyVersion).where(m.PolicyVersion.effective_on == dt.date(2016, 1, 1))
+        )
+        or PolicyVersionFactory()
+    )
+    values: dict[str, object] = {
+        "provider": provider,
+        "entitlement__decision__policy_version": policy,
+    }
+    values.update(overrides)
+    plan: m.CarePlan = CarePlanFactory(**values)
+    return plan
