@@ -110,14 +110,20 @@ def seed_demo(
     urban = [d for d in districts if d.kind is DistrictKind.URBAN]
 
     admin = create_user(
-        session, username="admin", password=DEMO_PASSWORD, display_name="管理员 王敏",
+        session,
+        username="admin",
+        password=DEMO_PASSWORD,
+        display_name="管理员 王敏",
         role=Role.ADMIN,
     )
     admin_actor = Actor(user_id=admin.id, role=Role.ADMIN, address="demo")
     assessors = [
         create_user(
-            session, username=f"assessor{n}", password=DEMO_PASSWORD,
-            display_name=f"评估员 {name}", role=Role.ASSESSOR,
+            session,
+            username=f"assessor{n}",
+            password=DEMO_PASSWORD,
+            display_name=f"评估员 {name}",
+            role=Role.ASSESSOR,
         )
         for n, name in enumerate(("李静", "赵刚", "陈芳", "周涛"), start=1)
     ]
@@ -125,7 +131,9 @@ def seed_demo(
     caregivers = _caregivers(session, rng, providers, size)
 
     people = [
-        register_person(session, admin_actor, _person_input(rng, n, districts, today), protector, now)
+        register_person(
+            session, admin_actor, _person_input(rng, n, districts, today), protector, now
+        )
         for n in range(size.people)
     ]
     # Beneficiaries: the oldest-looking applicants pass through the whole procedure.
@@ -138,8 +146,13 @@ def seed_demo(
         application = _apply(session, admin_actor, person, setting, rng, today, now)
         pair = rng.sample(assessors, 2)
         assign_assessors(
-            session, admin_actor, application.id, pair[0].id, pair[1].id,
-            now + dt.timedelta(minutes=5), now,
+            session,
+            admin_actor,
+            application.id,
+            pair[0].id,
+            pair[1].id,
+            now + dt.timedelta(minutes=5),
+            now,
         )
         answers = _severe_answers(rng, instrument.items)
         record_assessment(
@@ -150,28 +163,47 @@ def seed_demo(
             entitlement_id = _entitlement_id(session, person.id)
             provider = _provider_for(providers, person.district_code, index)
             create_care_plan(
-                session, admin_actor, entitlement_id,
+                session,
+                admin_actor,
+                entitlement_id,
                 _plan_input(rng, provider, caregivers[provider.id], items),
                 now,
             )
     # Applications still in the procedure, so every role has something to do.
     for index, person in enumerate(pending):
-        application = _apply(session, admin_actor, person, CareSetting.HOME_SERVICE, rng, today, now)
+        application = _apply(
+            session, admin_actor, person, CareSetting.HOME_SERVICE, rng, today, now
+        )
         if index % 3 == 0:
             continue  # submitted: the administrator appoints assessors
         assign_assessors(
-            session, admin_actor, application.id, assessors[0].id, assessors[1].id,
-            now + dt.timedelta(days=1 + index % 4, hours=1), now,
+            session,
+            admin_actor,
+            application.id,
+            assessors[0].id,
+            assessors[1].id,
+            now + dt.timedelta(days=1 + index % 4, hours=1),
+            now,
         )
         if index % 3 == 2:  # assessed: the administrator decides
             answers = _severe_answers(rng, instrument.items)
             record_assessment(
-                session, _actor(assessors[0]), application.id, answers, "家属（配偶）", None,
-                True, now,
+                session,
+                _actor(assessors[0]),
+                application.id,
+                answers,
+                "家属（配偶）",
+                None,
+                True,
+                now,
             )
     session.flush()
     dispatch_visits(
-        session, admin_actor, today, today + dt.timedelta(days=2), now,
+        session,
+        admin_actor,
+        today,
+        today + dt.timedelta(days=2),
+        now,
         {"urban": 20.0, "rural": 35.0},
     )
     return [DemoLogin(role, username, DEMO_PASSWORD) for role, username in DEMO_LOGINS]
@@ -186,25 +218,34 @@ def _actor(user: User) -> Actor:
 
 
 def _providers(
-    session: Session, size: DemoSize, districts: list[District], urban: list[District],
+    session: Session,
+    size: DemoSize,
+    districts: list[District],
+    urban: list[District],
     today: dt.date,
 ) -> list[Provider]:
     names = ("通城护理服务有限公司", "江海居家照护中心", "紫琅康养服务有限公司", "濠滨护理站")
     rural = [d for d in districts if d.kind is DistrictKind.RURAL]
     providers = []
     for n in range(size.providers):
-        served = [*urban, *rural[n::size.providers]] if n else list(districts)
+        served = [*urban, *rural[n :: size.providers]] if n else list(districts)
         provider = Provider(
-            name=names[n % len(names)], licence_number=f"NT-LTC-{2017 + n}-{n + 1:03d}",
-            kind=ProviderKind.HOME_CARE, contact_phone=f"0513-8551{n:04d}",
-            contract_from=dt.date(2017, 1, 1), contract_until=today.replace(year=today.year + 2),
+            name=names[n % len(names)],
+            licence_number=f"NT-LTC-{2017 + n}-{n + 1:03d}",
+            kind=ProviderKind.HOME_CARE,
+            contact_phone=f"0513-8551{n:04d}",
+            contract_from=dt.date(2017, 1, 1),
+            contract_until=today.replace(year=today.year + 2),
             districts=served,
         )
         session.add(provider)
         session.flush()
         create_user(
-            session, username=f"manager{n + 1}", password=DEMO_PASSWORD,
-            display_name=f"{provider.name} 经理", role=Role.PROVIDER_MANAGER,
+            session,
+            username=f"manager{n + 1}",
+            password=DEMO_PASSWORD,
+            display_name=f"{provider.name} 经理",
+            role=Role.PROVIDER_MANAGER,
             provider_id=provider.id,
         )
         providers.append(provider)
@@ -222,8 +263,12 @@ def _caregivers(
             number += 1
             name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
             user = create_user(
-                session, username=f"caregiver{number}", password=DEMO_PASSWORD,
-                display_name=f"护理员 {name}", role=Role.CAREGIVER, provider_id=provider.id,
+                session,
+                username=f"caregiver{number}",
+                password=DEMO_PASSWORD,
+                display_name=f"护理员 {name}",
+                role=Role.CAREGIVER,
+                provider_id=provider.id,
             )
             district = provider.districts[k % len(provider.districts)]
             lat, lon = _near(rng, CENTRES[district.code], 0.02)
@@ -233,10 +278,16 @@ def _caregivers(
             if k % 3 == 0:
                 qualifications.append(Qualification.REHABILITATION.value)
             caregiver = Caregiver(
-                provider_id=provider.id, user_id=user.id, name=name,
-                phone=f"139{rng.randrange(10**8):08d}", qualifications=qualifications,
+                provider_id=provider.id,
+                user_id=user.id,
+                name=name,
+                phone=f"139{rng.randrange(10**8):08d}",
+                qualifications=qualifications,
                 work_days=[1, 2, 3, 4, 5, 6, 7] if k % 2 else [1, 2, 3, 4, 5, 6],
-                work_start=dt.time(7, 30), work_end=dt.time(18, 30), base_lat=lat, base_lon=lon,
+                work_start=dt.time(7, 30),
+                work_end=dt.time(18, 30),
+                base_lat=lat,
+                base_lon=lon,
                 max_visits_per_day=8,
             )
             session.add(caregiver)
@@ -274,11 +325,18 @@ def _person_input(
 
 
 def _apply(
-    session: Session, actor: Actor, person: Person, setting: CareSetting, rng: random.Random,
-    today: dt.date, now: dt.datetime,
+    session: Session,
+    actor: Actor,
+    person: Person,
+    setting: CareSetting,
+    rng: random.Random,
+    today: dt.date,
+    now: dt.datetime,
 ) -> Application:
     return submit_application(
-        session, actor, person.id,
+        session,
+        actor,
+        person.id,
         ApplicationInput(
             applicant=rng.choice(list(Applicant)),
             applicant_name=person.guardian_name,
@@ -319,7 +377,9 @@ def _provider_for(providers: list[Provider], district_code: str, index: int) -> 
 
 
 def _plan_input(
-    rng: random.Random, provider: Provider, caregivers: list[Caregiver],
+    rng: random.Random,
+    provider: Provider,
+    caregivers: list[Caregiver],
     items: dict[str, ServiceItem],
 ) -> CarePlanInput:
     start = rng.choice((8, 9, 10, 13, 14, 15))
@@ -345,4 +405,3 @@ def _near(rng: random.Random, centre: tuple[float, float], spread: float) -> tup
         round(centre[0] + rng.uniform(-spread, spread), 6),
         round(centre[1] + rng.uniform(-spread, spread), 6),
     )
-
