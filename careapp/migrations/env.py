@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from alembic import context
 from sqlalchemy import create_engine
 
@@ -17,7 +19,9 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    # The bare `alembic` CLI (writing a new revision): the same database the app would use.
+    url = os.environ.get("CAREAPP_DATABASE_URL", "sqlite+pysqlite:///instance/careapp.sqlite")
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or url)
     with engine.connect() as conn:
         _run(conn)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 import careapp.models  # noqa: F401 - registers every table
 from careapp.db import Base, make_engine
 from careapp.migrate import downgrade_database, upgrade_database
+from careapp.models.users import Role
 
 
 @pytest.fixture
@@ -66,3 +68,31 @@ def test_migrations_keep_the_database_guards(empty_engine: Engine) -> None:
         names = {row[0] for row in conn.execute(text(query))}
     assert any(name.startswith("audit_events") for name in names)
     assert any(name.startswith("visits_no_double_booking") for name in names)
+
+
+def test_demo_city_loads_on_a_migrated_database(empty_engine: Engine) -> None:
+    """What `make run` does: migrate a fresh database, then load the demo through the services."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from careapp.config import TestConfig
+    from careapp.demo import DemoSize, seed_demo
+    from careapp.models import User, Visit
+    from careapp.security import DataProtector, verify_password
+
+    upgrade_database(empty_engine)
+    size = DemoSize(
+        people=30, beneficiaries=6, pending_applications=3, providers=2, caregivers_per_provider=2
+    )
+    now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    with Session(empty_engine) as session:
+        logins = seed_demo(session, DataProtector(TestConfig.DATA_KEY), now=now, size=size)
+        session.commit()
+        assert {login.role for login in logins} == {r.value for r in Role}
+        for login in logins:
+            user = session.scalar(select(User).where(User.username == login.username))
+            assert user is not None
+            assert user.role.value == login.role
+            assert verify_password(user.password_hash, login.password)
+        assert session.scalar(select(func.count()).select_from(Visit)) > 0
+        assert session.scalar(select(func.count()).select_from(User)) >= len(logins)
