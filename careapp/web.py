@@ -64,7 +64,7 @@ def register_web(app: Flask) -> None:
         session["lang"] = code
         referrer = request.referrer or ""
         same_site = referrer.startswith(request.host_url)
-        return redirect(referrer if same_site else url_for("auth.login"))
+        return redirect(referrer if same_site else url_for("main.index"))
 
 
 def _http_message(code: int) -> str:

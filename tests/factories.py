@@ -6,6 +6,7 @@ import datetime as dt
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp import models as m
@@ -150,10 +151,17 @@ class PolicyVersionFactory(BaseFactory):
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):  # type: ignore[no-untyped-def]
-        policy = build_default_policy(kwargs.pop("effective_on", dt.date(2016, 1, 1)))
+        """The spec's policy in force from `effective_on`; one version per date, as in the DB."""
+        effective_on = kwargs.pop("effective_on", dt.date(2016, 1, 1))
+        session = current_session()
+        existing = session.scalar(
+            select(m.PolicyVersion).where(m.PolicyVersion.effective_on == effective_on)
+        )
+        if existing is not None and not kwargs:
+            return existing
+        policy = build_default_policy(effective_on)
         for key, value in kwargs.items():
             setattr(policy, key, value)
-        session = current_session()
         session.add(policy)
         session.flush()
         return policy

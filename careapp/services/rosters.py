@@ -125,6 +125,40 @@ def roster_for_day(session: Session, actor: Actor, day: dt.date) -> RosterDay:
     return RosterDay(day, provider.name, routes, tuple(unassigned))
 
 
+@dataclass(frozen=True)
+class RosterVisitDetail:
+    visit: RosterVisit
+    day: dt.date
+    caregiver_name: str | None
+    checked_in_at: dt.datetime | None  # city time
+    checked_out_at: dt.datetime | None
+    check_in_flags: tuple[str, ...]
+    note: str | None
+
+
+def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDetail:
+    """One visit of the actor's provider; another provider's visit is NotFoundError (a 404)."""
+    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    visit = session.scalar(
+        select(Visit)
+        .where(Visit.id == visit_id, Visit.provider_id == actor.provider_id)
+        .options(joinedload(Visit.person), joinedload(Visit.caregiver))
+    )
+    if visit is None:
+        raise NotFoundError(gettext("Visit not found."))
+    names = _service_item_names(session, set(visit.service_item_codes))
+    return RosterVisitDetail(
+        visit=_roster_visit(visit, names),
+        day=visit.visit_on,
+        caregiver_name=visit.caregiver.name if visit.caregiver else None,
+        checked_in_at=to_city(visit.checked_in_at) if visit.checked_in_at else None,
+        checked_out_at=to_city(visit.checked_out_at) if visit.checked_out_at else None,
+        check_in_flags=tuple(visit.check_in_flags or ()),
+        note=visit.note,
+    )
+
+
 def _route_key(visit: RosterVisit) -> tuple[bool, int, dt.datetime, int]:
     return (
         visit.route_order is None,

@@ -36,6 +36,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "main.index": LOGGED_IN,
     "registry.person_list": frozenset({ADMIN}),
     "registry.person_new": frozenset({ADMIN}),
+    "registry.person_search": frozenset({ADMIN}),
     "registry.person_detail": frozenset({ADMIN}),
     "registry.person_reveal_id": frozenset({ADMIN}),
     "applications.application_list": frozenset({ADMIN}),
@@ -51,10 +52,12 @@ ACCESS: dict[str, frozenset[str]] = {
     "careplans.careplan_detail": frozenset({ADMIN}),
     "dispatch.dispatch_run": frozenset({ADMIN}),
     "rosters.roster_day": frozenset({MANAGER}),
+    "rosters.roster_visit_detail": frozenset({MANAGER}),
     "visits.my_day": frozenset({CAREGIVER}),
     "visits.visit_detail": frozenset({CAREGIVER}),
     "visits.visit_check_in": frozenset({CAREGIVER}),
     "visits.visit_check_out": frozenset({CAREGIVER}),
+    "visits.visit_receipt": frozenset({CAREGIVER}),
     "ratings.phone_rating": frozenset({ADMIN}),
     "certificates.assessment_conclusion_pdf": frozenset({ADMIN}),
 }
@@ -110,9 +113,11 @@ def world(db_session: Session) -> World:
             "eligibility.decision_detail": {"decision_id": decision.id},
             "careplans.careplan_new": {"entitlement_id": entitlement.id},
             "careplans.careplan_detail": {"care_plan_id": care_plan.id},
+            "rosters.roster_visit_detail": {"visit_id": visit.id},
             "visits.visit_detail": {"visit_id": visit.id},
             "visits.visit_check_in": {"visit_id": visit.id},
             "visits.visit_check_out": {"visit_id": visit.id},
+            "visits.visit_receipt": {"visit_id": rated.id},
             "ratings.rate_visit": {"token": TOKEN},
             "ratings.phone_rating": {"visit_id": rated.id},
             "certificates.assessment_conclusion_pdf": {"assessment_id": assessment.id},
@@ -155,6 +160,9 @@ def test_every_route_as_every_role(
         response = client.open(url, method=method)
         status = response.status_code
         to_login = status == 302 and "/login" in response.headers.get("Location", "")
+        response.close()
+        if endpoint == "auth.logout":
+            to_login = False  # logging out lands on the login page, for everyone
         allowed = role in ACCESS[endpoint]
         if endpoint == "auth.logout" and role != ANON:
             login_as(world.users[role])  # walking on needs the session back
@@ -173,9 +181,12 @@ def test_provider_manager_gets_404_for_another_providers_visit(
     world: World,  # type: ignore[no-untyped-def]
 ) -> None:
     login_as(world.users[MANAGER])
-    day = world.other_provider_visit.visit_on.isoformat()
-    page = client.get(f"/roster?day={day}").get_data(as_text=True)
-    assert world.other_provider_visit.person.name not in page
+    other = world.other_provider_visit
+    response = client.get(f"/roster/visits/{other.id}")
+    assert response.status_code == 404
+    assert other.person.name not in response.get_data(as_text=True)
+    page = client.get(f"/roster?day={other.visit_on.isoformat()}").get_data(as_text=True)
+    assert other.person.name not in page
 
 
 def test_caregiver_gets_404_for_another_caregivers_visit(

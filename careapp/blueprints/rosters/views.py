@@ -9,10 +9,11 @@ from flask_babel import gettext as _
 from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import RosterDayForm
+from careapp.blueprints.visits.labels import FLAG_LABELS
 from careapp.clock import city_today, utcnow
 from careapp.errors import InvalidInputError
 from careapp.models.users import Role
-from careapp.services.rosters import roster_for_day
+from careapp.services.rosters import roster_for_day, roster_visit
 
 bp = Blueprint("rosters", __name__)
 
@@ -27,3 +28,10 @@ def roster_day() -> ResponseReturnValue:
     form.day.data = day
     roster = roster_for_day(db.session(), current_actor(), day)
     return render_template("rosters/roster_day.html", roster=roster, form=form)
+
+
+@bp.route("/roster/visits/<int:visit_id>", methods=["GET"])
+@role_required(Role.PROVIDER_MANAGER)
+def roster_visit_detail(visit_id: int) -> ResponseReturnValue:
+    detail = roster_visit(db.session(), current_actor(), visit_id)
+    return render_template("rosters/roster_visit.html", detail=detail, flag_labels=FLAG_LABELS)

@@ -120,3 +120,35 @@ def test_roster_day_needs_a_login(client: FlaskClient) -> None:
     response = client.get("/roster")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_roster_visit_shows_one_own_visit(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    nurse = CaregiverFactory(provider=provider, name="王护理")
+    start = city_datetime(DAY, dt.time(9, 0))
+    visit = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        caregiver=nurse,
+        planned_start=start,
+        planned_end=start + dt.timedelta(minutes=60),
+        status=VisitStatus.ASSIGNED,
+    )
+    client = english(login_as(manager))
+    response = client.get(f"/roster/visits/{visit.id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert visit.person.name in html
+    assert "王护理" in html
+    assert "09:00–10:00" in html
+
+
+def test_roster_visit_of_another_provider_is_not_found(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    theirs = VisitFactory(care_plan=provider_care_plan(ProviderFactory()), visit_on=DAY)
+    response = login_as(manager).get(f"/roster/visits/{theirs.id}")
+    assert response.status_code == 404
+    assert theirs.person.name not in response.get_data(as_text=True)
+    assert login_as(manager).get("/roster/visits/999999").status_code == 404
