@@ -328,6 +328,8 @@ def download_conclusion(page: Page, walk: Walk) -> None:
     assert response.status == 200, f"the PDF link answered {response.status}"
     assert response.headers["content-type"] == "application/pdf"
     assert re.search(r'filename="[^"]+\.pdf"', response.headers["content-disposition"])
+    page.wait_for_url(re.compile(r"/conclusion\.pdf$"))  # let the viewer's navigation settle
+    page.wait_for_load_state()
     # (Chromium shows it in its PDF viewer; the bytes themselves are checked by the PDF tests,
     # and fetching again would issue a second numbered certificate.)
 
