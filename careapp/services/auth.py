@@ -63,7 +63,7 @@ def _recent_failures(session: Session, who: ColumnElement[bool], since: dt.datet
     count = session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(who, LoginAttempt.is_success.is_(False), LoginAttempt.attempted_at >= since)
+        .where(who, LoginAttempt.is_success.is_(False), LoginAttempt.attempted_at > since)
     )
     return count or 0
 

@@ -246,12 +246,17 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
         instance.close()
 
 
+BROWSER_SCHEMES = frozenset({"chrome", "chrome-extension", "data", "blob"})
+
+
 class ExternalRequests(list[str]):
     """URLs that a page tried to load from anywhere but the live server (all aborted)."""
 
     def guard(self, route: Route) -> None:
         url = route.request.url
-        if urlsplit(url).hostname == LIVE_HOST:
+        parts = urlsplit(url)
+        # The browser's own pages (its PDF viewer) load from chrome:// and chrome-extension://.
+        if parts.hostname == LIVE_HOST or parts.scheme in BROWSER_SCHEMES:
             route.continue_()
         else:
             self.append(url)
