@@ -10,9 +10,11 @@ import enum
 import math
 from collections.abc import Iterable
 
+from scheduling.travel import distance_km
+from scheduling.types import Location
+
 Position = tuple[float, float]  # (latitude, longitude) in degrees
 
-EARTH_RADIUS_M = 6_371_000.0
 DEFAULT_MAX_DISTANCE_M = 500
 DEFAULT_MAX_OUTSIDE_MINUTES = 30
 
@@ -82,13 +84,7 @@ def next_state_for(current: VisitState, action: VisitAction) -> VisitState:
 
 def distance_m(a: Position, b: Position) -> float:
     """Great-circle (haversine) distance in metres between two (lat, lon) positions."""
-    lat1, lon1 = map(math.radians, a)
-    lat2, lon2 = map(math.radians, b)
-    h = (
-        math.sin((lat2 - lat1) / 2) ** 2
-        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    )
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    return distance_km(Location(*a), Location(*b)) * 1000
 
 
 def check_in_flags(
