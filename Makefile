@@ -60,6 +60,13 @@ vendor:
 	npm install --no-audit --no-fund
 	mkdir -p static/vendor/pico
 	cp node_modules/@picocss/pico/css/pico.min.css node_modules/@picocss/pico/LICENSE.md static/vendor/pico/
+	# Noto Sans SC, regular, in unicode-range slices: a browser fetches only the slices a page
+	# uses, and only when the device has no Chinese font of its own (app.css lists those first).
+	rm -rf static/vendor/noto-sans-sc && mkdir -p static/vendor/noto-sans-sc/files
+	cp node_modules/@fontsource/noto-sans-sc/files/*-400-normal.woff2 static/vendor/noto-sans-sc/files/
+	cp node_modules/@fontsource/noto-sans-sc/LICENSE static/vendor/noto-sans-sc/
+	sed -E "s#, url\(([^)]*)\.woff\) format\('woff'\)##" node_modules/@fontsource/noto-sans-sc/400.css \
+		> static/vendor/noto-sans-sc/400.css
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage htmlcov

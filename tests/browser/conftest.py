@@ -375,3 +375,10 @@ def login(page: Page, username: str, password: str = factories.PASSWORD) -> None
 def logout(page: Page) -> None:
     with page.expect_navigation():
         page.get_by_test_id("logout").tap()
+
+
+def screenshot(page: Page, path: Path) -> None:
+    """A full-page screenshot once every web font the page uses has arrived (no blank glyphs)."""
+    page.evaluate("document.fonts.ready.then(() => true)")
+    page.wait_for_function("document.fonts.status === 'loaded'")
+    page.screenshot(path=path, full_page=True)

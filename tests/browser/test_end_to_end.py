@@ -21,7 +21,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from careapp.clock import CITY_TZ, city_datetime, utcnow
 from careapp.identity import make_resident_id
-from tests.browser.conftest import LiveData, live_clock, login, logout, zh
+from tests.browser.conftest import LiveData, live_clock, login, logout, screenshot, zh
 from tests.factories import SEVERE_BARTHEL_ANSWERS
 
 HOME = (32.0105, 120.8630)  # the beneficiary's home, in 崇川区
@@ -110,7 +110,7 @@ def register_person(page: Page, walk: Walk, screenshots: Path) -> None:
     form.locator("[name=insured_from]").fill("2012-01-01")
     form.locator("[name=guardian_name]").fill("陈小红（女儿）")
     form.locator("[name=guardian_phone]").fill("13800001111")
-    page.screenshot(path=screenshots / "person-new.png", full_page=True)
+    screenshot(page, screenshots / "person-new.png")
 
     submit(page, form.locator("button[type=submit]"))
 
@@ -119,7 +119,7 @@ def register_person(page: Page, walk: Walk, screenshots: Path) -> None:
     masked = page.locator("main .masked").first
     expect(masked).to_contain_text("*")
     assert make_resident_id("320602", born_on, 27) not in page.content()
-    page.screenshot(path=screenshots / "person-detail.png", full_page=True)
+    screenshot(page, screenshots / "person-detail.png")
 
 
 def submit_application(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -132,7 +132,7 @@ def submit_application(page: Page, walk: Walk, screenshots: Path) -> None:
     form.locator("[name=disability_since]").fill(since.isoformat())
     form.locator("[name=evidence_note]").fill("南通大学附属医院 脑梗死后遗症诊断证明")
     form.locator("[name=requested_setting]").select_option("home_service")
-    page.screenshot(path=screenshots / "application-new.png", full_page=True)
+    screenshot(page, screenshots / "application-new.png")
 
     submit(page, form.locator("button[type=submit]"))
 
@@ -149,14 +149,14 @@ def assign_assessors(page: Page, walk: Walk, live_data: LiveData, screenshots: P
     form.locator("[name=assessor_2_id]").select_option(label=names[live_data.users["assessor_2"]])
     appointment = (utcnow().astimezone(CITY_TZ) + dt.timedelta(hours=2)).replace(tzinfo=None)
     form.locator("[name=appointment_at]").fill(appointment.strftime("%Y-%m-%dT%H:%M"))
-    page.screenshot(path=screenshots / "application-assign.png", full_page=True)
+    screenshot(page, screenshots / "application-assign.png")
 
     submit(page, form.locator("button[type=submit]"))
 
     assert urlsplit(page.url).path == f"/applications/{walk.application_id}"
     expect(page.get_by_test_id("status")).to_have_text(zh("Assessing"))
     expect(page.locator("main")).to_contain_text(names[live_data.users["assessor_2"]])
-    page.screenshot(path=screenshots / "application-detail.png", full_page=True)
+    screenshot(page, screenshots / "application-detail.png")
 
 
 def fill_barthel(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -177,13 +177,13 @@ def fill_barthel(page: Page, walk: Walk, screenshots: Path) -> None:
     form.locator("[name=family_member_present]").fill("陈小红（女儿）")
     form.locator("label", has=page.locator("[name=both_confirmed]")).tap()
     expect(form.locator("[name=both_confirmed]")).to_be_checked()
-    page.screenshot(path=screenshots / "assessment-form.png", full_page=True)
+    screenshot(page, screenshots / "assessment-form.png")
 
     submit(page, form.locator("button[type=submit]"))
 
     walk.assessment_id = id_from_path(page, r"/assessments/(\d+)")
     expect(page.get_by_test_id("total")).to_have_text("30")
-    page.screenshot(path=screenshots / "assessment-detail.png", full_page=True)
+    screenshot(page, screenshots / "assessment-detail.png")
 
 
 def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -194,7 +194,7 @@ def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
     expect(page.get_by_test_id("assessment-total")).to_have_text("30")
     form = page.locator("main form")
     form.locator("[name=care_setting]").select_option("home_service")
-    page.screenshot(path=screenshots / "decision-new.png", full_page=True)
+    screenshot(page, screenshots / "decision-new.png")
 
     submit(page, form.locator("button[type=submit]"))
 
@@ -204,7 +204,7 @@ def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
     expect(page.get_by_test_id("daily-rate")).to_have_text(zh("Paid per visit"))
     budget = zh("%(amount)s yuan", amount="1,200.00")  # home service: a monthly budget
     expect(page.get_by_test_id("monthly-budget")).to_have_text(budget)
-    page.screenshot(path=screenshots / "decision-detail.png", full_page=True)
+    screenshot(page, screenshots / "decision-detail.png")
     follow(page, page.get_by_role("button", name=zh("Make a care plan")))
     page.wait_for_url("**/entitlements/*/care-plan/new")
     walk.entitlement_id = id_from_path(page, r"/entitlements/(\d+)/care-plan/new")
@@ -219,14 +219,14 @@ def make_care_plan(page: Page, walk: Walk, live_data: LiveData, screenshots: Pat
     form.locator("[name=window_start]").fill("09:00")
     form.locator("[name=window_end]").fill("11:00")
     form.locator("[name=preferred_caregiver_id]").select_option(label=live_data.caregiver_name)
-    page.screenshot(path=screenshots / "careplan-new.png", full_page=True)
+    screenshot(page, screenshots / "careplan-new.png")
 
     submit(page, form.locator("button[type=submit]"))
 
     walk.care_plan_id = id_from_path(page, r"/care-plans/(\d+)")
     expect(page.get_by_test_id("provider")).to_have_text(live_data.provider_name)
     expect(page.locator("main")).to_contain_text(live_data.caregiver_name)
-    page.screenshot(path=screenshots / "careplan-detail.png", full_page=True)
+    screenshot(page, screenshots / "careplan-detail.png")
 
 
 def run_dispatch(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -235,7 +235,7 @@ def run_dispatch(page: Page, walk: Walk, screenshots: Path) -> None:
     first_day = form.locator("[name=first_day]")
     expect(first_day).to_have_value(walk.visit_day.isoformat())  # tomorrow is proposed
     form.locator("[name=days]").fill("1")
-    page.screenshot(path=screenshots / "dispatch.png", full_page=True)
+    screenshot(page, screenshots / "dispatch.png")
 
     submit(page, form.locator("button[type=submit]"))
 
@@ -262,7 +262,7 @@ def see_roster(page: Page, walk: Walk, live_data: LiveData, screenshots: Path) -
     expect(row).to_contain_text("09:")  # planned inside the 09:00–11:00 window
     expect(row).to_contain_text("洗头")
     walk.visit_id = int((row.get_attribute("data-testid") or "").removeprefix("visit-"))
-    page.screenshot(path=screenshots / "roster-day.png", full_page=True)
+    screenshot(page, screenshots / "roster-day.png")
 
 
 def check_in_and_out(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -270,7 +270,7 @@ def check_in_and_out(page: Page, walk: Walk, screenshots: Path) -> None:
     page.wait_for_url("**/my-day")
     card = page.locator("li.visit-card", has_text=walk.name)
     expect(card).to_have_count(1)
-    page.screenshot(path=screenshots / "my-day.png", full_page=True)
+    screenshot(page, screenshots / "my-day.png")
     follow(page, card.get_by_role("button", name=zh("Open visit")))
     assert urlsplit(page.url).path == f"/visits/{walk.visit_id}"  # the one on the roster
     check_in = page.get_by_test_id("check-in-form")
@@ -281,7 +281,7 @@ def check_in_and_out(page: Page, walk: Walk, screenshots: Path) -> None:
 
     expect(page.locator(".flash-success")).to_have_text(zh("Checked in."))
     expect(page.get_by_test_id("visit-status")).to_have_text(zh("In progress"))
-    page.screenshot(path=screenshots / "visit-checked-in.png", full_page=True)
+    screenshot(page, screenshots / "visit-checked-in.png")
     check_out = page.get_by_test_id("check-out-form")
     check_out.locator("label.touch-option", has_text="洗头").tap()
     check_out.locator("[name=note]").fill("洗头顺利，老人情绪好。")
@@ -293,7 +293,7 @@ def check_in_and_out(page: Page, walk: Walk, screenshots: Path) -> None:
     link = page.get_by_test_id("rating-link")
     walk.rating_url = link.get_attribute("href") or ""
     assert walk.rating_url.startswith(page.url.split("/visits/")[0] + "/rate/")
-    page.screenshot(path=screenshots / "visit-receipt.png", full_page=True)
+    screenshot(page, screenshots / "visit-receipt.png")
 
 
 def rate_the_visit(page: Page, walk: Walk, screenshots: Path) -> None:
@@ -302,7 +302,7 @@ def rate_the_visit(page: Page, walk: Walk, screenshots: Path) -> None:
     expect(page.get_by_test_id("logout")).to_have_count(0)  # nobody is logged in
     page.locator("label.star-option", has=page.locator("input[value='5']")).tap()
     page.locator("[name=comment]").fill("护理员很耐心，谢谢！")
-    page.screenshot(path=screenshots / "rate-visit.png", full_page=True)
+    screenshot(page, screenshots / "rate-visit.png")
 
     submit(page, page.locator("main form button[type=submit]"))
 
@@ -313,7 +313,7 @@ def rate_the_visit(page: Page, walk: Walk, screenshots: Path) -> None:
     expect(page.get_by_test_id("error-message")).to_have_text(
         zh("This visit has already been rated. Thank you!")
     )
-    page.screenshot(path=screenshots / "rate-visit-again.png", full_page=True)
+    screenshot(page, screenshots / "rate-visit-again.png")
 
 
 def download_conclusion(page: Page, walk: Walk) -> None:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.browser.conftest import TABLET, ExternalRequests, LiveData, login
+from tests.browser.conftest import TABLET, ExternalRequests, LiveData, login, screenshot
 
 # The home page tiles of each role, by link target, with their Chinese labels.
 ROLE_TILES = {
@@ -54,7 +54,7 @@ def test_login_page_is_chinese_on_a_tablet(page: Page, screenshots: Path) -> Non
     expect(page.get_by_label("密码")).to_be_visible()
     assert page.viewport_size == TABLET
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
-    page.screenshot(path=screenshots / "login.png", full_page=True)
+    screenshot(page, screenshots / "login.png")
 
 
 def test_language_switch_goes_to_english(page: Page) -> None:
@@ -106,7 +106,7 @@ def test_each_role_lands_on_its_tiles(
     expect(page.get_by_test_id("logout")).to_have_text("退出登录")
     assert undersized_controls(page) == []
     if role == "admin":
-        page.screenshot(path=screenshots / "home-admin.png", full_page=True)
+        screenshot(page, screenshots / "home-admin.png")
 
 
 def test_logged_out_visitor_is_sent_to_login(page: Page) -> None:
@@ -137,3 +137,21 @@ def test_external_requests_are_caught(
 
     assert external_requests == ["http://example.invalid/pixel.png"]
     external_requests.clear()  # expected here; any other test failing this way is a real leak
+
+
+def test_chinese_text_is_drawn_with_a_chinese_font(page: Page) -> None:
+    """No empty boxes: headings, links and buttons are drawn with a font that has the glyphs.
+
+    This machine has no Chinese system font, so the vendored Noto Sans SC must be used.
+    """
+    page.goto("/login")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    for selector in ("main h1", "a.brand", "label", "button[type=submit]"):
+        node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        families = {font["familyName"] for font in fonts}
+        assert all(family.startswith("Noto Sans SC") for family in families), (selector, families)
