@@ -212,7 +212,7 @@ def live_data(live_app: Flask) -> LiveData:
 @pytest.fixture(scope="session")
 def live_server(live_app: Flask, live_data: LiveData) -> Iterator[str]:
     """Serve the live app on a free port of 127.0.0.1; yields its base URL."""
-    server = make_server(LIVE_HOST, 0, live_app, threaded=True)
+    server = make_server(LIVE_HOST, 0, _closing(live_app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
@@ -224,6 +224,26 @@ def live_server(live_app: Flask, live_data: LiveData) -> Iterator[str]:
 
 
 # --- the browser ----------------------------------------------------------------------------
+
+
+def _closing(app: Flask) -> Callable[..., Iterator[bytes]]:
+    """Close every response, even when the browser drops the connection mid-download.
+
+    werkzeug's development server skips `close()` on a response whose client went away (a page
+    closed while a font slice was still downloading), leaving the static file open. Handing it a
+    generator instead means the response is closed when the generator is collected.
+    """
+
+    def wsgi(environ: dict[str, object], start_response: Callable[..., object]) -> Iterator[bytes]:
+        response = app(environ, start_response)
+        try:
+            yield from response
+        finally:
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
 
 
 @pytest.fixture(scope="session")
