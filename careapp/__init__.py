@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "visits",
     "ratings",
     "certificates",
+    "policy",
 )
 
 

@@ -14,6 +14,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_group)
     app.cli.add_command(dispatch_command)
+    app.cli.add_command(reminders_command)
 
 
 @click.command("init-db")
@@ -139,3 +140,27 @@ def dispatch_command(first_day: object, days: int | None) -> None:
         f"{outcome.visits_created} visits created, {outcome.visits_assigned} assigned, "
         f"{outcome.visits_unassigned} unassigned"
     )
+
+
+@click.command("reassessment-reminders")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Day to run for (YYYY-MM-DD); default: today in the city.",
+)
+@with_appcontext
+def reminders_command(day: object) -> None:
+    """Record reminders of scheduled re-assessments due (as the daily job does)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from careapp.clock import city_today, utcnow
+    from careapp.jobs import SCHEDULER_ACTOR, run_reassessment_reminders
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
+    run_day = day.date() if isinstance(day, dt.datetime) else city_today(utcnow())
+    created = run_reassessment_reminders(app, run_day, SCHEDULER_ACTOR)
+    click.echo(f"re-assessment reminders for {run_day}: {created} recorded")

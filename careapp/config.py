@@ -49,6 +49,18 @@ class Config:
     CHECK_IN_MAX_OUTSIDE_MINUTES = 30
     # Days after the first assessment conclusion within which re-assessment may be requested.
     ASSESSMENT_APPEAL_DAYS = 30
+    # Publicity (公示) of a reviewed assessment, in working days (Mon-Fri less these holidays).
+    PUBLICITY_WORKING_DAYS = 5
+    PUBLIC_HOLIDAYS: ClassVar[tuple[str, ...]] = ()  # ISO dates, e.g. ("2026-10-01",)
+    # A care plan ended within this many days still makes the person a provider's client.
+    CONFLICT_RECENT_DAYS = 365
+    # Scheduled re-assessment: every N months; reminders from N days before the due date.
+    REASSESSMENT_INTERVAL_MONTHS = 24
+    REASSESSMENT_REMINDER_DAYS = 60
+    # Oversight: an outlier's severe share differs from the city's by more than N points,
+    # counted only for assessors with at least this many assessments in the period.
+    OVERSIGHT_OUTLIER_POINTS = 15
+    OVERSIGHT_MIN_ASSESSMENTS = 10
     DISPATCH_HORIZON_DAYS = 2
     # Average travel speed (km/h) by district kind, for visit routing.
     TRAVEL_SPEED_KMH: ClassVar[dict[str, float]] = {"urban": 20.0, "rural": 35.0}

@@ -36,14 +36,21 @@ from careapp.models import (
     User,
 )
 from careapp.security import DataProtector
-from careapp.services.applications import ApplicationInput, assign_assessors, submit_application
-from careapp.services.assessments import record_assessment
+from careapp.services.applications import (
+    ApplicationInput,
+    TieInput,
+    assign_assessors,
+    record_tie,
+    submit_application,
+)
+from careapp.services.assessments import confirm_assessment, record_assessment
 from careapp.services.auth import create_user
 from careapp.services.careplans import CarePlanInput, create_care_plan
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.eligibility import decide_application
 from careapp.services.policy import ensure_default_policy
+from careapp.services.procedure import ProcedureRules, review_application
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import PersonInput, register_person
 
@@ -144,9 +151,14 @@ def seed_demo(
     beneficiaries = candidates[: size.beneficiaries]
     pending = candidates[size.beneficiaries :]
     instrument = get_instrument("barthel")
+    rules = ProcedureRules()
+    earlier = now - dt.timedelta(days=21)
     for index, person in enumerate(beneficiaries):
         setting = CareSetting.HOME_SERVICE if index % 10 else CareSetting.ELDERLY_CARE_INSTITUTION
-        application = _apply(session, admin_actor, person, setting, rng, today, now)
+        # Applied, assessed and made public three weeks ago; publicity has ended since.
+        application = _apply(
+            session, admin_actor, person, setting, rng, city_today(earlier), earlier
+        )
         pair = rng.sample(assessors, 2)
         assign_assessors(
             session,
@@ -154,13 +166,15 @@ def seed_demo(
             application.id,
             pair[0].id,
             pair[1].id,
-            now + dt.timedelta(minutes=5),
-            now,
+            earlier + dt.timedelta(minutes=5),
+            earlier,
         )
         answers = _severe_answers(rng, instrument.items)
-        record_assessment(
-            session, _actor(pair[0]), application.id, answers, "家属（子女）", None, True, now
+        assessment = record_assessment(
+            session, _actor(pair[0]), application.id, answers, "家属（子女）", None, True, earlier
         )
+        confirm_assessment(session, _actor(pair[1]), assessment.id, earlier)
+        review_application(session, admin_actor, application.id, True, None, rules, earlier)
         decision = decide_application(session, admin_actor, application.id, setting, now)
         if setting is CareSetting.HOME_SERVICE and decision.is_eligible:
             entitlement_id = _entitlement_id(session, person.id)
@@ -188,9 +202,9 @@ def seed_demo(
             now + dt.timedelta(days=1 + index % 4, hours=1),
             now,
         )
-        if index % 3 == 2:  # assessed: the administrator decides
+        if index % 3 == 2:  # assessed: the administrator reviews (index 8: made public)
             answers = _severe_answers(rng, instrument.items)
-            record_assessment(
+            assessment = record_assessment(
                 session,
                 _actor(assessors[0]),
                 application.id,
@@ -200,6 +214,16 @@ def seed_demo(
                 True,
                 now,
             )
+            confirm_assessment(session, _actor(assessors[1]), assessment.id, now)
+            if index == 8:
+                review_application(session, admin_actor, application.id, True, None, rules, now)
+    # A declared conflict of interest: this assessor may not assess that provider's clients.
+    record_tie(
+        session,
+        admin_actor,
+        TieInput(assessors[3].id, providers[0].id, "配偶在该公司任职", dt.date(2020, 1, 1), None),
+        now,
+    )
     session.flush()
     dispatch_visits(
         session,

@@ -90,6 +90,34 @@ def nightly_dispatch(horizon_days: int | None = None) -> DispatchOutcome:
         return outcome
 
 
+def run_reassessment_reminders(app: Flask, day: dt.date, actor: Actor) -> int:
+    """Record the reminders of re-assessments due by `day` (plus the reminder period); commit."""
+    from careapp import db
+    from careapp.services.procedure import ProcedureRules
+    from careapp.services.reassessments import record_reassessment_reminders
+
+    session = db.session()
+    try:
+        created = record_reassessment_reminders(
+            session, actor, day, ProcedureRules.from_config(app.config), utcnow()
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return created
+
+
+def reassessment_reminders() -> int:
+    """Remind administrators of beneficiaries whose scheduled re-assessment is due."""
+    app = _job_app()
+    with app.app_context():
+        day = city_today(utcnow())
+        created = run_reassessment_reminders(app, day, SCHEDULER_ACTOR)
+        logger.info("re-assessment reminders for %s: %d recorded", day, created)
+        return created
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One scheduled job: a stable id, a cron schedule in the scheduler's time zone, a function."""
@@ -116,6 +144,13 @@ JOBS: tuple[JobSpec, ...] = (
         cron={"hour": 1, "minute": 0},
         kwargs={},
         description="Generate and dispatch the visits of the next days",
+    ),
+    JobSpec(
+        id="reassessment-reminders",
+        func=reassessment_reminders,
+        cron={"hour": 6, "minute": 30},
+        kwargs={},
+        description="Record reminders of scheduled re-assessments that are due",
     ),
 )
 

@@ -9,6 +9,7 @@ from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assessments.instruments.barthel import BARTHEL
 from careapp import models as m
 from careapp.clock import city_datetime
 from careapp.identity import make_resident_id, mask_id_number
@@ -190,6 +191,17 @@ class ApplicationFactory(BaseFactory):
             assessor_2=factory.SubFactory(UserFactory, assessor=True),
             appointment_at=dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.UTC),
         )
+        # Reviewed and made public; the publicity ended before 2026-11-23 (tests' NOW).
+        publicized = factory.Trait(
+            status=m.ApplicationStatus.PUBLICITY,
+            assessor_1=factory.SubFactory(UserFactory, assessor=True),
+            assessor_2=factory.SubFactory(UserFactory, assessor=True),
+            appointment_at=dt.datetime(2026, 11, 5, 1, 0, tzinfo=dt.UTC),
+            reviewed_at=dt.datetime(2026, 11, 12, 2, 0, tzinfo=dt.UTC),
+            reviewed_by=factory.SubFactory(UserFactory, admin=True),
+            publicity_starts_on=dt.date(2026, 11, 13),
+            publicity_ends_on=dt.date(2026, 11, 19),
+        )
 
 
 # Answers of a Barthel Index form giving total 30 (severe dependency).
@@ -207,6 +219,33 @@ SEVERE_BARTHEL_ANSWERS = {
 }
 
 
+# Answers of a 2021 national standard form: ADL 30 (severe), cognition 12 (mild),
+# sensory 12 (intact) -> grade 3 (重度失能Ⅰ级); total 54.
+SEVERE_NATIONAL_ANSWERS = {
+    "feeding": 5,
+    "dressing": 5,
+    "face_mouth_cleaning": 0,
+    "bowels": 5,
+    "bladder": 5,
+    "toilet_use": 0,
+    "walking": 5,
+    "transfer": 5,
+    "stairs": 0,
+    "bathing": 0,
+    "time_orientation": 3,
+    "person_orientation": 3,
+    "place_orientation": 3,
+    "memory": 3,
+    "vision": 4,
+    "hearing": 4,
+    "communication": 4,
+}
+
+
+def _barthel_grade(total: int) -> str:
+    return next(band.grade_code for band in BARTHEL.bands if band.covers(total))
+
+
 class AssessmentFactory(BaseFactory):
     class Meta:
         model = m.Assessment
@@ -219,7 +258,8 @@ class AssessmentFactory(BaseFactory):
     instrument_version = "1965"
     answers = factory.LazyFunction(lambda: dict(SEVERE_BARTHEL_ANSWERS))
     total = 30
-    grade = "severe"
+    # The Barthel grade of `total` under the default bands (pass `grade` to override).
+    grade = factory.LazyAttribute(lambda o: _barthel_grade(o.total))
     assessed_on = dt.date(2026, 11, 20)
     assessor_1 = factory.SelfAttribute("application.assessor_1")
     assessor_2 = factory.SelfAttribute("application.assessor_2")
@@ -227,6 +267,51 @@ class AssessmentFactory(BaseFactory):
     note = None
     submitted_by = factory.SelfAttribute("assessor_1")
     submitted_at = dt.datetime(2026, 11, 20, 3, 0, tzinfo=dt.UTC)
+
+    @factory.post_generation
+    def confirmed(self, create: bool, extracted: bool | None, **kwargs: object) -> None:  # type: ignore[no-untyped-def,misc]  # factory_boy calls it with the built model as self
+        """Both assessors confirmed it, by default when its application is ASSESSED."""
+        assessment: m.Assessment = self  # type: ignore[assignment]  # the built model
+        default = assessment.application.status is m.ApplicationStatus.ASSESSED
+        if not create or not (default if extracted is None else extracted):
+            return
+        for user_id in (assessment.assessor_1_id, assessment.assessor_2_id):
+            assessment.confirmations.append(
+                m.AssessmentConfirmation(user_id=user_id, confirmed_at=assessment.submitted_at)
+            )
+        current_session().flush()
+
+    class Params:
+        # A 2021 national standard assessment, grade 3 (SEVERE_NATIONAL_ANSWERS).
+        national = factory.Trait(
+            instrument="national_2021",
+            instrument_version="2021",
+            answers=factory.LazyFunction(lambda: dict(SEVERE_NATIONAL_ANSWERS)),
+            total=54,
+            grade="3",
+        )
+
+
+class DecidableAssessmentFactory(AssessmentFactory):
+    """An assessment reviewed and made public, publicity over with no objection: its
+    application can be decided (a Trait cannot do this: an inactive trait's
+    `application__status` would reset the sub-factory's status)."""
+
+    application = factory.SubFactory(ApplicationFactory, publicized=True)
+    assessed_on = dt.date(2026, 11, 10)
+    submitted_at = dt.datetime(2026, 11, 10, 3, 0, tzinfo=dt.UTC)
+
+    @factory.post_generation
+    def confirmed(self, create: bool, extracted: bool | None, **kwargs: object) -> None:  # type: ignore[no-untyped-def,misc]  # factory_boy calls it with the built model as self
+        """Both assessors confirmed it (it was reviewed)."""
+        assessment: m.Assessment = self  # type: ignore[assignment]  # the built model
+        if not create or extracted is False:
+            return
+        for user_id in (assessment.assessor_1_id, assessment.assessor_2_id):
+            assessment.confirmations.append(
+                m.AssessmentConfirmation(user_id=user_id, confirmed_at=assessment.submitted_at)
+            )
+        current_session().flush()
 
 
 class EligibilityDecisionFactory(BaseFactory):
@@ -375,3 +460,37 @@ def provider_care_plan(provider: m.Provider, **overrides: object) -> m.CarePlan:
     values.update(overrides)
     plan: m.CarePlan = CarePlanFactory(**values)
     return plan
+
+
+class ObjectionFactory(BaseFactory):
+    class Meta:
+        model = m.Objection
+
+    application = factory.SubFactory(ApplicationFactory, publicized=True)
+    source = m.ObjectionSource.PUBLIC
+    lodged_by_name = "邻居王某"
+    text = "评估时老人状态被夸大。"
+    lodged_at = dt.datetime(2026, 11, 16, 2, 0, tzinfo=dt.UTC)
+    recorded_by = factory.SubFactory(UserFactory, admin=True)
+    status = m.ObjectionStatus.OPEN
+
+
+class AssessorProviderTieFactory(BaseFactory):
+    class Meta:
+        model = m.AssessorProviderTie
+
+    assessor = factory.SubFactory(UserFactory, assessor=True)
+    provider = factory.SubFactory(ProviderFactory)
+    description = "曾任护理部主任"
+    starts_on = dt.date(2024, 1, 1)
+    ends_on = None
+
+
+class ReassessmentReminderFactory(BaseFactory):
+    class Meta:
+        model = m.ReassessmentReminder
+
+    entitlement = factory.SubFactory(EntitlementFactory)
+    person = factory.SelfAttribute("entitlement.person")
+    due_on = dt.date(2026, 11, 1)
+    status = m.ReminderStatus.OPEN

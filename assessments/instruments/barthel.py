@@ -4,12 +4,12 @@ Mahoney FI, Barthel DW. Functional evaluation: the Barthel Index. Md State Med J
 The Chinese form 日常生活能力评定量表 uses the same items and points. Score what the person *does*
 (the last 24-48 hours), not what they could do; needing supervision is not independent; aids are
 allowed. Default bands follow the common Chinese form: <=40 severe, 41-60 moderate, 61-99 mild,
-100 independent. Other band sets are policy (`barthel_bands`).
+100 independent. Other band sets are policy (`barthel_bands`, stored as `BandRules` data).
 """
 
 from __future__ import annotations
 
-from assessments.types import Band, Instrument, Item, Option
+from assessments.types import Band, BandRules, Instrument, Item, Option
 
 CODE = "barthel"
 VERSION = "1965"
@@ -203,7 +203,7 @@ def barthel_bands(severe_max: int = 40, moderate_max: int = 60) -> tuple[Band, .
     """The four Barthel grades with the severe and moderate limits of a policy version.
 
     The defaults are the common Chinese form: <=40 severe, 41-60 moderate, 61-99 mild,
-    100 independent. Check the result with `grading.check_bands` before relying on odd limits.
+    100 independent. Check the result with `grading.check_rules` before relying on odd limits.
     """
     return (
         Band("severe", "重度依赖", "Severe dependency", 0, severe_max),
@@ -213,11 +213,17 @@ def barthel_bands(severe_max: int = 40, moderate_max: int = 60) -> tuple[Band, .
     )
 
 
+SOURCE = (
+    "Mahoney & Barthel 1965; bands of the common Chinese form 日常生活能力评定量表: "
+    "≤40 severe, 41–60 moderate, 61–99 mild, 100 independent."
+)
+DEFAULT_RULES = BandRules(bands=barthel_bands(), source=SOURCE)
+
 BARTHEL = Instrument(
     code=CODE,
     version=VERSION,
     name_zh="日常生活活动能力评定量表（Barthel指数）",
     name_en="Barthel Index of activities of daily living",
     items=ITEMS,
-    bands=barthel_bands(),
+    default_rules=DEFAULT_RULES,
 )

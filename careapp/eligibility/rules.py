@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -42,9 +42,98 @@ RULE_DISABILITY_DURATION = "disability_duration"
 RULE_ASSESSMENT = "assessment_category"
 RULE_NO_OPEN_ENTITLEMENT = "no_open_entitlement"
 
-DEFAULT_NATIONAL_GRADE_CATEGORIES: Mapping[int, Category] = MappingProxyType(
-    {5: Category.SEVERE, 4: Category.SEVERE, 3: Category.SEVERE, 2: Category.MODERATE}
+CATEGORY_VALUES = frozenset(category.value for category in Category)
+
+# Benefit categories by severity: none < moderate < severe.
+CATEGORY_RANK: Mapping[Category | None, int] = MappingProxyType(
+    {None: 0, Category.MODERATE: 1, Category.SEVERE: 2}
 )
+
+# The spec's mapping (benefits.md): instrument code -> grade code -> category (None: no category).
+DEFAULT_GRADE_CATEGORIES: Mapping[str, Mapping[str, Category | None]] = MappingProxyType(
+    {
+        BARTHEL: MappingProxyType(
+            {
+                "independent": None,
+                "mild": None,
+                "moderate": Category.MODERATE,
+                "severe": Category.SEVERE,
+            }
+        ),
+        NATIONAL_STANDARD: MappingProxyType(
+            {
+                "0": None,
+                "1": None,
+                "2": Category.MODERATE,
+                "3": Category.SEVERE,
+                "4": Category.SEVERE,
+                "5": Category.SEVERE,
+            }
+        ),
+    }
+)
+
+# Reason codes of `InvalidGradeCategoriesError`.
+GRADE_WITHOUT_CATEGORY = "grade_without_category"  # a grade of the rules is not mapped
+CATEGORY_FOR_UNKNOWN_GRADE = "category_for_unknown_grade"
+CATEGORIES_NOT_MONOTONE = "categories_not_monotone"
+
+
+class InvalidGradeCategoriesError(ValueError):
+    """A grade -> category mapping that cannot be used; `grade` names the offending grade."""
+
+    def __init__(self, reason: str, grade: str) -> None:
+        self.reason = reason
+        self.grade = grade
+        super().__init__(f"invalid grade categories: {reason} ({grade})")
+
+
+def check_grade_categories(
+    grades: Sequence[str], categories: Mapping[str, Category | None]
+) -> None:
+    """Refuse a mapping that misses a grade, names an unknown one, or is not monotone.
+
+    `grades` run from the least to the most severe; a more severe grade must never give a
+    lesser benefit category (none < moderate < severe).
+    """
+    for code in categories:
+        if code not in grades:
+            raise InvalidGradeCategoriesError(CATEGORY_FOR_UNKNOWN_GRADE, code)
+    previous = 0
+    for code in grades:
+        if code not in categories:
+            raise InvalidGradeCategoriesError(GRADE_WITHOUT_CATEGORY, code)
+        rank = CATEGORY_RANK[categories[code]]
+        if rank < previous:
+            raise InvalidGradeCategoriesError(CATEGORIES_NOT_MONOTONE, code)
+        previous = rank
+
+
+def grade_categories_to_data(
+    mapping: Mapping[str, Mapping[str, Category | None]],
+) -> dict[str, dict[str, str | None]]:
+    """JSON-safe data of a mapping: {instrument: {grade: "severe" | "moderate" | None}}."""
+    return {
+        instrument: {code: (category.value if category else None) for code, category in m.items()}
+        for instrument, m in mapping.items()
+    }
+
+
+def grade_categories_from_data(data: object) -> dict[str, dict[str, Category | None]]:
+    """The mapping stored by `grade_categories_to_data`; ValueError if the data is malformed."""
+    if not isinstance(data, Mapping):
+        raise ValueError("grade categories must be an object")
+    mapping: dict[str, dict[str, Category | None]] = {}
+    for instrument, grades in data.items():
+        if not isinstance(instrument, str) or not isinstance(grades, Mapping):
+            raise ValueError(f"grade categories of {instrument!r} must be an object")
+        mapping[instrument] = {}
+        for code, value in grades.items():
+            known = value is None or (isinstance(value, str) and value in CATEGORY_VALUES)
+            if not isinstance(code, str) or not known:
+                raise ValueError(f"bad category {value!r} for grade {code!r} of {instrument}")
+            mapping[instrument][code] = Category(value) if value is not None else None
+    return mapping
 
 
 @dataclass(frozen=True)
@@ -52,23 +141,17 @@ class PolicyFigures:
     """The figures of one policy version that the rules need (money in integer fen)."""
 
     min_disability_months: int
-    barthel_severe_max: int
-    barthel_moderate_max: int
     # (category, care setting) -> daily rate in fen; None: paid per visit within the monthly budget.
     rates: Mapping[tuple[str, str], int | None]
     home_service_monthly_budget_fen: int
-    # 2021 national standard: disability grade 0-5 -> category (grades not listed give none).
-    national_grade_categories: Mapping[int, Category] = field(
-        default_factory=lambda: DEFAULT_NATIONAL_GRADE_CATEGORIES
+    # Instrument code -> grade code -> benefit category (None: the grade gives no category).
+    grade_categories: Mapping[str, Mapping[str, Category | None]] = field(
+        default_factory=lambda: DEFAULT_GRADE_CATEGORIES
     )
-    # Instrument codes graded 0-5 like the 2021 national standard.
-    national_standard_instruments: frozenset[str] = frozenset({NATIONAL_STANDARD})
 
     def __post_init__(self) -> None:
         if self.min_disability_months < 0:
             raise ValueError("min_disability_months must not be negative")
-        if not 0 <= self.barthel_severe_max < self.barthel_moderate_max:
-            raise ValueError("Barthel bands need 0 <= severe max < moderate max")
         if self.home_service_monthly_budget_fen < 0:
             raise ValueError("the monthly budget must not be negative")
         missing = [
@@ -142,44 +225,21 @@ def months_between(start: dt.date, end: dt.date) -> int:
     return months
 
 
-def _national_grade(grade: str | None) -> int | None:
-    """A 2021-standard grade code ("3", "grade_3") as its number, or None."""
-    if grade is None:
-        return None
-    digits = grade.strip().rsplit("_", 1)[-1]
-    return int(digits) if digits.isdigit() else None
-
-
 def _assessment_rule(
     instrument: str, total: int | None, grade: str | None, figures: PolicyFigures
 ) -> tuple[Category | None, RuleResult]:
+    """The category the policy maps the assessment's instrument and grade code to."""
     params: dict[str, Any] = {"instrument": instrument, "total": total, "grade": grade}
-    if instrument == BARTHEL:
-        params |= {
-            "severe_max": figures.barthel_severe_max,
-            "moderate_max": figures.barthel_moderate_max,
-        }
-        if total is None:
-            return None, RuleResult(RULE_ASSESSMENT, False, "total_missing", params)
-        if total <= figures.barthel_severe_max:
-            category, code = Category.SEVERE, "barthel_severe"
-        elif total <= figures.barthel_moderate_max:
-            category, code = Category.MODERATE, "barthel_moderate"
-        else:
-            return None, RuleResult(RULE_ASSESSMENT, False, "barthel_above_bands", params)
-    elif instrument in figures.national_standard_instruments:
-        number = _national_grade(grade)
-        params["grade_number"] = number
-        if number is None:
-            return None, RuleResult(RULE_ASSESSMENT, False, "grade_unrecognised", params)
-        mapped = figures.national_grade_categories.get(number)
-        if mapped is None:
-            return None, RuleResult(RULE_ASSESSMENT, False, "national_grade_too_low", params)
-        category, code = mapped, "national_grade"
-    else:
+    mapping = figures.grade_categories.get(instrument)
+    if mapping is None:
         return None, RuleResult(RULE_ASSESSMENT, False, "instrument_unknown", params)
+    if grade is None or grade not in mapping:
+        return None, RuleResult(RULE_ASSESSMENT, False, "grade_unrecognised", params)
+    category = mapping[grade]
+    if category is None:
+        return None, RuleResult(RULE_ASSESSMENT, False, "grade_no_category", params)
     params["category"] = category.value
-    return category, RuleResult(RULE_ASSESSMENT, True, code, params)
+    return category, RuleResult(RULE_ASSESSMENT, True, "grade_category", params)
 
 
 def benefit_category(

@@ -3,8 +3,11 @@
 from careapp.models.assessment import (
     Applicant,
     Application,
+    ApplicationKind,
     ApplicationStatus,
     Assessment,
+    AssessmentConfirmation,
+    AssessmentDraft,
     CareSetting,
 )
 from careapp.models.audit import AuditEvent
@@ -25,6 +28,15 @@ from careapp.models.people import (
     InsuranceStatus,
     Person,
     Sex,
+)
+from careapp.models.procedure import (
+    ApplicationReview,
+    AssessorProviderTie,
+    Objection,
+    ObjectionSource,
+    ObjectionStatus,
+    ReassessmentReminder,
+    ReminderStatus,
 )
 from careapp.models.providers import (
     Caregiver,
@@ -48,8 +60,13 @@ from careapp.models.visit import (
 __all__ = [
     "Applicant",
     "Application",
+    "ApplicationKind",
+    "ApplicationReview",
     "ApplicationStatus",
     "Assessment",
+    "AssessmentConfirmation",
+    "AssessmentDraft",
+    "AssessorProviderTie",
     "AuditEvent",
     "BenefitCategory",
     "CarePlan",
@@ -69,6 +86,9 @@ __all__ = [
     "InsuranceScheme",
     "InsuranceStatus",
     "LoginAttempt",
+    "Objection",
+    "ObjectionSource",
+    "ObjectionStatus",
     "Person",
     "PolicyRate",
     "PolicyVersion",
@@ -77,6 +97,8 @@ __all__ = [
     "ProviderStatus",
     "Qualification",
     "RatingChannel",
+    "ReassessmentReminder",
+    "ReminderStatus",
     "Role",
     "SatisfactionRating",
     "ServiceItem",

@@ -33,15 +33,19 @@ class PolicyVersion(Base):
     effective_on: Mapped[dt.date] = mapped_column(unique=True)
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     min_disability_months: Mapped[int] = mapped_column(default=6)
-    # Barthel Index bands: total <= severe_max is severe, <= moderate_max is moderate.
-    barthel_severe_max: Mapped[int] = mapped_column(default=40)
-    barthel_moderate_max: Mapped[int] = mapped_column(default=60)
+    # The assessment instrument in force (an `assessments.grading.INSTRUMENTS` code).
+    instrument_code: Mapped[str] = mapped_column(String(40), default="barthel")
+    # Instrument code -> `assessments.grading.rules_to_data(rules)`: bands, level bands, table.
+    grading_rules: Mapped[dict[str, Any]]
+    # Instrument code -> grade code -> "severe" | "moderate" | None (no benefit category).
+    grade_categories: Mapped[dict[str, Any]]
     home_service_monthly_budget_fen: Mapped[int] = mapped_column(default=120_000)
     created_at: Mapped[created_at]
 
     rates: Mapped[list[PolicyRate]] = relationship(
         back_populates="policy_version", cascade="all, delete-orphan"
     )
+    approved_by: Mapped[User | None] = relationship()
 
 
 class PolicyRate(Base):

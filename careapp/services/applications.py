@@ -7,10 +7,11 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import format_date, gettext
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from assessments.procedure import Tie, find_conflicts
 from careapp.access import Actor
 from careapp.clock import city_today
 from careapp.errors import (
@@ -23,16 +24,21 @@ from careapp.models.assessment import (
     OPEN_APPLICATION_STATUSES,
     Applicant,
     Application,
+    ApplicationKind,
     ApplicationStatus,
     CareSetting,
 )
 from careapp.models.eligibility import EligibilityDecision
 from careapp.models.people import Person
+from careapp.models.procedure import AssessorProviderTie
+from careapp.models.providers import Provider
 from careapp.models.users import Role, User
+from careapp.models.visit import CarePlan
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_in_force
 
 INTAKE_ROLES = (Role.ADMIN,)
+DEFAULT_CONFLICT_RECENT_DAYS = 365
 OPEN_STATUSES = tuple(ApplicationStatus(value) for value in OPEN_APPLICATION_STATUSES)
 MAX_LIST_SIZE = 200
 
@@ -44,6 +50,7 @@ class ApplicationInput:
     disability_since: dt.date
     evidence_note: str
     requested_setting: CareSetting
+    provider_id: int | None = None  # the caring institution or company named, if any
 
 
 def submit_application(
@@ -87,6 +94,8 @@ def submit_application(
         raise ConflictError(
             gettext("No care insurance policy is in force today; an administrator must set one.")
         )
+    if data.provider_id is not None and session.get(Provider, data.provider_id) is None:
+        raise InvalidInputError(gettext("Choose a care provider."), field="provider_id")
     months = policy.min_disability_months
     if add_months(data.disability_since, months) > applied_on:
         raise InvalidInputError(
@@ -107,6 +116,7 @@ def submit_application(
         disability_since=data.disability_since,
         evidence_note=evidence_note,
         requested_setting=data.requested_setting,
+        provider_id=data.provider_id,
         created_by_id=actor.user_id,
     )
     try:
@@ -138,8 +148,15 @@ def assign_assessors(
     assessor_2_id: int,
     appointment_at: dt.datetime,
     now: dt.datetime,
+    *,
+    conflict_recent_days: int = DEFAULT_CONFLICT_RECENT_DAYS,
 ) -> Application:
-    """Assign two assessors and an on-site appointment; the application becomes ASSESSING."""
+    """Assign two assessors and an on-site appointment; the application becomes ASSESSING.
+
+    Refused when an assessor has a conflict of interest: a tie to a care provider serving the
+    person (a care plan active or ended within `conflict_recent_days`, or the institution named
+    on the application), or, on appeal, an earlier assessment of the case.
+    """
     _require_admin(actor)
     application = session.get(Application, application_id)
     if application is None:
@@ -160,6 +177,13 @@ def assign_assessors(
         raise InvalidInputError(
             gettext("The appointment must be in the future."), field="appointment_at"
         )
+    _refuse_conflicts(
+        session,
+        application,
+        {"assessor_1_id": assessor_1_id, "assessor_2_id": assessor_2_id},
+        city_today(appointment_at),
+        conflict_recent_days,
+    )
     application.assessor_1_id = assessor_1_id
     application.assessor_2_id = assessor_2_id
     application.appointment_at = appointment_at
@@ -302,3 +326,167 @@ def _open_application_error(person: Person, application: Application) -> Conflic
             day=format_date(application.applied_on),
         )
     )
+
+
+def earlier_assessor_ids(session: Session, application: Application) -> set[int]:
+    """Everyone who assessed an earlier round of this case (the chain of previous rounds)."""
+    found: set[int] = set()
+    previous_id = application.previous_id
+    seen: set[int] = set()
+    while previous_id is not None and previous_id not in seen:
+        seen.add(previous_id)
+        previous = session.get(
+            Application, previous_id, options=[selectinload(Application.assessments)]
+        )
+        if previous is None:
+            break
+        found.update(i for i in (previous.assessor_1_id, previous.assessor_2_id) if i)
+        for assessment in previous.assessments:
+            found.update((assessment.assessor_1_id, assessment.assessor_2_id))
+        previous_id = previous.previous_id
+    return found
+
+
+def client_provider_ids(
+    session: Session, application: Application, on: dt.date, recent_days: int
+) -> set[int]:
+    """Providers the person is a client of: a care plan active or recently ended, or the
+    institution named on the application."""
+    since = on - dt.timedelta(days=recent_days)
+    providers = set(
+        session.scalars(
+            select(CarePlan.provider_id).where(
+                CarePlan.person_id == application.person_id,
+                or_(
+                    CarePlan.is_active.is_(True),
+                    CarePlan.ends_on.is_(None),
+                    CarePlan.ends_on >= since,
+                ),
+            )
+        )
+    )
+    if application.provider_id is not None:
+        providers.add(application.provider_id)
+    return providers
+
+
+def _refuse_conflicts(
+    session: Session,
+    application: Application,
+    chosen: dict[str, int],
+    on: dt.date,
+    recent_days: int,
+) -> None:
+    ties = [
+        Tie(
+            tie.assessor_id,
+            tie.provider_id,
+            tie.provider.name,
+            tie.description,
+            tie.starts_on,
+            tie.ends_on,
+        )
+        for tie in session.scalars(
+            select(AssessorProviderTie)
+            .where(AssessorProviderTie.assessor_id.in_(chosen.values()))
+            .options(joinedload(AssessorProviderTie.provider))
+        )
+    ]
+    earlier = (
+        earlier_assessor_ids(session, application)
+        if application.kind is ApplicationKind.APPEAL
+        else set()
+    )
+    conflicts = find_conflicts(
+        chosen.values(),
+        ties,
+        client_provider_ids(session, application, on, recent_days),
+        earlier,
+        on,
+    )
+    if not conflicts:
+        return
+    conflict = conflicts[0]
+    field = next(name for name, user_id in chosen.items() if user_id == conflict.assessor_id)
+    assessor = session.get(User, conflict.assessor_id)
+    name = assessor.display_name if assessor is not None else str(conflict.assessor_id)
+    if conflict.reason == "provider_tie":
+        message = gettext(
+            "%(assessor)s may not assess this person: they are tied to %(provider)s "
+            "(%(tie)s), which cares for them.",
+            assessor=name,
+            provider=conflict.provider_name,
+            tie=conflict.description,
+        )
+    else:
+        message = gettext(
+            "%(assessor)s assessed this case before and may not re-assess it on appeal.",
+            assessor=name,
+        )
+    raise ConflictError(message, field=field)
+
+
+def list_providers(session: Session) -> list[Provider]:
+    """Care providers by name (the choices of the caring institution and of ties)."""
+    return list(session.scalars(select(Provider).order_by(Provider.name, Provider.id)))
+
+
+def list_ties(session: Session, actor: Actor) -> list[AssessorProviderTie]:
+    """Every assessor's ties to care providers, the latest first."""
+    _require_admin(actor)
+    return list(
+        session.scalars(
+            select(AssessorProviderTie)
+            .options(
+                joinedload(AssessorProviderTie.assessor),
+                joinedload(AssessorProviderTie.provider),
+            )
+            .order_by(AssessorProviderTie.starts_on.desc(), AssessorProviderTie.id.desc())
+            .limit(MAX_LIST_SIZE)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class TieInput:
+    assessor_id: int
+    provider_id: int
+    description: str
+    starts_on: dt.date
+    ends_on: dt.date | None
+
+
+def record_tie(
+    session: Session, actor: Actor, data: TieInput, now: dt.datetime
+) -> AssessorProviderTie:
+    """Record an assessor's tie to a care provider (a conflict of interest while it lasts)."""
+    _require_admin(actor)
+    assessor = session.get(User, data.assessor_id)
+    if assessor is None or assessor.role is not Role.ASSESSOR:
+        raise InvalidInputError(gettext("Choose an assessor."), field="assessor_id")
+    if session.get(Provider, data.provider_id) is None:
+        raise InvalidInputError(gettext("Choose a care provider."), field="provider_id")
+    description = data.description.strip()
+    if not description:
+        raise InvalidInputError(gettext("Describe the tie."), field="description")
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        raise InvalidInputError(gettext("The tie cannot end before it starts."), field="ends_on")
+    tie = AssessorProviderTie(
+        assessor_id=assessor.id,
+        provider_id=data.provider_id,
+        description=description[:200],
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+    )
+    session.add(tie)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "create",
+        "assessor_provider_tie",
+        tie.id,
+        now=now,
+        detail={"assessor_id": assessor.id, "provider_id": data.provider_id},
+    )
+    return tie

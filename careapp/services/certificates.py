@@ -152,7 +152,7 @@ def _instrument_labels(assessment: Assessment) -> tuple[tuple[ItemRow, ...], str
         rows.append(
             ItemRow(label_zh=item.label_zh, answer_zh=option.label_zh, points=option.points)
         )
-    band = next((b for b in instrument.bands if b.grade_code == assessment.grade), None)
+    band = instrument.band(assessment.grade)  # the grade's wording, for any instrument
     if band is None:
         raise mismatch
     return tuple(rows), band.label_zh, instrument.name_zh

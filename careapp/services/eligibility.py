@@ -26,7 +26,8 @@ from careapp.models.people import Person
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan
 from careapp.services.audit import record_event
-from careapp.services.policy import policy_in_force
+from careapp.services.policy import grade_categories_of, policy_in_force
+from careapp.services.procedure import prepare_decision
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ def figures_from_policy(policy_version: PolicyVersion) -> PolicyFigures:
     """The pure rules' view of a stored policy version."""
     return PolicyFigures(
         min_disability_months=policy_version.min_disability_months,
-        barthel_severe_max=policy_version.barthel_severe_max,
-        barthel_moderate_max=policy_version.barthel_moderate_max,
+        grade_categories=grade_categories_of(policy_version),
         rates={
             (rate.category.value, rate.care_setting.value): rate.daily_fen
             for rate in policy_version.rates
@@ -103,10 +103,8 @@ def decide_application(
     )
     if application is None:
         raise NotFoundError(gettext("Not found."))
-    if application.status is not ApplicationStatus.ASSESSED:
-        raise ConflictError(
-            gettext("Only an assessed application can be decided; this one is not ready.")
-        )
+    # Reviewed, publicity ended, no unresolved objection; an appeal's earlier benefit ends.
+    prepare_decision(session, actor, application, now)
     assessment = latest_assessment(application)
     if assessment is None:
         raise ConflictError(gettext("This application has no assessment yet."))

@@ -1,14 +1,53 @@
-"""Policy versions: the default version holds the spec's figures; later ones are data."""
+"""Policy versions: the default version holds the spec's figures; later ones are data.
+
+Administrators create a NEW version from the one in force (never editing a version in force,
+never backdating): the instrument in force, its grading rules (Barthel bands, the national
+standard's level bands and combination table) and the grade -> benefit category mapping.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from flask_babel import get_locale, gettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
 
+from assessments.grading import INSTRUMENTS, rules_from_data, rules_to_data
+from assessments.types import (
+    EMPTY_BAND,
+    GAP_OR_OVERLAP,
+    LEVELS_NOT_MONOTONE,
+    NO_BANDS,
+    NOT_FROM_MINIMUM,
+    NOT_TO_MAXIMUM,
+    TABLE_NOT_MONOTONE,
+    CombinationRules,
+    GradingRules,
+    Instrument,
+    InvalidRulesError,
+)
+from careapp.access import Actor
+from careapp.clock import city_today
+from careapp.eligibility.rules import (
+    CATEGORIES_NOT_MONOTONE,
+    DEFAULT_GRADE_CATEGORIES,
+    GRADE_WITHOUT_CATEGORY,
+    Category,
+    InvalidGradeCategoriesError,
+    check_grade_categories,
+    grade_categories_from_data,
+    grade_categories_to_data,
+)
+from careapp.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory, PolicyRate, PolicyVersion
+from careapp.models.users import Role
+from careapp.services.audit import record_event
 
 # Daily rates in fen (1 yuan = 100 fen); None = paid per visit within the monthly budget.
 DEFAULT_RATES_FEN: dict[tuple[BenefitCategory, CareSetting], int | None] = {
@@ -22,6 +61,20 @@ DEFAULT_RATES_FEN: dict[tuple[BenefitCategory, CareSetting], int | None] = {
     (BenefitCategory.MODERATE, CareSetting.HOME_CASH): 1000,
 }
 DEFAULT_EFFECTIVE_ON = dt.date(2016, 1, 1)
+DEFAULT_INSTRUMENT = "barthel"
+NAME_MAX = 100
+
+
+def default_grading_rules_data() -> dict[str, Any]:
+    """Every instrument's default rules as stored data, keyed by instrument code."""
+    return {
+        code: rules_to_data(instrument.default_rules) for code, instrument in INSTRUMENTS.items()
+    }
+
+
+def default_grade_categories_data() -> dict[str, dict[str, str | None]]:
+    """The spec's grade -> benefit category mapping (benefits.md) as stored data."""
+    return grade_categories_to_data(DEFAULT_GRADE_CATEGORIES)
 
 
 def build_default_policy(effective_on: dt.date = DEFAULT_EFFECTIVE_ON) -> PolicyVersion:
@@ -30,8 +83,9 @@ def build_default_policy(effective_on: dt.date = DEFAULT_EFFECTIVE_ON) -> Policy
         name="Default (spec figures)",
         effective_on=effective_on,
         min_disability_months=6,
-        barthel_severe_max=40,
-        barthel_moderate_max=60,
+        instrument_code=DEFAULT_INSTRUMENT,
+        grading_rules=default_grading_rules_data(),
+        grade_categories=default_grade_categories_data(),
         home_service_monthly_budget_fen=120_000,
         rates=[
             PolicyRate(category=category, care_setting=setting, daily_fen=fen)
@@ -61,3 +115,305 @@ def policy_in_force(session: Session, on: dt.date) -> PolicyVersion | None:
         .order_by(PolicyVersion.effective_on.desc())
         .limit(1)
     )
+
+
+def grading_rules_of(policy: PolicyVersion, instrument: Instrument) -> GradingRules:
+    """The policy's rules for `instrument` (its defaults if the policy stores none for it).
+
+    Raises InvalidRulesError if the stored rules cannot grade (they are checked when stored).
+    """
+    data = (policy.grading_rules or {}).get(instrument.code)
+    if data is None:
+        return instrument.default_rules
+    return rules_from_data(instrument, data)
+
+
+def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, Category | None]]:
+    """The policy's grade -> category mapping per instrument (defaults for instruments it omits)."""
+    stored = grade_categories_from_data(policy.grade_categories or {})
+    defaults = {code: dict(mapping) for code, mapping in DEFAULT_GRADE_CATEGORIES.items()}
+    return defaults | stored
+
+
+# --- administrators create new versions ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyDraft:
+    """A new version as the administrator submitted it (rules and mapping as stored data)."""
+
+    name: str
+    effective_on: dt.date
+    instrument_code: str
+    grading_rules: Mapping[str, Any]  # instrument code -> rules data
+    grade_categories: Mapping[str, Mapping[str, str | None]]
+
+
+class PolicyInputError(InvalidInputError):
+    """A new version that cannot be stored; the message names the problem."""
+
+
+def _require_admin(actor: Actor) -> int:
+    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    return actor.user_id
+
+
+def list_policy_versions(session: Session, actor: Actor) -> list[PolicyRules]:
+    """Every version with its rules, the newest effective date first."""
+    _require_admin(actor)
+    versions = session.scalars(
+        select(PolicyVersion)
+        .options(selectinload(PolicyVersion.approved_by))
+        .order_by(PolicyVersion.effective_on.desc())
+    )
+    return [policy_rules(version) for version in versions]
+
+
+@dataclass(frozen=True)
+class PolicyRules:
+    """A version with its grading rules for every instrument and its category mapping."""
+
+    version: PolicyVersion
+    rules: dict[str, GradingRules]  # instrument code -> rules
+    categories: dict[str, dict[str, Category | None]]
+
+    @property
+    def instrument(self) -> Instrument:
+        return INSTRUMENTS[self.version.instrument_code]
+
+
+def policy_rules(version: PolicyVersion) -> PolicyRules:
+    return PolicyRules(
+        version=version,
+        rules={code: grading_rules_of(version, inst) for code, inst in INSTRUMENTS.items()},
+        categories=grade_categories_of(version),
+    )
+
+
+def policy_base(session: Session, actor: Actor, now: dt.datetime) -> PolicyRules:
+    """What a new version starts from: the version in force today (or the unsaved default)."""
+    _require_admin(actor)
+    return policy_rules(policy_in_force(session, city_today(now)) or build_default_policy())
+
+
+def _english() -> bool:
+    locale = get_locale()
+    return locale is not None and locale.language == "en"
+
+
+def _pick(zh: str, en: str) -> str:
+    return en if _english() else zh
+
+
+def _rules_where(instrument: Instrument, error: InvalidRulesError) -> str:
+    indicator_code = error.params.get("indicator")
+    indicator = instrument.indicator(str(indicator_code)) if indicator_code else None
+    name = _pick(instrument.name_zh, instrument.name_en)
+    if indicator is not None:
+        return gettext(
+            "%(instrument)s, level bands of “%(indicator)s”",
+            instrument=name,
+            indicator=_pick(indicator.label_zh, indicator.label_en),
+        )
+    return gettext("%(instrument)s, bands", instrument=name)
+
+
+def _band_label(instrument: Instrument, code: object, *, is_level: bool) -> str:
+    """The wording of a band's grade or level code (the code itself if it has none)."""
+    rules = instrument.default_rules
+    labels = rules.levels if is_level and isinstance(rules, CombinationRules) else rules.grades
+    found = next((label for label in labels if label.code == code), None)
+    return _pick(found.label_zh, found.label_en) if found is not None else str(code)
+
+
+def describe_rules_error(instrument: Instrument, error: InvalidRulesError) -> str:
+    """The problem in the user's language, naming where it is."""
+    p = error.params
+    if error.reason == TABLE_NOT_MONOTONE:
+        cell = {
+            "row": _band_label(instrument, p["row"], is_level=True),
+            "column": _band_label(instrument, p["column"], is_level=True),
+            "grade": p["grade"],
+            "other": p["than"],
+        }
+        if p.get("than_row") is not None:
+            return gettext(
+                "Combination table, row “%(row)s”, column “%(column)s”: grade %(grade)s is lower "
+                "than grade %(other)s in the cell above it. A worse level must never give a "
+                "lower grade.",
+                **cell,
+            )
+        return gettext(
+            "Combination table, row “%(row)s”, column “%(column)s”: grade %(grade)s is lower "
+            "than grade %(other)s in the cell to its left. A worse level must never give a "
+            "lower grade.",
+            **cell,
+        )
+    where = _rules_where(instrument, error)
+    band = _band_label(instrument, p.get("band"), is_level=p.get("indicator") is not None)
+    if error.reason == NO_BANDS:
+        return gettext("%(where)s: there are no bands.", where=where)
+    if error.reason == EMPTY_BAND:
+        return gettext(
+            "%(where)s: the band “%(band)s” ends before it starts.", where=where, band=band
+        )
+    if error.reason == NOT_FROM_MINIMUM:
+        return gettext(
+            "%(where)s: the first band “%(band)s” must start at %(minimum)s.",
+            where=where,
+            band=band,
+            minimum=p["minimum"],
+        )
+    if error.reason == GAP_OR_OVERLAP:
+        return gettext(
+            "%(where)s: the band “%(band)s” must start right after the band before it "
+            "(there is a gap or an overlap).",
+            where=where,
+            band=band,
+        )
+    if error.reason == NOT_TO_MAXIMUM:
+        return gettext(
+            "%(where)s: the last band “%(band)s” must end at %(maximum)s.",
+            where=where,
+            band=band,
+            maximum=p["maximum"],
+        )
+    if error.reason == LEVELS_NOT_MONOTONE:
+        return gettext(
+            "%(where)s: the level “%(level)s” covers higher totals than a less impaired level.",
+            where=where,
+            level=_band_label(instrument, p["level"], is_level=True),
+        )
+    return gettext(
+        "%(where)s: the rules are incomplete or malformed (%(reason)s).",
+        where=where,
+        reason=error.reason,
+    )
+
+
+def describe_categories_error(instrument: Instrument, error: InvalidGradeCategoriesError) -> str:
+    name = _pick(instrument.name_zh, instrument.name_en)
+    if error.reason == CATEGORIES_NOT_MONOTONE:
+        return gettext(
+            "%(instrument)s: grade %(grade)s gives a lesser benefit category than a less severe "
+            "grade. A more severe grade must never give a lesser category.",
+            instrument=name,
+            grade=error.grade,
+        )
+    if error.reason == GRADE_WITHOUT_CATEGORY:
+        return gettext(
+            "%(instrument)s: choose a benefit category for grade %(grade)s.",
+            instrument=name,
+            grade=error.grade,
+        )
+    return gettext(
+        "%(instrument)s: %(grade)s is not a grade of its rules.", instrument=name, grade=error.grade
+    )
+
+
+def check_policy_draft(
+    draft: PolicyDraft,
+) -> tuple[dict[str, Any], dict[str, dict[str, str | None]]]:
+    """The draft's rules and mapping as stored data, every instrument checked.
+
+    Raises PolicyInputError naming the first problem (bands that do not cover every total once,
+    an incomplete or non-monotone table, a missing or non-monotone category mapping).
+    """
+    if draft.instrument_code not in INSTRUMENTS:
+        raise PolicyInputError(gettext("Choose an instrument."), field="instrument_code")
+    rules_data: dict[str, Any] = {}
+    categories_data: dict[str, dict[str, str | None]] = {}
+    for code, instrument in INSTRUMENTS.items():
+        try:
+            rules = rules_from_data(instrument, draft.grading_rules.get(code))
+        except InvalidRulesError as error:
+            raise PolicyInputError(describe_rules_error(instrument, error)) from None
+        try:
+            mapping = grade_categories_from_data({code: draft.grade_categories.get(code) or {}})
+            check_grade_categories([label.code for label in rules.grades], mapping[code])
+        except InvalidGradeCategoriesError as error:
+            raise PolicyInputError(describe_categories_error(instrument, error)) from None
+        except ValueError:
+            raise PolicyInputError(gettext("Choose a benefit category for every grade.")) from None
+        rules_data[code] = rules_to_data(rules)
+        categories_data[code] = grade_categories_to_data(mapping)[code]
+    return rules_data, categories_data
+
+
+def create_policy_version(
+    session: Session, actor: Actor, draft: PolicyDraft, now: dt.datetime
+) -> PolicyVersion:
+    """Store a new version effective from `draft.effective_on` (today or later), copying the
+    rates, monthly budget and disability minimum of the version in force; audited.
+
+    A version in force is never edited, and no version may take effect before today.
+    """
+    user_id = _require_admin(actor)
+    name = draft.name.strip()
+    if not name:
+        raise PolicyInputError(gettext("Name the new version."), field="name")
+    if len(name) > NAME_MAX:
+        raise PolicyInputError(gettext("At most %(max)d characters.", max=NAME_MAX), field="name")
+    today = city_today(now)
+    if draft.effective_on < today:
+        raise PolicyInputError(
+            gettext(
+                "A new version cannot take effect before today (%(today)s).",
+                today=today.isoformat(),
+            ),
+            field="effective_on",
+        )
+    taken = session.scalar(
+        select(PolicyVersion.id).where(PolicyVersion.effective_on == draft.effective_on)
+    )
+    if taken is not None:
+        raise PolicyInputError(
+            gettext(
+                "A version already takes effect on %(day)s.", day=draft.effective_on.isoformat()
+            ),
+            field="effective_on",
+        )
+    rules_data, categories_data = check_policy_draft(draft)
+    base = policy_in_force(session, today) or build_default_policy()
+    version = PolicyVersion(
+        name=name,
+        effective_on=draft.effective_on,
+        approved_by_id=user_id,
+        min_disability_months=base.min_disability_months,
+        instrument_code=draft.instrument_code,
+        grading_rules=rules_data,
+        grade_categories=categories_data,
+        home_service_monthly_budget_fen=base.home_service_monthly_budget_fen,
+        rates=[
+            PolicyRate(category=r.category, care_setting=r.care_setting, daily_fen=r.daily_fen)
+            for r in base.rates
+        ],
+    )
+    try:
+        with session.begin_nested():
+            session.add(version)
+            session.flush()
+    except IntegrityError:  # another version for the same date was stored at the same moment
+        raise ConflictError(
+            gettext(
+                "A version already takes effect on %(day)s.", day=draft.effective_on.isoformat()
+            )
+        ) from None
+    record_event(
+        session,
+        actor,
+        "policy.create",
+        "policy_version",
+        version.id,
+        now=now,
+        detail={
+            "effective_on": version.effective_on.isoformat(),
+            "based_on": base.id,
+            "instrument_code": version.instrument_code,
+            "grading_rules": rules_data,
+            "grade_categories": categories_data,
+        },
+    )
+    session.flush()
+    return version

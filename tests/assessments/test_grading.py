@@ -298,6 +298,28 @@ def test_lookups_return_none_for_unknown_codes() -> None:
     assert band is not None
     assert band.label_zh == "轻度依赖"
     assert BARTHEL.band("unknown") is None
+    assert BARTHEL.grade_label("severe") == BARTHEL.band("severe")
+    assert BARTHEL.indicator("adl") is None
+    assert BARTHEL.indicators == ()
+
+
+def test_barthel_grades_run_from_least_to_most_severe() -> None:
+    assert [label.code for label in BARTHEL.grades] == [
+        "independent",
+        "mild",
+        "moderate",
+        "severe",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("total", "severity"), [(100, 0), (95, 1), (65, 1), (60, 2), (45, 2), (40, 3), (0, 3)]
+)
+def test_grade_severity_rises_with_dependency(total: int, severity: int) -> None:
+    result = grade(BARTHEL, answers_for_total(BARTHEL, total))
+    assert result.severity == severity
+    assert result.indicators == ()
+    assert result.indicator("adl") is None
 
 
 def test_severity_rank_orders_bands_most_severe_first() -> None:
@@ -345,3 +367,4 @@ def test_grade_a_worse_answer_never_lowers_the_severity(
     after = grade(BARTHEL, worse, bands)
     assert after.total <= before.total
     assert severity_rank(scale, after.grade_code) <= severity_rank(scale, before.grade_code)
+    assert after.severity >= before.severity

@@ -1,11 +1,12 @@
 """The thin path walked in a real browser, in Chinese, by each role on a 768×1024 tablet.
 
 Admin registers a person and an application, assigns two assessors; an assessor taps through
-the Barthel form; admin decides eligibility (home service) and makes a care plan with the seeded
-provider and its caregiver, then runs dispatch for the next day; the provider manager sees the
-visit on that day's roster; on that day the caregiver checks in (located near the home) and out;
-the family rates the visit through the receipt's link without logging in, and the link then only
-says "already rated"; admin downloads the assessment conclusion as a PDF.
+the Barthel form; admin reviews it, which starts the publicity; after the publicity has ended
+(the live clock moves on) admin decides eligibility (home service) and makes a care plan with
+the seeded provider and its caregiver, then runs dispatch for the next day; the provider
+manager sees the visit on that day's roster; on that day the caregiver checks in (located near
+the home) and out; the family rates the visit through the receipt's link without logging in, and
+the link then only says "already rated"; admin downloads the assessment conclusion as a PDF.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from assessments.procedure import publicity_period
 from careapp.clock import CITY_TZ, city_datetime, utcnow
 from careapp.identity import make_resident_id
 from tests.browser.conftest import LiveData, live_clock, login, logout, screenshot, zh
@@ -61,26 +63,33 @@ def test_thin_path_in_chinese(
     assessor = new_tablet().new_page()
     login(assessor, live_data.users["assessor"])
     fill_barthel(assessor, walk, screenshots)
+    second_assessor = new_tablet().new_page()
+    login(second_assessor, live_data.users["assessor_2"])
+    confirm_the_assessment(second_assessor, walk, live_data)
 
-    decide_eligibility(admin, walk, screenshots)
-    make_care_plan(admin, walk, live_data, screenshots)
-    run_dispatch(admin, walk, screenshots)
+    review_and_publicize(admin, walk, screenshots)
+    # The publicity (5 working days) is over: the rest of the walk happens the day after it.
+    walk.today = publicity_period(walk.today, 5)[1] + dt.timedelta(days=1)
+    with live_clock(city_datetime(walk.today, dt.time(10, 0))):
+        decide_eligibility(admin, walk, screenshots)
+        make_care_plan(admin, walk, live_data, screenshots)
+        run_dispatch(admin, walk, screenshots)
 
-    manager = new_tablet().new_page()
-    login(manager, live_data.users["provider_manager"])
-    see_roster(manager, walk, live_data, screenshots)
+        manager = new_tablet().new_page()
+        login(manager, live_data.users["provider_manager"])
+        see_roster(manager, walk, live_data, screenshots)
 
-    # The next morning, 09:40 in the city: inside the plan's 09:00–11:00 window.
-    with live_clock(city_datetime(walk.visit_day, dt.time(9, 40))):
-        caregiver = new_tablet(
-            permissions=["geolocation"],
-            geolocation={"latitude": NEAR_HOME[0], "longitude": NEAR_HOME[1], "accuracy": 10},
-        ).new_page()
-        login(caregiver, live_data.users["caregiver"])
-        check_in_and_out(caregiver, walk, screenshots)
+        # The next morning, 09:40 in the city: inside the plan's 09:00–11:00 window.
+        with live_clock(city_datetime(walk.visit_day, dt.time(9, 40))):
+            caregiver = new_tablet(
+                permissions=["geolocation"],
+                geolocation={"latitude": NEAR_HOME[0], "longitude": NEAR_HOME[1], "accuracy": 10},
+            ).new_page()
+            login(caregiver, live_data.users["caregiver"])
+            check_in_and_out(caregiver, walk, screenshots)
 
-        family = new_tablet().new_page()  # a fresh context: no login, no cookies
-        rate_the_visit(family, walk, screenshots)
+            family = new_tablet().new_page()  # a fresh context: no login, no cookies
+            rate_the_visit(family, walk, screenshots)
 
     download_conclusion(admin, walk)
     open_page(admin, "/")
@@ -175,8 +184,8 @@ def fill_barthel(page: Page, walk: Walk, screenshots: Path) -> None:
     expect(form.locator("[data-answered]")).to_have_text(str(len(SEVERE_BARTHEL_ANSWERS)))
     expect(form.locator("[data-total]")).to_have_text("30")
     form.locator("[name=family_member_present]").fill("陈小红（女儿）")
-    form.locator("label", has=page.locator("[name=both_confirmed]")).tap()
-    expect(form.locator("[name=both_confirmed]")).to_be_checked()
+    form.locator("label", has=page.locator("[name=confirmed]")).tap()
+    expect(form.locator("[name=confirmed]")).to_be_checked()
     screenshot(page, screenshots / "assessment-form.png")
 
     submit(page, form.locator("button[type=submit]"))
@@ -186,9 +195,41 @@ def fill_barthel(page: Page, walk: Walk, screenshots: Path) -> None:
     screenshot(page, screenshots / "assessment-detail.png")
 
 
-def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
+def confirm_the_assessment(page: Page, walk: Walk, live_data: LiveData) -> None:
+    """The second assessor confirms the submitted assessment from their own login."""
+    open_page(page, "/assessments")
+    row = page.locator("main tr", has_text=walk.name)
+    follow(page, row.get_by_role("button", name=zh("Confirm the assessment")))
+    page.wait_for_url(f"**/assessments/{walk.assessment_id}")
+    submit(page, page.get_by_test_id("confirm"))
+    confirmations = page.get_by_test_id("confirmations")
+    for role in ("assessor", "assessor_2"):
+        expect(confirmations).to_contain_text(live_data.display_names[live_data.users[role]])
+
+
+def review_and_publicize(page: Page, walk: Walk, screenshots: Path) -> None:
     open_page(page, f"/applications/{walk.application_id}")
     expect(page.get_by_test_id("status")).to_have_text(zh("Assessed"))
+    expect(page.get_by_role("button", name=zh("Decide eligibility"))).to_have_count(0)
+    follow(page, page.get_by_role("button", name=zh("Review the assessment")))
+    page.wait_for_url(f"**/applications/{walk.application_id}/review")
+    form = page.locator("main form")
+    form.get_by_label(zh("Approve: make the assessment public")).check()
+    screenshot(page, screenshots / "application-review.png")
+
+    submit(page, form.locator("button[type=submit]"))
+
+    page.wait_for_url(f"**/applications/{walk.application_id}")
+    expect(page.get_by_test_id("status")).to_have_text(zh("Publicity"))
+    expect(page.get_by_test_id("publicity")).to_contain_text(zh("objections may be lodged"))
+    expect(page.get_by_role("button", name=zh("Decide eligibility"))).to_have_count(0)
+    screenshot(page, screenshots / "application-publicity.png")
+
+
+def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
+    open_page(page, f"/applications/{walk.application_id}")
+    expect(page.get_by_test_id("status")).to_have_text(zh("Publicity"))
+    expect(page.get_by_test_id("publicity")).to_contain_text(zh("ended; ready for the decision"))
     follow(page, page.get_by_role("button", name=zh("Decide eligibility")))
     page.wait_for_url(f"**/applications/{walk.application_id}/decision/new")
     expect(page.get_by_test_id("assessment-total")).to_have_text("30")

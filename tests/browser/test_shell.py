@@ -12,7 +12,12 @@ from tests.browser.conftest import TABLET, ExternalRequests, LiveData, login, sc
 
 # The home page tiles of each role, by link target, with their Chinese labels.
 ROLE_TILES = {
-    "admin": {"/people": "参保人员", "/applications": "申请", "/dispatch": "派单"},
+    "admin": {
+        "/people": "参保人员",
+        "/applications": "申请",
+        "/dispatch": "派单",
+        "/policy": "政策版本",
+    },
     "assessor": {"/assessments": "我的评估"},
     "provider_manager": {"/roster": "排班表"},
     "caregiver": {"/my-day": "今日工作"},

@@ -182,7 +182,7 @@ def test_scheduler_run_command_starts_the_blocking_scheduler(
     monkeypatch.setattr(jobs, "_scheduler_app", None)  # restored after the test
     result = app.test_cli_runner().invoke(args=["scheduler", "run"])
     assert result.exit_code == 0, result.output
-    assert "scheduler started with 1 jobs" in result.output
+    assert f"scheduler started with {len(jobs.JOBS)} jobs" in result.output
     assert "scheduler stopped" in result.output
     assert len(started) == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -96,3 +97,33 @@ def test_demo_city_loads_on_a_migrated_database(empty_engine: Engine) -> None:
             assert verify_password(user.password_hash, login.password)
         assert session.scalar(select(func.count()).select_from(Visit)) > 0
         assert session.scalar(select(func.count()).select_from(User)) >= len(logins)
+
+
+def test_upgrade_turns_barthel_cut_offs_into_grading_rules(empty_engine: Engine) -> None:
+    """A database at 0001 with a policy version keeps its Barthel bands after the upgrade."""
+    upgrade_database(empty_engine, "0001")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO policy_versions (name, effective_on, min_disability_months,"
+                " barthel_severe_max, barthel_moderate_max, home_service_monthly_budget_fen)"
+                " VALUES ('2016', '2016-01-01', 6, 45, 65, 120000)"
+            )
+        )
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT instrument_code, grading_rules, grade_categories FROM policy_versions")
+        ).one()
+    rules = (
+        row.grading_rules if isinstance(row.grading_rules, dict) else json.loads(row.grading_rules)
+    )
+    bands = {band["grade"]: (band["min"], band["max"]) for band in rules["barthel"]["bands"]}
+    assert row.instrument_code == "barthel"
+    assert bands == {
+        "severe": (0, 45),
+        "moderate": (46, 65),
+        "mild": (66, 99),
+        "independent": (100, 100),
+    }
+    assert "national_2021" in rules

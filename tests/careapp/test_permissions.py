@@ -43,11 +43,26 @@ ACCESS: dict[str, frozenset[str]] = {
     "applications.application_new": frozenset({ADMIN}),
     "applications.application_detail": frozenset({ADMIN}),
     "applications.application_assign": frozenset({ADMIN}),
+    "applications.application_review": frozenset({ADMIN}),
+    "applications.objection_new": frozenset({ADMIN}),
+    "applications.objection_resolve": frozenset({ADMIN}),
+    "applications.reassessment_request": frozenset({ADMIN}),
+    "applications.reminder_list": frozenset({ADMIN}),
+    "applications.reminder_suspend": frozenset({ADMIN}),
+    "applications.oversight_report": frozenset({ADMIN}),
+    "applications.tie_list": frozenset({ADMIN}),
     "assessments.assessment_queue": frozenset({ASSESSOR}),
     "assessments.assessment_form": frozenset({ASSESSOR}),
     "assessments.assessment_detail": frozenset({ADMIN, ASSESSOR}),
+    "assessments.assessment_draft": frozenset({ASSESSOR}),
+    "assessments.assessment_shell": frozenset({ASSESSOR}),
+    "assessments.service_worker": PUBLIC,
+    "assessments.assessment_confirm": frozenset({ASSESSOR}),
+    "assessments.assessment_correction": frozenset({ASSESSOR}),
     "eligibility.decision_new": frozenset({ADMIN}),
     "eligibility.decision_detail": frozenset({ADMIN}),
+    "policy.policy_list": frozenset({ADMIN}),
+    "policy.policy_new": frozenset({ADMIN}),
     "careplans.careplan_new": frozenset({ADMIN}),
     "careplans.careplan_detail": frozenset({ADMIN}),
     "dispatch.dispatch_run": frozenset({ADMIN}),
@@ -84,6 +99,10 @@ def world(db_session: Session) -> World:
         application__assessor_1=assessor, application__status=m.ApplicationStatus.ASSESSED
     )
     decision = f.EligibilityDecisionFactory(assessment=f.AssessmentFactory())
+    decision.application.status = m.ApplicationStatus.DECIDED
+    publicized = f.ApplicationFactory(publicized=True)
+    objection = f.ObjectionFactory(application=publicized)
+    reminder = f.ReassessmentReminderFactory()
     entitlement = f.EntitlementFactory()
     care_plan = f.CarePlanFactory(provider=provider)
     visit = f.caregiver_visit(caregiver)
@@ -107,8 +126,16 @@ def world(db_session: Session) -> World:
             "applications.application_new": {"person_id": assessment.application.person_id},
             "applications.application_detail": {"application_id": assessing.id},
             "applications.application_assign": {"application_id": assessing.id},
+            "applications.application_review": {"application_id": assessment.application_id},
+            "applications.objection_new": {"application_id": publicized.id},
+            "applications.objection_resolve": {"objection_id": objection.id},
+            "applications.reassessment_request": {"application_id": decision.application_id},
+            "applications.reminder_suspend": {"reminder_id": reminder.id},
             "assessments.assessment_form": {"application_id": assessing.id},
             "assessments.assessment_detail": {"assessment_id": assessment.id},
+            "assessments.assessment_draft": {"application_id": assessing.id},
+            "assessments.assessment_confirm": {"assessment_id": assessment.id},
+            "assessments.assessment_correction": {"assessment_id": assessment.id},
             "eligibility.decision_new": {"application_id": assessment.application_id},
             "eligibility.decision_detail": {"decision_id": decision.id},
             "careplans.careplan_new": {"entitlement_id": entitlement.id},

@@ -6,7 +6,15 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, DateTimeLocalField, SelectField, StringField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -14,8 +22,11 @@ from careapp.blueprints.applications.labels import choices
 from careapp.blueprints.registry.forms import DomainErrorForm
 from careapp.clock import CITY_TZ, to_city
 from careapp.models.assessment import Applicant, CareSetting
+from careapp.models.procedure import ObjectionSource
+from careapp.models.providers import Provider
 from careapp.models.users import User
-from careapp.services.applications import ApplicationInput
+from careapp.services.applications import ApplicationInput, TieInput
+from careapp.services.procedure import ObjectionInput
 
 
 class ApplicationForm(DomainErrorForm):
@@ -32,6 +43,15 @@ class ApplicationForm(DomainErrorForm):
     requested_setting = SelectField(
         _l("Requested care setting"), choices=choices(CareSetting), default="home_service"
     )
+    provider_id = SelectField(
+        _l("Caring institution or company (if any)"), coerce=int, default=0, choices=[]
+    )
+
+    def set_providers(self, providers: Iterable[Provider]) -> None:
+        self.provider_id.choices = [
+            SelectChoice(0, _l("None")),
+            *(SelectChoice(p.id, p.name) for p in providers),
+        ]
 
     def to_input(self) -> ApplicationInput:
         return ApplicationInput(
@@ -40,6 +60,7 @@ class ApplicationForm(DomainErrorForm):
             disability_since=self.disability_since.data,
             evidence_note=self.evidence_note.data or "",
             requested_setting=CareSetting(self.requested_setting.data),
+            provider_id=self.provider_id.data or None,
         )
 
 
@@ -72,3 +93,101 @@ class AssignAssessorsForm(DomainErrorForm):
         """The wall-clock time entered, read in the city's zone, as an aware UTC datetime."""
         entered: dt.datetime = self.appointment_at.data
         return entered.replace(tzinfo=CITY_TZ).astimezone(dt.UTC)
+
+
+class ConfirmForm(FlaskForm):
+    """A confirmation button (the CSRF token is its only field)."""
+
+
+class ReviewForm(DomainErrorForm):
+    outcome = RadioField(
+        _l("Review"),
+        choices=[
+            SelectChoice("approve", _l("Approve: make the assessment public")),
+            SelectChoice("return", _l("Send back for re-assessment")),
+        ],
+        validators=[DataRequired()],
+    )
+    reason = TextAreaField(
+        _l("Reason (required when sending back)"),
+        validators=[Optional(), Length(max=500)],
+        render_kw={"rows": 3},
+    )
+
+    @property
+    def is_approved(self) -> bool:
+        return bool(self.outcome.data == "approve")
+
+
+class ObjectionForm(DomainErrorForm):
+    source = SelectField(_l("Lodged by"), choices=choices(ObjectionSource), default="applicant")
+    lodged_by_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    text = TextAreaField(
+        _l("Objection"), validators=[DataRequired(), Length(max=1000)], render_kw={"rows": 4}
+    )
+
+    def to_input(self) -> ObjectionInput:
+        return ObjectionInput(
+            source=ObjectionSource(self.source.data),
+            lodged_by_name=self.lodged_by_name.data or "",
+            text=self.text.data or "",
+        )
+
+
+class ResolveObjectionForm(DomainErrorForm):
+    outcome = RadioField(
+        _l("Resolution"),
+        choices=[
+            SelectChoice("dismiss", _l("Dismiss the objection")),
+            SelectChoice("uphold", _l("Uphold it: back to re-assessment")),
+        ],
+        validators=[DataRequired()],
+    )
+    note = TextAreaField(
+        _l("Explanation"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 3}
+    )
+
+
+class ReassessmentRequestForm(DomainErrorForm):
+    kind = RadioField(
+        _l("Request"),
+        choices=[
+            SelectChoice("appeal", _l("Appeal: re-assessment by two other assessors")),
+            SelectChoice("reassessment", _l("Re-assessment (scheduled, or the condition changed)")),
+        ],
+        validators=[DataRequired()],
+    )
+    reason = TextAreaField(
+        _l("Reason"), validators=[DataRequired(), Length(max=500)], render_kw={"rows": 3}
+    )
+
+
+class OversightForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET filter
+
+    first_day = DateField(_l("From"), validators=[DataRequired()])
+    last_day = DateField(_l("Until"), validators=[DataRequired()])
+
+
+class TieForm(DomainErrorForm):
+    assessor_id = SelectField(_l("Assessor"), coerce=int, validators=[DataRequired()])
+    provider_id = SelectField(_l("Care provider"), coerce=int, validators=[DataRequired()])
+    description = StringField(
+        _l("Tie (employment, ownership, family)"), validators=[DataRequired(), Length(max=200)]
+    )
+    starts_on = DateField(_l("From"), validators=[DataRequired()])
+    ends_on = DateField(_l("Until (empty: still tied)"), validators=[Optional()])
+
+    def to_input(self) -> TieInput:
+        return TieInput(
+            assessor_id=self.assessor_id.data,
+            provider_id=self.provider_id.data,
+            description=self.description.data or "",
+            starts_on=self.starts_on.data,
+            ends_on=self.ends_on.data,
+        )
+
+    def set_choices(self, assessors: Iterable[User], providers: Iterable[Provider]) -> None:
+        self.assessor_id.choices = [SelectChoice(u.id, u.display_name) for u in assessors]
+        self.provider_id.choices = [SelectChoice(p.id, p.name) for p in providers]

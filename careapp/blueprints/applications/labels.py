@@ -9,7 +9,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from careapp.blueprints.registry.labels import LABELS as REGISTRY_LABELS
-from careapp.models.assessment import Applicant, ApplicationStatus, CareSetting
+from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
+from careapp.models.procedure import ObjectionSource, ObjectionStatus
 
 LABELS: dict[enum.Enum, LazyString] = {
     **REGISTRY_LABELS,
@@ -19,8 +20,17 @@ LABELS: dict[enum.Enum, LazyString] = {
     ApplicationStatus.SUBMITTED: _l("Submitted"),
     ApplicationStatus.ASSESSING: _l("Assessing"),
     ApplicationStatus.ASSESSED: _l("Assessed"),
+    ApplicationStatus.PUBLICITY: _l("Publicity"),
     ApplicationStatus.DECIDED: _l("Decided"),
     ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
+    ApplicationKind.INITIAL: _l("First application"),
+    ApplicationKind.APPEAL: _l("Appeal"),
+    ApplicationKind.REASSESSMENT: _l("Re-assessment"),
+    ObjectionSource.APPLICANT: _l("The applicant or family"),
+    ObjectionSource.PUBLIC: _l("A member of the public"),
+    ObjectionStatus.OPEN: _l("Open"),
+    ObjectionStatus.DISMISSED: _l("Dismissed"),
+    ObjectionStatus.UPHELD: _l("Upheld"),
     CareSetting.MEDICAL_CARE_INSTITUTION: _l("Medical care institution"),
     CareSetting.ELDERLY_CARE_INSTITUTION: _l("Elderly care institution"),
     CareSetting.HOME_SERVICE: _l("Care at home by a contracted company"),
@@ -31,6 +41,7 @@ STATUS_BADGES: dict[ApplicationStatus, str] = {
     ApplicationStatus.SUBMITTED: "badge",
     ApplicationStatus.ASSESSING: "badge badge-warn",
     ApplicationStatus.ASSESSED: "badge badge-warn",
+    ApplicationStatus.PUBLICITY: "badge badge-warn",
     ApplicationStatus.DECIDED: "badge badge-good",
     ApplicationStatus.WITHDRAWN: "badge badge-bad",
 }

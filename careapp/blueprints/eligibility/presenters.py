@@ -113,6 +113,21 @@ def describe_reason(reason: Mapping[str, Any]) -> str:
             total=p["total"],
             max=p["moderate_max"],
         )
+    if code == "grade_category":
+        return _(
+            "%(instrument)s grade “%(grade)s” (total %(total)s): %(category)s",
+            instrument=instrument_name(p["instrument"]),
+            grade=grade_label(p["instrument"], p["grade"]),
+            total=p["total"],
+            category=category_label(p["category"]),
+        )
+    if code == "grade_no_category":
+        return _(
+            "%(instrument)s grade “%(grade)s” (total %(total)s) gives no benefit category",
+            instrument=instrument_name(p["instrument"]),
+            grade=grade_label(p["instrument"], p["grade"]),
+            total=p["total"],
+        )
     if code == "national_grade":
         return _(
             "National standard disability grade %(grade)d: %(category)s",

@@ -10,12 +10,13 @@ from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.eligibility import presenters
 from careapp.blueprints.eligibility.forms import DecisionForm
-from careapp.clock import utcnow
+from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError
-from careapp.models.assessment import ApplicationStatus, CareSetting
+from careapp.models.assessment import CareSetting
 from careapp.models.users import Role
 from careapp.money import format_yuan
 from careapp.services import eligibility
+from careapp.services.procedure import decision_refusal
 
 bp = Blueprint("eligibility", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -55,11 +56,13 @@ def decision_new(application_id: int) -> ResponseReturnValue:
             return redirect(url_for("eligibility.decision_detail", decision_id=decision.id))
     elif form.is_submitted():
         status = 400
+    not_ready_reason = decision_refusal(session, context.application, city_today(utcnow()))
     return render_template(
         "eligibility/decision_new.html",
         form=form,
         context=context,
-        is_ready=context.application.status is ApplicationStatus.ASSESSED,
+        is_ready=not_ready_reason is None,
+        not_ready_reason=not_ready_reason,
         labels=LABELS,
     ), status
 

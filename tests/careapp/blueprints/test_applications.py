@@ -299,7 +299,8 @@ def test_application_detail_shows_assessors_appointment_in_city_time_and_assessm
     assert "2026-11-20 09:30" in page  # 01:30 UTC is 09:30 in Nantong
     assert f"/assessments/{assessment.id}" in page
     assert f"/assessments/{assessment.id}/conclusion.pdf" in page
-    assert f"/applications/{application.id}/decision/new" in page  # assessed, not yet decided
+    assert f"/applications/{application.id}/review" in page  # assessed: review comes first
+    assert f"/applications/{application.id}/decision/new" not in page
     assert f"/applications/{application.id}/assign" not in page
 
 
@@ -431,3 +432,32 @@ def test_application_assign_after_assessment_is_refused(
     assert response.status_code == 409
     db_session.refresh(application)
     assert application.assessor_1_id != first.id
+
+
+def test_application_new_refusals_are_clear_in_english(
+    db_session: Session, admin_client: FlaskClient
+) -> None:
+    from flask_babel import refresh
+
+    admin_client.post("/lang/en")
+    refresh()  # test requests share one app context, where Flask-Babel caches the locale
+    uninsured = PersonFactory(name="Yang", insurance_status=InsuranceStatus.ENDED)
+    in_publicity = ApplicationFactory(publicized=True)
+    recent = PersonFactory()
+
+    pages = [
+        admin_client.post(f"/people/{person_id}/applications/new", data=intake_data(**changes))
+        for person_id, changes in (
+            (uninsured.id, {}),
+            (in_publicity.person_id, {}),
+            (recent.id, {"disability_since": (TODAY - dt.timedelta(days=40)).isoformat()}),
+        )
+    ]
+
+    assert [page.status_code for page in pages] == [409, 409, 400]
+    assert "Yang is not insured" in pages[0].get_data(as_text=True)
+    assert "already has an open application" in pages[1].get_data(as_text=True)
+    too_recent = pages[2].get_data(as_text=True)
+    assert "at least 6 months" in too_recent
+    assert invalid_fields(too_recent) == ["disability_since"]
+    assert count(db_session, Application) == 1

@@ -70,6 +70,29 @@ def reason(code: str, **params: Any) -> dict[str, Any]:
             reason("national_grade_too_low", grade="1", grade_number=1),
             "National standard disability grade 1 gives no benefit category",
         ),
+        (
+            reason(
+                "grade_category", instrument="barthel", total=30, grade="severe", category="severe"
+            ),
+            "Barthel Index of activities of daily living grade “Severe dependency” (total 30): "
+            "Severe disability",
+        ),
+        (
+            reason(
+                "grade_category",
+                instrument="national_2021",
+                total=50,
+                grade="2",
+                category="moderate",
+            ),
+            "National long-term care disability grading standard (2021, trial) grade "
+            "“Moderate disability” (total 50): Moderate disability",
+        ),
+        (
+            reason("grade_no_category", instrument="national_2021", total=110, grade="1"),
+            "National long-term care disability grading standard (2021, trial) grade "
+            "“Mild disability” (total 110) gives no benefit category",
+        ),
         (reason("total_missing"), "The assessment has no total"),
         (
             reason("grade_unrecognised", grade="x"),

@@ -19,8 +19,8 @@ from careapp.models import (
 )
 from tests.factories import (
     ApplicationFactory,
-    AssessmentFactory,
     CarePlanFactory,
+    DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,
     UserFactory,
@@ -43,7 +43,7 @@ def decisions(db_session: Session) -> list[EligibilityDecision]:
 def test_decision_new_shows_person_assessment_and_requested_setting(
     admin_client: FlaskClient,
 ) -> None:
-    assessment = AssessmentFactory(
+    assessment = DecidableAssessmentFactory(
         total=35, application__requested_setting=CareSetting.ELDERLY_CARE_INSTITUTION
     )
     person = assessment.application.person
@@ -60,7 +60,7 @@ def test_decision_new_shows_person_assessment_and_requested_setting(
 def test_decision_new_post_decides_and_shows_detail(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     response = admin_client.post(
         f"/applications/{application.id}/decision/new",
         data={"care_setting": "elderly_care_institution"},
@@ -76,7 +76,7 @@ def test_decision_new_post_decides_and_shows_detail(
     assert "2016-01-01" in html
     assert "Insured on 2026-11-23 (residents&#39; scheme)" in html
     assert "Disability has lasted 22 months (at least 6 required)" in html
-    assert "Barthel Index total 30 is at most 40: Severe disability" in html
+    assert "grade “Severe dependency” (total 30): Severe disability" in html
     assert "The person has no open entitlement" in html
     assert html.count("passed</span>") == 4
     assert "care-plan/new" not in html  # an institution needs no care plan
@@ -87,7 +87,7 @@ def test_decision_new_post_decides_and_shows_detail(
 def test_decision_detail_home_service_offers_a_care_plan_once(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     location = admin_client.post(
         f"/applications/{application.id}/decision/new", data={"care_setting": "home_service"}
     ).headers["Location"]
@@ -108,20 +108,20 @@ def test_decision_detail_ineligible_lists_failed_rules(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
     person = PersonFactory(insurance_status=InsuranceStatus.ENDED)
-    application = AssessmentFactory(application__person=person, total=70).application
+    application = DecidableAssessmentFactory(application__person=person, total=70).application
     location = admin_client.post(
         f"/applications/{application.id}/decision/new", data={"care_setting": "home_cash"}
     ).headers["Location"]
     html = admin_client.get(location).get_data(as_text=True)
     assert "Not eligible" in html
     assert "Not insured in either medical-insurance scheme on 2026-11-23" in html
-    assert "Barthel Index total 70 is above 60: no benefit category" in html
+    assert "grade “Mild dependency” (total 70) gives no benefit category" in html
     assert html.count("failed</span>") == 2
     assert "care-plan/new" not in html
 
 
 def test_decision_detail_in_chinese(db_session: Session, admin_client: FlaskClient) -> None:
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     location = admin_client.post(
         f"/applications/{application.id}/decision/new", data={"care_setting": "home_cash"}
     ).headers["Location"]
@@ -136,7 +136,7 @@ def test_decision_detail_in_chinese(db_session: Session, admin_client: FlaskClie
 def test_decision_new_bad_input_writes_nothing(
     db_session: Session, admin_client: FlaskClient, data: dict[str, str]
 ) -> None:
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     response = admin_client.post(f"/applications/{application.id}/decision/new", data=data)
     assert response.status_code == 400
     assert 'aria-invalid="true"' in response.get_data(as_text=True)
@@ -160,7 +160,7 @@ def test_decision_new_not_assessed_is_a_conflict(
 def test_decision_new_after_deciding_redirects_to_the_decision(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     url = f"/applications/{application.id}/decision/new"
     location = admin_client.post(url, data={"care_setting": "home_cash"}).headers["Location"]
     response = admin_client.get(url)
@@ -178,7 +178,7 @@ def test_decision_pages_forbidden_for_other_roles(
     db_session: Session, login_as: Any, trait: str
 ) -> None:
     PolicyVersionFactory()
-    application = AssessmentFactory().application
+    application = DecidableAssessmentFactory().application
     client = login_as(UserFactory(**{trait: True}))
     url = f"/applications/{application.id}/decision/new"
     assert client.get(url).status_code == 403

@@ -23,6 +23,7 @@ from careapp.eligibility.rules import (
     EligibilityFacts,
     PolicyFigures,
     benefit_category,
+    check_grade_categories,
     decide,
     months_between,
 )
@@ -44,8 +45,6 @@ RATES: dict[tuple[str, str], int | None] = {
 def figures(**changes: Any) -> PolicyFigures:
     base: dict[str, Any] = {
         "min_disability_months": 6,
-        "barthel_severe_max": 40,
-        "barthel_moderate_max": 60,
         "rates": RATES,
         "home_service_monthly_budget_fen": 120_000,
     }
@@ -94,7 +93,7 @@ def test_decide_eligible_lists_all_four_rules_passed() -> None:
     [
         ({"is_insured": False, "insurance_scheme": None}, "insured", "not_insured"),
         ({"disability_months": 5}, "disability_duration", "disability_too_short"),
-        ({"total": 61}, "assessment_category", "barthel_above_bands"),
+        ({"total": 65, "grade": "mild"}, "assessment_category", "grade_no_category"),
         ({"has_open_entitlement": True}, "no_open_entitlement", "open_entitlement"),
     ],
 )
@@ -113,7 +112,13 @@ def test_decide_each_failing_rule_makes_ineligible(
 
 def test_decide_lists_every_failure_not_only_the_first() -> None:
     decision = decide(
-        facts(is_insured=False, disability_months=1, total=90, has_open_entitlement=True),
+        facts(
+            is_insured=False,
+            disability_months=1,
+            total=90,
+            grade="mild",
+            has_open_entitlement=True,
+        ),
         figures(),
     )
     assert [r.passed for r in decision.results] == [False, False, False, False]
@@ -124,7 +129,7 @@ def test_decide_passing_reason_codes() -> None:
     assert [r.reason_code for r in decision.results] == [
         "insured",
         "disability_long_enough",
-        "barthel_severe",
+        "grade_category",
         "no_open_entitlement",
     ]
 
@@ -141,31 +146,34 @@ def test_decide_disability_minimum_comes_from_figures() -> None:
     assert result_of(decision, "disability_duration").params == {"months": 7, "required": 12}
 
 
-# --- categories from the figures ----------------------------------------------------------
+# --- categories from the policy's grade mapping ------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("total", "expected"),
+    ("grade", "expected"),
     [
-        (0, Category.SEVERE),
-        (40, Category.SEVERE),
-        (41, Category.MODERATE),
-        (60, Category.MODERATE),
-        (61, None),
-        (100, None),
+        ("severe", Category.SEVERE),
+        ("moderate", Category.MODERATE),
+        ("mild", None),
+        ("independent", None),
     ],
 )
-def test_benefit_category_barthel_band_edges(total: int, expected: Category | None) -> None:
-    assert benefit_category(BARTHEL, total, None, figures()) is expected
+def test_benefit_category_barthel_grades(grade: str, expected: Category | None) -> None:
+    assert benefit_category(BARTHEL, 30, grade, figures()) is expected
 
 
-@pytest.mark.parametrize(
-    ("total", "expected"),
-    [(44, Category.SEVERE), (45, Category.MODERATE), (64, Category.MODERATE), (65, None)],
-)
-def test_benefit_category_bands_are_configurable(total: int, expected: Category | None) -> None:
-    changed = figures(barthel_severe_max=44, barthel_moderate_max=64)
-    assert benefit_category(BARTHEL, total, None, changed) is expected
+def test_benefit_category_barthel_mapping_is_configurable() -> None:
+    mapping = dict(rules.DEFAULT_GRADE_CATEGORIES) | {
+        BARTHEL: {
+            "severe": Category.SEVERE,
+            "moderate": Category.SEVERE,
+            "mild": Category.MODERATE,
+            "independent": None,
+        }
+    }
+    changed = figures(grade_categories=mapping)
+    assert benefit_category(BARTHEL, 50, "moderate", changed) is Category.SEVERE
+    assert benefit_category(BARTHEL, 70, "mild", changed) is Category.MODERATE
 
 
 @pytest.mark.parametrize(
@@ -176,7 +184,7 @@ def test_benefit_category_bands_are_configurable(total: int, expected: Category 
         ("2", Category.MODERATE),
         ("3", Category.SEVERE),
         ("4", Category.SEVERE),
-        ("grade_5", Category.SEVERE),
+        ("5", Category.SEVERE),
     ],
 )
 def test_benefit_category_national_standard_grades(grade: str, expected: Category | None) -> None:
@@ -184,18 +192,24 @@ def test_benefit_category_national_standard_grades(grade: str, expected: Categor
 
 
 def test_benefit_category_national_mapping_is_configurable() -> None:
-    changed = figures(national_grade_categories={5: Category.SEVERE, 4: Category.MODERATE})
+    national = {str(n): None for n in range(4)} | {"4": Category.MODERATE, "5": Category.SEVERE}
+    changed = figures(grade_categories={NATIONAL_STANDARD: national})
     assert benefit_category(NATIONAL_STANDARD, None, "4", changed) is Category.MODERATE
     assert benefit_category(NATIONAL_STANDARD, None, "3", changed) is None
+    # An instrument the mapping leaves out gives no category.
+    assert benefit_category(BARTHEL, 30, "severe", changed) is None
 
 
 @pytest.mark.parametrize(
     ("instrument", "total", "grade", "reason_code"),
     [
-        (BARTHEL, None, "severe", "total_missing"),
+        (BARTHEL, 30, None, "grade_unrecognised"),
+        (BARTHEL, 30, "3", "grade_unrecognised"),
         (NATIONAL_STANDARD, 50, None, "grade_unrecognised"),
         (NATIONAL_STANDARD, 50, "severe", "grade_unrecognised"),
-        (NATIONAL_STANDARD, 50, "1", "national_grade_too_low"),
+        (NATIONAL_STANDARD, 50, "grade_5", "grade_unrecognised"),
+        (NATIONAL_STANDARD, 50, "1", "grade_no_category"),
+        (BARTHEL, 75, "mild", "grade_no_category"),
         ("nba", 50, "3", "instrument_unknown"),
     ],
 )
@@ -206,18 +220,108 @@ def test_decide_assessment_without_category_fails_with_reason(
     result = result_of(decision, "assessment_category")
     assert not result.passed
     assert result.reason_code == reason_code
+    assert result.params == {"instrument": instrument, "total": total, "grade": grade}
     assert not decision.is_eligible
 
 
 def test_decide_national_grade_reason_carries_grade_and_category() -> None:
-    decision = decide(facts(instrument=NATIONAL_STANDARD, total=None, grade="4"), figures())
+    decision = decide(facts(instrument=NATIONAL_STANDARD, total=50, grade="4"), figures())
     result = result_of(decision, "assessment_category")
-    assert (result.reason_code, result.params["grade_number"], result.params["category"]) == (
-        "national_grade",
-        4,
-        "severe",
-    )
+    assert result.reason_code == "grade_category"
+    assert result.params == {
+        "instrument": NATIONAL_STANDARD,
+        "total": 50,
+        "grade": "4",
+        "category": "severe",
+    }
     assert decision.category is Category.SEVERE
+
+
+# --- the grade -> category mapping: checked, monotone, stored as data ---------------------
+
+
+def test_default_mapping_is_the_spec() -> None:
+    data = rules.grade_categories_to_data(rules.DEFAULT_GRADE_CATEGORIES)
+    assert data == {
+        "barthel": {"independent": None, "mild": None, "moderate": "moderate", "severe": "severe"},
+        "national_2021": {
+            "0": None,
+            "1": None,
+            "2": "moderate",
+            "3": "severe",
+            "4": "severe",
+            "5": "severe",
+        },
+    }
+    assert rules.grade_categories_from_data(data) == rules.DEFAULT_GRADE_CATEGORIES
+    check_grade_categories(
+        ["independent", "mild", "moderate", "severe"], rules.DEFAULT_GRADE_CATEGORIES[BARTHEL]
+    )
+    check_grade_categories(
+        ["0", "1", "2", "3", "4", "5"], rules.DEFAULT_GRADE_CATEGORIES[NATIONAL_STANDARD]
+    )
+
+
+NATIONAL_GRADES = ["0", "1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason", "grade"),
+    [
+        ({"4": None}, rules.CATEGORIES_NOT_MONOTONE, "4"),
+        ({"2": Category.SEVERE, "3": Category.MODERATE}, rules.CATEGORIES_NOT_MONOTONE, "3"),
+        ({"0": Category.MODERATE}, rules.CATEGORIES_NOT_MONOTONE, "1"),
+        ({"6": Category.SEVERE}, rules.CATEGORY_FOR_UNKNOWN_GRADE, "6"),
+    ],
+)
+def test_check_grade_categories_refuses_naming_the_grade(
+    changes: dict[str, Category | None], reason: str, grade: str
+) -> None:
+    mapping = dict(rules.DEFAULT_GRADE_CATEGORIES[NATIONAL_STANDARD]) | changes
+    with pytest.raises(rules.InvalidGradeCategoriesError) as raised:
+        check_grade_categories(NATIONAL_GRADES, mapping)
+    assert (raised.value.reason, raised.value.grade) == (reason, grade)
+    assert grade in str(raised.value)
+
+
+def test_check_grade_categories_refuses_a_missing_grade() -> None:
+    mapping = dict(rules.DEFAULT_GRADE_CATEGORIES[NATIONAL_STANDARD])
+    del mapping["5"]
+    with pytest.raises(rules.InvalidGradeCategoriesError) as raised:
+        check_grade_categories(NATIONAL_GRADES, mapping)
+    assert (raised.value.reason, raised.value.grade) == (rules.GRADE_WITHOUT_CATEGORY, "5")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"barthel": ["severe"]},
+        {"barthel": {"severe": "very severe"}},
+        {"barthel": {"severe": ["severe"]}},
+        {"barthel": {"severe": 1}},
+    ],
+)
+def test_grade_categories_from_data_refuses_malformed_data(data: object) -> None:
+    with pytest.raises(ValueError):  # noqa: PT011 - any of several messages
+        rules.grade_categories_from_data(data)
+
+
+@given(
+    ranks=st.lists(
+        st.sampled_from([None, Category.MODERATE, Category.SEVERE]), min_size=6, max_size=6
+    )
+)
+def test_check_grade_categories_accepts_exactly_the_monotone_mappings(
+    ranks: list[Category | None],
+) -> None:
+    mapping = dict(zip(NATIONAL_GRADES, ranks, strict=True))
+    order = [rules.CATEGORY_RANK[category] for category in ranks]
+    if order == sorted(order):
+        check_grade_categories(NATIONAL_GRADES, mapping)
+    else:
+        with pytest.raises(rules.InvalidGradeCategoriesError):
+            check_grade_categories(NATIONAL_GRADES, mapping)
 
 
 # --- rates table ----------------------------------------------------------------------------
@@ -239,7 +343,8 @@ def test_decide_national_grade_reason_carries_grade_and_category() -> None:
 def test_decide_daily_rate_from_table(
     total: int, setting: str, rate: int | None, budget: int | None
 ) -> None:
-    decision = decide(facts(total=total, care_setting=setting), figures())
+    grade = "severe" if total <= 40 else "moderate"
+    decision = decide(facts(total=total, grade=grade, care_setting=setting), figures())
     assert decision.is_eligible
     assert (decision.daily_rate_fen, decision.monthly_budget_fen) == (rate, budget)
 
@@ -270,8 +375,6 @@ def test_rule_result_as_json_is_plain() -> None:
     "changes",
     [
         {"min_disability_months": -1},
-        {"barthel_severe_max": 60, "barthel_moderate_max": 60},
-        {"barthel_severe_max": -1},
         {"home_service_monthly_budget_fen": -1},
         {"rates": {k: v for k, v in RATES.items() if k != ("moderate", HOME_CASH)}},
         {"rates": RATES | {("severe", HOME_CASH): -5}},
@@ -330,13 +433,18 @@ def test_months_between_is_monotone(start: dt.date, days: int) -> None:
 @given(
     scheme=st.sampled_from(["employee", "resident"]),
     setting=st.sampled_from(CARE_SETTINGS),
-    total=st.integers(min_value=0, max_value=100),
+    assessment=st.sampled_from(
+        [(BARTHEL, g) for g in ("severe", "moderate", "mild", "independent")]
+        + [(NATIONAL_STANDARD, str(n)) for n in range(6)]
+    ),
 )
 def test_decide_outcome_does_not_depend_on_insurance_scheme(
-    scheme: str, setting: str, total: int
+    scheme: str, setting: str, assessment: tuple[str, str]
 ) -> None:
-    one = decide(facts(insurance_scheme=scheme, care_setting=setting, total=total), figures())
-    other = decide(facts(insurance_scheme="employee", care_setting=setting, total=total), figures())
+    instrument, grade = assessment
+    common = {"care_setting": setting, "instrument": instrument, "grade": grade}
+    one = decide(facts(insurance_scheme=scheme, **common), figures())
+    other = decide(facts(insurance_scheme="employee", **common), figures())
     assert (one.is_eligible, one.category, one.daily_rate_fen, one.monthly_budget_fen) == (
         other.is_eligible,
         other.category,

@@ -114,7 +114,13 @@ def test_submit_application_refuses_an_uninsured_person(db_session: Session) -> 
 
 
 @pytest.mark.parametrize(
-    "status", [ApplicationStatus.SUBMITTED, ApplicationStatus.ASSESSING, ApplicationStatus.ASSESSED]
+    "status",
+    [
+        ApplicationStatus.SUBMITTED,
+        ApplicationStatus.ASSESSING,
+        ApplicationStatus.ASSESSED,
+        ApplicationStatus.PUBLICITY,
+    ],
 )
 @pytest.mark.usefixtures("policy")
 def test_submit_application_refuses_a_second_open_application(

@@ -250,3 +250,15 @@ def test_assessment_conclusion_data_is_frozen(db_session: Session, admin: User) 
     _, data = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, NOW)
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.total = 100  # type: ignore[misc]  # proving that it is refused
+
+
+def test_issue_assessment_conclusion_of_a_national_standard_assessment(
+    db_session: Session, admin: User
+) -> None:
+    assessment = AssessmentFactory(national=True)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    national = get_instrument("national_2021")
+    assert data.instrument_zh == national.name_zh
+    assert [row.label_zh for row in data.items] == [item.label_zh for item in national.items]
+    assert data.total == 54
+    assert data.grade_zh == "重度失能Ⅰ级"

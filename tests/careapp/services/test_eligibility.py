@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
+from careapp.eligibility.rules import Category
 from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models import (
     ApplicationStatus,
@@ -35,8 +36,8 @@ from careapp.services.policy import build_default_policy
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     ApplicationFactory,
-    AssessmentFactory,
     CarePlanFactory,
+    DecidableAssessmentFactory,
     EligibilityDecisionFactory,
     EntitlementFactory,
     PersonFactory,
@@ -57,11 +58,12 @@ def policy(db_session: Session) -> Any:
 
 
 def assessed(person: Any = None, **application: Any) -> Any:
-    """An assessed application (Barthel 30, severe unless overridden) of `person`."""
+    """An assessed application (Barthel 30, severe unless overridden) of `person`, reviewed,
+    with its publicity over: ready for the decision."""
     extra = {f"application__{key}": value for key, value in application.items()}
     if person is not None:
         extra["application__person"] = person
-    return AssessmentFactory(**extra)
+    return DecidableAssessmentFactory(**extra)
 
 
 def reasons_by_rule(decision: EligibilityDecision) -> dict[str, dict[str, Any]]:
@@ -71,7 +73,8 @@ def reasons_by_rule(decision: EligibilityDecision) -> dict[str, dict[str, Any]]:
 def test_figures_from_policy_reads_every_figure(app: Flask) -> None:
     figures = figures_from_policy(build_default_policy())
     assert figures.min_disability_months == 6
-    assert (figures.barthel_severe_max, figures.barthel_moderate_max) == (40, 60)
+    assert figures.grade_categories["barthel"]["severe"] is Category.SEVERE
+    assert figures.grade_categories["national_2021"]["2"] is Category.MODERATE
     assert figures.home_service_monthly_budget_fen == 120_000
     assert figures.rates[("severe", "medical_care_institution")] == 5000
     assert figures.rates[("severe", "home_service")] is None
@@ -135,7 +138,7 @@ def test_decide_application_rate_from_policy(
     rate: int,
     budget: int | None,
 ) -> None:
-    application = AssessmentFactory(total=total).application
+    application = DecidableAssessmentFactory(total=total).application
     decision = decide_application(db_session, admin, application.id, setting, NOW)
     entitlement = db_session.scalars(
         select(Entitlement).where(Entitlement.decision_id == decision.id)
@@ -213,7 +216,9 @@ def test_decide_application_uses_latest_assessment_version(
     db_session: Session, admin: Actor, policy: Any
 ) -> None:
     first = assessed()
-    second = AssessmentFactory(application=first.application, version=2, total=55, grade="moderate")
+    second = DecidableAssessmentFactory(
+        application=first.application, version=2, total=55, grade="moderate"
+    )
     decision = decide_application(
         db_session, admin, first.application.id, CareSetting.HOME_CASH, NOW
     )
@@ -225,10 +230,10 @@ def test_decide_application_uses_latest_assessment_version(
 def test_decide_application_barthel_above_bands_is_ineligible(
     db_session: Session, admin: Actor, policy: Any
 ) -> None:
-    application = AssessmentFactory(total=75, grade="mild").application
+    application = DecidableAssessmentFactory(total=75, grade="mild").application
     decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
     assert not decision.is_eligible
-    assert reasons_by_rule(decision)["assessment_category"]["reason_code"] == "barthel_above_bands"
+    assert reasons_by_rule(decision)["assessment_category"]["reason_code"] == "grade_no_category"
 
 
 def test_decide_application_uses_policy_in_force_on_decision_date(
@@ -309,7 +314,7 @@ def test_decide_application_only_admins(
     actor = Actor(user_id=UserFactory(assessor=True).id, role=role)
     with pytest.raises(PermissionDeniedError):
         decide_application(db_session, actor, application.id, CareSetting.HOME_CASH, NOW)
-    assert application.status is ApplicationStatus.ASSESSED
+    assert application.status is ApplicationStatus.PUBLICITY
 
 
 def test_decide_application_unknown_application(db_session: Session, admin: Actor) -> None:
@@ -341,7 +346,7 @@ def test_decision_is_the_same_whatever_the_household_registration(
             household_type=household,
             insurance_status=scenario.get("insurance_status", InsuranceStatus.ACTIVE),
         )
-        assessment = AssessmentFactory(
+        assessment = DecidableAssessmentFactory(
             application__person=person,
             application__disability_since=scenario.get("disability_since", dt.date(2025, 1, 1)),
             total=scenario.get("total", 30),
@@ -410,7 +415,7 @@ def test_get_decision_summary_with_entitlement_and_plan(
 def test_get_decision_summary_ineligible_and_unknown(
     db_session: Session, admin: Actor, policy: Any
 ) -> None:
-    application = AssessmentFactory(total=90).application
+    application = DecidableAssessmentFactory(total=90).application
     decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
     summary = get_decision_summary(db_session, admin, decision.id)
     assert (summary.entitlement, summary.care_plan) == (None, None)

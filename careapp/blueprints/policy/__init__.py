@@ -1,0 +1,1 @@
+"""Policy versions (administrators): the instrument in force, grading rules, categories."""

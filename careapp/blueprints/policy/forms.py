@@ -1,0 +1,280 @@
+"""The new-policy-version form: built from the rules of the version it starts from (shape only).
+
+Every band limit is an integer field, every combination-table cell and every grade's benefit
+category a select; `PolicyVersionForm.to_draft` turns the submitted values back into rules data
+(the base version's labels and notes kept) for the service to check and store.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange
+
+from assessments.grading import INSTRUMENTS, rules_to_data
+from assessments.types import BandRules, CombinationRules, Instrument
+from careapp.errors import CareappError
+from careapp.services.policy import NAME_MAX, PolicyDraft, PolicyRules
+
+NO_CATEGORY = "none"
+CATEGORY_CHOICES = (
+    (NO_CATEGORY, _l("No benefit")),
+    ("moderate", _l("Moderate")),
+    ("severe", _l("Severe")),
+)
+LIMIT_MAX = 10_000
+
+
+def localized(obj: Any, attribute: str = "label") -> str:
+    """`obj.<attribute>_zh` or `obj.<attribute>_en`, in the user's language."""
+    locale = get_locale()
+    language = "en" if locale is not None and locale.language == "en" else "zh"
+    return str(getattr(obj, f"{attribute}_{language}"))
+
+
+@dataclass
+class BandRow:
+    label: str
+    min_name: str
+    max_name: str
+
+
+@dataclass
+class BandTable:
+    title: str
+    total_range: str
+    rows: list[BandRow] = field(default_factory=list)
+
+
+@dataclass
+class CombinationTable:
+    title: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]  # row label, cell field names
+    legend: str  # every grade code with its wording
+
+
+@dataclass
+class InstrumentSection:
+    code: str
+    name: str
+    source: str
+    band_tables: list[BandTable]
+    combination: CombinationTable | None
+    categories: list[tuple[str, str]]  # grade label, field name
+
+
+class PolicyVersionForm(FlaskForm):
+    """The fields every version has; `build_policy_form` adds the rules of every instrument."""
+
+    name = StringField(
+        _l("Name of the new version"),
+        validators=[InputRequired(message=_l("Name the new version.")), Length(max=NAME_MAX)],
+    )
+    effective_on = DateField(
+        _l("Effective from"),
+        validators=[InputRequired(message=_l("Choose the date the version takes effect."))],
+    )
+    instrument_code = SelectField(
+        _l("Assessment instrument in force"), validators=[InputRequired()]
+    )
+
+    sections: list[InstrumentSection]
+    base_data: dict[str, dict[str, Any]]
+
+    def value(self, name: str) -> Any:
+        field_: Field = self[name]
+        return field_.data
+
+    def to_draft(self) -> PolicyDraft:
+        """The submitted version as rules data, for the service to check (shape is valid)."""
+        rules: dict[str, Any] = {}
+        categories: dict[str, dict[str, str | None]] = {}
+        for code, data in self.base_data.items():
+            edited = copy.deepcopy(data)
+            if edited["kind"] == "bands":
+                for band in edited["bands"]:
+                    band["min"] = self.value(_limit(code, None, band["grade"], "min"))
+                    band["max"] = self.value(_limit(code, None, band["grade"], "max"))
+            else:
+                for indicator in edited["indicator_bands"]:
+                    for band in indicator["bands"]:
+                        name = indicator["indicator"]
+                        band["min"] = self.value(_limit(code, name, band["level"], "min"))
+                        band["max"] = self.value(_limit(code, name, band["level"], "max"))
+                levels = [level["code"] for level in edited["levels"]]
+                edited["table"] = [
+                    [self.value(_cell(code, row, column)) for column in levels] for row in levels
+                ]
+            rules[code] = edited
+            categories[code] = {}
+            for grade in edited.get("grades") or [{"code": b["grade"]} for b in edited["bands"]]:
+                chosen = self.value(_category(code, grade["code"]))
+                categories[code][grade["code"]] = None if chosen == NO_CATEGORY else chosen
+        return PolicyDraft(
+            name=self.name.data or "",
+            effective_on=self.effective_on.data or dt.date.min,
+            instrument_code=self.instrument_code.data or "",
+            grading_rules=rules,
+            grade_categories=categories,
+        )
+
+    def show_error(self, error: CareappError) -> None:
+        """Attach a service error to its field, or to the form as a whole."""
+        if error.field in ("name", "effective_on", "instrument_code"):
+            self[error.field].errors = [*self[error.field].errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+
+def _limit(instrument: str, indicator: str | None, band: str, end: str) -> str:
+    return f"limit__{instrument}__{indicator or 'total'}__{band}__{end}"
+
+
+def _cell(instrument: str, row: str, column: str) -> str:
+    return f"cell__{instrument}__{row}__{column}"
+
+
+def _category(instrument: str, grade: str) -> str:
+    return f"category__{instrument}__{grade}"
+
+
+def _limit_field() -> IntegerField:
+    return IntegerField(
+        validators=[
+            InputRequired(message=_l("Enter a whole number.")),
+            NumberRange(min=0, max=LIMIT_MAX),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
+    """A form prefilled with the base version's rules (request data wins when submitted)."""
+
+    class Form(PolicyVersionForm):
+        pass
+
+    defaults: dict[str, Any] = {
+        "name": "",
+        "effective_on": max(today, base.version.effective_on),
+        "instrument_code": base.version.instrument_code,
+    }
+    sections: list[InstrumentSection] = []
+    base_data: dict[str, dict[str, Any]] = {}
+    for code, instrument in INSTRUMENTS.items():
+        rules = base.rules[code]
+        base_data[code] = rules_to_data(rules)
+        section = InstrumentSection(
+            code=code,
+            name=localized(instrument, "name"),
+            source=rules.source,
+            band_tables=[],
+            combination=None,
+            categories=[],
+        )
+        if isinstance(rules, BandRules):
+            section.band_tables.append(
+                _band_table(Form, defaults, code, None, instrument, rules.bands)
+            )
+        else:
+            _add_combination(Form, defaults, section, instrument, rules)
+        for grade in rules.grades:
+            name = _category(code, grade.code)
+            setattr(
+                Form,
+                name,
+                SelectField(
+                    localized(grade),
+                    choices=[SelectChoice(value, label) for value, label in CATEGORY_CHOICES],
+                    validators=[InputRequired()],
+                ),
+            )
+            chosen = base.categories.get(code, {}).get(grade.code)
+            defaults[name] = chosen.value if chosen is not None else NO_CATEGORY
+            section.categories.append((localized(grade), name))
+        sections.append(section)
+    Form.instrument_code = SelectField(
+        _l("Assessment instrument in force"),
+        choices=[SelectChoice(code, localized(inst, "name")) for code, inst in INSTRUMENTS.items()],
+        validators=[InputRequired()],
+    )
+    form = Form(data=defaults)
+    form.sections = sections
+    form.base_data = base_data
+    return form
+
+
+def _band_table(
+    form_class: type[PolicyVersionForm],
+    defaults: dict[str, Any],
+    code: str,
+    indicator: str | None,
+    instrument: Instrument,
+    bands: Any,
+) -> BandTable:
+    if indicator is None:
+        title = _l("Grade bands over the total")
+        low, high = instrument.min_total, instrument.max_total
+    else:
+        found = instrument.indicator(indicator)
+        title = localized(found) if found is not None else indicator
+        low = instrument.indicator_min_total(indicator)
+        high = instrument.indicator_max_total(indicator)
+    table = BandTable(title=str(title), total_range=f"{low}–{high}")
+    for band in bands:
+        min_name = _limit(code, indicator, band.grade_code, "min")
+        max_name = _limit(code, indicator, band.grade_code, "max")
+        setattr(form_class, min_name, _limit_field())
+        setattr(form_class, max_name, _limit_field())
+        defaults[min_name] = band.min_total
+        defaults[max_name] = band.max_total
+        table.rows.append(BandRow(localized(band), min_name, max_name))
+    return table
+
+
+def _add_combination(
+    form_class: type[PolicyVersionForm],
+    defaults: dict[str, Any],
+    section: InstrumentSection,
+    instrument: Instrument,
+    rules: CombinationRules,
+) -> None:
+    code = instrument.code
+    for indicator_bands in rules.indicator_bands:
+        section.band_tables.append(
+            _band_table(
+                form_class,
+                defaults,
+                code,
+                indicator_bands.indicator,
+                instrument,
+                indicator_bands.bands,
+            )
+        )
+    # Cells show the grade code only (four selects share a tablet row); the legend names them.
+    choices = [SelectChoice(g.code, g.code) for g in rules.grades]
+    rows = []
+    for level, cells in zip(rules.levels, rules.table, strict=True):
+        names = []
+        for column, cell in zip(rules.levels, cells, strict=True):
+            name = _cell(code, level.code, column.code)
+            setattr(form_class, name, SelectField(choices=choices, validators=[InputRequired()]))
+            defaults[name] = cell
+            names.append(name)
+        rows.append((localized(level), names))
+    row = instrument.indicator(rules.row_indicator)
+    section.combination = CombinationTable(
+        title=localized(row) if row is not None else rules.row_indicator,
+        columns=[localized(level) for level in rules.levels],
+        rows=rows,
+        legend=" · ".join(f"{g.code} {localized(g)}" for g in rules.grades),
+    )

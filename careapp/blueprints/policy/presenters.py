@@ -1,0 +1,106 @@
+"""Policy versions for display: each version's instrument, rules and category mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+
+from assessments.types import Band, BandRules
+from careapp.blueprints.policy.forms import localized
+from careapp.eligibility.rules import Category
+from careapp.services.policy import PolicyRules
+
+
+@dataclass(frozen=True)
+class BandsView:
+    title: str
+    rows: list[tuple[str, int, int]]  # label, min, max
+
+
+@dataclass(frozen=True)
+class TableView:
+    title: str
+    columns: list[str]
+    rows: list[tuple[str, list[str]]]  # row label, grade labels
+
+
+@dataclass(frozen=True)
+class VersionView:
+    id: int | None
+    name: str
+    effective_on: dt.date
+    approved_by: str
+    status: str
+    instrument_name: str
+    source: str
+    bands: list[BandsView]
+    table: TableView | None
+    categories: list[tuple[str, str]]  # grade label, category label
+
+
+def category_label(category: Category | None) -> str:
+    if category is Category.SEVERE:
+        return _("Severe")
+    if category is Category.MODERATE:
+        return _("Moderate")
+    return _("No benefit")
+
+
+def _bands(title: str, bands: tuple[Band, ...]) -> BandsView:
+    return BandsView(title, [(localized(b), b.min_total, b.max_total) for b in bands])
+
+
+def version_view(policy: PolicyRules, status: str) -> VersionView:
+    """One version as shown on the list: the rules of its instrument in force."""
+    version, instrument = policy.version, policy.instrument
+    rules = policy.rules[instrument.code]
+    table = None
+    if isinstance(rules, BandRules):
+        bands = [_bands(_("Grade bands over the total"), rules.bands)]
+    else:
+        bands = []
+        for indicator_bands in rules.indicator_bands:
+            indicator = instrument.indicator(indicator_bands.indicator)
+            title = localized(indicator) if indicator else indicator_bands.indicator
+            bands.append(_bands(title, indicator_bands.bands))
+        grades = {g.code: f"{g.code} {localized(g)}" for g in rules.grades}
+        row = instrument.indicator(rules.row_indicator)
+        table = TableView(
+            title=localized(row) if row else rules.row_indicator,
+            columns=[localized(level) for level in rules.levels],
+            rows=[
+                (localized(level), [grades[cell] for cell in cells])
+                for level, cells in zip(rules.levels, rules.table, strict=True)
+            ],
+        )
+    mapping = policy.categories.get(instrument.code, {})
+    return VersionView(
+        id=version.id,
+        name=version.name,
+        effective_on=version.effective_on,
+        approved_by=version.approved_by.display_name if version.approved_by else "—",
+        status=status,
+        instrument_name=localized(instrument, "name"),
+        source=rules.source,
+        bands=bands,
+        table=table,
+        categories=[(localized(g), category_label(mapping.get(g.code))) for g in rules.grades],
+    )
+
+
+def version_views(policies: list[PolicyRules], today: dt.date) -> list[VersionView]:
+    """Versions newest first, each marked scheduled, in force or superseded on `today`."""
+    views = []
+    in_force_seen = False
+    for policy in policies:
+        if policy.version.effective_on > today:
+            status = _("Scheduled")
+        elif not in_force_seen:
+            status = _("In force")
+            in_force_seen = True
+        else:
+            status = _("Superseded")
+        views.append(version_view(policy, status))
+    return views

@@ -1,0 +1,403 @@
+"""Policy versions on the database: default figures, rules in force, new versions by admins."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask_babel import refresh
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from assessments.grading import rules_to_data
+from assessments.instruments.barthel import BARTHEL, barthel_bands
+from assessments.instruments.national_2021 import DEFAULT_RULES as NATIONAL_RULES
+from assessments.instruments.national_2021 import NATIONAL_2021
+from assessments.types import BandRules, CombinationRules
+from careapp.access import Actor
+from careapp.eligibility.rules import Category
+from careapp.errors import ConflictError, PermissionDeniedError
+from careapp.models import AuditEvent, PolicyVersion, Role
+from careapp.services.assessments import grading_scale_in_force
+from careapp.services.policy import (
+    PolicyDraft,
+    PolicyInputError,
+    build_default_policy,
+    create_policy_version,
+    default_grade_categories_data,
+    default_grading_rules_data,
+    ensure_default_policy,
+    grade_categories_of,
+    grading_rules_of,
+    list_policy_versions,
+    policy_base,
+)
+from tests.conftest import NOW, TODAY
+from tests.factories import PolicyVersionFactory, UserFactory
+
+
+@pytest.fixture
+def english(app: Flask) -> Iterator[None]:
+    """Messages in English (the service translates them for the user)."""
+    with app.test_request_context("/?lang=en"):
+        refresh()
+        yield
+    refresh()
+
+
+@pytest.fixture
+def admin(db_session: Session) -> Actor:
+    user = UserFactory(admin=True)
+    return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
+
+
+@pytest.fixture
+def policy(db_session: Session) -> Any:
+    return PolicyVersionFactory()
+
+
+def draft(**changes: Any) -> PolicyDraft:
+    base = PolicyDraft(
+        name="2027 national standard",
+        effective_on=TODAY + dt.timedelta(days=38),
+        instrument_code="national_2021",
+        grading_rules=default_grading_rules_data(),
+        grade_categories=default_grade_categories_data(),
+    )
+    return dataclasses.replace(base, **changes)
+
+
+def rules_with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    data = copy.deepcopy(default_grading_rules_data())
+    target: Any = data
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return data
+
+
+def categories_with(instrument: str, grade: str, value: str | None) -> dict[str, Any]:
+    data = copy.deepcopy(default_grade_categories_data())
+    data[instrument][grade] = value
+    return data
+
+
+def versions(db_session: Session) -> int:
+    return db_session.scalar(select(func.count()).select_from(PolicyVersion)) or 0
+
+
+# --- the default version ---------------------------------------------------------------------
+
+
+def test_default_policy_holds_barthel_and_every_instrument_rules(app: Flask) -> None:
+    policy = build_default_policy()
+    assert policy.instrument_code == "barthel"
+    assert set(policy.grading_rules) == {"barthel", "national_2021"}
+    assert grading_rules_of(policy, BARTHEL) == BARTHEL.default_rules
+    assert grading_rules_of(policy, NATIONAL_2021) == NATIONAL_RULES
+    categories = grade_categories_of(policy)
+    assert categories["barthel"] == {
+        "independent": None,
+        "mild": None,
+        "moderate": Category.MODERATE,
+        "severe": Category.SEVERE,
+    }
+    assert [categories["national_2021"][str(n)] for n in range(6)] == [
+        None,
+        None,
+        Category.MODERATE,
+        Category.SEVERE,
+        Category.SEVERE,
+        Category.SEVERE,
+    ]
+
+
+def test_ensure_default_policy_is_idempotent(db_session: Session) -> None:
+    first = ensure_default_policy(db_session)
+    assert ensure_default_policy(db_session).id == first.id
+    assert versions(db_session) == 1
+
+
+def test_a_policy_without_stored_rules_falls_back_to_the_instrument_defaults(app: Flask) -> None:
+    policy = build_default_policy()
+    policy.grading_rules = {}
+    policy.grade_categories = {}
+    assert grading_rules_of(policy, NATIONAL_2021) == NATIONAL_RULES
+    assert grade_categories_of(policy)["national_2021"]["2"] is Category.MODERATE
+
+
+# --- the grading scale in force --------------------------------------------------------------
+
+
+def test_grading_scale_without_policy_is_barthel_with_default_rules(db_session: Session) -> None:
+    scale = grading_scale_in_force(db_session, NOW)
+    assert scale.instrument is BARTHEL
+    assert scale.rules == BARTHEL.default_rules
+    assert scale.bands == BARTHEL.bands
+    assert scale.rules_data["kind"] == "bands"
+
+
+def test_grading_scale_follows_the_policy_in_force_on_the_date(
+    db_session: Session, policy: Any
+) -> None:
+    corrected = rules_with(("national_2021", "table", 1, 2), "2")
+    PolicyVersionFactory(
+        effective_on=TODAY, instrument_code="national_2021", grading_rules=corrected
+    )
+    yesterday = grading_scale_in_force(db_session, NOW - dt.timedelta(days=1))
+    assert yesterday.instrument is BARTHEL
+    scale = grading_scale_in_force(db_session, NOW)
+    assert scale.instrument is NATIONAL_2021
+    assert isinstance(scale.rules, CombinationRules)
+    assert scale.rules.table[1] == ("1", "1", "2", "2")
+    assert scale.bands == ()
+    assert scale.rules_data["table"][1] == ["1", "1", "2", "2"]
+
+
+def test_grading_scale_reads_barthel_bands_of_the_policy(db_session: Session) -> None:
+    bands = BandRules(barthel_bands(severe_max=45, moderate_max=70), source="city 2026")
+    PolicyVersionFactory(grading_rules={"barthel": rules_to_data(bands)})
+    scale = grading_scale_in_force(db_session, NOW)
+    assert scale.rules == bands
+    assert [b.max_total for b in scale.bands] == [45, 70, 99, 100]
+
+
+# --- creating a new version ------------------------------------------------------------------
+
+
+def test_create_policy_version_stores_copies_rates_and_audits(
+    db_session: Session, admin: Actor, policy: Any
+) -> None:
+    corrected = rules_with(("national_2021", "table", 1, 2), "2")
+    categories = categories_with("national_2021", "2", "severe")
+    version = create_policy_version(
+        db_session, admin, draft(grading_rules=corrected, grade_categories=categories), NOW
+    )
+    assert version.id is not None
+    assert version.name == "2027 national standard"
+    assert version.effective_on == TODAY + dt.timedelta(days=38)
+    assert version.approved_by_id == admin.user_id
+    assert version.instrument_code == "national_2021"
+    assert version.grading_rules["national_2021"]["table"][1] == ["1", "1", "2", "2"]
+    assert version.grade_categories["national_2021"]["2"] == "severe"
+    assert version.min_disability_months == policy.min_disability_months
+    assert version.home_service_monthly_budget_fen == policy.home_service_monthly_budget_fen
+    assert sorted((r.category.value, r.care_setting.value, r.daily_fen) for r in version.rates) == (
+        sorted((r.category.value, r.care_setting.value, r.daily_fen) for r in policy.rates)
+    )
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.create")).one()
+    assert (event.object_type, event.object_id, event.actor_id) == (
+        "policy_version",
+        version.id,
+        admin.user_id,
+    )
+    assert event.detail["based_on"] == policy.id
+    assert event.detail["instrument_code"] == "national_2021"
+    # The version in force is untouched; the new one grades from its date.
+    assert policy.instrument_code == "barthel"
+    assert grading_scale_in_force(db_session, NOW).instrument is BARTHEL
+    later = NOW + dt.timedelta(days=38)
+    assert grading_scale_in_force(db_session, later).instrument is NATIONAL_2021
+
+
+def test_create_policy_version_effective_today_is_allowed(
+    db_session: Session, admin: Actor, policy: Any
+) -> None:
+    version = create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+    assert grading_scale_in_force(db_session, NOW).instrument.code == version.instrument_code
+
+
+def test_create_policy_version_without_any_policy_uses_default_figures(
+    db_session: Session, admin: Actor
+) -> None:
+    version = create_policy_version(db_session, admin, draft(), NOW)
+    assert len(version.rates) == 8
+    assert versions(db_session) == 1
+
+
+def _rules_error(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    return {"grading_rules": rules_with(path, value)}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"name": "  "}, "name", "Name the new version."),
+        ({"name": "x" * 101}, "name", "At most 100 characters."),
+        ({"effective_on": TODAY - dt.timedelta(days=1)}, "effective_on", "before today"),
+        ({"effective_on": dt.date(2016, 1, 1)}, "effective_on", "before today"),
+        ({"instrument_code": "nba"}, "instrument_code", "Choose an instrument."),
+        (
+            _rules_error(("national_2021", "table", 3, 0), "1"),
+            None,
+            "row “Severely impaired”, column “Intact”: grade 1 is lower than grade 2 in the "
+            "cell above it",
+        ),
+        (
+            _rules_error(("national_2021", "table", 0, 3), "0"),
+            None,
+            "row “Intact”, column “Severely impaired”: grade 0 is lower than grade 1 in the "
+            "cell to its left",
+        ),
+        (
+            _rules_error(("barthel", "bands", 1, "min"), 45),
+            None,
+            "the band “Moderate dependency” must start right after the band before it",
+        ),
+        (
+            _rules_error(("barthel", "bands", 0, "min"), 5),
+            None,
+            "the first band “Severe dependency” must start at 0",
+        ),
+        (
+            _rules_error(("barthel", "bands", 3, "max"), 101),
+            None,
+            "the last band “Independent” must end at 100",
+        ),
+        (
+            _rules_error(("barthel", "bands", 2, "max"), 50),
+            None,
+            "the band “Mild dependency” ends before it starts",
+        ),
+        (
+            _rules_error(("national_2021", "indicator_bands", 1, "bands", 2, "min"), 13),
+            None,
+            "level bands of “Cognition”: the band “Mildly impaired” must start right after",
+        ),
+        (
+            _rules_error(("national_2021", "indicator_bands", 2, "bands"), []),
+            None,
+            "there are no bands",
+        ),
+        (
+            _rules_error(("national_2021", "table", 2, 1), "9"),
+            None,
+            "the rules are incomplete or malformed (unknown_grade)",
+        ),
+        (
+            {"grade_categories": categories_with("national_2021", "4", None)},
+            None,
+            "grade 4 gives a lesser benefit category than a less severe grade",
+        ),
+        (
+            {"grade_categories": categories_with("barthel", "mild", "severe")},
+            None,
+            "grade moderate gives a lesser benefit category",
+        ),
+        (
+            {"grade_categories": {"barthel": {"severe": "severe"}}},
+            None,
+            "choose a benefit category for grade independent",
+        ),
+        (
+            {"grade_categories": categories_with("national_2021", "6", "severe")},
+            None,
+            "6 is not a grade of its rules",
+        ),
+        (
+            {"grade_categories": categories_with("barthel", "severe", "huge")},
+            None,
+            "Choose a benefit category for every grade.",
+        ),
+    ],
+)
+def test_create_policy_version_refuses_bad_input_writing_nothing(
+    english: None,
+    db_session: Session,
+    admin: Actor,
+    policy: Any,
+    changes: dict[str, Any],
+    field: str | None,
+    message: str,
+) -> None:
+    with pytest.raises(PolicyInputError) as raised:
+        create_policy_version(db_session, admin, draft(**changes), NOW)
+    assert raised.value.field == field
+    assert message in raised.value.message
+    assert versions(db_session) == 1
+    assert db_session.scalars(select(AuditEvent)).all() == []
+
+
+def test_create_policy_version_refuses_a_taken_date(
+    english: None, db_session: Session, admin: Actor, policy: Any
+) -> None:
+    create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+    with pytest.raises(PolicyInputError) as raised:
+        create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+    assert raised.value.field == "effective_on"
+    assert "already takes effect" in raised.value.message
+    assert versions(db_session) == 2
+
+
+def test_create_policy_version_names_an_indicator_level_out_of_order(
+    english: None, db_session: Session, admin: Actor, policy: Any
+) -> None:
+    rules = default_grading_rules_data()
+    rules["national_2021"]["indicator_bands"][2]["bands"][1]["level"] = "mild"
+    rules["national_2021"]["indicator_bands"][2]["bands"][2]["level"] = "moderate"
+    with pytest.raises(PolicyInputError) as raised:
+        create_policy_version(db_session, admin, draft(grading_rules=rules), NOW)
+    assert "the level “Moderately impaired” covers higher totals than a less impaired level" in (
+        raised.value.message
+    )
+
+
+def test_create_policy_version_same_date_at_once_is_a_conflict(
+    db_session: Session, admin: Actor, policy: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another administrator stored the same date after this one checked it was free.
+    from careapp.services import policy as service
+
+    real_check = service.check_policy_draft
+
+    def check_then_race(d: PolicyDraft) -> Any:
+        PolicyVersionFactory(effective_on=d.effective_on, name="raced")
+        return real_check(d)
+
+    monkeypatch.setattr(service, "check_policy_draft", check_then_race)
+    with pytest.raises(ConflictError):
+        create_policy_version(db_session, admin, draft(), NOW)
+    assert versions(db_session) == 2
+
+
+@pytest.mark.parametrize("role", [Role.ASSESSOR, Role.PROVIDER_MANAGER, Role.CAREGIVER, None])
+def test_policy_services_are_for_administrators_only(
+    db_session: Session, policy: Any, role: Role | None
+) -> None:
+    actor = Actor(user_id=UserFactory(assessor=True).id, role=role)
+    with pytest.raises(PermissionDeniedError):
+        create_policy_version(db_session, actor, draft(), NOW)
+    with pytest.raises(PermissionDeniedError):
+        list_policy_versions(db_session, actor)
+    with pytest.raises(PermissionDeniedError):
+        policy_base(db_session, actor, NOW)
+    assert versions(db_session) == 1
+
+
+def test_list_policy_versions_newest_first_with_rules(
+    db_session: Session, admin: Actor, policy: Any
+) -> None:
+    create_policy_version(db_session, admin, draft(), NOW)
+    listed = list_policy_versions(db_session, admin)
+    assert [p.version.effective_on for p in listed] == [
+        TODAY + dt.timedelta(days=38),
+        dt.date(2016, 1, 1),
+    ]
+    assert listed[0].instrument is NATIONAL_2021
+    assert listed[1].instrument is BARTHEL
+    assert listed[0].rules["national_2021"] == NATIONAL_RULES
+
+
+def test_policy_base_is_the_version_in_force_or_the_default(
+    db_session: Session, admin: Actor
+) -> None:
+    unsaved = policy_base(db_session, admin, NOW)
+    assert unsaved.version.id is None
+    assert unsaved.instrument is BARTHEL
+    stored = PolicyVersionFactory()
+    assert policy_base(db_session, admin, NOW).version.id == stored.id
