@@ -22,6 +22,8 @@ BLUEPRINTS = (
     "ratings",
     "certificates",
     "policy",
+    "ledger",
+    "devices",
 )
 
 
@@ -39,6 +41,8 @@ def create_app(config: type[Config] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+pysqlite:///{app.instance_path}/careapp.sqlite"
     check_config(app.config)
+    if app.config.get("SIGNING_KEY_EPHEMERAL") and not app.config.get("SIGNING_KEY_PATH"):
+        _ephemeral_signing_key(app)
 
     from careapp import db
     from careapp.extensions import babel, csrf, login_manager
@@ -66,6 +70,18 @@ def create_app(config: type[Config] | None = None) -> Flask:
 
     register_cli(app)
     return app
+
+
+def _ephemeral_signing_key(app: Flask) -> None:
+    """Tests: a throwaway seal key and certificate in a temporary folder (never in production,
+    where issuing without a configured key is refused)."""
+    import tempfile
+
+    from careapp.reports.seal import create_signing_key
+
+    files = create_signing_key(Path(tempfile.mkdtemp(prefix="careapp-seal-")))
+    app.config["SIGNING_KEY_PATH"] = str(files.key_path)
+    app.config["SIGNING_CERT_PATH"] = str(files.cert_path)
 
 
 def _select_locale() -> str:

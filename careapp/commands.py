@@ -10,11 +10,21 @@ from careapp import db
 
 
 def register_commands(app: Flask) -> None:
+    from careapp.certificate_commands import (
+        create_signing_key_command,
+        print_decisions_command,
+    )
+
+    app.cli.add_command(create_signing_key_command)
+    app.cli.add_command(print_decisions_command)
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(scheduler_group)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(reminders_command)
+    app.cli.add_command(jobs_group)
+    app.cli.add_command(validate_roster_command)
+    app.cli.add_command(seed_city_command)
 
 
 @click.command("init-db")
@@ -97,6 +107,10 @@ def scheduler_jobs() -> None:
         click.echo(f"{spec.id}  {trigger}  next {next_run:%Y-%m-%d %H:%M %Z}  {spec.func_ref}")
         if spec.kwargs:
             click.echo(f"    kwargs {dict(spec.kwargs)}")
+        if spec.run_on is not None:
+            click.echo(
+                f"    by hand: careapp jobs run {spec.id} --date YYYY-MM-DD ({spec.date_help})"
+            )
 
 
 @click.command("dispatch")
@@ -164,3 +178,116 @@ def reminders_command(day: object) -> None:
     run_day = day.date() if isinstance(day, dt.datetime) else city_today(utcnow())
     created = run_reassessment_reminders(app, run_day, SCHEDULER_ACTOR)
     click.echo(f"re-assessment reminders for {run_day}: {created} recorded")
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Run a job of the scheduler's table by hand (`careapp scheduler jobs` lists them)."""
+
+
+@jobs_group.command("run")
+@click.argument("job_id")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date to run the job for (YYYY-MM-DD); default: today in the city.",
+)
+@with_appcontext
+def jobs_run(job_id: str, day: object) -> None:
+    """Run JOB_ID for one date now, as the scheduler would, and print what it did."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from careapp.clock import city_today, utcnow
+    from careapp.errors import CareappError
+    from careapp.jobs import SCHEDULER_ACTOR, UnknownJobError, run_job
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
+    run_day = day.date() if isinstance(day, dt.datetime) else city_today(utcnow())
+    try:
+        summary = run_job(app, job_id, run_day, SCHEDULER_ACTOR)
+    except UnknownJobError as error:
+        raise click.UsageError(str(error)) from error
+    except CareappError as error:
+        raise click.ClickException(error.message) from error
+    click.echo(summary)
+
+
+@click.command("validate-roster")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The day whose stored roster is checked (YYYY-MM-DD).",
+)
+@click.option("--provider", "provider_id", type=int, default=None, help="Only this provider.")
+@with_appcontext
+def validate_roster_command(day: object, provider_id: int | None) -> None:
+    """Check the stored roster of a day against every hard rule (exit 1 on a violation)."""
+    import datetime as dt
+
+    from flask import current_app
+
+    from careapp.rostercheck import check_stored_roster_on
+
+    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)
+    report = check_stored_roster_on(
+        db.session().connection(),
+        day.date(),
+        current_app.config["TRAVEL_SPEED_KMH"],
+        provider_id=provider_id,
+    )
+    for line in report.lines():
+        click.echo(line)
+    if report.violations:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("seed-city")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The day on which the city's home visits fall due (YYYY-MM-DD).",
+)
+@click.option("--seed", default=2017, show_default=True, help="Random seed (runs repeat).")
+@click.option("--visits", default=10_000, show_default=True, help="Home visits due on the day.")
+@click.option("--caregivers", default=3_000, show_default=True)
+@click.option("--providers", default=40, show_default=True)
+@with_appcontext
+def seed_city_command(day: object, seed: int, visits: int, caregivers: int, providers: int) -> None:
+    """Write the city-scale workload (spec/scale.md) into CAREAPP_DATABASE_URL with bulk inserts."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from careapp.city import CitySize, seed_city
+    from careapp.clock import utcnow
+    from careapp.models import Provider
+    from careapp.security import protector
+
+    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)
+    session = db.session()
+    taken = session.scalar(
+        select(Provider.id).where(Provider.licence_number.like(f"CITY-{seed}-%")).limit(1)
+    )
+    if taken is not None:
+        raise click.ClickException(f"the city of seed {seed} is already in this database")
+    summary = seed_city(
+        session.connection(),
+        protector(),
+        day=day.date(),
+        now=utcnow(),
+        size=CitySize(providers, caregivers, visits),
+        seed=seed,
+    )
+    session.commit()
+    click.echo(
+        f"city loaded: {summary.providers} providers, {summary.caregivers} caregivers, "
+        f"{summary.care_plans} care plans, {summary.visits_due} visits due on {summary.day}"
+    )

@@ -47,15 +47,13 @@ class Config:
     # A check-in farther from the home, or further outside the visit window, is flagged.
     CHECK_IN_MAX_DISTANCE_M = 500
     CHECK_IN_MAX_OUTSIDE_MINUTES = 30
-    # Days after the first assessment conclusion within which re-assessment may be requested.
-    ASSESSMENT_APPEAL_DAYS = 30
-    # Publicity (公示) of a reviewed assessment, in working days (Mon-Fri less these holidays).
-    PUBLICITY_WORKING_DAYS = 5
+    # The appeal window, the publicity (公示) working days and the re-assessment interval are
+    # figures of the policy version in force (careapp.models.eligibility.PolicyVersion).
+    # Holidays skipped when counting publicity working days (Mon-Fri less these).
     PUBLIC_HOLIDAYS: ClassVar[tuple[str, ...]] = ()  # ISO dates, e.g. ("2026-10-01",)
     # A care plan ended within this many days still makes the person a provider's client.
     CONFLICT_RECENT_DAYS = 365
-    # Scheduled re-assessment: every N months; reminders from N days before the due date.
-    REASSESSMENT_INTERVAL_MONTHS = 24
+    # Reminders of a scheduled re-assessment from N days before the due date.
     REASSESSMENT_REMINDER_DAYS = 60
     # Oversight: an outlier's severe share differs from the city's by more than N points,
     # counted only for assessors with at least this many assessments in the period.
@@ -67,6 +65,29 @@ class Config:
 
     # Seconds to wait for the cross-process dispatch lock before giving up.
     DISPATCH_LOCK_TIMEOUT = 0
+    # The routing solver's time budget per provider and day (it stops earlier once a day's
+    # roster stops improving).
+    DISPATCH_TIME_LIMIT_SECONDS = 5.0
+
+    # Certificates: the seal's key and self-signed certificate (PEM files, never committed;
+    # `careapp create-signing-key` writes them). Without them no certificate is issued.
+    SIGNING_KEY_PATH: str | None = None
+    SIGNING_CERT_PATH: str | None = None
+    SIGNING_KEY_EPHEMERAL = False  # TestConfig: a throwaway key per app
+    # Where printed QR codes point: the public host of /verify/<number>, e.g.
+    # "https://ltc.example.gov.cn". Unset: the host of the request that issues the document.
+    PUBLIC_BASE_URL: str | None = None
+    # Public verification look-ups allowed per address per minute.
+    VERIFY_MAX_PER_MINUTE = 30
+    # Directory of the PDFs of print batches (default: instance/print-batches).
+    PRINT_BATCH_DIR: str | None = None
+
+    # A visit not checked in by the end of its window plus this many minutes becomes missed.
+    MISSED_VISIT_GRACE_MINUTES = 60
+    # Monthly provider quality: below this share (percent) of 4-5 star ratings, or above this
+    # share of missed visits, a month fails (warning; two in a row: suspended; then exited).
+    QUALITY_MIN_SATISFACTION_PERCENT = 95
+    QUALITY_MAX_MISSED_PERCENT = 2
 
 
 class TestConfig(Config):
@@ -76,6 +97,8 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret-key"  # noqa: S105 - test-only key
     DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTMyYnk="  # test-only key
     WTF_CSRF_ENABLED = False
+    # A throwaway seal key per app (a temporary folder) unless SIGNING_KEY_PATH is set.
+    SIGNING_KEY_EPHEMERAL = True
 
 
 def check_config(config: dict[str, Any]) -> None:

@@ -47,6 +47,13 @@ from careapp.services.assessments import confirm_assessment, record_assessment
 from careapp.services.auth import create_user
 from careapp.services.careplans import CarePlanInput, create_care_plan
 from careapp.services.catalogue import ensure_service_catalogue
+from careapp.services.devices import (
+    LoanInput,
+    ReturnInput,
+    ensure_device_catalogue,
+    record_device_loan,
+    record_device_return,
+)
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.eligibility import decide_application
 from careapp.services.policy import ensure_default_policy
@@ -152,12 +159,22 @@ def seed_demo(
     pending = candidates[size.beneficiaries :]
     instrument = get_instrument("barthel")
     rules = ProcedureRules()
-    earlier = now - dt.timedelta(days=21)
+    institutions = _institutions(session, today)
     for index, person in enumerate(beneficiaries):
-        setting = CareSetting.HOME_SERVICE if index % 10 else CareSetting.ELDERLY_CARE_INSTITUTION
-        # Applied, assessed and made public three weeks ago; publicity has ended since.
+        setting = _demo_setting(index)
+        # Decided over the last year (so the fund page has 12 months of numbers), some today.
+        decided_at = now - dt.timedelta(days=30 * (index % 13))
+        # Applied, assessed and made public three weeks before; publicity has ended since.
+        earlier = decided_at - dt.timedelta(days=21)
         application = _apply(
-            session, admin_actor, person, setting, rng, city_today(earlier), earlier
+            session,
+            admin_actor,
+            person,
+            setting,
+            rng,
+            city_today(earlier),
+            earlier,
+            provider_id=institutions.get(setting),
         )
         pair = rng.sample(assessors, 2)
         assign_assessors(
@@ -175,7 +192,7 @@ def seed_demo(
         )
         confirm_assessment(session, _actor(pair[1]), assessment.id, earlier)
         review_application(session, admin_actor, application.id, True, None, rules, earlier)
-        decision = decide_application(session, admin_actor, application.id, setting, now)
+        decision = decide_application(session, admin_actor, application.id, setting, decided_at)
         if setting is CareSetting.HOME_SERVICE and decision.is_eligible:
             entitlement_id = _entitlement_id(session, person.id)
             provider = _provider_for(providers, person.district_code, index)
@@ -233,7 +250,145 @@ def seed_demo(
         now,
         {"urban": 20.0, "rural": 35.0},
     )
+    _lend_devices(session, admin_actor, beneficiaries, now)
+    _entitlement_events(session, admin_actor, institutions, now)
     return [DemoLogin(role, username, DEMO_PASSWORD) for role, username in DEMO_LOGINS]
+
+
+def _lend_devices(
+    session: Session, admin_actor: Actor, beneficiaries: list[Person], now: dt.datetime
+) -> None:
+    """The device catalogue, and devices for some beneficiaries (one wheelchair back already)."""
+    from careapp.models import DeviceProvision, Entitlement, EntitlementStatus
+
+    devices = {device.code: device for device in ensure_device_catalogue(session)}
+    holders = [
+        person.id
+        for person in beneficiaries
+        if session.scalar(
+            select(Entitlement.id).where(
+                Entitlement.person_id == person.id,
+                Entitlement.status == EntitlementStatus.ACTIVE,
+            )
+        )
+    ]
+    today = city_today(now)
+    plan = ("wheelchair", "care_bed", "commode", "wheelchair", "walker", "anti_pressure_mattress")
+    for index, (person_id, code) in enumerate(zip(holders, plan, strict=False)):
+        lent = devices[code].provision is DeviceProvision.LOAN
+        serial = f"NT-{code[:2].upper()}-{index + 1:04d}" if lent else None
+        loan = record_device_loan(
+            session,
+            admin_actor,
+            person_id,
+            LoanInput(devices[code].id, today, None, serial),
+            now,
+        )
+        if index == 3:
+            record_device_return(session, admin_actor, loan.id, ReturnInput(today, "完好"), now)
+
+
+def _demo_setting(index: int) -> CareSetting:
+    """Mostly door-to-door service at home; some cash subsidies and institution residents."""
+    if index % 10 == 0:
+        return CareSetting.ELDERLY_CARE_INSTITUTION
+    if index % 10 == 5:
+        return CareSetting.MEDICAL_CARE_INSTITUTION
+    if index % 10 in (3, 7):
+        return CareSetting.HOME_CASH
+    return CareSetting.HOME_SERVICE
+
+
+def _institutions(session: Session, today: dt.date) -> dict[CareSetting, int]:
+    """One elderly-care and one medical nursing institution, paid for their residents' days."""
+    found: dict[CareSetting, int] = {}
+    for n, (setting, kind, name) in enumerate(
+        (
+            (
+                CareSetting.ELDERLY_CARE_INSTITUTION,
+                ProviderKind.ELDERLY_CARE_INSTITUTION,
+                "崇川颐养院",
+            ),
+            (
+                CareSetting.MEDICAL_CARE_INSTITUTION,
+                ProviderKind.MEDICAL_CARE_INSTITUTION,
+                "南通康复护理院",
+            ),
+        )
+    ):
+        institution = Provider(
+            name=name,
+            licence_number=f"NT-INST-2017-{n + 1:03d}",
+            kind=kind,
+            contact_phone=f"0513-8552{n:04d}",
+            contract_from=dt.date(2017, 1, 1),
+            contract_until=today.replace(year=today.year + 2),
+        )
+        session.add(institution)
+        session.flush()
+        found[setting] = institution.id
+    return found
+
+
+def _entitlement_events(
+    session: Session, admin_actor: Actor, institutions: dict[CareSetting, int], now: dt.datetime
+) -> None:
+    """A hospital stay across a month end and then a move into a care home for one cash-subsidy
+    beneficiary decided months ago; a death ends another entitlement."""
+    from careapp.models import Entitlement, EntitlementStatus
+    from careapp.services.ledger import (
+        AdmissionInput,
+        EndInput,
+        MoveInput,
+        record_end,
+        record_hospital_stay,
+        record_move,
+    )
+
+    today = city_today(now)
+    this_month = today.replace(day=1)
+    admitted = (this_month - dt.timedelta(days=32)).replace(day=26)  # two months ago
+    moved = (this_month - dt.timedelta(days=1)).replace(day=15)  # mid last month
+    active = list(
+        session.scalars(
+            select(Entitlement)
+            .where(Entitlement.status == EntitlementStatus.ACTIVE)
+            .order_by(Entitlement.starts_on, Entitlement.id)
+        )
+    )
+    at_home = [
+        e for e in active if e.care_setting is CareSetting.HOME_CASH and e.starts_on < admitted
+    ]
+    if at_home:
+        entitlement = at_home[0]
+        record_hospital_stay(
+            session,
+            admin_actor,
+            entitlement.id,
+            AdmissionInput(admitted, admitted + dt.timedelta(days=9), "急性肺炎住院"),
+            now,
+        )
+        record_move(
+            session,
+            admin_actor,
+            entitlement.id,
+            MoveInput(
+                moved,
+                CareSetting.ELDERLY_CARE_INSTITUTION,
+                institutions[CareSetting.ELDERLY_CARE_INSTITUTION],
+                "出院后入住养老机构",
+            ),
+            now,
+        )
+    others = [e for e in active if e.starts_on < moved and e not in at_home[:1]]
+    if others:
+        record_end(
+            session,
+            admin_actor,
+            others[-1].id,
+            EndInput(today - dt.timedelta(days=10), "death", "家属告知"),
+            now,
+        )
 
 
 def database_is_empty(session: Session) -> bool:
@@ -359,6 +514,7 @@ def _apply(
     rng: random.Random,
     today: dt.date,
     now: dt.datetime,
+    provider_id: int | None = None,
 ) -> Application:
     return submit_application(
         session,
@@ -370,6 +526,7 @@ def _apply(
             disability_since=today - dt.timedelta(days=rng.randint(200, 2000)),
             evidence_note="南通市第一人民医院 出院小结及诊断证明",
             requested_setting=setting,
+            provider_id=provider_id,
         ),
         now,
     )

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -21,6 +21,10 @@ from flask import Flask, current_app, has_app_context
 
 from careapp.access import Actor
 from careapp.clock import city_today, utcnow
+
+if TYPE_CHECKING:
+    from careapp.services.missed_visits import MissedVisitsOutcome
+    from careapp.services.quality import QualityOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +40,14 @@ class DispatchOutcome:
     visits_created: int
     visits_assigned: int
     visits_unassigned: int
+
+    @property
+    def summary(self) -> str:
+        return (
+            f"dispatch {self.first_day}..{self.last_day} (run {self.run_id}): "
+            f"{self.visits_created} visits created, {self.visits_assigned} assigned, "
+            f"{self.visits_unassigned} unassigned"
+        )
 
 
 def run_dispatch(app: Flask, first_day: dt.date, days: int, actor: Actor) -> DispatchOutcome:
@@ -55,6 +67,7 @@ def run_dispatch(app: Flask, first_day: dt.date, days: int, actor: Actor) -> Dis
             utcnow(),
             config["TRAVEL_SPEED_KMH"],
             lock_timeout=dt.timedelta(seconds=config["DISPATCH_LOCK_TIMEOUT"]),
+            time_limit_seconds=config["DISPATCH_TIME_LIMIT_SECONDS"],
         )
         outcome = DispatchOutcome(
             run.id,
@@ -118,6 +131,88 @@ def reassessment_reminders() -> int:
         return created
 
 
+def run_missed_visits(
+    app: Flask, first_day: dt.date, last_day: dt.date, actor: Actor
+) -> MissedVisitsOutcome:
+    """Mark the overdue visits of these days missed and alert their managers; commit once."""
+    from careapp import db
+    from careapp.services.missed_visits import mark_missed_visits
+
+    session = db.session()
+    try:
+        outcome = mark_missed_visits(
+            session,
+            actor,
+            first_day,
+            last_day,
+            utcnow(),
+            app.config["MISSED_VISIT_GRACE_MINUTES"],
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def missed_visits() -> MissedVisitsOutcome:
+    """Visits of yesterday and today (city) not checked in by window end + grace: missed."""
+    app = _job_app()
+    with app.app_context():
+        today = city_today(utcnow())
+        outcome = run_missed_visits(app, today - dt.timedelta(days=1), today, SCHEDULER_ACTOR)
+        logger.info("%s", outcome.summary)
+        return outcome
+
+
+def run_provider_quality(app: Flask, month: dt.date, actor: Actor) -> QualityOutcome:
+    """Evaluate every provider's quality for the month of `month`; commit once."""
+    from careapp import db
+    from careapp.services.quality import evaluate_provider_quality, thresholds_from_config
+
+    session = db.session()
+    try:
+        outcome = evaluate_provider_quality(
+            session, actor, month, utcnow(), thresholds_from_config(app.config)
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def provider_quality() -> QualityOutcome:
+    """On the first of a month: evaluate the month that has just ended."""
+    app = _job_app()
+    with app.app_context():
+        last_month = city_today(utcnow()).replace(day=1) - dt.timedelta(days=1)
+        outcome = run_provider_quality(app, last_month, SCHEDULER_ACTOR)
+        logger.info("%s", outcome.summary)
+        return outcome
+
+
+# By hand (`careapp jobs run <job-id> --date YYYY-MM-DD`): each runs its job for one date and
+# returns the summary it logs.
+
+
+def _dispatch_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    return run_dispatch(app, day, app.config["DISPATCH_HORIZON_DAYS"], actor).summary
+
+
+def _reminders_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    created = run_reassessment_reminders(app, day, actor)
+    return f"re-assessment reminders for {day}: {created} recorded"
+
+
+def _missed_visits_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    return run_missed_visits(app, day, day, actor).summary
+
+
+def _provider_quality_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    return run_provider_quality(app, day, actor).summary
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One scheduled job: a stable id, a cron schedule in the scheduler's time zone, a function."""
@@ -127,6 +222,9 @@ class JobSpec:
     cron: Mapping[str, str | int]  # CronTrigger fields: hour, minute, day_of_week, ...
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    # Runs the job by hand for one date (`careapp jobs run`); returns the summary it logged.
+    run_on: Callable[[Flask, dt.date, Actor], str] | None = None
+    date_help: str = ""  # what the date means for this job
 
     @property
     def func_ref(self) -> str:
@@ -144,6 +242,8 @@ JOBS: tuple[JobSpec, ...] = (
         cron={"hour": 1, "minute": 0},
         kwargs={},
         description="Generate and dispatch the visits of the next days",
+        run_on=_dispatch_on,
+        date_help="the first day dispatched (DISPATCH_HORIZON_DAYS days)",
     ),
     JobSpec(
         id="reassessment-reminders",
@@ -151,8 +251,44 @@ JOBS: tuple[JobSpec, ...] = (
         cron={"hour": 6, "minute": 30},
         kwargs={},
         description="Record reminders of scheduled re-assessments that are due",
+        run_on=_reminders_on,
+        date_help="the day reminders are due by",
+    ),
+    JobSpec(
+        id="missed-visits",
+        func=missed_visits,
+        cron={"minute": "5,35"},
+        kwargs={},
+        description="Mark visits not checked in by window end + grace missed; alert managers",
+        run_on=_missed_visits_on,
+        date_help="the day whose overdue visits are marked (as of now)",
+    ),
+    JobSpec(
+        id="provider-quality",
+        func=provider_quality,
+        cron={"day": 1, "hour": 3, "minute": 0},
+        kwargs={},
+        description="Evaluate each provider's last month; warn, suspend or exit",
+        run_on=_provider_quality_on,
+        date_help="any day of the month evaluated (the month must have ended)",
     ),
 )
+
+
+class UnknownJobError(LookupError):
+    """No job in the table has this id, or it cannot be run by hand."""
+
+
+def run_job(app: Flask, job_id: str, day: dt.date, actor: Actor) -> str:
+    """Run one job of the table by hand for `day` inside the app's context; log its summary."""
+    spec = next((spec for spec in JOBS if spec.id == job_id), None)
+    if spec is None or spec.run_on is None:
+        known = ", ".join(s.id for s in JOBS if s.run_on is not None)
+        raise UnknownJobError(f"no job {job_id!r} to run by hand; jobs: {known}")
+    with app.app_context():
+        summary = spec.run_on(app, day, actor)
+    logger.info("job %s run by hand for %s: %s", job_id, day, summary)
+    return summary
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:

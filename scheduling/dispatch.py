@@ -1,7 +1,9 @@
 """Dispatch: give each visit of a day to a caregiver, or say why nobody can take it.
 
-`Dispatcher` is the interface the service calls; `GreedyDispatcher` is a simple, correct
-implementation (a routing solver can replace it behind the same interface later).
+`Dispatcher` is the interface the service calls. `scheduling.routing.RoutingDispatcher` (a
+vehicle-routing solver) is the one it uses; `GreedyDispatcher` is a simple, correct insertion
+heuristic that the routing dispatcher runs after the solver to place what is left and to give
+the reason for every visit nobody can take.
 
 Hard rules, for every new assignment: the caregiver holds every required qualification and is
 on duty; the visit starts inside its window; it never overlaps another visit of the caregiver;
@@ -18,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from scheduling.travel import TravelTimes
+from scheduling.travel import TravelModel, TravelTimes, whole_minutes
 from scheduling.types import (
     DAILY_LIMIT_REACHED,
     NO_CAREGIVER_WORKING,
@@ -53,6 +55,7 @@ class _Stop:
     location: Location
     district_kind: str
     is_new: bool
+    load: int
 
 
 def _route_key(stop: _Stop) -> tuple[dt.datetime, dt.datetime, int]:
@@ -68,16 +71,17 @@ class _Route:
     def caregiver_id(self) -> int:
         return self.day.caregiver_id
 
+    def has_room_for(self, visit: VisitRequest) -> bool:
+        """The daily limit and the capacity leave room for one more visit."""
+        load = sum(stop.load for stop in self.stops)
+        return len(self.stops) < self.day.max_visits and load + visit.load <= self.day.load_limit
+
 
 @dataclass(frozen=True)
 class _Slot:
     start: dt.datetime
     end: dt.datetime
-    added_travel: int
-
-
-def _minutes(count: int) -> dt.timedelta:
-    return dt.timedelta(minutes=count)
+    added_travel: dt.timedelta
 
 
 def works_during(day: CaregiverDay, visit: VisitRequest) -> bool:
@@ -96,19 +100,24 @@ class GreedyDispatcher:
     spread), then the lowest id (repeatable results).
     """
 
+    def __init__(self, travel: TravelModel | None = None) -> None:
+        self._travel = travel  # None: great-circle distance at the speeds given to solve()
+
     def solve(
         self,
         visits: Sequence[VisitRequest],
         caregivers: Sequence[CaregiverDay],
         speeds_kmh: Mapping[str, float],
     ) -> DispatchResult:
-        travel = TravelTimes(speeds_kmh)
+        travel = self._travel or TravelTimes(speeds_kmh)
         routes = [
             _Route(
                 day,
                 sorted(
                     (
-                        _Stop(b.visit_id, b.start, b.end, b.location, b.district_kind, False)
+                        _Stop(
+                            b.visit_id, b.start, b.end, b.location, b.district_kind, False, b.load
+                        )
                         for b in day.existing
                     ),
                     key=_route_key,
@@ -135,6 +144,7 @@ class GreedyDispatcher:
                     visit.location,
                     visit.district_kind,
                     True,
+                    visit.load,
                 ),
                 key=_route_key,
             )
@@ -142,7 +152,7 @@ class GreedyDispatcher:
         return DispatchResult(tuple(assignments), tuple(unassigned), tuple(fixed))
 
     def _place(
-        self, visit: VisitRequest, routes: list[_Route], travel: TravelTimes
+        self, visit: VisitRequest, routes: list[_Route], travel: TravelModel
     ) -> tuple[_Route, _Slot] | str:
         """The route and slot for `visit`, or the most specific reason why there is none."""
         qualified = [r for r in routes if visit.required_qualifications <= r.day.qualifications]
@@ -151,7 +161,7 @@ class GreedyDispatcher:
         working = [r for r in qualified if works_during(r.day, visit)]
         if not working:
             return NO_CAREGIVER_WORKING
-        free = [r for r in working if len(r.stops) < r.day.max_visits]
+        free = [r for r in working if r.has_room_for(visit)]
         if not free:
             return DAILY_LIMIT_REACHED
         for favourite in (visit.preferred_caregiver_id, visit.last_caregiver_id):
@@ -160,7 +170,7 @@ class GreedyDispatcher:
                 slot = _earliest_slot(route, visit, travel)
                 if slot is not None:
                     return route, slot
-        best: tuple[tuple[int, int, int], _Route, _Slot] | None = None
+        best: tuple[tuple[dt.timedelta, int, int], _Route, _Slot] | None = None
         for route in free:
             slot = _earliest_slot(route, visit, travel)
             if slot is None:
@@ -173,7 +183,7 @@ class GreedyDispatcher:
         return best[1], best[2]
 
 
-def _earliest_slot(route: _Route, visit: VisitRequest, travel: TravelTimes) -> _Slot | None:
+def _earliest_slot(route: _Route, visit: VisitRequest, travel: TravelModel) -> _Slot | None:
     """The earliest start that keeps every hard rule of this caregiver's day, if any.
 
     The earliest feasible start is always one of: the window or shift start, the arrival from
@@ -181,11 +191,13 @@ def _earliest_slot(route: _Route, visit: VisitRequest, travel: TravelTimes) -> _
     """
     day = route.day
     floor = max(visit.window_start, day.shift_start)
-    from_base = travel.minutes(day.base, visit.location, visit.district_kind)
-    candidates = {max(floor, day.shift_start + _minutes(from_base))}
+    from_base = travel.duration(day.base, visit.location, visit.district_kind)
+    candidates = {max(floor, day.shift_start + from_base)}
     for stop in route.stops:
-        leg = travel.minutes(stop.location, visit.location, stop.district_kind, visit.district_kind)
-        candidates.add(max(floor, stop.end + _minutes(leg)))
+        leg = travel.duration(
+            stop.location, visit.location, stop.district_kind, visit.district_kind
+        )
+        candidates.add(max(floor, stop.end + leg))
     for start in sorted(candidates):
         if start > visit.window_end:
             break
@@ -196,7 +208,11 @@ def _earliest_slot(route: _Route, visit: VisitRequest, travel: TravelTimes) -> _
 
 
 def _fit(
-    route: _Route, visit: VisitRequest, start: dt.datetime, from_base: int, travel: TravelTimes
+    route: _Route,
+    visit: VisitRequest,
+    start: dt.datetime,
+    from_base: dt.timedelta,
+    travel: TravelModel,
 ) -> _Slot | None:
     """The slot starting at `start` when it keeps every rule, with the travel it adds.
 
@@ -207,13 +223,15 @@ def _fit(
     end = start + visit.duration
     if end > day.shift_end:
         return None
-    before: list[tuple[_Stop, int]] = []
-    after: list[tuple[_Stop, int]] = []
+    before: list[tuple[_Stop, dt.timedelta]] = []
+    after: list[tuple[_Stop, dt.timedelta]] = []
     for stop in route.stops:
-        leg = travel.minutes(stop.location, visit.location, stop.district_kind, visit.district_kind)
-        if stop.end + _minutes(leg) <= start:
+        leg = travel.duration(
+            stop.location, visit.location, stop.district_kind, visit.district_kind
+        )
+        if stop.end + leg <= start:
             before.append((stop, leg))
-        elif end + _minutes(leg) <= stop.start:
+        elif end + leg <= stop.start:
             after.append((stop, leg))
         else:
             return None
@@ -228,29 +246,29 @@ def _fit(
         following: _Stop | None = after[0][0]
         leave = after[0][1]
     else:
-        following, leave = None, travel.minutes(visit.location, day.base, visit.district_kind)
-        if end + _minutes(leave) > day.shift_end:
+        following, leave = None, travel.duration(visit.location, day.base, visit.district_kind)
+        if end + leave > day.shift_end:
             return None
     return _Slot(start, end, arrive + leave - _direct(day, previous, following, travel))
 
 
 def _direct(
-    day: CaregiverDay, previous: _Stop | None, following: _Stop | None, travel: TravelTimes
-) -> int:
+    day: CaregiverDay, previous: _Stop | None, following: _Stop | None, travel: TravelModel
+) -> dt.timedelta:
     """Travel between the neighbours of a slot had the visit not been there."""
     if previous is None:
         if following is None:
-            return 0
-        return travel.minutes(day.base, following.location, following.district_kind)
+            return dt.timedelta(0)
+        return travel.duration(day.base, following.location, following.district_kind)
     if following is None:
-        return travel.minutes(previous.location, day.base, previous.district_kind)
-    return travel.minutes(
+        return travel.duration(previous.location, day.base, previous.district_kind)
+    return travel.duration(
         previous.location, following.location, previous.district_kind, following.district_kind
     )
 
 
 def _sequence(
-    routes: list[_Route], travel: TravelTimes
+    routes: list[_Route], travel: TravelModel
 ) -> tuple[list[Assignment], list[Assignment]]:
     """Route order and travel from the previous stop (or the base) for every stop of every day."""
     assignments: list[Assignment] = []
@@ -259,13 +277,13 @@ def _sequence(
         previous: _Stop | None = None
         for order, stop in enumerate(route.stops, start=1):
             if previous is None:
-                minutes = travel.minutes(route.day.base, stop.location, stop.district_kind)
+                leg = travel.duration(route.day.base, stop.location, stop.district_kind)
             else:
-                minutes = travel.minutes(
+                leg = travel.duration(
                     previous.location, stop.location, previous.district_kind, stop.district_kind
                 )
             placed = Assignment(
-                stop.visit_id, route.caregiver_id, stop.start, stop.end, order, minutes
+                stop.visit_id, route.caregiver_id, stop.start, stop.end, order, whole_minutes(leg)
             )
             (assignments if stop.is_new else fixed).append(placed)
             previous = stop

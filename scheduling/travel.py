@@ -1,12 +1,17 @@
 """Travel between homes: great-circle distance and minutes at a speed per district kind.
 
-Road distances can replace `distance_km` later; everything else only needs minutes.
+The dispatcher and the validator ask a `TravelModel` how long a leg takes. `TravelTimes` (the
+great-circle distance at a speed per district kind) is the one the service uses; road distances
+can replace it later behind the same protocol. `EuclideanTravel` treats a `Location` as a point
+on a plane (the Solomon benchmark).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
+from typing import Protocol
 
 from scheduling.types import Location
 
@@ -47,6 +52,17 @@ def travel_minutes(a: Location, b: Location, speed_kmh: float) -> int:
     return math.ceil(round(minutes, 6))
 
 
+class TravelModel(Protocol):
+    """How long it takes to go from `a` to `b`; the district kinds are those of both ends."""
+
+    def duration(self, a: Location, b: Location, *district_kinds: str) -> dt.timedelta: ...
+
+
+def whole_minutes(leg: dt.timedelta) -> int:
+    """A leg in whole minutes, rounded up (what a visit's `travel_minutes` records)."""
+    return math.ceil(round(leg / dt.timedelta(minutes=1), 6))
+
+
 class TravelTimes:
     """Minutes between places for one dispatch, remembered (a solve asks the same legs often)."""
 
@@ -61,3 +77,23 @@ class TravelTimes:
         if cached is None:
             cached = self._cache[key] = travel_minutes(a, b, speed)
         return cached
+
+    def duration(self, a: Location, b: Location, *district_kinds: str) -> dt.timedelta:
+        return dt.timedelta(minutes=self.minutes(a, b, *district_kinds))
+
+
+class EuclideanTravel:
+    """A straight line on a plane (`lat` as x, `lon` as y), `per_unit` per unit of length.
+
+    Legs are rounded up to the whole second, so a plan is never tighter than the exact time.
+    District kinds are ignored.
+    """
+
+    def __init__(self, per_unit: dt.timedelta = dt.timedelta(minutes=1)) -> None:
+        if per_unit <= dt.timedelta(0):
+            raise ValueError("the time per unit of length must be positive")
+        self._seconds = per_unit.total_seconds()
+
+    def duration(self, a: Location, b: Location, *district_kinds: str) -> dt.timedelta:
+        length = math.hypot(a.lat - b.lat, a.lon - b.lon)
+        return dt.timedelta(seconds=math.ceil(round(length * self._seconds, 6)))

@@ -46,6 +46,7 @@ class VisitRequest:
     district_kind: str  # "urban" or "rural": sets the travel speed
     preferred_caregiver_id: int | None = None
     last_caregiver_id: int | None = None
+    load: int = 1  # what it takes of the caregiver's capacity (a Solomon customer's demand)
 
     def __post_init__(self) -> None:
         _require_aware(self.window_start, self.window_end)
@@ -53,6 +54,8 @@ class VisitRequest:
             raise ValueError(f"visit {self.visit_id}: the window ends before it starts")
         if self.duration_minutes <= 0:
             raise ValueError(f"visit {self.visit_id}: the duration must be positive")
+        if self.load < 0:
+            raise ValueError(f"visit {self.visit_id}: the load is negative")
 
     @property
     def duration(self) -> dt.timedelta:
@@ -68,6 +71,7 @@ class Booking:
     end: dt.datetime
     location: Location
     district_kind: str = "urban"
+    load: int = 1
 
     def __post_init__(self) -> None:
         _require_aware(self.start, self.end)
@@ -87,6 +91,7 @@ class CaregiverDay:
     max_visits: int
     existing: tuple[Booking, ...] = ()
     is_on_duty: bool = True  # False on a day off: the caregiver is listed but takes no visit
+    capacity: int | None = None  # the most load a day holds; None: the daily limit
 
     def __post_init__(self) -> None:
         _require_aware(self.shift_start, self.shift_end)
@@ -94,6 +99,12 @@ class CaregiverDay:
             raise ValueError(f"caregiver {self.caregiver_id}: the shift ends before it starts")
         if self.max_visits < 0:
             raise ValueError(f"caregiver {self.caregiver_id}: the daily limit is negative")
+        if self.capacity is not None and self.capacity < 0:
+            raise ValueError(f"caregiver {self.caregiver_id}: the capacity is negative")
+
+    @property
+    def load_limit(self) -> int:
+        return self.max_visits if self.capacity is None else self.capacity
 
 
 @dataclass(frozen=True)

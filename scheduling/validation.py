@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from scheduling.travel import leg_speed_kmh, travel_minutes
+from scheduling.travel import TravelModel, TravelTimes, whole_minutes
 from scheduling.types import (
     DAILY_LIMIT_REACHED,
     NO_CAREGIVER_WORKING,
@@ -42,19 +42,18 @@ class _Stop:
     location: Location
     district_kind: str
     is_new: bool
+    load: int
 
 
 class _Legs:
-    def __init__(self, speeds_kmh: Mapping[str, float]) -> None:
-        self.speeds_kmh = speeds_kmh
+    def __init__(self, travel: TravelModel) -> None:
+        self.travel = travel
 
     def between(self, a: _Stop, b: _Stop) -> dt.timedelta:
-        speed = leg_speed_kmh(self.speeds_kmh, a.district_kind, b.district_kind)
-        return dt.timedelta(minutes=travel_minutes(a.location, b.location, speed))
+        return self.travel.duration(a.location, b.location, a.district_kind, b.district_kind)
 
     def base(self, day: CaregiverDay, stop: _Stop) -> dt.timedelta:
-        speed = leg_speed_kmh(self.speeds_kmh, stop.district_kind)
-        return dt.timedelta(minutes=travel_minutes(day.base, stop.location, speed))
+        return self.travel.duration(day.base, stop.location, stop.district_kind)
 
 
 def validate_roster(
@@ -62,15 +61,20 @@ def validate_roster(
     caregivers: Sequence[CaregiverDay],
     result: DispatchResult,
     speeds_kmh: Mapping[str, float],
+    *,
+    travel: TravelModel | None = None,
 ) -> tuple[RosterViolation, ...]:
-    """Every broken rule of `result`; an empty tuple means the roster is valid."""
-    legs = _Legs(speeds_kmh)
+    """Every broken rule of `result`; an empty tuple means the roster is valid.
+
+    Travel is the great-circle distance at `speeds_kmh` unless another `travel` model is given.
+    """
+    legs = _Legs(travel or TravelTimes(speeds_kmh))
     by_id = {visit.visit_id: visit for visit in visits}
     days = {day.caregiver_id: day for day in caregivers}
     problems = _coverage(by_id, result)
     routes: dict[int, list[_Stop]] = {
         day.caregiver_id: [
-            _Stop(b.visit_id, b.start, b.end, b.location, b.district_kind, False)
+            _Stop(b.visit_id, b.start, b.end, b.location, b.district_kind, False, b.load)
             for b in day.existing
         ]
         for day in caregivers
@@ -92,6 +96,7 @@ def validate_roster(
                 visit.location,
                 visit.district_kind,
                 True,
+                visit.load,
             )
         )
     reported = {(a.visit_id, a.caregiver_id): a for a in result.assignments}
@@ -143,7 +148,7 @@ def _assignment_rules(
 
 
 def _route_rules(day: CaregiverDay, stops: list[_Stop], legs: _Legs) -> list[RosterViolation]:
-    """No double booking, time to travel around every new visit, the daily limit."""
+    """No double booking, time to travel around every new visit, the daily limit, the load."""
     problems = []
 
     def broken(rule: str, stop: _Stop) -> None:
@@ -170,6 +175,9 @@ def _route_rules(day: CaregiverDay, stops: list[_Stop], legs: _Legs) -> list[Ros
             broken("no_travel_time", stop)
     if any(stop.is_new for stop in stops) and len(stops) > day.max_visits:
         problems.append(RosterViolation("daily_limit_exceeded", None, day.caregiver_id))
+    overloaded = day.capacity is not None and sum(s.load for s in stops) > day.capacity
+    if any(stop.is_new for stop in stops) and overloaded:
+        problems.append(RosterViolation("capacity_exceeded", None, day.caregiver_id))
     return problems
 
 
@@ -200,7 +208,7 @@ def _sequence_rules(
         if placed.route_order != index + 1:
             problems.append(RosterViolation("wrong_route_order", stop.visit_id, day.caregiver_id))
         leg = legs.base(day, stop) if index == 0 else legs.between(stops[index - 1], stop)
-        if dt.timedelta(minutes=placed.travel_minutes) != leg:
+        if placed.travel_minutes != whole_minutes(leg):
             problems.append(
                 RosterViolation("wrong_travel_minutes", stop.visit_id, day.caregiver_id)
             )
@@ -224,7 +232,12 @@ def _reason_rules(
             continue  # reported as an unknown visit
         qualified = [d for d in caregivers if visit.required_qualifications <= d.qualifications]
         working = [d for d in qualified if _on_duty_for(d, visit)]
-        under_limit = [d for d in working if len(routes[d.caregiver_id]) < d.max_visits]
+        under_limit = [
+            d
+            for d in working
+            if len(routes[d.caregiver_id]) < d.max_visits
+            and sum(s.load for s in routes[d.caregiver_id]) + visit.load <= d.load_limit
+        ]
         honest = {
             NO_QUALIFIED_CAREGIVER: not qualified,
             NO_CAREGIVER_WORKING: bool(qualified) and not working,

@@ -65,8 +65,17 @@ ALLOWED_TRANSITIONS: frozenset[tuple[VisitState, VisitState]] = frozenset(
         (VisitState.ASSIGNED, VisitState.CHECKED_IN),
         (VisitState.CONFIRMED, VisitState.CHECKED_IN),
         (VisitState.CHECKED_IN, VisitState.COMPLETED),
+        # Not checked in by the end of the window plus the grace period (the missed-visit job).
+        (VisitState.UNASSIGNED, VisitState.MISSED),
+        (VisitState.ASSIGNED, VisitState.MISSED),
+        (VisitState.CONFIRMED, VisitState.MISSED),
     }
 )
+# States from which a visit becomes missed once its window (plus the grace period) is over.
+MISSABLE_STATES: frozenset[VisitState] = frozenset(
+    current for current, target in ALLOWED_TRANSITIONS if target is VisitState.MISSED
+)
+DEFAULT_MISSED_GRACE_MINUTES = 60
 
 
 def can_transition(current: VisitState, target: VisitState) -> bool:
@@ -80,6 +89,19 @@ def next_state_for(current: VisitState, action: VisitAction) -> VisitState:
     if not can_transition(current, target):
         raise InvalidTransitionError(current, action)
     return target
+
+
+def is_missed(
+    current: VisitState,
+    window_end: dt.datetime,
+    now: dt.datetime,
+    grace_minutes: float = DEFAULT_MISSED_GRACE_MINUTES,
+) -> bool:
+    """Whether a visit not checked in by `now` is missed: its window ended more than the grace
+    period ago and it is still waiting for a check-in (unassigned, assigned or confirmed)."""
+    if grace_minutes < 0:
+        raise ValueError("the grace period must not be negative")
+    return current in MISSABLE_STATES and now >= window_end + dt.timedelta(minutes=grace_minutes)
 
 
 def distance_m(a: Position, b: Position) -> float:

@@ -21,6 +21,7 @@ from careapp import create_app
 from careapp.config import TestConfig
 from careapp.db import Base
 from careapp.models import User
+from careapp.reports.seal import create_signing_key
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
@@ -39,6 +40,11 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     os.environ["CAREAPP_DATABASE_URL"] = database_url
     application = create_app(TestConfig)
+    # A throwaway key and self-signed certificate for the electronic seal of this run.
+    seal = create_signing_key(tmp_path_factory.mktemp("seal"))
+    application.config["SIGNING_KEY_PATH"] = str(seal.key_path)
+    application.config["SIGNING_CERT_PATH"] = str(seal.cert_path)
+    application.config["PRINT_BATCH_DIR"] = str(tmp_path_factory.mktemp("print-batches"))
     engine = application.extensions["careapp.engine"]
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)

@@ -494,3 +494,93 @@ class ReassessmentReminderFactory(BaseFactory):
     person = factory.SelfAttribute("entitlement.person")
     due_on = dt.date(2026, 11, 1)
     status = m.ReminderStatus.OPEN
+
+
+class DeviceTypeFactory(BaseFactory):
+    class Meta:
+        model = m.DeviceType
+        sqlalchemy_get_or_create = ("code",)
+
+    code = "wheelchair"
+    name_zh = "轮椅"
+    name_en = "Wheelchair"
+    provision = m.DeviceProvision.LOAN
+    subsidy_fen = 30_000
+    max_loan_days = 180
+    stock = 5
+    is_active = True
+
+    class Params:
+        # A purchase subsidy (commode chair): no loan duration, no stock.
+        purchase = factory.Trait(
+            code="commode",
+            name_zh="坐便椅",
+            name_en="Commode chair",
+            provision=m.DeviceProvision.PURCHASE_SUBSIDY,
+            subsidy_fen=20_000,
+            max_loan_days=None,
+            stock=None,
+        )
+
+
+class DeviceLoanFactory(BaseFactory):
+    """A wheelchair lent on 2026-11-21 to the holder of a new entitlement, due in 180 days."""
+
+    class Meta:
+        model = m.DeviceLoan
+
+    entitlement = factory.SubFactory(EntitlementFactory)
+    person = factory.SelfAttribute("entitlement.person")
+    device_type = factory.SubFactory(DeviceTypeFactory)
+    provision = factory.SelfAttribute("device_type.provision")
+    subsidy_fen = factory.SelfAttribute("device_type.subsidy_fen")
+    max_loan_days = factory.SelfAttribute("device_type.max_loan_days")
+    starts_on = dt.date(2026, 11, 21)
+    due_on = factory.LazyAttribute(
+        lambda o: o.starts_on + dt.timedelta(days=o.max_loan_days) if o.max_loan_days else None
+    )
+    serial_number = factory.Sequence(lambda n: f"WC-{n:04d}")
+    recorded_by = factory.SubFactory(UserFactory, admin=True)
+    recorded_at = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+    returned_on = None
+    return_condition = None
+
+    class Params:
+        returned = factory.Trait(
+            returned_on=dt.date(2026, 11, 22),
+            return_condition="完好",
+            returned_by=factory.SelfAttribute("recorded_by"),
+            returned_at=dt.datetime(2026, 11, 22, 2, 0, tzinfo=dt.UTC),
+        )
+
+
+def _tiny_pdf_file() -> str:
+    """A PDF file in a fresh temporary folder (what a finished batch points to)."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(tempfile.mkdtemp(prefix="print-batch-")) / "batch.pdf"
+    path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    return str(path)
+
+
+class PrintBatchFactory(BaseFactory):
+    """A queued batch of the week of 2026-11-16; `done=True` for a finished one with a file."""
+
+    class Meta:
+        model = m.PrintBatch
+
+    week_starts_on = dt.date(2026, 11, 16)
+    status = m.PrintBatchStatus.QUEUED
+    total = 0
+    done = 0
+    file_path = None
+    requested_by = factory.SubFactory(UserFactory, admin=True)
+    requested_at = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+
+    class Params:
+        completed = factory.Trait(
+            status=m.PrintBatchStatus.DONE,
+            finished_at=dt.datetime(2026, 11, 23, 2, 5, tzinfo=dt.UTC),
+            file_path=factory.LazyFunction(_tiny_pdf_file),
+        )

@@ -11,11 +11,20 @@ from careapp.models.assessment import (
     CareSetting,
 )
 from careapp.models.audit import AuditEvent
-from careapp.models.certificate import Certificate, CertificateKind
+from careapp.models.certificate import (
+    Certificate,
+    CertificateKind,
+    PrintBatch,
+    PrintBatchStatus,
+)
+from careapp.models.devices import DeviceLoan, DeviceProvision, DeviceType
 from careapp.models.eligibility import (
     BenefitCategory,
     EligibilityDecision,
     Entitlement,
+    EntitlementEvent,
+    EntitlementEventKind,
+    EntitlementStart,
     EntitlementStatus,
     PolicyRate,
     PolicyVersion,
@@ -46,7 +55,9 @@ from careapp.models.providers import (
     Qualification,
     ServiceItem,
 )
+from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
 from careapp.models.rating import RatingChannel, SatisfactionRating
+from careapp.models.roster import CalendarFeed
 from careapp.models.users import LoginAttempt, Role, User
 from careapp.models.visit import (
     CarePlan,
@@ -58,6 +69,7 @@ from careapp.models.visit import (
 )
 
 __all__ = [
+    "AlertKind",
     "Applicant",
     "Application",
     "ApplicationKind",
@@ -69,18 +81,25 @@ __all__ = [
     "AssessorProviderTie",
     "AuditEvent",
     "BenefitCategory",
+    "CalendarFeed",
     "CarePlan",
     "CarePlanItem",
     "CareSetting",
     "Caregiver",
     "Certificate",
     "CertificateKind",
+    "DeviceLoan",
+    "DeviceProvision",
+    "DeviceType",
     "DispatchRun",
     "DispatchRunStatus",
     "District",
     "DistrictKind",
     "EligibilityDecision",
     "Entitlement",
+    "EntitlementEvent",
+    "EntitlementEventKind",
+    "EntitlementStart",
     "EntitlementStatus",
     "HouseholdType",
     "InsuranceScheme",
@@ -92,8 +111,12 @@ __all__ = [
     "Person",
     "PolicyRate",
     "PolicyVersion",
+    "PrintBatch",
+    "PrintBatchStatus",
     "Provider",
+    "ProviderAlert",
     "ProviderKind",
+    "ProviderQualityEvaluation",
     "ProviderStatus",
     "Qualification",
     "RatingChannel",

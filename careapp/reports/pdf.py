@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import qrcode
+import qrcode.constants
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
 from reportlab.lib.pagesizes import A4
@@ -86,14 +88,23 @@ class AssessmentConclusionData:
     assessor_2_name: str
     family_member_present: str
     appeal_days: int
-    appeal_deadline: dt.date
+    # The procedure's deadline: `appeal_days` after the eligibility decision on this result
+    # (None while the case is not decided yet: the period has not started).
+    appeal_deadline: dt.date | None
+    verify_url: str
 
     @property
     def appeal_note(self) -> str:
         """The appeal-rights sentence printed at the foot of the conclusion."""
+        if self.appeal_deadline is None:
+            period = f"可自资格认定决定之日起{self.appeal_days}日内"
+        else:
+            period = (
+                f"可自资格认定决定之日起{self.appeal_days}日内"
+                f"（截至{zh_date(self.appeal_deadline)}）"
+            )
         return (
-            f"如对本评估结论有异议，可自评估结论首次签发之日起{self.appeal_days}日内"
-            f"（截至{zh_date(self.appeal_deadline)}）向长期护理保险经办机构书面申请复评；"
+            f"如对本评估结论有异议，{period}向长期护理保险经办机构书面申请复评；"
             "复评由未参与本次评估的两名评估人员进行，以复评结论为准。"
         )
 
@@ -152,6 +163,76 @@ def _p(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+# --- the QR code and the seal note, on every certificate ------------------------------------
+
+QR_SIZE = 30 * mm
+SEAL_NOTE = "本文书加盖长期护理保险经办机构电子签章（数字签名），内容被改动后签章即失效。"
+
+
+class QrCode(Flowable):
+    """A vector QR code of `data` (error correction M), `size` points square.
+
+    The matrix comes from the `qrcode` package (several times faster than ReportLab's own
+    encoder); each row's runs of dark modules are drawn as one filled rectangle.
+    """
+
+    def __init__(self, data: str, size: float = QR_SIZE) -> None:
+        super().__init__()
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+        code.add_data(data)
+        code.make(fit=True)
+        self.matrix: list[list[bool]] = code.get_matrix()
+        self.width = self.height = size
+
+    def wrap(self, _available_width: float, _available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        modules = len(self.matrix)
+        cell = self.width / modules
+        path = self.canv.beginPath()
+        for row_number, row in enumerate(self.matrix):
+            y = self.height - (row_number + 1) * cell
+            column = 0
+            while column < modules:
+                if not row[column]:
+                    column += 1
+                    continue
+                start = column
+                while column < modules and row[column]:
+                    column += 1
+                path.rect(start * cell, y, (column - start) * cell, cell)
+        self.canv.setFillColor(colors.black)
+        self.canv.drawPath(path, stroke=0, fill=1)
+
+
+def _verify_block(number: str, url: str, s: _Styles) -> Table:
+    """The QR code with the number and the verification address beside it."""
+    text = [
+        _p("真伪核验", s.heading),
+        _p(f"扫描二维码或访问下列地址，核验本文书（编号 {number}）的真伪和有效状态：", s.body),
+        _p(url, s.cell),
+        Spacer(1, 2 * mm),
+        _p(SEAL_NOTE, s.cell_label),
+    ]
+    table = Table(
+        [[QrCode(url), text]],
+        colWidths=[QR_SIZE + 6 * mm, _CONTENT_WIDTH - QR_SIZE - 6 * mm],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BOX", (0, 0), (-1, -1), 0.6, _GRID),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return table
+
+
 # --- the assessment conclusion ----------------------------------------------------------------
 
 
@@ -191,6 +272,8 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
                 _p(data.appeal_note, styles.body),
             ]
         ),
+        Spacer(1, 6 * mm),
+        KeepTogether([_verify_block(data.certificate_number, data.verify_url, styles)]),
     ]
 
     def footer(canvas: Canvas, _doc: Any) -> None:

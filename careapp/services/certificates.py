@@ -1,27 +1,59 @@
-"""Issuing certificates: each gets a row with a unique number and an audit trail."""
+"""Issuing certificates (assessment conclusion, benefit certificate, decision notice): each gets
+a row with a unique number and an audit trail; and the public verification of a number."""
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import re
 import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from flask_babel import gettext
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from flask_babel import force_locale, gettext
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.grading import get_instrument
+from assessments.procedure import appeal_deadline
 from careapp.access import Actor
 from careapp.clock import city_today, to_city
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.models.assessment import Application, Assessment
-from careapp.models.certificate import Certificate, CertificateKind
+from careapp.errors import (
+    CareappError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ThrottledError,
+)
+from careapp.models.assessment import Application, Assessment, CareSetting
+from careapp.models.audit import AuditEvent
+from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
+from careapp.models.eligibility import EligibilityDecision, Entitlement, EntitlementStatus
 from careapp.models.people import Person, Sex
 from careapp.models.users import Role
+from careapp.reports.notices import (
+    BenefitCertificateData,
+    DecisionNoticeData,
+    RateText,
+    RuleLine,
+)
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
+from careapp.reports.seal import SealError, load_signer
+from careapp.services.applications import add_months
 from careapp.services.audit import record_event
+from careapp.services.procedure import ProcedureRules
 
 ASSESSMENT_CONCLUSION_PREFIX = "PG"  # 评估 (pinggu)
-DEFAULT_APPEAL_DAYS = 30
+BENEFIT_PREFIX = "DY"  # 待遇 (daiyu)
+DECISION_NOTICE_PREFIX = "JD"  # 决定 (jueding)
+PREFIXES = {
+    CertificateKind.ASSESSMENT_CONCLUSION: ASSESSMENT_CONCLUSION_PREFIX,
+    CertificateKind.BENEFIT: BENEFIT_PREFIX,
+    CertificateKind.DECISION_NOTICE: DECISION_NOTICE_PREFIX,
+}
+NUMBER_PATTERN = re.compile(r"(PG|DY|JD)-\d{4}-\d{6,12}")
+DEFAULT_RULES = ProcedureRules()
 SEX_ZH = {Sex.MALE: "男", Sex.FEMALE: "女"}
 
 
@@ -36,25 +68,112 @@ def age_on(born_on: dt.date, day: dt.date) -> int:
     return day.year - born_on.year - (0 if had_birthday else 1)
 
 
+class SealUnavailableError(CareappError):
+    """No usable signing key: a document is never issued without its seal."""
+
+    status_code = 503
+
+
+@dataclass(frozen=True)
+class Wording:
+    """The Chinese wording of stored codes, as the eligibility pages word them (supplied by
+    the caller: the presenters live with the blueprints)."""
+
+    rule: Callable[[str], str]
+    reason: Callable[[Mapping[str, Any]], str]
+    category: Callable[[str | None], str]
+    care_setting: Callable[[CareSetting], str]
+
+
+def certificate_signer(config: Mapping[str, Any]) -> Any:
+    """The seal's signer from the configured key and certificate, or a clear refusal."""
+    try:
+        return load_signer(config.get("SIGNING_KEY_PATH"), config.get("SIGNING_CERT_PATH"))
+    except SealError as error:
+        raise SealUnavailableError(
+            gettext(
+                "Certificates cannot be issued: the electronic seal's key is not set up "
+                "(run `careapp create-signing-key` and set CAREAPP_SIGNING_KEY_PATH and "
+                "CAREAPP_SIGNING_CERT_PATH)."
+            )
+        ) from error
+
+
+def verify_url(base_url: str, number: str) -> str:
+    """The public verification address printed (and encoded in the QR code) on a document."""
+    return f"{base_url.rstrip('/')}/verify/{number}"
+
+
+def _require_admin(actor: Actor, message: str) -> int:
+    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
+        raise PermissionDeniedError(message)
+    return actor.user_id
+
+
+def _new_certificate(
+    session: Session,
+    actor: Actor,
+    kind: CertificateKind,
+    now: dt.datetime,
+    *,
+    assessment_id: int | None = None,
+    entitlement_id: int | None = None,
+    decision_id: int | None = None,
+    valid_from: dt.date | None = None,
+    valid_until: dt.date | None = None,
+    print_batch_id: int | None = None,
+) -> Certificate:
+    """A numbered Certificate row (flushed) and its audit event."""
+    user_id = actor.user_id
+    if user_id is None:  # pragma: no cover - every caller checked the role first
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    certificate = Certificate(
+        # A unique placeholder until the row id is known; then the final number.
+        number=f"PENDING-{secrets.token_hex(12)}",
+        kind=kind,
+        assessment_id=assessment_id,
+        entitlement_id=entitlement_id,
+        decision_id=decision_id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        print_batch_id=print_batch_id,
+        issued_at=now,
+        issued_by_id=user_id,
+    )
+    session.add(certificate)
+    session.flush()
+    certificate.number = certificate_number(PREFIXES[kind], to_city(now).year, certificate.id)
+    session.flush()
+    detail: dict[str, Any] = {"number": certificate.number, "kind": kind.value}
+    for key, value in (
+        ("assessment_id", assessment_id),
+        ("entitlement_id", entitlement_id),
+        ("decision_id", decision_id),
+        ("print_batch_id", print_batch_id),
+    ):
+        if value is not None:
+            detail[key] = value
+    record_event(session, actor, "create", "certificate", certificate.id, now=now, detail=detail)
+    return certificate
+
+
 def issue_assessment_conclusion(
     session: Session,
     actor: Actor,
     assessment_id: int,
     now: dt.datetime,
-    appeal_days: int = DEFAULT_APPEAL_DAYS,
+    *,
+    rules: ProcedureRules = DEFAULT_RULES,
+    base_url: str = "",
 ) -> tuple[Certificate, AssessmentConclusionData]:
     """Issue an assessment conclusion (评估结论书): a numbered Certificate row and its content.
 
-    The appeal deadline runs from the first conclusion issued for this assessment, so that a
-    reprint does not extend it. The person's ID number is never decrypted: only the stored
-    masked form is printed.
+    The appeal deadline is the procedure's (`appeal_deadline` of the eligibility decision taken
+    on this assessment, with the procedure's appeal window); before the decision, the period
+    has not started and no date is printed. The person's ID number is never decrypted: only
+    the stored masked form is printed.
     """
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(
-            gettext("Only an administrator can issue an assessment conclusion.")
-        )
-    if appeal_days < 1:
-        raise InvalidInputError(gettext("The appeal period must be at least one day."))
+    _require_admin(actor, gettext("Only an administrator can issue an assessment conclusion."))
     assessment = session.scalar(
         select(Assessment)
         .where(Assessment.id == assessment_id)
@@ -70,32 +189,20 @@ def issue_assessment_conclusion(
         raise NotFoundError(gettext("This assessment does not exist."))
 
     items, grade_zh, instrument_zh = _instrument_labels(assessment)
-    first_issued_at = session.scalar(
-        select(Certificate.issued_at)
-        .where(
-            Certificate.assessment_id == assessment.id,
-            Certificate.kind == CertificateKind.ASSESSMENT_CONCLUSION,
-        )
-        .order_by(Certificate.issued_at)
-        .limit(1)
+    decision = session.scalar(
+        select(EligibilityDecision)
+        .where(EligibilityDecision.assessment_id == assessment.id)
+        .options(joinedload(EligibilityDecision.policy_version))
     )
-    first_issued_on = city_today(first_issued_at or now)
-
-    certificate = Certificate(
-        # A unique placeholder until the row id is known; then the final number.
-        number=f"PENDING-{secrets.token_hex(12)}",
-        kind=CertificateKind.ASSESSMENT_CONCLUSION,
+    if decision is not None:  # the window of the version the decision used, as the procedure
+        rules = rules.with_policy(decision.policy_version)
+    certificate = _new_certificate(
+        session,
+        actor,
+        CertificateKind.ASSESSMENT_CONCLUSION,
+        now,
         assessment_id=assessment.id,
-        issued_at=now,
-        issued_by_id=actor.user_id,
     )
-    session.add(certificate)
-    session.flush()
-    certificate.number = certificate_number(
-        ASSESSMENT_CONCLUSION_PREFIX, to_city(now).year, certificate.id
-    )
-    session.flush()
-
     person = assessment.application.person
     data = AssessmentConclusionData(
         certificate_number=certificate.number,
@@ -114,24 +221,355 @@ def issue_assessment_conclusion(
         assessor_1_name=assessment.assessor_1.display_name,
         assessor_2_name=assessment.assessor_2.display_name,
         family_member_present=assessment.family_member_present,
-        appeal_days=appeal_days,
-        appeal_deadline=first_issued_on + dt.timedelta(days=appeal_days),
+        appeal_days=rules.appeal_days,
+        appeal_deadline=(
+            appeal_deadline(decision.decided_on, rules.appeal_days)
+            if decision is not None
+            else None
+        ),
+        verify_url=verify_url(base_url, certificate.number),
     )
     record_event(session, actor, "read", "assessment", assessment.id, now=now)
+    return certificate, data
+
+
+# --- decisions: the notice and the benefit certificate -------------------------------------
+
+
+def load_decisions(session: Session, decision_ids: list[int]) -> list[EligibilityDecision]:
+    """Decisions with everything their documents print, in a bounded number of queries."""
+    if not decision_ids:
+        return []
+    decisions = session.scalars(
+        select(EligibilityDecision)
+        .where(EligibilityDecision.id.in_(decision_ids))
+        .options(
+            selectinload(EligibilityDecision.application)
+            .selectinload(Application.person)
+            .selectinload(Person.district),
+            selectinload(EligibilityDecision.assessment),
+            selectinload(EligibilityDecision.policy_version),
+            selectinload(EligibilityDecision.decided_by),
+        )
+    ).all()
+    order = {decision_id: index for index, decision_id in enumerate(decision_ids)}
+    return sorted(decisions, key=lambda decision: order[decision.id])
+
+
+def entitlements_of(session: Session, decision_ids: list[int]) -> dict[int, Entitlement]:
+    if not decision_ids:
+        return {}
+    rows = session.scalars(select(Entitlement).where(Entitlement.decision_id.in_(decision_ids)))
+    return {entitlement.decision_id: entitlement for entitlement in rows}
+
+
+def _decision(session: Session, decision_id: int) -> tuple[EligibilityDecision, Entitlement | None]:
+    found = load_decisions(session, [decision_id])
+    if not found:
+        raise NotFoundError(gettext("Not found."))
+    return found[0], entitlements_of(session, [decision_id]).get(decision_id)
+
+
+def benefit_validity(
+    decision: EligibilityDecision, entitlement: Entitlement, rules: ProcedureRules
+) -> tuple[dt.date, dt.date, str]:
+    """Valid from the entitlement's start until the next scheduled re-assessment, or until
+    the entitlement's end when it ended earlier; with the reason of the end date in Chinese."""
+    interval = rules.with_policy(decision.policy_version).reassessment_interval_months
+    reassessment_on = add_months(decision.assessment.assessed_on, interval)
+    if entitlement.ends_on is not None and entitlement.ends_on < reassessment_on:
+        return entitlement.starts_on, entitlement.ends_on, "待遇终止"
+    return entitlement.starts_on, reassessment_on, "下次定期复评"
+
+
+def issue_benefit_certificate(
+    session: Session,
+    actor: Actor,
+    decision_id: int,
+    now: dt.datetime,
+    *,
+    rules: ProcedureRules,
+    base_url: str,
+    wording: Wording,
+    print_batch_id: int | None = None,
+    loaded: tuple[EligibilityDecision, Entitlement | None] | None = None,
+) -> tuple[Certificate, BenefitCertificateData]:
+    """Issue the benefit certificate (待遇资格证明) of the entitlement a decision opened."""
+    _require_admin(actor, gettext("Only an administrator can issue a benefit certificate."))
+    decision, entitlement = loaded or _decision(session, decision_id)
+    if entitlement is None:
+        raise ConflictError(
+            gettext("This decision opened no entitlement, so there is no benefit certificate.")
+        )
+    if entitlement.status is not EntitlementStatus.ACTIVE:
+        raise ConflictError(
+            gettext("This entitlement has ended; a benefit certificate can no longer be issued.")
+        )
+    valid_from, valid_until, until_reason = benefit_validity(decision, entitlement, rules)
+    certificate = _new_certificate(
+        session,
+        actor,
+        CertificateKind.BENEFIT,
+        now,
+        entitlement_id=entitlement.id,
+        decision_id=decision.id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        print_batch_id=print_batch_id,
+    )
+    person = decision.application.person
+    policy = decision.policy_version
+    with force_locale("zh"):
+        category_zh = wording.category(entitlement.category.value)
+        care_setting_zh = wording.care_setting(entitlement.care_setting)
+    data = BenefitCertificateData(
+        certificate_number=certificate.number,
+        issued_on=city_today(now),
+        person_name=person.name,
+        id_number_masked=person.id_number_masked,
+        sex_zh=SEX_ZH[person.sex],
+        born_on=person.born_on,
+        district_zh=person.district.name_zh,
+        category_zh=category_zh,
+        care_setting_zh=care_setting_zh,
+        rate=RateText(entitlement.daily_rate_fen, entitlement.monthly_budget_fen),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        valid_until_reason_zh=until_reason,
+        policy_name=policy.name,
+        policy_effective_on=policy.effective_on,
+        decided_on=decision.decided_on,
+        verify_url=verify_url(base_url, certificate.number),
+    )
+    record_event(session, actor, "read", "entitlement", entitlement.id, now=now)
+    return certificate, data
+
+
+def issue_decision_notice(
+    session: Session,
+    actor: Actor,
+    decision_id: int,
+    now: dt.datetime,
+    *,
+    rules: ProcedureRules,
+    base_url: str,
+    wording: Wording,
+    print_batch_id: int | None = None,
+    loaded: tuple[EligibilityDecision, Entitlement | None] | None = None,
+) -> tuple[Certificate, DecisionNoticeData]:
+    """Issue the eligibility decision notice (决定通知书): every rule, passed or failed, and why."""
+    _require_admin(actor, gettext("Only an administrator can issue a decision notice."))
+    decision, entitlement = loaded or _decision(session, decision_id)
+    certificate = _new_certificate(
+        session,
+        actor,
+        CertificateKind.DECISION_NOTICE,
+        now,
+        decision_id=decision.id,
+        print_batch_id=print_batch_id,
+    )
+    person = decision.application.person
+    # The window of the version the decision used, as the appeal procedure reads it.
+    appeal_days = rules.with_policy(decision.policy_version).appeal_days
+    with force_locale("zh"):
+        lines = tuple(
+            RuleLine(
+                label_zh=wording.rule(str(reason.get("rule", ""))),
+                passed=bool(reason.get("passed")),
+                reason_zh=wording.reason(reason),
+            )
+            for reason in decision.reasons
+        )
+        category_zh = wording.category(decision.category.value if decision.category else None)
+        care_setting_zh = wording.care_setting(decision.care_setting)
+    data = DecisionNoticeData(
+        certificate_number=certificate.number,
+        issued_on=city_today(now),
+        person_name=person.name,
+        id_number_masked=person.id_number_masked,
+        district_zh=person.district.name_zh,
+        application_id=decision.application_id,
+        decided_on=decision.decided_on,
+        decided_by_name=decision.decided_by.display_name,
+        is_eligible=decision.is_eligible,
+        rules=lines,
+        category_zh=category_zh,
+        care_setting_zh=care_setting_zh,
+        rate=RateText(
+            decision.daily_rate_fen,
+            entitlement.monthly_budget_fen if entitlement is not None else None,
+        ),
+        starts_on=entitlement.starts_on if entitlement is not None else None,
+        policy_name=decision.policy_version.name,
+        appeal_days=appeal_days,
+        appeal_deadline=appeal_deadline(decision.decided_on, appeal_days),
+        verify_url=verify_url(base_url, certificate.number),
+    )
+    record_event(session, actor, "read", "eligibility_decision", decision.id, now=now)
+    return certificate, data
+
+
+# --- public verification -------------------------------------------------------------------
+
+
+class VerificationResult(enum.Enum):
+    VALID = "valid"  # genuine and still valid
+    NOT_VALID = "not_valid"  # genuine, but no longer (or not) valid
+    UNKNOWN = "unknown"  # no certificate has this number
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public verification page may show: masked data only."""
+
+    result: VerificationResult
+    number: str
+    kind: CertificateKind | None = None
+    issued_on: dt.date | None = None
+    masked_name: str | None = None
+    masked_id: str | None = None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    # Why it is not valid: "entitlement_ended", "expired", "superseded".
+    reason: str | None = None
+    ended_on: dt.date | None = None
+
+
+def mask_name(name: str) -> str:
+    """张三丰 -> 张*丰, 张三 -> 张*, 欧阳娜娜 -> 欧**娜; the middle never shows."""
+    name = name.strip()
+    if len(name) <= 1:
+        return "*"
+    if len(name) == 2:
+        return f"{name[0]}*"
+    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
+
+
+def normalise_number(raw: str) -> str | None:
+    """The number as printed (upper case, no spaces), or None if it cannot be one."""
+    number = "".join(raw.split()).upper()[:40]
+    return number if NUMBER_PATTERN.fullmatch(number) else None
+
+
+def verify_certificate(
+    session: Session, actor: Actor, raw_number: str, now: dt.datetime, max_per_minute: int
+) -> Verification:
+    """Look a number up for the public page. Each look-up is audited without personal data;
+    more than `max_per_minute` from one address within a minute are refused."""
+    if actor.address is not None:
+        recent = session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "certificate.verify",
+                AuditEvent.address == actor.address,
+                AuditEvent.at > now - dt.timedelta(minutes=1),
+            )
+        )
+        if (recent or 0) >= max_per_minute:
+            raise ThrottledError(
+                gettext("Too many look-ups from this address. Please wait a minute.")
+            )
+    number = normalise_number(raw_number)
+    certificate = (
+        session.scalar(select(Certificate).where(Certificate.number == number))
+        if number is not None
+        else None
+    )
+    if certificate is not None and certificate.print_batch_id is not None:
+        batch_status = session.scalar(
+            select(PrintBatch.status).where(PrintBatch.id == certificate.print_batch_id)
+        )
+        if batch_status is not PrintBatchStatus.DONE:
+            certificate = None  # its batch never produced the PDF: it was never handed out
+    verification = (
+        _verification(session, certificate, city_today(now))
+        if certificate is not None
+        else Verification(VerificationResult.UNKNOWN, number or "")
+    )
     record_event(
         session,
         actor,
-        "create",
+        "certificate.verify",
         "certificate",
-        certificate.id,
+        certificate.id if certificate is not None else None,
         now=now,
-        detail={
-            "number": certificate.number,
-            "kind": certificate.kind.value,
-            "assessment_id": assessment.id,
-        },
+        detail={"result": verification.result.value},
     )
-    return certificate, data
+    return verification
+
+
+def _verification(session: Session, certificate: Certificate, today: dt.date) -> Verification:
+    person, reason, ended_on = _subject_and_standing(session, certificate, today)
+    return Verification(
+        result=VerificationResult.VALID if reason is None else VerificationResult.NOT_VALID,
+        number=certificate.number,
+        kind=certificate.kind,
+        issued_on=city_today(certificate.issued_at),
+        masked_name=mask_name(person.name),
+        masked_id=person.id_number_masked,
+        valid_from=certificate.valid_from,
+        valid_until=certificate.valid_until,
+        reason=reason,
+        ended_on=ended_on,
+    )
+
+
+def _later_round_decided(session: Session, application_id: int) -> bool:
+    """A later round (appeal or re-assessment) of this case has been decided."""
+    return bool(
+        session.scalar(
+            select(
+                exists()
+                .where(Application.previous_id == application_id)
+                .where(EligibilityDecision.application_id == Application.id)
+            )
+        )
+    )
+
+
+def _subject_and_standing(
+    session: Session, certificate: Certificate, today: dt.date
+) -> tuple[Person, str | None, dt.date | None]:
+    """The person a certificate is about, and why it is not valid (None: it is)."""
+    if certificate.kind is CertificateKind.BENEFIT:
+        entitlement = session.get(
+            Entitlement, certificate.entitlement_id, options=[joinedload(Entitlement.person)]
+        )
+        if entitlement is None:  # pragma: no cover - the foreign key keeps it
+            raise NotFoundError(gettext("Not found."))
+        if entitlement.status is not EntitlementStatus.ACTIVE:
+            return entitlement.person, "entitlement_ended", entitlement.ends_on
+        if certificate.valid_until is not None and today > certificate.valid_until:
+            return entitlement.person, "expired", certificate.valid_until
+        return entitlement.person, None, None
+    if certificate.kind is CertificateKind.DECISION_NOTICE:
+        decision = session.get(
+            EligibilityDecision,
+            certificate.decision_id,
+            options=[joinedload(EligibilityDecision.application).joinedload(Application.person)],
+        )
+        if decision is None:  # pragma: no cover - the foreign key keeps it
+            raise NotFoundError(gettext("Not found."))
+        superseded = _later_round_decided(session, decision.application_id)
+        return decision.application.person, "superseded" if superseded else None, None
+    assessment = session.get(
+        Assessment,
+        certificate.assessment_id,
+        options=[joinedload(Assessment.application).joinedload(Application.person)],
+    )
+    if assessment is None:  # pragma: no cover - the foreign key keeps it
+        raise NotFoundError(gettext("Not found."))
+    newer_version = session.scalar(
+        select(
+            exists().where(
+                Assessment.application_id == assessment.application_id,
+                Assessment.version > assessment.version,
+            )
+        )
+    )
+    superseded = bool(newer_version) or _later_round_decided(session, assessment.application_id)
+    return assessment.application.person, "superseded" if superseded else None, None
 
 
 def _instrument_labels(assessment: Assessment) -> tuple[tuple[ItemRow, ...], str, str]:

@@ -39,7 +39,8 @@ from careapp.models.visit import (
     VisitStatus,
 )
 from careapp.services.audit import record_event
-from scheduling.dispatch import Dispatcher, GreedyDispatcher
+from scheduling.dispatch import Dispatcher
+from scheduling.routing import DEFAULT_TIME_LIMIT_SECONDS, RoutingDispatcher
 from scheduling.types import (
     DAILY_LIMIT_REACHED,
     NO_CAREGIVER_WORKING,
@@ -63,6 +64,10 @@ CONTINUITY_LOOKBACK = dt.timedelta(days=60)
 FIXED_STATUSES = (VisitStatus.CONFIRMED, VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)
 REPLANNED_STATUSES = (VisitStatus.UNASSIGNED, VisitStatus.ASSIGNED)
 _BOOKED = frozenset(VisitStatus(value) for value in BOOKED_STATUSES)
+# The routing solver stops a provider's day after this many iterations without a better roster
+# (small days finish in a fraction of the time limit); the seed makes reruns repeatable.
+DISPATCH_PATIENCE_ITERATIONS = 2_000
+DISPATCH_SEED = 0
 
 
 def unassigned_reason_label(code: str | None) -> str:
@@ -163,8 +168,12 @@ def dispatch_visits(
     *,
     dispatcher: Dispatcher | None = None,
     lock_timeout: dt.timedelta = dt.timedelta(0),
+    time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
 ) -> DispatchRun:
     """Generate and dispatch the visits of `first_day`..`last_day`; return the finished run.
+
+    Each provider's day is routed by `dispatcher`, by default the routing solver with
+    `time_limit_seconds` per provider and day.
 
     Raises ConflictError when another dispatch run holds the lock (after waiting up to
     `lock_timeout`) or when a caregiver's booking changed underneath (then run it again).
@@ -198,7 +207,9 @@ def dispatch_visits(
     caregivers = _load_caregivers(session, {v.provider_id for v in movable})
     last_caregiver = _last_caregivers(session, first_day)
     assigned = unassigned = 0
-    engine = dispatcher or GreedyDispatcher()
+    engine = dispatcher or RoutingDispatcher(
+        time_limit_seconds, patience=DISPATCH_PATIENCE_ITERATIONS, seed=DISPATCH_SEED
+    )
     for day in _days(first_day, last_day):
         todays = [v for v in visits if v.visit_on == day]
         bookings = _fixed_bookings(todays)
@@ -291,6 +302,9 @@ def _load_visits(session: Session, first_day: dt.date, last_day: dt.date) -> lis
                 joinedload(Visit.care_plan),
             )
             .order_by(Visit.visit_on, Visit.provider_id, Visit.id)
+            # Lock them (PostgreSQL; in this order, like a roster move locks a provider's day)
+            # so a hand move waits for the run, or the run sees the move it waited for.
+            .with_for_update(of=Visit)
         )
     )
 

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -19,10 +19,14 @@ from careapp.models.eligibility import (
     BenefitCategory,
     EligibilityDecision,
     Entitlement,
+    EntitlementEvent,
+    EntitlementEventKind,
+    EntitlementStart,
     EntitlementStatus,
     PolicyVersion,
 )
 from careapp.models.people import Person
+from careapp.models.providers import ProviderKind
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan
 from careapp.services.audit import record_event
@@ -59,6 +63,44 @@ def figures_from_policy(policy_version: PolicyVersion) -> PolicyFigures:
         },
         home_service_monthly_budget_fen=policy_version.home_service_monthly_budget_fen,
     )
+
+
+# The provider kind that runs each care setting (HOME_CASH has none).
+SETTING_PROVIDER_KINDS: dict[CareSetting, ProviderKind] = {
+    CareSetting.MEDICAL_CARE_INSTITUTION: ProviderKind.MEDICAL_CARE_INSTITUTION,
+    CareSetting.ELDERLY_CARE_INSTITUTION: ProviderKind.ELDERLY_CARE_INSTITUTION,
+    CareSetting.HOME_SERVICE: ProviderKind.HOME_CARE,
+}
+
+
+def entitlement_start(
+    session: Session, policy: PolicyVersion, application: Application, decided_on: dt.date
+) -> dt.date:
+    """The decision date, or the application date if the policy says so (not before the first
+    policy version); never a day an earlier entitlement of the person already paid (an appeal's
+    or re-assessment's round)."""
+    starts_on = decided_on
+    if policy.entitlement_starts_from is EntitlementStart.APPLICATION:
+        # Never before the first policy version: a day without one has no rate.
+        first_policy = session.scalar(select(func.min(PolicyVersion.effective_on)))
+        starts_on = max(min(application.applied_on, decided_on), first_policy or decided_on)
+    last_paid = session.scalar(
+        select(func.max(Entitlement.ends_on)).where(
+            Entitlement.person_id == application.person_id,
+            Entitlement.status == EntitlementStatus.ENDED,
+        )
+    )
+    if last_paid is not None and last_paid >= starts_on:
+        starts_on = min(last_paid + dt.timedelta(days=1), decided_on)
+    return starts_on
+
+
+def placement_provider(application: Application, care_setting: CareSetting) -> int | None:
+    """The institution or company named on the application, if it runs the chosen setting."""
+    provider = application.provider
+    if provider is None or SETTING_PROVIDER_KINDS.get(care_setting) is not provider.kind:
+        return None
+    return provider.id
 
 
 def latest_assessment(application: Application) -> Assessment | None:
@@ -156,19 +198,29 @@ def decide_application(
             session.add(decision)
             session.flush()
             if outcome.is_eligible and category is not None:
-                session.add(
-                    Entitlement(
-                        person_id=person.id,
-                        decision_id=decision.id,
-                        policy_version_id=policy.id,
-                        category=category,
+                starts_on = entitlement_start(session, policy, application, decided_on)
+                entitlement = Entitlement(
+                    person_id=person.id,
+                    decision_id=decision.id,
+                    policy_version_id=policy.id,
+                    category=category,
+                    care_setting=care_setting,
+                    daily_rate_fen=outcome.daily_rate_fen,
+                    monthly_budget_fen=outcome.monthly_budget_fen,
+                    status=EntitlementStatus.ACTIVE,
+                    starts_on=starts_on,
+                )
+                entitlement.events.append(
+                    EntitlementEvent(
+                        kind=EntitlementEventKind.START,
+                        occurs_on=starts_on,
                         care_setting=care_setting,
-                        daily_rate_fen=outcome.daily_rate_fen,
-                        monthly_budget_fen=outcome.monthly_budget_fen,
-                        status=EntitlementStatus.ACTIVE,
-                        starts_on=decided_on,
+                        provider_id=placement_provider(application, care_setting),
+                        recorded_by_id=user_id,
+                        recorded_at=now,
                     )
                 )
+                session.add(entitlement)
                 session.flush()
     except IntegrityError as error:  # a decision or entitlement made at the same moment
         raise ConflictError(

@@ -2,7 +2,9 @@
 
 Administrators create a NEW version from the one in force (never editing a version in force,
 never backdating): the instrument in force, its grading rules (Barthel bands, the national
-standard's level bands and combination table) and the grade -> benefit category mapping.
+standard's level bands and combination table), the grade -> benefit category mapping, the daily
+rates per category and care setting, the home-care monthly budget, the minimum duration of the
+disability, the entitlement start rule and the procedure's windows.
 """
 
 from __future__ import annotations
@@ -45,8 +47,21 @@ from careapp.eligibility.rules import (
 )
 from careapp.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory, PolicyRate, PolicyVersion
+from careapp.models.eligibility import (
+    BenefitCategory,
+    EntitlementStart,
+    PolicyRate,
+    PolicyVersion,
+)
 from careapp.models.users import Role
+from careapp.money import (
+    AMOUNT_TOO_LARGE,
+    NEGATIVE_AMOUNT,
+    TOO_MANY_DECIMALS,
+    InvalidAmountError,
+    check_fen,
+    format_yuan,
+)
 from careapp.services.audit import record_event
 
 # Daily rates in fen (1 yuan = 100 fen); None = paid per visit within the monthly budget.
@@ -63,6 +78,25 @@ DEFAULT_RATES_FEN: dict[tuple[BenefitCategory, CareSetting], int | None] = {
 DEFAULT_EFFECTIVE_ON = dt.date(2016, 1, 1)
 DEFAULT_INSTRUMENT = "barthel"
 NAME_MAX = 100
+# The procedure's windows (benefits.md, assessment.md): defaults and the limits a version may set.
+DEFAULT_APPEAL_DAYS = 30
+DEFAULT_PUBLICITY_WORKING_DAYS = 5
+DEFAULT_REASSESSMENT_INTERVAL_MONTHS = 24
+APPEAL_DAYS_RANGE = (1, 365)
+PUBLICITY_WORKING_DAYS_RANGE = (1, 30)
+REASSESSMENT_INTERVAL_MONTHS_RANGE = (1, 120)
+# The money figures a version may set (anything above is a typing slip, not a policy).
+MIN_DISABILITY_MONTHS_RANGE = (0, 60)
+DAILY_RATE_MAX_FEN = 100_000  # 1,000 yuan a day
+MONTHLY_BUDGET_MAX_FEN = 1_000_000  # 10,000 yuan a month
+# Paid per visit to the home-care company within the monthly budget: never a daily rate.
+PER_VISIT_RATES = frozenset({(BenefitCategory.SEVERE, CareSetting.HOME_SERVICE)})
+RATE_KEYS = tuple((category, setting) for category in BenefitCategory for setting in CareSetting)
+
+
+def rate_field(category: BenefitCategory, setting: CareSetting) -> str:
+    """The form field (and error field) of one daily rate, e.g. `rate__severe__home_cash`."""
+    return f"rate__{category.value}__{setting.value}"
 
 
 def default_grading_rules_data() -> dict[str, Any]:
@@ -87,6 +121,10 @@ def build_default_policy(effective_on: dt.date = DEFAULT_EFFECTIVE_ON) -> Policy
         grading_rules=default_grading_rules_data(),
         grade_categories=default_grade_categories_data(),
         home_service_monthly_budget_fen=120_000,
+        entitlement_starts_from=EntitlementStart.DECISION,
+        appeal_days=DEFAULT_APPEAL_DAYS,
+        publicity_working_days=DEFAULT_PUBLICITY_WORKING_DAYS,
+        reassessment_interval_months=DEFAULT_REASSESSMENT_INTERVAL_MONTHS,
         rates=[
             PolicyRate(category=category, care_setting=setting, daily_fen=fen)
             for (category, setting), fen in DEFAULT_RATES_FEN.items()
@@ -140,13 +178,22 @@ def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, Category |
 
 @dataclass(frozen=True)
 class PolicyDraft:
-    """A new version as the administrator submitted it (rules and mapping as stored data)."""
+    """A new version as the administrator submitted it (rules and mapping as stored data,
+    money in integer fen)."""
 
     name: str
     effective_on: dt.date
     instrument_code: str
     grading_rules: Mapping[str, Any]  # instrument code -> rules data
     grade_categories: Mapping[str, Mapping[str, str | None]]
+    entitlement_starts_from: str  # an `EntitlementStart` value
+    appeal_days: int
+    publicity_working_days: int
+    reassessment_interval_months: int
+    # (category, care setting) -> daily rate in fen; None for the per-visit row only.
+    daily_rates_fen: Mapping[tuple[BenefitCategory, CareSetting], int | None]
+    home_service_monthly_budget_fen: int
+    min_disability_months: int
 
 
 class PolicyInputError(InvalidInputError):
@@ -160,11 +207,11 @@ def _require_admin(actor: Actor) -> int:
 
 
 def list_policy_versions(session: Session, actor: Actor) -> list[PolicyRules]:
-    """Every version with its rules, the newest effective date first."""
+    """Every version with its rules and rates, the newest effective date first."""
     _require_admin(actor)
     versions = session.scalars(
         select(PolicyVersion)
-        .options(selectinload(PolicyVersion.approved_by))
+        .options(selectinload(PolicyVersion.approved_by), selectinload(PolicyVersion.rates))
         .order_by(PolicyVersion.effective_on.desc())
     )
     return [policy_rules(version) for version in versions]
@@ -341,11 +388,91 @@ def check_policy_draft(
     return rules_data, categories_data
 
 
+def describe_amount_error(error: InvalidAmountError) -> str:
+    """What is wrong with an amount of yuan, in the user's language."""
+    if error.reason == NEGATIVE_AMOUNT:
+        return gettext("An amount cannot be negative.")
+    if error.reason == TOO_MANY_DECIMALS:
+        return gettext("At most two decimals: amounts are whole fen.")
+    if error.reason == AMOUNT_TOO_LARGE and error.maximum_fen is not None:
+        return gettext("At most %(max)s yuan.", max=format_yuan(error.maximum_fen))
+    return gettext("Enter an amount in yuan, e.g. 50 or 12.50.")
+
+
+RateKey = tuple[BenefitCategory, CareSetting]
+
+
+def check_policy_figures(draft: PolicyDraft) -> dict[RateKey, int | None]:
+    """The draft's daily rates, every (category, care setting) once; PolicyInputError naming the
+    field if a rate, the monthly budget or the minimum months is missing or out of range, or if
+    the per-visit row (severe, at home with door-to-door service) is given a daily rate."""
+    rates: dict[RateKey, int | None] = {}
+    for key in RATE_KEYS:
+        fen = draft.daily_rates_fen.get(key)
+        if key in PER_VISIT_RATES:
+            if fen is not None:
+                raise PolicyInputError(
+                    gettext(
+                        "Severe disability at home with door-to-door service is paid per visit "
+                        "within the monthly budget, not at a daily rate."
+                    )
+                )
+            rates[key] = None
+            continue
+        field_name = rate_field(*key)
+        if fen is None:
+            raise PolicyInputError(gettext("Enter a daily rate in yuan."), field=field_name)
+        try:
+            rates[key] = check_fen(fen, DAILY_RATE_MAX_FEN)
+        except InvalidAmountError as error:
+            raise PolicyInputError(describe_amount_error(error), field=field_name) from None
+    try:
+        check_fen(draft.home_service_monthly_budget_fen, MONTHLY_BUDGET_MAX_FEN)
+    except InvalidAmountError as error:
+        raise PolicyInputError(
+            describe_amount_error(error), field="home_service_monthly_budget"
+        ) from None
+    low, high = MIN_DISABILITY_MONTHS_RANGE
+    if not low <= draft.min_disability_months <= high:
+        raise PolicyInputError(
+            gettext("Enter a whole number from %(min)d to %(max)d.", min=low, max=high),
+            field="min_disability_months",
+        )
+    return rates
+
+
+def check_policy_windows(draft: PolicyDraft) -> EntitlementStart:
+    """The draft's start rule; PolicyInputError if it or a window is out of range."""
+    try:
+        starts_from = EntitlementStart(draft.entitlement_starts_from)
+    except ValueError:
+        raise PolicyInputError(
+            gettext("Choose the date entitlements start on."), field="entitlement_starts_from"
+        ) from None
+    windows = (
+        ("appeal_days", draft.appeal_days, APPEAL_DAYS_RANGE),
+        ("publicity_working_days", draft.publicity_working_days, PUBLICITY_WORKING_DAYS_RANGE),
+        (
+            "reassessment_interval_months",
+            draft.reassessment_interval_months,
+            REASSESSMENT_INTERVAL_MONTHS_RANGE,
+        ),
+    )
+    for name, value, (low, high) in windows:
+        if not low <= value <= high:
+            raise PolicyInputError(
+                gettext("Enter a whole number from %(min)d to %(max)d.", min=low, max=high),
+                field=name,
+            )
+    return starts_from
+
+
 def create_policy_version(
     session: Session, actor: Actor, draft: PolicyDraft, now: dt.datetime
 ) -> PolicyVersion:
-    """Store a new version effective from `draft.effective_on` (today or later), copying the
-    rates, monthly budget and disability minimum of the version in force; audited.
+    """Store a new version effective from `draft.effective_on` (today or later) with every
+    figure of the draft (rules, mapping, rates, monthly budget, disability minimum, windows);
+    audited.
 
     A version in force is never edited, and no version may take effect before today.
     """
@@ -375,19 +502,25 @@ def create_policy_version(
             field="effective_on",
         )
     rules_data, categories_data = check_policy_draft(draft)
-    base = policy_in_force(session, today) or build_default_policy()
+    starts_from = check_policy_windows(draft)
+    rates = check_policy_figures(draft)
+    base = policy_in_force(session, today)
     version = PolicyVersion(
         name=name,
         effective_on=draft.effective_on,
         approved_by_id=user_id,
-        min_disability_months=base.min_disability_months,
+        min_disability_months=draft.min_disability_months,
         instrument_code=draft.instrument_code,
         grading_rules=rules_data,
         grade_categories=categories_data,
-        home_service_monthly_budget_fen=base.home_service_monthly_budget_fen,
+        home_service_monthly_budget_fen=draft.home_service_monthly_budget_fen,
+        entitlement_starts_from=starts_from,
+        appeal_days=draft.appeal_days,
+        publicity_working_days=draft.publicity_working_days,
+        reassessment_interval_months=draft.reassessment_interval_months,
         rates=[
-            PolicyRate(category=r.category, care_setting=r.care_setting, daily_fen=r.daily_fen)
-            for r in base.rates
+            PolicyRate(category=category, care_setting=setting, daily_fen=fen)
+            for (category, setting), fen in rates.items()
         ],
     )
     try:
@@ -409,10 +542,20 @@ def create_policy_version(
         now=now,
         detail={
             "effective_on": version.effective_on.isoformat(),
-            "based_on": base.id,
+            "based_on": base.id if base is not None else None,
             "instrument_code": version.instrument_code,
             "grading_rules": rules_data,
             "grade_categories": categories_data,
+            "entitlement_starts_from": starts_from.value,
+            "appeal_days": draft.appeal_days,
+            "publicity_working_days": draft.publicity_working_days,
+            "reassessment_interval_months": draft.reassessment_interval_months,
+            "daily_rates_fen": {
+                f"{category.value}/{setting.value}": fen
+                for (category, setting), fen in rates.items()
+            },
+            "home_service_monthly_budget_fen": draft.home_service_monthly_budget_fen,
+            "min_disability_months": draft.min_disability_months,
         },
     )
     session.flush()

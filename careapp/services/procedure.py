@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask_babel import format_date, gettext, ngettext
@@ -17,7 +17,13 @@ from careapp.access import Actor
 from careapp.clock import city_today
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.assessment import Application, ApplicationKind, ApplicationStatus, Assessment
-from careapp.models.eligibility import Entitlement, EntitlementStatus
+from careapp.models.eligibility import (
+    Entitlement,
+    EntitlementEvent,
+    EntitlementEventKind,
+    EntitlementStatus,
+    PolicyVersion,
+)
 from careapp.models.procedure import (
     ApplicationReview,
     Objection,
@@ -27,6 +33,12 @@ from careapp.models.procedure import (
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan
 from careapp.services.audit import record_event
+from careapp.services.policy import (
+    DEFAULT_APPEAL_DAYS,
+    DEFAULT_PUBLICITY_WORKING_DAYS,
+    DEFAULT_REASSESSMENT_INTERVAL_MONTHS,
+    policy_in_force,
+)
 
 REASON_MAX = 500
 OBJECTION_MAX = 1000
@@ -35,13 +47,19 @@ NAME_MAX = 100
 
 @dataclass(frozen=True)
 class ProcedureRules:
-    """The configurable figures of the procedure (read from the app config at the boundary)."""
+    """The configurable figures of the procedure.
 
-    publicity_working_days: int = 5
+    The windows (publicity, appeal, re-assessment interval) belong to the policy version in force
+    on the relevant date: services replace them with `rules.with_policy(version)` (or
+    `rules_in_force`) before use; the defaults here are the default policy's. The other figures
+    come from the app config at the boundary (`from_config`).
+    """
+
+    publicity_working_days: int = DEFAULT_PUBLICITY_WORKING_DAYS
     public_holidays: frozenset[dt.date] = frozenset()
-    appeal_days: int = 30
+    appeal_days: int = DEFAULT_APPEAL_DAYS
     conflict_recent_days: int = 365
-    reassessment_interval_months: int = 24
+    reassessment_interval_months: int = DEFAULT_REASSESSMENT_INTERVAL_MONTHS
     reassessment_reminder_days: int = 60
     outlier_points: int = 15
     outlier_min_assessments: int = 10
@@ -49,17 +67,30 @@ class ProcedureRules:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ProcedureRules:
         return cls(
-            publicity_working_days=int(config["PUBLICITY_WORKING_DAYS"]),
             public_holidays=frozenset(
                 dt.date.fromisoformat(str(day)) for day in config["PUBLIC_HOLIDAYS"]
             ),
-            appeal_days=int(config["ASSESSMENT_APPEAL_DAYS"]),
             conflict_recent_days=int(config["CONFLICT_RECENT_DAYS"]),
-            reassessment_interval_months=int(config["REASSESSMENT_INTERVAL_MONTHS"]),
             reassessment_reminder_days=int(config["REASSESSMENT_REMINDER_DAYS"]),
             outlier_points=int(config["OVERSIGHT_OUTLIER_POINTS"]),
             outlier_min_assessments=int(config["OVERSIGHT_MIN_ASSESSMENTS"]),
         )
+
+    def with_policy(self, policy: PolicyVersion | None) -> ProcedureRules:
+        """These rules with the windows of `policy` (unchanged when there is no version)."""
+        if policy is None:
+            return self
+        return replace(
+            self,
+            publicity_working_days=policy.publicity_working_days,
+            appeal_days=policy.appeal_days,
+            reassessment_interval_months=policy.reassessment_interval_months,
+        )
+
+
+def rules_in_force(session: Session, rules: ProcedureRules, on: dt.date) -> ProcedureRules:
+    """`rules` with the windows of the policy version in force on `on`."""
+    return rules.with_policy(policy_in_force(session, on))
 
 
 @dataclass(frozen=True)
@@ -123,6 +154,7 @@ def review_application(
     application.reviewed_at = now
     application.reviewed_by_id = user_id
     if is_approved:
+        rules = rules_in_force(session, rules, today)
         first, last = publicity_period(today, rules.publicity_working_days, rules.public_holidays)
         application.status = ApplicationStatus.PUBLICITY
         application.publicity_starts_on = first
@@ -306,11 +338,24 @@ def end_entitlement(
     reason: str,
     now: dt.datetime,
 ) -> None:
-    """End an entitlement and its active care plans on `day` (the last day of benefit)."""
-    last_day = max(entitlement.starts_on, day - dt.timedelta(days=1))
+    """End an entitlement and its active care plans on `day`, the end date (not paid): the last
+    day of benefit (`ends_on`) is the day before, and an END event records the date and reason.
+
+    An entitlement ended on the day it starts has no benefit day (`ends_on` the day before it).
+    """
+    last_day = day - dt.timedelta(days=1)
     entitlement.status = EntitlementStatus.ENDED
     entitlement.ends_on = last_day
     entitlement.end_reason = reason
+    entitlement.events.append(
+        EntitlementEvent(
+            kind=EntitlementEventKind.END,
+            occurs_on=day,
+            end_reason=reason,
+            recorded_by_id=actor.user_id,
+            recorded_at=now,
+        )
+    )
     plans = session.scalars(
         select(CarePlan).where(
             CarePlan.entitlement_id == entitlement.id, CarePlan.is_active.is_(True)

@@ -22,7 +22,12 @@ from careapp.models.assessment import (
     ApplicationStatus,
     Assessment,
 )
-from careapp.models.eligibility import EligibilityDecision, Entitlement, EntitlementStatus
+from careapp.models.eligibility import (
+    EligibilityDecision,
+    Entitlement,
+    EntitlementStatus,
+    PolicyVersion,
+)
 from careapp.models.people import Person
 from careapp.models.procedure import ReassessmentReminder, ReminderStatus
 from careapp.models.users import Role
@@ -43,6 +48,7 @@ class AppealContext:
     appeal_deadline: dt.date
     is_appeal_open: bool
     later_round_id: int | None
+    appeal_days: int  # the window of the policy version the decision used
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,9 @@ def get_appeal_context(
     )
     if application.status is not ApplicationStatus.DECIDED or decision is None:
         raise ConflictError(gettext("Only a decided application can be appealed or re-assessed."))
-    deadline = appeal_deadline(decision.decided_on, rules.appeal_days)
+    # The window of the version the decision used (the one in force on the decision date).
+    appeal_days = rules.with_policy(decision.policy_version).appeal_days
+    deadline = appeal_deadline(decision.decided_on, appeal_days)
     later = session.scalar(
         select(Application.id)
         .where(
@@ -77,7 +85,7 @@ def get_appeal_context(
         )
         .limit(1)
     )
-    return AppealContext(application, decision, deadline, today <= deadline, later)
+    return AppealContext(application, decision, deadline, today <= deadline, later, appeal_days)
 
 
 def request_reassessment(
@@ -117,7 +125,7 @@ def request_reassessment(
                 "The appeal period ended on %(day)s (%(days)d days after the decision of "
                 "%(decided)s); ask for a re-assessment if the condition has changed.",
                 day=format_date(context.appeal_deadline),
-                days=rules.appeal_days,
+                days=context.appeal_days,
                 decided=format_date(context.decision.decided_on),
             )
         )
@@ -184,16 +192,23 @@ def record_reassessment_reminders(
     """Record a reminder for every beneficiary whose re-assessment is due by `today` plus the
     reminder period; a second run adds nothing (one reminder per person and due date)."""
     horizon = today + dt.timedelta(days=rules.reassessment_reminder_days)
+    # The interval is the one of the policy version each entitlement was granted under.
     rows = session.execute(
-        select(Entitlement.id, Entitlement.person_id, Assessment.assessed_on)
+        select(
+            Entitlement.id,
+            Entitlement.person_id,
+            Assessment.assessed_on,
+            PolicyVersion.reassessment_interval_months,
+        )
         .join(EligibilityDecision, EligibilityDecision.id == Entitlement.decision_id)
         .join(Assessment, Assessment.id == EligibilityDecision.assessment_id)
+        .join(PolicyVersion, PolicyVersion.id == Entitlement.policy_version_id)
         .where(Entitlement.status == EntitlementStatus.ACTIVE)
         .order_by(Entitlement.person_id)
     ).all()
     due = {
-        person_id: (entitlement_id, add_months(assessed_on, rules.reassessment_interval_months))
-        for entitlement_id, person_id, assessed_on in rows
+        person_id: (entitlement_id, add_months(assessed_on, interval))
+        for entitlement_id, person_id, assessed_on, interval in rows
     }
     due = {person: value for person, value in due.items() if value[1] <= horizon}
     if not due:

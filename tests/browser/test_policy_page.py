@@ -35,11 +35,17 @@ def test_admin_creates_a_policy_version_and_a_bad_cell_is_refused(
 
     page.locator("select[name=cell__national_2021__severe__intact]").select_option("3")
     page.locator("select[name=cell__national_2021__mild__moderate]").select_option("2")
+    # The cash subsidy, typed in yuan as the form shows it (prefilled 15.00).
+    expect(page.locator("input[name=rate__severe__home_cash]")).to_have_value("15.00")
+    page.locator("input[name=rate__severe__home_cash]").fill("18.5")
     with page.expect_navigation():
         page.locator("main form button[type=submit]").tap()
     expect(page.locator("main h1")).to_have_text(zh("Policy versions"))
     version = page.get_by_test_id("policy-version").filter(has_text="浏览器测试版本")
     expect(version.get_by_test_id("policy-status")).to_have_text(zh("Scheduled"))
+    expect(version.get_by_test_id("policy-rates")).to_contain_text(
+        zh("%(amount)s yuan a day", amount="18.50")
+    )
     expect(version.get_by_test_id("policy-instrument")).to_have_text(
         "长期护理失能等级评估标准（试行）"
     )

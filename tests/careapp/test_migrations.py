@@ -127,3 +127,61 @@ def test_upgrade_turns_barthel_cut_offs_into_grading_rules(empty_engine: Engine)
         "independent": (100, 100),
     }
     assert "national_2021" in rules
+
+
+def test_upgrade_gives_existing_entitlements_their_start_and_end_events(
+    empty_engine: Engine,
+) -> None:
+    """Entitlements from before 0003 get a start event and, once ended, an end event."""
+    from sqlalchemy.orm import Session
+
+    from careapp.config import TestConfig
+    from careapp.demo import DemoSize, seed_demo
+    from careapp.security import DataProtector
+
+    upgrade_database(empty_engine)
+    size = DemoSize(
+        people=30, beneficiaries=6, pending_applications=3, providers=2, caregivers_per_provider=2
+    )
+    with Session(empty_engine) as session:
+        seed_demo(
+            session,
+            DataProtector(TestConfig.DATA_KEY),
+            now=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+            size=size,
+        )
+        session.commit()
+    with empty_engine.begin() as conn:  # one entitlement ended before 0003 existed
+        first_id, starts_on = conn.execute(
+            text("SELECT id, starts_on FROM entitlements ORDER BY id LIMIT 1")
+        ).one()
+        last_paid = dt.date.fromisoformat(str(starts_on)) + dt.timedelta(days=3)
+        conn.execute(
+            text(
+                "UPDATE entitlements SET status = 'ended', ends_on = :last,"
+                " end_reason = 'reassessed' WHERE id = :id"
+            ),
+            {"last": last_paid, "id": first_id},
+        )
+    downgrade_database(empty_engine, "0002")
+    upgrade_database(empty_engine)
+
+    with empty_engine.connect() as conn:
+        entitlements = conn.execute(
+            text("SELECT id, starts_on, status FROM entitlements ORDER BY id")
+        ).all()
+        events = conn.execute(
+            text(
+                "SELECT entitlement_id, kind, occurs_on, care_setting, end_reason"
+                " FROM entitlement_events ORDER BY entitlement_id, kind DESC"
+            )
+        ).all()
+    assert entitlements
+    starts = {row.entitlement_id: row for row in events if row.kind == "start"}
+    ends = {row.entitlement_id: row for row in events if row.kind == "end"}
+    assert set(starts) == {row.id for row in entitlements}
+    assert all(row.care_setting for row in starts.values())
+    end = ends[first_id]
+    assert str(end.occurs_on) == str(last_paid + dt.timedelta(days=1))  # the day after
+    assert end.end_reason == "reassessed"
+    assert set(ends) == {row.id for row in entitlements if row.status == "ended"}

@@ -63,11 +63,30 @@ ACCESS: dict[str, frozenset[str]] = {
     "eligibility.decision_detail": frozenset({ADMIN}),
     "policy.policy_list": frozenset({ADMIN}),
     "policy.policy_new": frozenset({ADMIN}),
+    "ledger.entitlement_detail": frozenset({ADMIN}),
+    "ledger.entitlement_move": frozenset({ADMIN}),
+    "ledger.hospital_stay_new": frozenset({ADMIN}),
+    "ledger.hospital_discharge": frozenset({ADMIN}),
+    "ledger.entitlement_end": frozenset({ADMIN}),
+    "ledger.fund_overview": frozenset({ADMIN}),
+    "ledger.fund_ledger": frozenset({ADMIN}),
     "careplans.careplan_new": frozenset({ADMIN}),
     "careplans.careplan_detail": frozenset({ADMIN}),
     "dispatch.dispatch_run": frozenset({ADMIN}),
     "rosters.roster_day": frozenset({MANAGER}),
     "rosters.roster_visit_detail": frozenset({MANAGER}),
+    "rosters.roster_week": frozenset({MANAGER}),
+    "rosters.roster_visit_move": frozenset({MANAGER}),
+    "rosters.alert_acknowledge": frozenset({MANAGER}),
+    "rosters.caregiver_map": frozenset({MANAGER}),
+    "rosters.roster_csv_export": frozenset({MANAGER}),
+    "rosters.day_sheet": frozenset({MANAGER}),
+    "rosters.calendar_feed_create": frozenset({MANAGER}),
+    "rosters.calendar_feed_revoke": frozenset({MANAGER}),
+    "rosters.calendar_feed_ics": PUBLIC,
+    "visits.my_day_map": frozenset({CAREGIVER}),
+    "visits.my_calendar_create": frozenset({CAREGIVER}),
+    "visits.my_calendar_revoke": frozenset({CAREGIVER}),
     "visits.my_day": frozenset({CAREGIVER}),
     "visits.visit_detail": frozenset({CAREGIVER}),
     "visits.visit_check_in": frozenset({CAREGIVER}),
@@ -75,6 +94,22 @@ ACCESS: dict[str, frozenset[str]] = {
     "visits.visit_receipt": frozenset({CAREGIVER}),
     "ratings.phone_rating": frozenset({ADMIN}),
     "certificates.assessment_conclusion_pdf": frozenset({ADMIN}),
+    "certificates.decision_notice_pdf": frozenset({ADMIN}),
+    "certificates.benefit_certificate_pdf": frozenset({ADMIN}),
+    "certificates.verify_form": PUBLIC,
+    "certificates.verify_number": PUBLIC,
+    "certificates.batch_new": frozenset({ADMIN}),
+    "certificates.batch_detail": frozenset({ADMIN}),
+    "certificates.batch_status": frozenset({ADMIN}),
+    "certificates.batch_download": frozenset({ADMIN}),
+    "devices.catalogue_list": frozenset({ADMIN}),
+    "devices.device_type_new": frozenset({ADMIN}),
+    "devices.device_type_edit": frozenset({ADMIN}),
+    "devices.device_type_active": frozenset({ADMIN}),
+    "devices.loan_list": frozenset({ADMIN}),
+    "devices.person_devices": frozenset({ADMIN}),
+    "devices.loan_new": frozenset({ADMIN}),
+    "devices.loan_return": frozenset({ADMIN}),
 }
 
 TOKEN = "permission-walk-token"
@@ -105,12 +140,28 @@ def world(db_session: Session) -> World:
     reminder = f.ReassessmentReminderFactory()
     entitlement = f.EntitlementFactory()
     care_plan = f.CarePlanFactory(provider=provider)
+    device_loan = f.DeviceLoanFactory(entitlement=entitlement)
     visit = f.caregiver_visit(caregiver)
     rated = f.caregiver_visit(caregiver, visit_on=dt.date(2026, 11, 22))
     rated.status = m.VisitStatus.COMPLETED
     rated.rating_token_hash = token_hash(TOKEN)
     rated.rating_token_expires_at = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
     other_visit = f.VisitFactory(assigned=True)  # another provider's
+    print_batch = f.PrintBatchFactory(completed=True)
+    alert = m.ProviderAlert(
+        provider=provider,
+        kind=m.AlertKind.MISSED_VISIT,
+        visit=visit,
+        raised_at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+        detail={"visit_on": "2026-11-23"},
+    )
+    db_session.add(alert)
+    feed = m.CalendarFeed(  # another caregiver's: the walk's create/revoke leave it alone
+        caregiver=f.CaregiverFactory(provider=provider),
+        token_hash=token_hash(TOKEN),
+        created_at=dt.datetime.now(dt.UTC),
+    )
+    db_session.add(feed)
     db_session.flush()
     person_args = {"person_id": assessing.person_id}
     return World(
@@ -139,8 +190,19 @@ def world(db_session: Session) -> World:
             "eligibility.decision_new": {"application_id": assessment.application_id},
             "eligibility.decision_detail": {"decision_id": decision.id},
             "careplans.careplan_new": {"entitlement_id": entitlement.id},
+            "ledger.entitlement_detail": {"entitlement_id": entitlement.id},
+            "ledger.entitlement_move": {"entitlement_id": entitlement.id},
+            "ledger.hospital_stay_new": {"entitlement_id": entitlement.id},
+            "ledger.hospital_discharge": {"entitlement_id": entitlement.id, "event_id": 1},
+            "ledger.entitlement_end": {"entitlement_id": entitlement.id},
             "careplans.careplan_detail": {"care_plan_id": care_plan.id},
             "rosters.roster_visit_detail": {"visit_id": visit.id},
+            "rosters.roster_visit_move": {"visit_id": visit.id},
+            "rosters.alert_acknowledge": {"alert_id": alert.id},
+            "rosters.caregiver_map": {"caregiver_id": caregiver.id},
+            "rosters.calendar_feed_create": {"caregiver_id": caregiver.id},
+            "rosters.calendar_feed_revoke": {"caregiver_id": caregiver.id},
+            "rosters.calendar_feed_ics": {"token": TOKEN},
             "visits.visit_detail": {"visit_id": visit.id},
             "visits.visit_check_in": {"visit_id": visit.id},
             "visits.visit_check_out": {"visit_id": visit.id},
@@ -148,6 +210,17 @@ def world(db_session: Session) -> World:
             "ratings.rate_visit": {"token": TOKEN},
             "ratings.phone_rating": {"visit_id": rated.id},
             "certificates.assessment_conclusion_pdf": {"assessment_id": assessment.id},
+            "certificates.decision_notice_pdf": {"decision_id": decision.id},
+            "certificates.benefit_certificate_pdf": {"decision_id": entitlement.decision_id},
+            "certificates.verify_number": {"number": "DY-2026-000001"},
+            "certificates.batch_detail": {"batch_id": print_batch.id},
+            "certificates.batch_status": {"batch_id": print_batch.id},
+            "certificates.batch_download": {"batch_id": print_batch.id},
+            "devices.device_type_edit": {"device_type_id": device_loan.device_type_id},
+            "devices.device_type_active": {"device_type_id": device_loan.device_type_id},
+            "devices.person_devices": {"person_id": entitlement.person_id},
+            "devices.loan_new": {"person_id": entitlement.person_id},
+            "devices.loan_return": {"loan_id": device_loan.id},
             "static": {"filename": "css/app.css"},
             "set_language": {"code": "en"},
         },

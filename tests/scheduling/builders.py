@@ -35,6 +35,7 @@ def visit(
     kind: str = "urban",
     preferred: int | None = None,
     last: int | None = None,
+    load: int = 1,
 ) -> VisitRequest:
     return VisitRequest(
         visit_id=visit_id,
@@ -46,6 +47,7 @@ def visit(
         district_kind=kind,
         preferred_caregiver_id=preferred,
         last_caregiver_id=last,
+        load=load,
     )
 
 
@@ -58,6 +60,7 @@ def caregiver(
     max_visits: int = 8,
     existing: tuple[Booking, ...] = (),
     on_duty: bool = True,
+    capacity: int | None = None,
 ) -> CaregiverDay:
     return CaregiverDay(
         caregiver_id=caregiver_id,
@@ -68,6 +71,7 @@ def caregiver(
         max_visits=max_visits,
         existing=existing,
         is_on_duty=on_duty,
+        capacity=capacity,
     )
 
 

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import pytest
 
-from scheduling.travel import TravelTimes, distance_km, leg_speed_kmh, travel_minutes
+from scheduling.travel import (
+    EuclideanTravel,
+    TravelTimes,
+    distance_km,
+    leg_speed_kmh,
+    travel_minutes,
+    whole_minutes,
+)
 from scheduling.types import Location
 from tests.scheduling.builders import HOME, SPEEDS, km_north
 
@@ -63,3 +71,26 @@ def test_travel_times_are_symmetric_and_remembered() -> None:
     assert there == back == 30
     assert times.minutes(HOME, km_north(10), "rural") == 18
     assert times.minutes(HOME, km_north(10), "rural", "urban") == 30
+
+
+def test_travel_times_give_durations_in_whole_minutes() -> None:
+    assert TravelTimes(SPEEDS).duration(HOME, km_north(10), "urban") == dt.timedelta(minutes=30)
+
+
+def test_euclidean_travel_rounds_up_to_the_second() -> None:
+    plane = EuclideanTravel(dt.timedelta(minutes=1))
+    assert plane.duration(Location(0, 0), Location(3, 4)) == dt.timedelta(minutes=5)
+    assert plane.duration(Location(0, 0), Location(1, 1)) == dt.timedelta(seconds=85)  # 84.85
+
+
+def test_euclidean_travel_needs_a_positive_time_per_unit() -> None:
+    with pytest.raises(ValueError, match="must be positive"):
+        EuclideanTravel(dt.timedelta(0))
+
+
+@pytest.mark.parametrize(
+    ("leg", "minutes"),
+    [(dt.timedelta(0), 0), (dt.timedelta(seconds=1), 1), (dt.timedelta(minutes=15), 15)],
+)
+def test_whole_minutes_rounds_up(leg: dt.timedelta, minutes: int) -> None:
+    assert whole_minutes(leg) == minutes

@@ -19,6 +19,7 @@ def test_visit_request_duration_is_a_timedelta() -> None:
         ({"window_start": dt.datetime(2026, 11, 24, 9, 0)}, "naive"),  # noqa: DTZ001 - on purpose
         ({"window_end": at(8, 0)}, "window ends before it starts"),
         ({"duration_minutes": 0}, "duration must be positive"),
+        ({"load": -1}, "load is negative"),
     ],
 )
 def test_visit_request_rejects_impossible_values(changes: dict[str, Any], message: str) -> None:
@@ -46,6 +47,7 @@ def test_booking_keeps_its_district_kind() -> None:
     [
         ({"shift_end": at(7, 0)}, "shift ends before it starts"),
         ({"max_visits": -1}, "daily limit is negative"),
+        ({"capacity": -1}, "capacity is negative"),
         ({"shift_start": dt.datetime(2026, 11, 24, 8, 0)}, "naive"),  # noqa: DTZ001 - on purpose
     ],
 )
@@ -53,3 +55,8 @@ def test_caregiver_day_rejects_impossible_values(changes: dict[str, Any], messag
     fields = caregiver(1).__dict__ | changes
     with pytest.raises(ValueError, match=message):
         CaregiverDay(**fields)
+
+
+def test_caregiver_day_load_limit_is_the_capacity_or_else_the_daily_limit() -> None:
+    assert caregiver(1, max_visits=6).load_limit == 6
+    assert caregiver(1, max_visits=6, capacity=200).load_limit == 200

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from scheduling.travel import EuclideanTravel
 from scheduling.types import (
     DAILY_LIMIT_REACHED,
     NO_CAREGIVER_WORKING,
@@ -14,10 +15,11 @@ from scheduling.types import (
     NO_TIME_IN_WINDOW,
     Assignment,
     DispatchResult,
+    Location,
     Unassigned,
 )
 from scheduling.validation import RosterViolation, validate_roster
-from tests.scheduling.builders import SPEEDS, at, booking, caregiver, km_north, visit
+from tests.scheduling.builders import HOME, SPEEDS, at, booking, caregiver, km_north, visit
 
 NURSING = frozenset({"nursing"})
 VISITS = [visit(1, (9, 0), (10, 0)), visit(2, (11, 0), (12, 0), where=km_north(1))]
@@ -215,3 +217,25 @@ def test_validate_roster_ignores_clashes_among_fixed_visits() -> None:
     )
     assert rules(DispatchResult((), (), fixed), caregivers=caregivers, visits=[]) == set()
     assert dt.timedelta(0) < KEPT.end - KEPT.start
+
+
+def test_validate_roster_catches_a_capacity_exceeded() -> None:
+    heavy = [dataclasses.replace(VISITS[0], load=3), VISITS[1]]
+    loaded = [caregiver(1, capacity=4, existing=(KEPT,)), caregiver(2)]
+    assert rules(GOOD, caregivers=loaded, visits=heavy) == {"capacity_exceeded"}
+    assert rules(GOOD, caregivers=loaded) == set()
+
+
+def test_validate_roster_checks_the_load_behind_a_daily_limit_reason() -> None:
+    heavy = visit(1, load=5)
+    left = DispatchResult((), (Unassigned(1, DAILY_LIMIT_REACHED),), ())
+    assert rules(left, caregivers=[caregiver(1, capacity=4)], visits=[heavy]) == set()
+    assert rules(left, caregivers=[caregiver(1, capacity=5)], visits=[heavy]) == {"wrong_reason"}
+
+
+def test_validate_roster_uses_the_travel_model_it_is_given() -> None:
+    plane = EuclideanTravel(dt.timedelta(minutes=1))  # one degree = one minute
+    far = visit(1, (8, 0), (11, 0), where=Location(HOME.lat, HOME.lon + 30))
+    placed = DispatchResult((Assignment(1, 1, at(8, 30), at(9, 30), 1, 30),), (), ())
+    assert validate_roster([far], [caregiver(1)], placed, {}, travel=plane) == ()
+    assert "no_travel_time" in rules(placed, caregivers=[caregiver(1)], visits=[far])

@@ -9,6 +9,7 @@ import math
 import pytest
 
 from scheduling.visits import (
+    MISSABLE_STATES,
     InvalidTransitionError,
     VisitAction,
     VisitState,
@@ -17,6 +18,7 @@ from scheduling.visits import (
     check_in_problems,
     distance_m,
     done_item_problems,
+    is_missed,
     next_state_for,
     position_problems,
 )
@@ -26,6 +28,9 @@ ALLOWED = {
     (S.ASSIGNED, S.CHECKED_IN),
     (S.CONFIRMED, S.CHECKED_IN),
     (S.CHECKED_IN, S.COMPLETED),
+    (S.UNASSIGNED, S.MISSED),
+    (S.ASSIGNED, S.MISSED),
+    (S.CONFIRMED, S.MISSED),
 }
 
 UTC = dt.UTC
@@ -164,3 +169,33 @@ def test_check_in_problems_need_a_location_or_a_reason(
 )
 def test_done_item_problems(done: list[str], expected: tuple[str, ...]) -> None:
     assert done_item_problems(["bathing", "oral_care"], done) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "minutes_after_window", "expected"),
+    [
+        (S.ASSIGNED, 60, True),
+        (S.CONFIRMED, 61, True),
+        (S.UNASSIGNED, 120, True),
+        (S.ASSIGNED, 59, False),
+        (S.ASSIGNED, -30, False),
+        (S.CHECKED_IN, 120, False),
+        (S.COMPLETED, 120, False),
+        (S.MISSED, 120, False),
+        (S.CANCELLED, 120, False),
+    ],
+)
+def test_is_missed_after_the_window_and_the_grace_period(
+    current: S, minutes_after_window: int, expected: bool
+) -> None:
+    now = END + dt.timedelta(minutes=minutes_after_window)
+    assert is_missed(current, END, now, grace_minutes=60) is expected
+
+
+def test_is_missed_refuses_a_negative_grace_period() -> None:
+    with pytest.raises(ValueError, match="grace"):
+        is_missed(S.ASSIGNED, END, END, grace_minutes=-1)
+
+
+def test_missable_states_are_those_waiting_for_a_check_in() -> None:
+    assert {S.UNASSIGNED, S.ASSIGNED, S.CONFIRMED} == MISSABLE_STATES

@@ -1,35 +1,279 @@
-"""Certificates printed by administrators, as PDFs."""
+"""Certificates printed by administrators as sealed PDFs; the public verification page; batch
+printing of a week's decisions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+import datetime as dt
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from careapp import db
 from careapp.access import current_actor, role_required
-from careapp.clock import utcnow
+from careapp.blueprints.certificates.forms import PrintBatchForm, VerifyForm
+from careapp.blueprints.certificates.wording import WORDING
+from careapp.clock import city_today, utcnow
+from careapp.errors import CareappError
+from careapp.models.certificate import CertificateKind, PrintBatch, PrintBatchStatus
 from careapp.models.users import Role
+from careapp.reports.notices import render_benefit_certificate, render_decision_notice
 from careapp.reports.pdf import render_assessment_conclusion
-from careapp.services.certificates import issue_assessment_conclusion
+from careapp.reports.seal import seal_pdf
+from careapp.services import print_batches
+from careapp.services.certificates import (
+    certificate_signer,
+    issue_assessment_conclusion,
+    issue_benefit_certificate,
+    issue_decision_notice,
+    verify_certificate,
+)
+from careapp.services.procedure import ProcedureRules
 
 bp = Blueprint("certificates", __name__)
+
+KIND_LABELS = {
+    CertificateKind.ASSESSMENT_CONCLUSION.value: _l("Assessment conclusion"),
+    CertificateKind.BENEFIT.value: _l("Benefit certificate"),
+    CertificateKind.DECISION_NOTICE.value: _l("Eligibility decision notice"),
+}
+STATUS_LABELS = {
+    PrintBatchStatus.QUEUED.value: _l("Waiting"),
+    PrintBatchStatus.RUNNING.value: _l("Printing"),
+    PrintBatchStatus.DONE.value: _l("Done"),
+    PrintBatchStatus.FAILED.value: _l("Failed"),
+}
+
+
+def _base_url() -> str:
+    """Where printed QR codes point: PUBLIC_BASE_URL, else this request's own host."""
+    return str(current_app.config.get("PUBLIC_BASE_URL") or request.url_root)
+
+
+def _rules() -> ProcedureRules:
+    return ProcedureRules.from_config(current_app.config)
+
+
+def _pdf(body: bytes, number: str) -> Response:
+    response = Response(body, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{number}.pdf"'
+    response.headers["Cache-Control"] = "no-store"  # personal data: never cached
+    return response
 
 
 @bp.route("/assessments/<int:assessment_id>/conclusion.pdf", methods=["GET"])
 @role_required(Role.ADMIN)
 def assessment_conclusion_pdf(assessment_id: int) -> ResponseReturnValue:
-    """Issue a numbered assessment conclusion (评估结论书) and show it inline."""
+    """Issue a numbered, sealed assessment conclusion (评估结论书) and show it inline."""
     session = db.session()
+    signer = certificate_signer(current_app.config)  # no key: refused before any number
     certificate, data = issue_assessment_conclusion(
+        session, current_actor(), assessment_id, utcnow(), rules=_rules(), base_url=_base_url()
+    )
+    body = seal_pdf(render_assessment_conclusion(data), signer)  # no number without a PDF
+    session.commit()
+    return _pdf(body, certificate.number)
+
+
+@bp.route("/decisions/<int:decision_id>/notice.pdf", methods=["POST"])
+@role_required(Role.ADMIN)
+def decision_notice_pdf(decision_id: int) -> ResponseReturnValue:
+    """Issue a numbered, sealed eligibility decision notice (决定通知书)."""
+    session = db.session()
+    signer = certificate_signer(current_app.config)
+    certificate, data = issue_decision_notice(
         session,
         current_actor(),
-        assessment_id,
+        decision_id,
         utcnow(),
-        appeal_days=current_app.config["ASSESSMENT_APPEAL_DAYS"],
+        rules=_rules(),
+        base_url=_base_url(),
+        wording=WORDING,
     )
-    body = render_assessment_conclusion(data)  # before the commit: no number without a PDF
+    body = seal_pdf(render_decision_notice(data), signer)
     session.commit()
-    response = Response(body, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{certificate.number}.pdf"'
-    response.headers["Cache-Control"] = "no-store"  # personal data: never cached
+    return _pdf(body, certificate.number)
+
+
+@bp.route("/decisions/<int:decision_id>/benefit-certificate.pdf", methods=["POST"])
+@role_required(Role.ADMIN)
+def benefit_certificate_pdf(decision_id: int) -> ResponseReturnValue:
+    """Issue a numbered, sealed benefit certificate (待遇资格证明) of the decision's entitlement."""
+    session = db.session()
+    signer = certificate_signer(current_app.config)
+    certificate, data = issue_benefit_certificate(
+        session,
+        current_actor(),
+        decision_id,
+        utcnow(),
+        rules=_rules(),
+        base_url=_base_url(),
+        wording=WORDING,
+    )
+    body = seal_pdf(render_benefit_certificate(data), signer)
+    session.commit()
+    return _pdf(body, certificate.number)
+
+
+# --- the public verification page (no login) ------------------------------------------------
+
+
+@bp.route("/verify", methods=["GET"])
+def verify_form() -> ResponseReturnValue:
+    """A form to type a certificate's number; it leads to /verify/<number>."""
+    form = VerifyForm(request.args)
+    if request.args and form.validate():
+        number = "".join((form.number.data or "").split()).upper()
+        return redirect(url_for("certificates.verify_number", number=number))
+    status = 400 if request.args else 200
+    return render_template(
+        "certificates/verify.html", form=form, verification=None, kind_labels=KIND_LABELS
+    ), status
+
+
+@bp.route("/verify/<string:number>", methods=["GET"])
+def verify_number(number: str) -> ResponseReturnValue:
+    """Whether a certificate is genuine and still valid, with masked data only."""
+    session = db.session()
+    verification = verify_certificate(
+        session,
+        current_actor(),
+        number,
+        utcnow(),
+        int(current_app.config["VERIFY_MAX_PER_MINUTE"]),
+    )
+    session.commit()
+    response = Response(
+        render_template(
+            "certificates/verify.html",
+            form=VerifyForm(data={"number": number}),
+            verification=verification,
+            kind_labels=KIND_LABELS,
+        )
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
     return response
+
+
+# --- batch printing ---------------------------------------------------------------------------
+
+
+@bp.route("/certificates/batches", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def batch_new() -> ResponseReturnValue:
+    """Choose a week and start printing its decisions in the background."""
+    session = db.session()
+    form = PrintBatchForm()
+    status = 200
+    if form.validate_on_submit():
+        actor = current_actor()
+        try:
+            signer = certificate_signer(current_app.config)
+            batch = print_batches.request_print_batch(session, actor, form.week.data, utcnow())
+        except CareappError as error:
+            session.rollback()
+            form.form_errors.append(error.message)
+            status = error.status_code
+        else:
+            session.commit()
+            launch = current_app.extensions.get("careapp.print_batch_launcher", _launch)
+            launch(batch.id, actor, signer, _base_url())
+            return redirect(url_for("certificates.batch_detail", batch_id=batch.id))
+    elif form.is_submitted():
+        status = 400
+    if not form.week.data and not form.is_submitted():
+        form.week.data = print_batches.week_of(city_today(utcnow()))[0]
+    batches = print_batches.recent_print_batches(session, current_actor())
+    return render_template(
+        "certificates/batch_new.html", form=form, batches=batches, status_labels=STATUS_LABELS
+    ), status
+
+
+def _launch(batch_id: int, actor: object, signer: object, base_url: str) -> None:
+    from careapp.print_jobs import start_print_batch
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
+    start_print_batch(app, batch_id, actor, signer, base_url)  # type: ignore[arg-type]  # an Actor
+
+
+@bp.route("/certificates/batches/<int:batch_id>", methods=["GET"])
+@role_required(Role.ADMIN)
+def batch_detail(batch_id: int) -> ResponseReturnValue:
+    batch = print_batches.get_print_batch(db.session(), current_actor(), batch_id)
+    return render_template(
+        "certificates/batch_detail.html",
+        batch=batch,
+        state=_state(batch),
+        week=dt.timedelta(days=6),
+    )
+
+
+@bp.route("/certificates/batches/<int:batch_id>/status.json", methods=["GET"])
+@role_required(Role.ADMIN)
+def batch_status(batch_id: int) -> ResponseReturnValue:
+    """The progress of a batch, polled by its page."""
+    session = db.session()
+    session.expire_all()  # the builder commits from another session: read its latest values
+    batch = print_batches.get_print_batch(session, current_actor(), batch_id)
+    response = jsonify(_state(batch))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/certificates/batches/<int:batch_id>/download", methods=["GET"])
+@role_required(Role.ADMIN)
+def batch_download(batch_id: int) -> ResponseReturnValue:
+    batch = print_batches.get_print_batch(db.session(), current_actor(), batch_id)
+    if batch.status is not PrintBatchStatus.DONE or not batch.file_path:
+        abort(404)
+    path = Path(batch.file_path)
+    if not path.is_file():
+        abort(404)
+    name = f"decisions-{batch.week_starts_on.isoformat()}.pdf"
+    response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _state(batch: PrintBatch) -> dict[str, object]:
+    percent = 100 if batch.total == 0 else min(100, batch.done * 100 // batch.total)
+    if batch.status is not PrintBatchStatus.DONE and percent == 100:
+        percent = 99  # sealing and saving the file still to come
+    return {
+        "id": batch.id,
+        "status": batch.status.value,
+        "total": batch.total,
+        "done": batch.done,
+        "percent": percent,
+        "error": batch.error,
+        "download_url": (
+            url_for("certificates.batch_download", batch_id=batch.id)
+            if batch.status is PrintBatchStatus.DONE
+            else None
+        ),
+        "message": _status_message(batch),
+    }
+
+
+def _status_message(batch: PrintBatch) -> str:
+    if batch.status is PrintBatchStatus.DONE:
+        return _("Done: %(total)d decisions printed.", total=batch.total)
+    if batch.status is PrintBatchStatus.FAILED:
+        return _("The batch failed: %(error)s", error=batch.error or "")
+    if batch.status is PrintBatchStatus.QUEUED:
+        return _("Waiting to start…")
+    return _("%(done)d of %(total)d decisions printed…", done=batch.done, total=batch.total)

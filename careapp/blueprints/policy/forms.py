@@ -1,8 +1,9 @@
 """The new-policy-version form: built from the rules of the version it starts from (shape only).
 
 Every band limit is an integer field, every combination-table cell and every grade's benefit
-category a select; `PolicyVersionForm.to_draft` turns the submitted values back into rules data
-(the base version's labels and notes kept) for the service to check and store.
+category a select, every daily rate and the monthly budget a `YuanField` (yuan typed as text, exact
+integer fen as data); `PolicyVersionForm.to_draft` turns the submitted values back into rules data
+(the base version's labels and notes kept) and figures for the service to check and store.
 """
 
 from __future__ import annotations
@@ -21,8 +22,26 @@ from wtforms.validators import InputRequired, Length, NumberRange
 
 from assessments.grading import INSTRUMENTS, rules_to_data
 from assessments.types import BandRules, CombinationRules, Instrument
+from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.errors import CareappError
-from careapp.services.policy import NAME_MAX, PolicyDraft, PolicyRules
+from careapp.models.assessment import CareSetting
+from careapp.models.eligibility import BenefitCategory
+from careapp.money import InvalidAmountError, parse_yuan, yuan_text
+from careapp.services.policy import (
+    APPEAL_DAYS_RANGE,
+    DAILY_RATE_MAX_FEN,
+    MIN_DISABILITY_MONTHS_RANGE,
+    MONTHLY_BUDGET_MAX_FEN,
+    NAME_MAX,
+    PER_VISIT_RATES,
+    PUBLICITY_WORKING_DAYS_RANGE,
+    RATE_KEYS,
+    REASSESSMENT_INTERVAL_MONTHS_RANGE,
+    PolicyDraft,
+    PolicyRules,
+    describe_amount_error,
+    rate_field,
+)
 
 NO_CATEGORY = "none"
 CATEGORY_CHOICES = (
@@ -31,6 +50,57 @@ CATEGORY_CHOICES = (
     ("severe", _l("Severe")),
 )
 LIMIT_MAX = 10_000
+START_CHOICES = (
+    ("decision", _l("The decision date")),
+    ("application", _l("The application date")),
+)
+
+
+def _window_field(label: Any, bounds: tuple[int, int]) -> IntegerField:
+    low, high = bounds
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(message=_l("Enter a whole number.")),
+            NumberRange(
+                min=low, max=high, message=_l("Enter a whole number from %(min)d to %(max)d.")
+            ),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+
+
+class YuanField(StringField):
+    """An amount of yuan typed as text (`"50"`, `"12.50"`); `data` is exact integer fen.
+
+    Parsed with Decimal (`careapp.money.parse_yuan`): an empty, negative, fractional-fen or
+    too large amount is a translated field error, and `data` stays None.
+    """
+
+    def __init__(self, label: Any = None, *, maximum_fen: int, **kwargs: Any) -> None:
+        kwargs.setdefault("render_kw", {"inputmode": "decimal", "autocomplete": "off"})
+        super().__init__(label, **kwargs)
+        self.maximum_fen = maximum_fen
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = None
+        try:
+            self.data = parse_yuan(str(valuelist[0]) if valuelist else "", self.maximum_fen)
+        except InvalidAmountError as error:
+            raise ValueError(describe_amount_error(error)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return str(self.raw_data[0])
+        return yuan_text(self.data) if isinstance(self.data, int) else ""
+
+
+@dataclass
+class RateTable:
+    """The daily rates: a row per care setting, a column per category (None: paid per visit)."""
+
+    columns: list[str]
+    rows: list[tuple[str, list[str | None]]] = field(default_factory=list)
 
 
 def localized(obj: Any, attribute: str = "label") -> str:
@@ -86,8 +156,27 @@ class PolicyVersionForm(FlaskForm):
     instrument_code = SelectField(
         _l("Assessment instrument in force"), validators=[InputRequired()]
     )
+    entitlement_starts_from = SelectField(
+        _l("Entitlements start on"),
+        choices=[SelectChoice(value, label) for value, label in START_CHOICES],
+        validators=[InputRequired()],
+    )
+    appeal_days = _window_field(_l("Days to appeal after a decision"), APPEAL_DAYS_RANGE)
+    publicity_working_days = _window_field(
+        _l("Working days of publicity"), PUBLICITY_WORKING_DAYS_RANGE
+    )
+    reassessment_interval_months = _window_field(
+        _l("Months between scheduled re-assessments"), REASSESSMENT_INTERVAL_MONTHS_RANGE
+    )
+    min_disability_months = _window_field(
+        _l("Months the disability must have lasted"), MIN_DISABILITY_MONTHS_RANGE
+    )
+    home_service_monthly_budget = YuanField(
+        _l("Monthly budget of door-to-door services (yuan)"), maximum_fen=MONTHLY_BUDGET_MAX_FEN
+    )
 
     sections: list[InstrumentSection]
+    rate_table: RateTable
     base_data: dict[str, dict[str, Any]]
 
     def value(self, name: str) -> Any:
@@ -125,11 +214,21 @@ class PolicyVersionForm(FlaskForm):
             instrument_code=self.instrument_code.data or "",
             grading_rules=rules,
             grade_categories=categories,
+            entitlement_starts_from=self.entitlement_starts_from.data or "",
+            appeal_days=self.appeal_days.data or 0,
+            publicity_working_days=self.publicity_working_days.data or 0,
+            reassessment_interval_months=self.reassessment_interval_months.data or 0,
+            daily_rates_fen={
+                key: None if key in PER_VISIT_RATES else self.value(rate_field(*key))
+                for key in RATE_KEYS
+            },
+            home_service_monthly_budget_fen=self.home_service_monthly_budget.data or 0,
+            min_disability_months=self.min_disability_months.data or 0,
         )
 
     def show_error(self, error: CareappError) -> None:
         """Attach a service error to its field, or to the form as a whole."""
-        if error.field in ("name", "effective_on", "instrument_code"):
+        if error.field is not None and error.field in self:
             self[error.field].errors = [*self[error.field].errors, error.message]
         else:
             self.form_errors.append(error.message)
@@ -167,7 +266,14 @@ def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
         "name": "",
         "effective_on": max(today, base.version.effective_on),
         "instrument_code": base.version.instrument_code,
+        "entitlement_starts_from": base.version.entitlement_starts_from.value,
+        "appeal_days": base.version.appeal_days,
+        "publicity_working_days": base.version.publicity_working_days,
+        "reassessment_interval_months": base.version.reassessment_interval_months,
+        "min_disability_months": base.version.min_disability_months,
+        "home_service_monthly_budget": base.version.home_service_monthly_budget_fen,
     }
+    rate_table = _add_rates(Form, defaults, base)
     sections: list[InstrumentSection] = []
     base_data: dict[str, dict[str, Any]] = {}
     for code, instrument in INSTRUMENTS.items():
@@ -209,6 +315,7 @@ def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
     )
     form = Form(data=defaults)
     form.sections = sections
+    form.rate_table = rate_table
     form.base_data = base_data
     return form
 
@@ -278,3 +385,25 @@ def _add_combination(
         rows=rows,
         legend=" · ".join(f"{g.code} {localized(g)}" for g in rules.grades),
     )
+
+
+def _add_rates(
+    form_class: type[PolicyVersionForm], defaults: dict[str, Any], base: PolicyRules
+) -> RateTable:
+    """A yuan field per daily rate, prefilled from the base version (the per-visit row has none)."""
+    stored = {(r.category, r.care_setting): r.daily_fen for r in base.version.rates}
+    table = RateTable(columns=[str(CATEGORY_LABELS[category]) for category in BenefitCategory])
+    for setting in CareSetting:
+        cells: list[str | None] = []
+        for category in BenefitCategory:
+            if (category, setting) in PER_VISIT_RATES:
+                cells.append(None)
+                continue
+            name = rate_field(category, setting)
+            setattr(
+                form_class, name, YuanField(_l("Daily rate (yuan)"), maximum_fen=DAILY_RATE_MAX_FEN)
+            )
+            defaults[name] = stored.get((category, setting))
+            cells.append(name)
+        table.rows.append((str(CARE_SETTING_LABELS[setting]), cells))
+    return table

@@ -1,4 +1,5 @@
-"""Policy versions for display: each version's instrument, rules and category mapping."""
+"""Policy versions for display: each version's instrument, rules, category mapping, rates,
+monthly budget, minimum duration of the disability and windows."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 
 from assessments.types import Band, BandRules
+from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.blueprints.policy.forms import localized
 from careapp.eligibility.rules import Category
+from careapp.models.assessment import CareSetting
+from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
+from careapp.money import format_yuan
 from careapp.services.policy import PolicyRules
 
 
@@ -38,6 +43,11 @@ class VersionView:
     bands: list[BandsView]
     table: TableView | None
     categories: list[tuple[str, str]]  # grade label, category label
+    windows: str  # the entitlement start rule and the procedure's windows, as one sentence
+    rate_columns: list[str]  # category labels
+    rates: list[tuple[str, list[str]]]  # care setting label, the rate of each category
+    monthly_budget: str
+    min_disability: str
 
 
 def category_label(category: Category | None) -> str:
@@ -50,6 +60,42 @@ def category_label(category: Category | None) -> str:
 
 def _bands(title: str, bands: tuple[Band, ...]) -> BandsView:
     return BandsView(title, [(localized(b), b.min_total, b.max_total) for b in bands])
+
+
+def _windows(version: PolicyVersion) -> str:
+    figures = {
+        "appeal": version.appeal_days,
+        "publicity": version.publicity_working_days,
+        "months": version.reassessment_interval_months,
+    }
+    if version.entitlement_starts_from is EntitlementStart.APPLICATION:
+        return _(
+            "Entitlements start on the application date; appeal within %(appeal)d days; "
+            "publicity %(publicity)d working days; re-assessment every %(months)d months.",
+            **figures,
+        )
+    return _(
+        "Entitlements start on the decision date; appeal within %(appeal)d days; "
+        "publicity %(publicity)d working days; re-assessment every %(months)d months.",
+        **figures,
+    )
+
+
+def _rates(version: PolicyVersion) -> list[tuple[str, list[str]]]:
+    stored = {(r.category, r.care_setting): r for r in version.rates}
+    rows = []
+    for setting in CareSetting:
+        cells = []
+        for category in BenefitCategory:
+            rate = stored.get((category, setting))
+            if rate is None:
+                cells.append("—")
+            elif rate.daily_fen is None:
+                cells.append(_("Paid per visit, within the monthly budget"))
+            else:
+                cells.append(_("%(amount)s yuan a day", amount=format_yuan(rate.daily_fen)))
+        rows.append((str(CARE_SETTING_LABELS[setting]), cells))
+    return rows
 
 
 def version_view(policy: PolicyRules, status: str) -> VersionView:
@@ -87,6 +133,15 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         bands=bands,
         table=table,
         categories=[(localized(g), category_label(mapping.get(g.code))) for g in rules.grades],
+        windows=_windows(version),
+        rate_columns=[str(CATEGORY_LABELS[category]) for category in BenefitCategory],
+        rates=_rates(version),
+        monthly_budget=_(
+            "%(amount)s yuan a month", amount=format_yuan(version.home_service_monthly_budget_fen)
+        ),
+        min_disability=_(
+            "At least %(months)d months of disability.", months=version.min_disability_months
+        ),
     )
 
 

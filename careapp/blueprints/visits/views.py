@@ -6,7 +6,7 @@ import datetime as dt
 from itertools import chain
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 
 from careapp import db
 from careapp.access import current_actor, role_required
+from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm
 from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
 from careapp.blueprints.visits.qr import qr_svg
@@ -23,6 +24,13 @@ from careapp.clock import city_today, utcnow
 from careapp.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
+from careapp.services.rosters import (
+    caregiver_route_map,
+    create_calendar_feed,
+    has_calendar_feed,
+    own_caregiver_id,
+    revoke_calendar_feed,
+)
 from careapp.services.visits import (
     caregiver_day,
     check_in,
@@ -36,6 +44,8 @@ bp = Blueprint("visits", __name__)
 # The plain rating token lives only in the caregiver's signed session cookie, to show the
 # receipt again after the redirect; the database keeps its hash.
 RECEIPT_KEY = "visit_receipt"
+# Likewise the plain token of the caregiver's calendar link, shown once after it is created.
+CALENDAR_LINK_KEY = "my_calendar_link"
 
 
 @bp.context_processor
@@ -54,7 +64,54 @@ def my_day() -> ResponseReturnValue:
     day = city_today(utcnow())
     visits = caregiver_day(session, current_actor(), day)
     names = _item_names(session, chain.from_iterable(v.service_item_codes for v in visits))
-    return render_template("visits/visit_day.html", day=day, visits=visits, item_names=names)
+    actor = current_actor()
+    token = cookie_session.pop(CALENDAR_LINK_KEY, None)
+    return render_template(
+        "visits/visit_day.html",
+        day=day,
+        visits=visits,
+        item_names=names,
+        travel_minutes=sum(v.travel_minutes or 0 for v in visits),
+        has_calendar_feed=has_calendar_feed(session, actor, own_caregiver_id(session, actor)),
+        calendar_link=url_for("rosters.calendar_feed_ics", token=token, _external=True)
+        if token
+        else None,
+        feed_form=CalendarFeedForm(),
+    )
+
+
+@bp.route("/my-day/map.svg", methods=["GET"])
+@role_required(Role.CAREGIVER)
+def my_day_map() -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    day = city_today(utcnow())
+    svg = caregiver_route_map(session, actor, own_caregiver_id(session, actor), day)
+    return Response(svg, mimetype="image/svg+xml")
+
+
+@bp.route("/my-day/calendar", methods=["POST"])
+@role_required(Role.CAREGIVER)
+def my_calendar_create() -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    if not CalendarFeedForm().validate_on_submit():
+        raise InvalidInputError(_("The form expired. Please go back and try again."))
+    token = create_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
+    session.commit()
+    cookie_session[CALENDAR_LINK_KEY] = token
+    flash(_("A new calendar link was created; the previous one no longer works."), "success")
+    return redirect(url_for("visits.my_day"))
+
+
+@bp.route("/my-day/calendar/revoke", methods=["POST"])
+@role_required(Role.CAREGIVER)
+def my_calendar_revoke() -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    if not CalendarFeedForm().validate_on_submit():
+        raise InvalidInputError(_("The form expired. Please go back and try again."))
+    revoke_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
+    session.commit()
+    flash(_("The calendar link was revoked."), "success")
+    return redirect(url_for("visits.my_day"))
 
 
 @bp.route("/visits/<int:visit_id>", methods=["GET"])

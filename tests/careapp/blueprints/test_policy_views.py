@@ -12,7 +12,7 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.models import AuditEvent, PolicyVersion
+from careapp.models import AuditEvent, EntitlementStart, PolicyVersion
 from tests.conftest import TODAY
 from tests.factories import PolicyVersionFactory, UserFactory
 
@@ -28,6 +28,15 @@ LEVEL_BANDS = {
     "cognition": {"severe": (0, 3), "moderate": (4, 11), "mild": (12, 15), "intact": (16, 16)},
     "sensory": {"severe": (0, 3), "moderate": (4, 7), "mild": (8, 11), "intact": (12, 12)},
 }
+RATES = {
+    "rate__severe__medical_care_institution": "50.00",
+    "rate__severe__elderly_care_institution": "40.00",
+    "rate__severe__home_cash": "15.00",
+    "rate__moderate__medical_care_institution": "10.00",
+    "rate__moderate__elderly_care_institution": "10.00",
+    "rate__moderate__home_service": "10.00",
+    "rate__moderate__home_cash": "10.00",
+}
 BARTHEL_BANDS = {
     "severe": (0, 40),
     "moderate": (41, 60),
@@ -42,7 +51,14 @@ def form_data(**changes: Any) -> dict[str, str]:
         "name": "2027 national standard",
         "effective_on": (TODAY + dt.timedelta(days=38)).isoformat(),
         "instrument_code": "national_2021",
+        "entitlement_starts_from": "decision",
+        "appeal_days": "30",
+        "publicity_working_days": "5",
+        "reassessment_interval_months": "24",
+        "min_disability_months": "6",
+        "home_service_monthly_budget": "1200.00",
     }
+    data.update(RATES)
     for grade, (low, high) in BARTHEL_BANDS.items():
         data[f"limit__barthel__total__{grade}__min"] = str(low)
         data[f"limit__barthel__total__{grade}__max"] = str(high)
@@ -90,7 +106,12 @@ def test_policy_list_shows_versions_with_their_rules(
     PolicyVersionFactory(
         effective_on=TODAY + dt.timedelta(days=10), name="Next", instrument_code="national_2021"
     )
-    PolicyVersionFactory(effective_on=dt.date(2026, 1, 1), name="City 2026")
+    PolicyVersionFactory(
+        effective_on=dt.date(2026, 1, 1),
+        name="City 2026",
+        entitlement_starts_from=EntitlementStart.APPLICATION,
+        appeal_days=60,
+    )
     page = admin_client.get("/policy")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -102,6 +123,12 @@ def test_policy_list_shows_versions_with_their_rules(
     assert "Severe disability III" in html  # a table cell
     assert "医保办发〔2021〕37号" in html  # the note naming the document
     assert 'href="/policy/new"' in html
+    windows = re.findall(r'data-testid="policy-windows">([^<]+)<', html)
+    assert windows[1] == (
+        "Entitlements start on the application date; appeal within 60 days; "
+        "publicity 5 working days; re-assessment every 24 months."
+    )
+    assert windows[2].startswith("Entitlements start on the decision date; appeal within 30 days")
 
 
 def test_policy_list_says_when_there_is_no_version(admin_client: FlaskClient) -> None:
@@ -123,6 +150,10 @@ def test_policy_new_is_prefilled_from_the_version_in_force(
     assert 'value="40"' in html
     assert "Combination table" in html
     assert "0 Basically normal · 1 Mild disability · 2 Moderate disability" in html
+    assert re.search(r'name="appeal_days"[^>]*value="30"', html)
+    assert re.search(r'name="publicity_working_days"[^>]*value="5"', html)
+    assert re.search(r'name="reassessment_interval_months"[^>]*value="24"', html)
+    assert '<option selected value="decision">' in html
 
 
 def test_policy_new_creates_a_version_and_audits(
@@ -134,6 +165,10 @@ def test_policy_new_creates_a_version_and_audits(
             "limit__barthel__total__severe__max": "45",
             "limit__barthel__total__moderate__min": "46",
             "category__national_2021__2": "severe",
+            "entitlement_starts_from": "application",
+            "appeal_days": "45",
+            "publicity_working_days": "3",
+            "reassessment_interval_months": "12",
         }
     )
     response = admin_client.post("/policy/new", data=data)
@@ -148,6 +183,9 @@ def test_policy_new_creates_a_version_and_audits(
     assert version.grading_rules["barthel"]["bands"][0]["max"] == 45
     assert version.grade_categories["national_2021"]["2"] == "severe"
     assert version.grading_rules["national_2021"]["levels"][0]["label_zh"] == "能力完好"
+    assert (version.appeal_days, version.publicity_working_days) == (45, 3)
+    assert version.reassessment_interval_months == 12
+    assert version.entitlement_starts_from.value == "application"
     assert len(policy_events(db_session)) == 1
     listed = admin_client.get("/policy").get_data(as_text=True)
     assert "2027 national standard" in listed
@@ -196,6 +234,13 @@ def test_policy_new_creates_a_version_and_audits(
             "grade 4 gives a lesser benefit category than a less severe grade",
         ),
         ({"category__barthel__severe": "huge"}, "Not a valid choice."),
+        ({"entitlement_starts_from": "birthday"}, "Not a valid choice."),
+        ({"appeal_days": "0"}, "Enter a whole number from 1 to 365."),
+        ({"appeal_days": ""}, "Enter a whole number."),
+        ({"publicity_working_days": "31"}, "Enter a whole number from 1 to 30."),
+        ({"reassessment_interval_months": "x"}, "Not a valid integer value."),
+        ({"min_disability_months": "61"}, "Enter a whole number from 0 to 60."),
+        ({"min_disability_months": ""}, "Enter a whole number."),
     ],
 )
 def test_policy_new_refuses_bad_input_writing_nothing(
@@ -259,3 +304,156 @@ def test_policy_pages_are_forbidden_to_non_administrators(
 
 def test_admin_home_links_to_the_policy_pages(admin_client: FlaskClient) -> None:
     assert 'href="/policy"' in admin_client.get("/").get_data(as_text=True)
+
+
+# --- rates, monthly budget and minimum months: yuan typed as text, stored as fen ------------
+
+
+def field_errors(html: str, name: str) -> list[str]:
+    """The error messages shown right after the input named `name`."""
+    errors = r'((?:\s*<small class="field-error">[^<]*</small>)*)'
+    found = re.search(rf'<input[^>]*name="{name}"[^>]*>{errors}', html)
+    assert found is not None, name
+    return re.findall(r'<small class="field-error">([^<]*)</small>', found.group(1))
+
+
+def test_policy_new_shows_the_figures_in_force_in_yuan(
+    admin_client: FlaskClient, db_session: Session
+) -> None:
+    PolicyVersionFactory(effective_on=dt.date(2026, 1, 1), name="City 2026")
+    in_force = PolicyVersionFactory(effective_on=dt.date(2026, 6, 1), name="City 2026-06")
+    for rate in in_force.rates:
+        if rate.daily_fen is not None:
+            rate.daily_fen += 5  # e.g. 50.05 yuan
+    in_force.home_service_monthly_budget_fen = 135_050
+    in_force.min_disability_months = 4
+    db_session.flush()
+    html = admin_client.get("/policy/new").get_data(as_text=True)
+    assert re.search(r'name="rate__severe__medical_care_institution"[^>]*value="50.05"', html)
+    assert re.search(r'name="rate__severe__elderly_care_institution"[^>]*value="40.05"', html)
+    assert re.search(r'name="rate__severe__home_cash"[^>]*value="15.05"', html)
+    assert re.search(r'name="rate__moderate__home_service"[^>]*value="10.05"', html)
+    assert re.search(r'name="home_service_monthly_budget"[^>]*value="1350.50"', html)
+    assert re.search(r'name="min_disability_months"[^>]*value="4"', html)
+    assert 'inputmode="decimal"' in html
+    # Severe at home with door-to-door service stays per visit: no daily-rate field.
+    assert 'name="rate__severe__home_service"' not in html
+    assert 'data-testid="policy-per-visit">Paid per visit, within the monthly budget<' in html
+
+
+def test_policy_new_stores_the_typed_yuan_as_exact_fen(
+    admin_client: FlaskClient, db_session: Session, policy: Any
+) -> None:
+    data = form_data(
+        **{
+            "rate__severe__medical_care_institution": "55.5",
+            "rate__severe__home_cash": " 18.01 ",
+            "rate__moderate__elderly_care_institution": "0",
+            "rate__moderate__home_service": "0.10",
+            "home_service_monthly_budget": "1350.50",
+            "min_disability_months": "3",
+            "rate__severe__home_service": "40",  # not a field: the row stays per visit
+        }
+    )
+    response = admin_client.post("/policy/new", data=data)
+    assert response.status_code == 302
+    version = db_session.scalars(
+        select(PolicyVersion).where(PolicyVersion.name == "2027 national standard")
+    ).one()
+    rates = {(r.category.value, r.care_setting.value): r.daily_fen for r in version.rates}
+    assert rates == {
+        ("severe", "medical_care_institution"): 5_550,
+        ("severe", "elderly_care_institution"): 4_000,
+        ("severe", "home_service"): None,
+        ("severe", "home_cash"): 1_801,
+        ("moderate", "medical_care_institution"): 1_000,
+        ("moderate", "elderly_care_institution"): 0,
+        ("moderate", "home_service"): 10,
+        ("moderate", "home_cash"): 1_000,
+    }
+    assert version.home_service_monthly_budget_fen == 135_050
+    assert version.min_disability_months == 3
+    listed = admin_client.get("/policy").get_data(as_text=True)
+    budgets = re.findall(r'data-testid="policy-budget">([^<]+)<', listed)
+    assert budgets == ["1,350.50 yuan a month", "1,200.00 yuan a month"]
+    months = re.findall(r'data-testid="policy-min-disability">([^<]+)<', listed)
+    assert months == [
+        "At least 3 months of disability.",
+        "At least 6 months of disability.",
+    ]
+    first = listed.index('data-testid="policy-rates"')
+    new_rates = listed[first : listed.index("</table>", first)]
+    assert "55.50 yuan a day" in new_rates
+    assert "18.01 yuan a day" in new_rates
+    assert "0.10 yuan a day" in new_rates
+    assert "Paid per visit, within the monthly budget" in new_rates
+
+
+@pytest.mark.parametrize(
+    ("name", "typed", "message"),
+    [
+        ("rate__severe__home_cash", "12.345", "At most two decimals: amounts are whole fen."),
+        ("rate__severe__home_cash", "-5", "An amount cannot be negative."),
+        ("rate__severe__home_cash", "abc", "Enter an amount in yuan, e.g. 50 or 12.50."),
+        ("rate__severe__home_cash", "1e3", "Enter an amount in yuan, e.g. 50 or 12.50."),
+        ("rate__severe__home_cash", "NaN", "Enter an amount in yuan, e.g. 50 or 12.50."),
+        ("rate__moderate__home_cash", "", "Enter an amount in yuan, e.g. 50 or 12.50."),
+        ("rate__severe__medical_care_institution", "1000.01", "At most 1,000.00 yuan."),
+        ("home_service_monthly_budget", "10000.01", "At most 10,000.00 yuan."),
+        ("home_service_monthly_budget", "1,200", "Enter an amount in yuan, e.g. 50 or 12.50."),
+        ("home_service_monthly_budget", "-0.01", "An amount cannot be negative."),
+    ],
+)
+def test_policy_new_refuses_bad_amounts_on_their_field(
+    admin_client: FlaskClient,
+    db_session: Session,
+    policy: Any,
+    name: str,
+    typed: str,
+    message: str,
+) -> None:
+    response = admin_client.post("/policy/new", data=form_data(**{name: typed}))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert field_errors(html, name) == [message]
+    assert re.search(rf'name="{name}"[^>]*value="{re.escape(typed)}"', html)  # kept as typed
+    assert count(db_session) == 1
+    assert policy_events(db_session) == []
+
+
+def test_policy_new_refuses_a_missing_rate(
+    admin_client: FlaskClient, db_session: Session, policy: Any
+) -> None:
+    data = form_data()
+    del data["rate__moderate__home_service"]
+    response = admin_client.post("/policy/new", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert field_errors(html, "rate__moderate__home_service") == [
+        "Enter an amount in yuan, e.g. 50 or 12.50."
+    ]
+    assert count(db_session) == 1
+
+
+def test_policy_new_shows_amount_errors_in_chinese(
+    db_session: Session, login_as: Any, policy: Any
+) -> None:
+    client = login_as(UserFactory(admin=True))
+    data = form_data(
+        **{
+            "rate__severe__home_cash": "12.345",
+            "rate__moderate__home_cash": "-1",
+            "home_service_monthly_budget": "20000",
+            "min_disability_months": "99",
+        }
+    )
+    response = client.post("/policy/new", data=data)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert field_errors(html, "rate__severe__home_cash") == ["最多两位小数：金额以分为最小单位。"]
+    assert field_errors(html, "rate__moderate__home_cash") == ["金额不能为负数。"]
+    assert field_errors(html, "home_service_monthly_budget") == ["最多 10,000.00 元。"]
+    assert field_errors(html, "min_disability_months") == ["请输入0至60之间的整数。"]
+    assert "在月度限额内按次结算" in html
+    assert "上门服务月度限额（元）" in html
+    assert count(db_session) == 1

@@ -51,6 +51,7 @@ DATA = AssessmentConclusionData(
     family_member_present="王小明（儿子）",
     appeal_days=30,
     appeal_deadline=dt.date(2026, 12, 23),
+    verify_url="https://ltc.example.cn/verify/PG-2026-000123",
 )
 
 
@@ -192,3 +193,17 @@ def test_render_assessment_conclusion_first_page_is_not_blank(pdf: bytes, tmp_pa
 
 def test_zh_date_formats_without_leading_zeros() -> None:
     assert zh_date(dt.date(2026, 3, 5)) == "2026年3月5日"
+
+
+def test_render_assessment_conclusion_has_the_verification_qr_code(pdf: bytes) -> None:
+    text = "".join(_text(pdf).split())
+    assert "真伪核验" in text
+    assert "https://ltc.example.cn/verify/PG-2026-000123" in text
+    assert "电子签章" in text
+
+
+def test_render_assessment_conclusion_before_the_decision_has_no_deadline_date() -> None:
+    data = dataclasses.replace(DATA, appeal_deadline=None)
+    text = "".join(_text(render_assessment_conclusion(data)).split())
+    assert "自资格认定决定之日起30日内" in text
+    assert "截至" not in text

@@ -14,14 +14,22 @@ from sqlalchemy.orm import Session
 
 from assessments.grading import get_instrument
 from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.identity import make_resident_id
-from careapp.models import AuditEvent, Certificate, CertificateKind, Sex, User
-from careapp.reports.pdf import render_assessment_conclusion
+from careapp.models import ApplicationStatus, AuditEvent, Certificate, CertificateKind, Sex, User
+from careapp.reports.pdf import render_assessment_conclusion, zh_date
 from careapp.security import DataProtector
 from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
+from careapp.services.procedure import ProcedureRules
+from careapp.services.reassessments import get_appeal_context
 from tests.conftest import NOW
-from tests.factories import AssessmentFactory, PersonFactory, UserFactory
+from tests.factories import (
+    AssessmentFactory,
+    EligibilityDecisionFactory,
+    PersonFactory,
+    PolicyVersionFactory,
+    UserFactory,
+)
 
 FULL_ID = make_resident_id("320602", dt.date(1941, 5, 17), 42)
 
@@ -135,55 +143,67 @@ def test_issue_assessment_conclusion_writes_audit_events(db_session: Session, ad
         select(AuditEvent).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id)
     ).all()
     assert [(e.action, e.object_type, e.object_id) for e in events] == [
-        ("read", "assessment", assessment.id),
         ("create", "certificate", certificate.id),
+        ("read", "assessment", assessment.id),
     ]
-    assert events[1].detail["number"] == certificate.number
-    assert events[1].detail["kind"] == "assessment_conclusion"
+    assert events[0].detail["number"] == certificate.number
+    assert events[0].detail["kind"] == "assessment_conclusion"
     assert all(e.at == NOW and e.address == "10.0.0.7" for e in events)
 
 
-def test_issue_assessment_conclusion_appeal_deadline(db_session: Session, admin: User) -> None:
-    assessment = AssessmentFactory()
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+def test_issue_assessment_conclusion_before_the_decision_prints_no_deadline(
+    db_session: Session, admin: User
+) -> None:
+    _, data = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, NOW)
     assert data.appeal_days == 30
-    assert data.appeal_deadline == dt.date(2026, 12, 23)
-    assert "30日内" in data.appeal_note
-    assert "2026年12月23日" in data.appeal_note
+    assert data.appeal_deadline is None  # the appeal period runs from the decision
+    assert "自资格认定决定之日起30日内" in data.appeal_note
+    assert "截至" not in data.appeal_note
+
+
+@pytest.mark.parametrize("appeal_days", [30, 15])
+def test_issue_assessment_conclusion_deadline_is_the_procedures(
+    db_session: Session, admin: User, appeal_days: int
+) -> None:
+    """The printed deadline is the date the appeal procedure enforces (same function, same
+    window, same decision date)."""
+    policy = PolicyVersionFactory(effective_on=dt.date(2026, 1, 1), appeal_days=appeal_days)
+    decision = EligibilityDecisionFactory(decided_on=dt.date(2026, 11, 21), policy_version=policy)
+    decision.application.status = ApplicationStatus.DECIDED
+    db_session.flush()
+    rules = ProcedureRules()
+    _, data = issue_assessment_conclusion(
+        db_session, _actor(admin), decision.assessment_id, NOW, rules=rules
+    )
+    context = get_appeal_context(
+        db_session, _actor(admin), decision.application_id, rules, dt.date(2026, 11, 23)
+    )
+    assert data.appeal_deadline == context.appeal_deadline
+    assert data.appeal_deadline == dt.date(2026, 11, 21) + dt.timedelta(days=appeal_days)
+    assert f"{appeal_days}日内" in data.appeal_note
+    assert zh_date(context.appeal_deadline) in data.appeal_note
 
 
 def test_issue_assessment_conclusion_reprint_keeps_the_deadline(
     db_session: Session, admin: User
 ) -> None:
-    assessment = AssessmentFactory()
-    issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    decision = EligibilityDecisionFactory(decided_on=dt.date(2026, 11, 21))
+    _, first = issue_assessment_conclusion(db_session, _actor(admin), decision.assessment_id, NOW)
     later = NOW + dt.timedelta(days=10)
-    _, reprint = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, later)
-    assert reprint.issued_on == dt.date(2026, 12, 3)
-    assert reprint.appeal_deadline == dt.date(2026, 12, 23)
-    # Another assessment's certificate does not count.
-    _, other = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, later)
-    assert other.appeal_deadline == dt.date(2027, 1, 2)
-
-
-def test_issue_assessment_conclusion_appeal_days_are_configurable(
-    db_session: Session, admin: User
-) -> None:
-    _, data = issue_assessment_conclusion(
-        db_session, _actor(admin), AssessmentFactory().id, NOW, appeal_days=15
+    _, reprint = issue_assessment_conclusion(
+        db_session, _actor(admin), decision.assessment_id, later
     )
-    assert data.appeal_deadline == dt.date(2026, 12, 8)
-    assert "15日内" in data.appeal_note
+    assert reprint.issued_on == dt.date(2026, 12, 3)
+    assert reprint.appeal_deadline == first.appeal_deadline == dt.date(2026, 12, 21)
 
 
-def test_issue_assessment_conclusion_rejects_a_non_positive_appeal_period(
+def test_issue_assessment_conclusion_prints_the_verification_address(
     db_session: Session, admin: User
 ) -> None:
-    with pytest.raises(InvalidInputError):
-        issue_assessment_conclusion(
-            db_session, _actor(admin), AssessmentFactory().id, NOW, appeal_days=0
-        )
-    assert _certificates(db_session) == []
+    certificate, data = issue_assessment_conclusion(
+        db_session, _actor(admin), AssessmentFactory().id, NOW, base_url="https://ltc.example.cn/"
+    )
+    assert data.verify_url == f"https://ltc.example.cn/verify/{certificate.number}"
 
 
 @pytest.mark.parametrize("trait", ["assessor", "manager", "caregiver"])

@@ -22,9 +22,21 @@ from assessments.types import BandRules, CombinationRules
 from careapp.access import Actor
 from careapp.eligibility.rules import Category
 from careapp.errors import ConflictError, PermissionDeniedError
-from careapp.models import AuditEvent, PolicyVersion, Role
+from careapp.models import (
+    AuditEvent,
+    BenefitCategory,
+    CareSetting,
+    Entitlement,
+    EntitlementStart,
+    HouseholdType,
+    PolicyRate,
+    PolicyVersion,
+    Role,
+)
 from careapp.services.assessments import grading_scale_in_force
+from careapp.services.eligibility import decide_application
 from careapp.services.policy import (
+    DEFAULT_RATES_FEN,
     PolicyDraft,
     PolicyInputError,
     build_default_policy,
@@ -38,7 +50,12 @@ from careapp.services.policy import (
     policy_base,
 )
 from tests.conftest import NOW, TODAY
-from tests.factories import PolicyVersionFactory, UserFactory
+from tests.factories import (
+    DecidableAssessmentFactory,
+    PersonFactory,
+    PolicyVersionFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -68,8 +85,30 @@ def draft(**changes: Any) -> PolicyDraft:
         instrument_code="national_2021",
         grading_rules=default_grading_rules_data(),
         grade_categories=default_grade_categories_data(),
+        entitlement_starts_from="application",
+        appeal_days=45,
+        publicity_working_days=7,
+        reassessment_interval_months=18,
+        daily_rates_fen=DEFAULT_RATES_FEN,
+        home_service_monthly_budget_fen=120_000,
+        min_disability_months=6,
     )
     return dataclasses.replace(base, **changes)
+
+
+SEVERE, MODERATE = BenefitCategory.SEVERE, BenefitCategory.MODERATE
+MEDICAL, ELDERLY = CareSetting.MEDICAL_CARE_INSTITUTION, CareSetting.ELDERLY_CARE_INSTITUTION
+HOME_SERVICE, HOME_CASH = CareSetting.HOME_SERVICE, CareSetting.HOME_CASH
+
+
+def rates_with(
+    key: tuple[BenefitCategory, CareSetting], fen: int | None
+) -> dict[tuple[BenefitCategory, CareSetting], int | None]:
+    return {**DEFAULT_RATES_FEN, key: fen}
+
+
+def stored_rates(version: PolicyVersion) -> dict[tuple[BenefitCategory, CareSetting], int | None]:
+    return {(r.category, r.care_setting): r.daily_fen for r in version.rates}
 
 
 def rules_with(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
@@ -115,6 +154,12 @@ def test_default_policy_holds_barthel_and_every_instrument_rules(app: Flask) -> 
         Category.SEVERE,
         Category.SEVERE,
     ]
+    # Every figure of the spec: the start rule and the windows too (30 / 5 / 24).
+    assert policy.entitlement_starts_from is EntitlementStart.DECISION
+    assert (policy.appeal_days, policy.publicity_working_days) == (30, 5)
+    assert policy.reassessment_interval_months == 24
+    assert policy.min_disability_months == 6
+    assert policy.home_service_monthly_budget_fen == 120_000
 
 
 def test_ensure_default_policy_is_idempotent(db_session: Session) -> None:
@@ -170,7 +215,7 @@ def test_grading_scale_reads_barthel_bands_of_the_policy(db_session: Session) ->
 # --- creating a new version ------------------------------------------------------------------
 
 
-def test_create_policy_version_stores_copies_rates_and_audits(
+def test_create_policy_version_stores_the_draft_and_audits(
     db_session: Session, admin: Actor, policy: Any
 ) -> None:
     corrected = rules_with(("national_2021", "table", 1, 2), "2")
@@ -187,6 +232,10 @@ def test_create_policy_version_stores_copies_rates_and_audits(
     assert version.grade_categories["national_2021"]["2"] == "severe"
     assert version.min_disability_months == policy.min_disability_months
     assert version.home_service_monthly_budget_fen == policy.home_service_monthly_budget_fen
+    # The start rule and the procedure's windows are the draft's.
+    assert version.entitlement_starts_from is EntitlementStart.APPLICATION
+    assert (version.appeal_days, version.publicity_working_days) == (45, 7)
+    assert version.reassessment_interval_months == 18
     assert sorted((r.category.value, r.care_setting.value, r.daily_fen) for r in version.rates) == (
         sorted((r.category.value, r.care_setting.value, r.daily_fen) for r in policy.rates)
     )
@@ -198,6 +247,10 @@ def test_create_policy_version_stores_copies_rates_and_audits(
     )
     assert event.detail["based_on"] == policy.id
     assert event.detail["instrument_code"] == "national_2021"
+    assert (event.detail["appeal_days"], event.detail["entitlement_starts_from"]) == (
+        45,
+        "application",
+    )
     # The version in force is untouched; the new one grades from its date.
     assert policy.instrument_code == "barthel"
     assert grading_scale_in_force(db_session, NOW).instrument is BARTHEL
@@ -304,6 +357,56 @@ def _rules_error(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
             None,
             "Choose a benefit category for every grade.",
         ),
+        (
+            {"entitlement_starts_from": "birthday"},
+            "entitlement_starts_from",
+            "Choose the date entitlements start on.",
+        ),
+        ({"appeal_days": 0}, "appeal_days", "Enter a whole number from 1 to 365."),
+        ({"publicity_working_days": 31}, "publicity_working_days", "from 1 to 30."),
+        ({"reassessment_interval_months": -1}, "reassessment_interval_months", "from 1 to 120."),
+        # The money figures: exact fen, never negative, never absurd, the per-visit row kept.
+        (
+            {"daily_rates_fen": rates_with((SEVERE, HOME_CASH), -1)},
+            "rate__severe__home_cash",
+            "An amount cannot be negative.",
+        ),
+        (
+            {"daily_rates_fen": rates_with((MODERATE, ELDERLY), 100_001)},
+            "rate__moderate__elderly_care_institution",
+            "At most 1,000.00 yuan.",
+        ),
+        (
+            {"daily_rates_fen": rates_with((SEVERE, MEDICAL), None)},
+            "rate__severe__medical_care_institution",
+            "Enter a daily rate in yuan.",
+        ),
+        (
+            {
+                "daily_rates_fen": {
+                    k: v for k, v in DEFAULT_RATES_FEN.items() if k != (MODERATE, HOME_SERVICE)
+                }
+            },
+            "rate__moderate__home_service",
+            "Enter a daily rate in yuan.",
+        ),
+        (
+            {"daily_rates_fen": rates_with((SEVERE, HOME_SERVICE), 4000)},
+            None,
+            "is paid per visit within the monthly budget, not at a daily rate.",
+        ),
+        (
+            {"home_service_monthly_budget_fen": -100},
+            "home_service_monthly_budget",
+            "An amount cannot be negative.",
+        ),
+        (
+            {"home_service_monthly_budget_fen": 1_000_001},
+            "home_service_monthly_budget",
+            "At most 10,000.00 yuan.",
+        ),
+        ({"min_disability_months": -1}, "min_disability_months", "from 0 to 60."),
+        ({"min_disability_months": 61}, "min_disability_months", "from 0 to 60."),
     ],
 )
 def test_create_policy_version_refuses_bad_input_writing_nothing(
@@ -320,6 +423,7 @@ def test_create_policy_version_refuses_bad_input_writing_nothing(
     assert raised.value.field == field
     assert message in raised.value.message
     assert versions(db_session) == 1
+    assert db_session.scalar(select(func.count()).select_from(PolicyRate)) == 8
     assert db_session.scalars(select(AuditEvent)).all() == []
 
 
@@ -401,3 +505,90 @@ def test_policy_base_is_the_version_in_force_or_the_default(
     assert unsaved.instrument is BARTHEL
     stored = PolicyVersionFactory()
     assert policy_base(db_session, admin, NOW).version.id == stored.id
+
+
+# --- the money figures of a new version ------------------------------------------------------
+
+
+def test_create_policy_version_stores_exactly_the_drafts_rates_budget_and_minimum(
+    db_session: Session, admin: Actor, policy: Any
+) -> None:
+    rates = {
+        **DEFAULT_RATES_FEN,
+        (SEVERE, MEDICAL): 5_550,  # 55.50 yuan
+        (SEVERE, HOME_CASH): 1_801,  # 18.01 yuan
+        (MODERATE, ELDERLY): 0,  # no daily benefit in that setting
+        (MODERATE, HOME_SERVICE): 100_000,  # the highest daily rate allowed
+    }
+    version = create_policy_version(
+        db_session,
+        admin,
+        draft(
+            daily_rates_fen=rates,
+            home_service_monthly_budget_fen=135_050,
+            min_disability_months=0,
+        ),
+        NOW,
+    )
+    db_session.expire_all()
+    stored = db_session.get(PolicyVersion, version.id)
+    assert stored is not None
+    assert stored_rates(stored) == rates
+    assert stored_rates(stored)[(SEVERE, HOME_SERVICE)] is None  # still paid per visit
+    assert stored.home_service_monthly_budget_fen == 135_050
+    assert stored.min_disability_months == 0
+    # The version in force keeps its figures.
+    assert stored_rates(policy) == DEFAULT_RATES_FEN
+    assert (policy.home_service_monthly_budget_fen, policy.min_disability_months) == (120_000, 6)
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.create")).one()
+    assert event.detail["daily_rates_fen"]["severe/medical_care_institution"] == 5_550
+    assert event.detail["daily_rates_fen"]["severe/home_service"] is None
+    assert event.detail["home_service_monthly_budget_fen"] == 135_050
+    assert event.detail["min_disability_months"] == 0
+
+
+def test_a_new_versions_figures_decide_from_its_date_whatever_the_household(
+    db_session: Session, admin: Actor, policy: Any
+) -> None:
+    """Decisions from the new version's date take its rate, budget and minimum months (a
+    disability of 4 months passes 3, not the former 6); household registration changes nothing."""
+    new = create_policy_version(
+        db_session,
+        admin,
+        draft(
+            effective_on=TODAY,
+            instrument_code="barthel",
+            daily_rates_fen=rates_with((SEVERE, HOME_CASH), 2_250),
+            home_service_monthly_budget_fen=150_000,
+            min_disability_months=3,
+        ),
+        NOW,
+    )
+    outcomes = set()
+    for household in HouseholdType:
+        for setting in (HOME_CASH, HOME_SERVICE):
+            assessment = DecidableAssessmentFactory(
+                total=30,
+                application__person=PersonFactory(household_type=household),
+                application__disability_since=dt.date(2026, 7, 15),
+            )
+            decision = decide_application(
+                db_session, admin, assessment.application_id, setting, NOW
+            )
+            entitlement = db_session.scalars(
+                select(Entitlement).where(Entitlement.decision_id == decision.id)
+            ).one()
+            outcomes.add(
+                (
+                    setting,
+                    decision.is_eligible,
+                    decision.policy_version_id,
+                    decision.daily_rate_fen,
+                    entitlement.daily_rate_fen,
+                    entitlement.monthly_budget_fen,
+                )
+            )
+    assert outcomes == {
+        (HOME_CASH, True, new.id, 2_250, 2_250, None),
+        (HOME_SERVICE, True, new.id, None, None, 150_000),
+    }

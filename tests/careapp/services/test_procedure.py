@@ -20,6 +20,7 @@ from careapp.models import (
     CareSetting,
     EligibilityDecision,
     Entitlement,
+    EntitlementEventKind,
     EntitlementStatus,
     Objection,
     ObjectionSource,
@@ -85,14 +86,30 @@ def in_publicity(admin: Actor, session: Session) -> Any:
     return review_application(session, admin, assessment.application_id, True, None, RULES, NOW)
 
 
-def test_procedure_rules_from_config_reads_every_figure() -> None:
+def test_procedure_rules_from_config_reads_the_figures_of_the_config() -> None:
     config = {key: getattr(Config, key) for key in dir(Config) if key.isupper()}
     config["PUBLIC_HOLIDAYS"] = ("2026-10-01",)
     rules = ProcedureRules.from_config(config)
-    assert rules.publicity_working_days == 5
     assert rules.public_holidays == frozenset({dt.date(2026, 10, 1)})
-    assert rules.appeal_days == 30
-    assert (rules.reassessment_interval_months, rules.outlier_points) == (24, 15)
+    assert (rules.outlier_points, rules.reassessment_reminder_days) == (15, 60)
+    # The windows are the policy's: the config holds none of them any more.
+    assert not {"ASSESSMENT_APPEAL_DAYS", "PUBLICITY_WORKING_DAYS"} & set(config)
+    assert "REASSESSMENT_INTERVAL_MONTHS" not in config
+    assert (rules.publicity_working_days, rules.appeal_days) == (5, 30)  # the default policy's
+    assert rules.reassessment_interval_months == 24
+
+
+def test_procedure_rules_take_the_windows_of_a_policy_version(db_session: Session) -> None:
+    policy = PolicyVersionFactory(
+        effective_on=dt.date(2026, 6, 1),
+        appeal_days=60,
+        publicity_working_days=7,
+        reassessment_interval_months=12,
+    )
+    rules = RULES.with_policy(policy)
+    assert (rules.appeal_days, rules.publicity_working_days) == (60, 7)
+    assert rules.reassessment_interval_months == 12
+    assert RULES.with_policy(None) is RULES
 
 
 # --- review ---------------------------------------------------------------------------------
@@ -116,7 +133,9 @@ def test_review_application_approves_and_starts_publicity(
 def test_review_application_publicity_skips_configured_holidays(
     db_session: Session, admin: Actor
 ) -> None:
-    rules = ProcedureRules(publicity_working_days=3, public_holidays=frozenset({PUBLICITY[0]}))
+    # The publicity days are the policy's in force on the review date (not an argument's).
+    PolicyVersionFactory(effective_on=dt.date(2026, 11, 1), publicity_working_days=3)
+    rules = ProcedureRules(publicity_working_days=9, public_holidays=frozenset({PUBLICITY[0]}))
     application = review_application(
         db_session, admin, AssessmentFactory().application_id, True, None, rules, NOW
     )
@@ -392,6 +411,10 @@ def test_decision_of_an_appeal_ends_the_earlier_benefit(db_session: Session, adm
     ).one()
     assert active.decision_id == decision.id
     assert "entitlement.end" in actions(db_session)
+    # The END event carries the end date (not paid); the new benefit starts that very day.
+    (end,) = [e for e in earlier.events if e.kind is EntitlementEventKind.END]
+    assert (end.occurs_on, end.end_reason) == (TODAY, "reassessed")
+    assert [(e.kind, e.occurs_on) for e in active.events] == [(EntitlementEventKind.START, TODAY)]
 
 
 # --- what the page shows ----------------------------------------------------------------------

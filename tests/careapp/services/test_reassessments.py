@@ -255,6 +255,20 @@ def test_get_appeal_context_shows_the_deadline(db_session: Session, admin: Actor
     assert context.later_round_id is None
 
 
+def test_appeal_window_is_the_one_of_the_decisions_policy_version(
+    db_session: Session, admin: Actor
+) -> None:
+    # Decided under a version with 60 days; a later version with 10 days changes nothing for it.
+    longer = PolicyVersionFactory(effective_on=dt.date(2026, 9, 1), appeal_days=60)
+    PolicyVersionFactory(effective_on=dt.date(2026, 11, 15), appeal_days=10)
+    entitlement = decided(dt.date(2026, 10, 1), decision__policy_version=longer)
+    context = get_appeal_context(
+        db_session, admin, entitlement.decision.application_id, RULES, TODAY
+    )
+    assert (context.appeal_days, context.appeal_deadline) == (60, dt.date(2026, 11, 30))
+    assert context.is_appeal_open
+
+
 # --- conflicts of interest when assigning -----------------------------------------------------
 
 
@@ -394,6 +408,21 @@ def test_record_reassessment_reminders_is_idempotent(db_session: Session, admin:
     reminder = db_session.scalars(select(ReassessmentReminder)).one()
     assert (reminder.person_id, reminder.due_on) == (due.person_id, dt.date(2026, 12, 1))
     assert reminder.entitlement_id == due.id
+
+
+def test_record_reassessment_reminders_use_the_interval_of_the_entitlements_version(
+    db_session: Session, admin: Actor
+) -> None:
+    yearly = PolicyVersionFactory(effective_on=dt.date(2025, 1, 1), reassessment_interval_months=12)
+    due = decided(
+        dt.date(2025, 12, 1),
+        decision__policy_version=yearly,
+        decision__assessment__assessed_on=dt.date(2025, 12, 1),
+    )
+    decided(dt.date(2025, 12, 1), decision__assessment__assessed_on=dt.date(2025, 12, 1))  # 24
+    assert record_reassessment_reminders(db_session, admin, TODAY, RULES, NOW) == 1
+    reminder = db_session.scalars(select(ReassessmentReminder)).one()
+    assert (reminder.entitlement_id, reminder.due_on) == (due.id, dt.date(2026, 12, 1))
 
 
 def test_record_reassessment_reminders_skips_people_already_in_the_procedure(

@@ -1,0 +1,21 @@
+"""Forms of the certificate pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length
+
+
+class PrintBatchForm(FlaskForm):
+    week = DateField(
+        _l("A day of the week to print (Monday to Sunday)"), validators=[InputRequired()]
+    )
+
+
+class VerifyForm(FlaskForm):
+    class Meta:
+        csrf = False  # a public look-up by GET: it changes nothing
+
+    number = StringField(_l("Certificate number"), validators=[InputRequired(), Length(max=40)])

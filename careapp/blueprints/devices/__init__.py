@@ -1,0 +1,1 @@
+"""Assistive devices: the catalogue, loans and returns (administrators)."""

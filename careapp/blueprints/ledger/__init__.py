@@ -1,0 +1,1 @@
+"""Entitlement events, the benefit ledger and the fund page (administrators)."""

@@ -1,0 +1,80 @@
+"""Forms of the entitlement and fund pages (shape only; the service checks the dates)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
+from careapp.errors import CareappError
+from careapp.models.assessment import CareSetting
+from careapp.models.providers import Provider
+from careapp.services.ledger import END_REASONS, NOTE_MAX
+
+END_REASON_LABELS = {
+    "death": _l("Death"),
+    "insurance_ended": _l("Insurance ended"),
+    "moved_away": _l("Moved out of the city"),
+    "below_threshold": _l("Re-assessed below the threshold"),
+    "reassessed": _l("Replaced by a later decision"),
+    "reassessment_overdue": _l("Re-assessment overdue"),
+}
+
+
+class EventForm(FlaskForm):
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=NOTE_MAX)])
+
+    def show_error(self, error: CareappError) -> None:
+        """Attach a service error to its field, or to the form as a whole."""
+        if error.field is not None and error.field in self:
+            self[error.field].errors = [*self[error.field].errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+
+class MoveForm(EventForm):
+    moved_on = DateField(_l("Moved on"), validators=[InputRequired(_l("Enter a date."))])
+    care_setting = SelectField(
+        _l("New care setting"),
+        choices=[SelectChoice(s.value, CARE_SETTING_LABELS[s]) for s in CareSetting],
+        validators=[InputRequired()],
+    )
+    provider_id = SelectField(_l("Institution or home-care company"), validators=[Optional()])
+
+    def set_providers(self, providers: list[Provider]) -> None:
+        self.provider_id.choices = [SelectChoice("", _l("None"))] + [
+            SelectChoice(str(p.id), p.name) for p in providers
+        ]
+
+    @property
+    def chosen_setting(self) -> CareSetting:
+        return CareSetting(self.care_setting.data)
+
+    @property
+    def chosen_provider(self) -> int | None:
+        return int(self.provider_id.data) if self.provider_id.data else None
+
+
+class HospitalStayForm(EventForm):
+    admitted_on = DateField(_l("Admitted on"), validators=[InputRequired(_l("Enter a date."))])
+    discharged_on = DateField(
+        _l("Discharged on (empty: still in hospital)"), validators=[Optional()]
+    )
+
+
+class DischargeForm(EventForm):
+    discharged_on = DateField(_l("Discharged on"), validators=[InputRequired(_l("Enter a date."))])
+
+
+class EndForm(EventForm):
+    ends_on = DateField(
+        _l("End date (this day is not paid)"), validators=[InputRequired(_l("Enter a date."))]
+    )
+    reason = SelectField(
+        _l("Reason"),
+        choices=[SelectChoice(code, END_REASON_LABELS[code]) for code in END_REASONS],
+        validators=[InputRequired()],
+    )
