@@ -8,12 +8,15 @@ bytes afterwards makes the signature fail to verify.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import io
 import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,6 +37,21 @@ CERT_VALID_YEARS = 10
 # Room for the CMS signature (P-256 signature, certificate, signed attributes: about 1.5 KB).
 # Given explicitly, pyHanko skips signing a dummy document to estimate it (half its work).
 SIGNATURE_BYTES = 8192
+
+
+T = TypeVar("T")
+
+
+def _outside_event_loop(work: Callable[[], T]) -> T:
+    """Run pyHanko's synchronous API, which calls `asyncio.run`, even where this thread already
+    runs an event loop (an async host, Playwright's sync API in the browser tests): then the work
+    goes to a short-lived thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return work()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(work).result()
 
 
 class SealError(RuntimeError):
@@ -146,8 +164,10 @@ def seal_pdf(data: bytes, signer: signers.SimpleSigner) -> bytes:
     """The PDF `data` with the seal appended (an incremental update holding the signature)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     output = io.BytesIO()
-    signers.sign_pdf(
-        writer, _metadata(), signer=signer, output=output, bytes_reserved=SIGNATURE_BYTES
+    _outside_event_loop(
+        lambda: signers.sign_pdf(
+            writer, _metadata(), signer=signer, output=output, bytes_reserved=SIGNATURE_BYTES
+        )
     )
     return output.getvalue()
 
@@ -156,8 +176,10 @@ def seal_pdf_file(path: Path, signer: signers.SimpleSigner) -> None:
     """Seal the PDF at `path` in place; the file is streamed, never read whole into memory."""
     with path.open("rb+") as stream:
         writer = IncrementalPdfFileWriter(stream, strict=False)
-        signers.sign_pdf(
-            writer, _metadata(), signer=signer, in_place=True, bytes_reserved=SIGNATURE_BYTES
+        _outside_event_loop(
+            lambda: signers.sign_pdf(
+                writer, _metadata(), signer=signer, in_place=True, bytes_reserved=SIGNATURE_BYTES
+            )
         )
 
 
@@ -188,7 +210,7 @@ def check_seal(data: bytes | IO[bytes], trusted_cert_path: str | Path) -> SealSt
     root = load_cert_from_pemder(str(trusted_cert_path))
     context = ValidationContext(trust_roots=[root], allow_fetching=False)
     try:
-        status = validate_pdf_signature(signatures[-1], context)
+        status = _outside_event_loop(lambda: validate_pdf_signature(signatures[-1], context))
     except Exception:
         return SealStatus(True, False, False, False)
     return SealStatus(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -119,3 +121,16 @@ def test_load_signer_refuses_an_unreadable_key(tmp_path: Path) -> None:
     cert.write_text("not a certificate")
     with pytest.raises(SealError):
         load_signer(key, cert)
+
+
+def test_seal_and_check_work_inside_a_running_event_loop(keys) -> None:  # type: ignore[no-untyped-def]
+    """pyHanko's sync API calls asyncio.run; a host already running a loop must still seal."""
+    signer = load_signer(keys.key_path, keys.cert_path)
+
+    async def inside_a_loop() -> bool:
+        sealed = seal_pdf(render_assessment_conclusion(DATA), signer)
+        return check_seal(sealed, keys.cert_path).is_valid
+
+    # In a thread of its own: this test may itself run under Playwright's loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result()
