@@ -458,12 +458,13 @@ def test_acknowledged_alerts_leave_the_roster_and_are_audited(db_session: Sessio
         db_session.add(alert)
         alerts[provider.id] = alert
     db_session.flush()
-    manager = Actor(1, Role.PROVIDER_MANAGER, provider_id=mine.id)
+    user = UserFactory(manager=True, provider=mine)
+    manager = Actor(user.id, Role.PROVIDER_MANAGER, provider_id=mine.id)
 
     with pytest.raises(NotFoundError):  # another company's alert
         acknowledge_alert(db_session, manager, alerts[theirs.id].id, NOW)
     with pytest.raises(PermissionDeniedError):
-        acknowledge_alert(db_session, Actor(1, Role.ADMIN), alerts[mine.id].id, NOW)
+        acknowledge_alert(db_session, Actor(user.id, Role.ADMIN), alerts[mine.id].id, NOW)
     acknowledge_alert(db_session, manager, alerts[mine.id].id, NOW)
     acknowledge_alert(db_session, manager, alerts[mine.id].id, NOW)  # twice: harmless
 
