@@ -13,10 +13,9 @@ temporary SQLite file) it:
 4. checks the stored roster with the INDEPENDENT validator (`careapp.rostercheck`: plain SQL,
    every hard rule) and counts the visits assigned and unassigned by reason.
 
-With ``--workers N`` (N > 1) the providers are solved in N processes: a first pass through the
-service captures each provider's solver input (and is rolled back), the inputs are solved in a
-process pool, and a second pass through the service replays those results (checking that the
-inputs are identical) and stores them. Load is then the first pass, store the second.
+With ``--workers N`` (N > 1) the service itself solves each day's providers in N processes
+(`scheduling.parallel`, the `DISPATCH_WORKERS` setting of the nightly job); the phases are then
+not split, only the dispatch total is measured.
 
     .venv/bin/python benchmarks/city_day.py --database postgresql --database sqlite \
         --dispatcher routing --time-limit 3 --workers 2 --out /tmp/city_day.md
@@ -31,7 +30,6 @@ import argparse
 import datetime as dt
 import importlib
 import json
-import multiprocessing
 import os
 import resource
 import sys
@@ -54,7 +52,6 @@ from careapp.config import Config
 from scheduling.types import (
     CaregiverDay,
     DispatchResult,
-    Unassigned,
     VisitRequest,
 )
 
@@ -99,70 +96,6 @@ class TimedDispatcher:
         self.calls.append((started, time.perf_counter(), len(visits)))
         self.cpu_s += time.process_time() - cpu
         return result
-
-
-class CapturingDispatcher(TimedDispatcher):
-    """First pass of a parallel run: remembers each input; places nothing (rolled back)."""
-
-    def __init__(self) -> None:
-        super().__init__(None)
-        self.inputs: list[tuple[tuple[VisitRequest, ...], tuple[CaregiverDay, ...]]] = []
-
-    def solve(
-        self,
-        visits: Sequence[VisitRequest],
-        caregivers: Sequence[CaregiverDay],
-        speeds_kmh: Mapping[str, float],
-    ) -> DispatchResult:
-        started = time.perf_counter()
-        self.inputs.append((tuple(visits), tuple(caregivers)))
-        self.calls.append((started, time.perf_counter(), len(visits)))
-        return DispatchResult((), tuple(Unassigned(v.visit_id, "captured") for v in visits), ())
-
-
-class ReplayDispatcher(TimedDispatcher):
-    """Second pass: returns the result solved in the pool for exactly the same input."""
-
-    def __init__(
-        self,
-        inputs: list[tuple[tuple[VisitRequest, ...], tuple[CaregiverDay, ...]]],
-        results: list[DispatchResult],
-    ) -> None:
-        super().__init__(None)
-        self.inputs = inputs
-        self.results = results
-        self.index = 0
-
-    def solve(
-        self,
-        visits: Sequence[VisitRequest],
-        caregivers: Sequence[CaregiverDay],
-        speeds_kmh: Mapping[str, float],
-    ) -> DispatchResult:
-        started = time.perf_counter()
-        expected = self.inputs[self.index]
-        if (tuple(visits), tuple(caregivers)) != expected:
-            raise RuntimeError(f"input {self.index} changed between the passes")
-        result = self.results[self.index]
-        self.index += 1
-        self.calls.append((started, time.perf_counter(), len(visits)))
-        return result
-
-
-_POOL_DISPATCHER: Any = None
-
-
-def _pool_init(name: str, time_limit: float | None, seed: int) -> None:
-    global _POOL_DISPATCHER
-    _POOL_DISPATCHER = make_dispatcher(name, time_limit, seed)
-
-
-def _pool_solve(
-    job: tuple[tuple[VisitRequest, ...], tuple[CaregiverDay, ...]],
-) -> tuple[DispatchResult, float]:
-    started = time.process_time()
-    result: DispatchResult = _POOL_DISPATCHER.solve(job[0], job[1], SPEEDS)
-    return result, time.process_time() - started
 
 
 # -- databases -------------------------------------------------------------------------------
@@ -309,7 +242,9 @@ def run(kind: str, args: argparse.Namespace) -> Measurement:
             tracemalloc.start()
         cpu_before = cpu_seconds()
         if args.workers > 1:
-            _dispatch_in_pool(app, day, now, args, measurement, dispatch_visits, SCHEDULER_ACTOR)
+            _dispatch_with_workers(
+                app, day, now, args, measurement, dispatch_visits, SCHEDULER_ACTOR
+            )
         else:
             _dispatch_in_process(app, day, now, args, measurement, dispatch_visits, SCHEDULER_ACTOR)
         measurement.dispatch_cpu_s = cpu_seconds() - cpu_before
@@ -378,7 +313,7 @@ def _dispatch_in_process(
     measurement.largest_provider_visits = max((n for _, _, n in calls), default=0)
 
 
-def _dispatch_in_pool(
+def _dispatch_with_workers(
     app: Any,
     day: dt.date,
     now: dt.datetime,
@@ -387,44 +322,19 @@ def _dispatch_in_pool(
     dispatch_visits: Any,
     actor: Any,
 ) -> None:
+    """The service's own pool (`workers=`), as the nightly job runs it: phases are not split."""
     from careapp import db
 
-    capture = CapturingDispatcher()
+    dispatcher = make_dispatcher(args.dispatcher, args.time_limit, args.seed)
     with app.app_context():
         session = db.session()
         started = time.perf_counter()
-        dispatch_visits(session, actor, day, day, now, SPEEDS, dispatcher=capture)
-        session.rollback()
-        measurement.load_s = time.perf_counter() - started
-        session.close()
-    total_started = started
-    started = time.perf_counter()
-    # Largest first, so the pool does not end waiting on one big provider.
-    order = sorted(range(len(capture.inputs)), key=lambda i: -len(capture.inputs[i][0]))
-    # No database connection may cross the fork (a child closing it would break the parent's).
-    app.extensions["careapp.engine"].dispose()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(
-        args.workers, initializer=_pool_init, initargs=(args.dispatcher, args.time_limit, args.seed)
-    ) as pool:
-        solved = pool.map(_pool_solve, [capture.inputs[i] for i in order], chunksize=1)
-    results: list[DispatchResult] = [DispatchResult((), (), ())] * len(order)
-    for position, index in enumerate(order):
-        results[index] = solved[position][0]
-    measurement.solve_s = time.perf_counter() - started
-    measurement.solve_cpu_s = sum(seconds for _, seconds in solved)
-    replay = ReplayDispatcher(capture.inputs, results)
-    with app.app_context():
-        session = db.session()
-        started = time.perf_counter()
-        dispatch_visits(session, actor, day, day, now, SPEEDS, dispatcher=replay)
+        dispatch_visits(
+            session, actor, day, day, now, SPEEDS, dispatcher=dispatcher, workers=args.workers
+        )
         session.commit()
-        measurement.store_s = time.perf_counter() - started
+        measurement.dispatch_total_s = time.perf_counter() - started
         session.close()
-    if replay.index != len(results):
-        raise RuntimeError("the second pass did not replay every provider")
-    measurement.dispatch_total_s = time.perf_counter() - total_started
-    measurement.largest_provider_visits = max((len(v) for v, _ in capture.inputs), default=0)
 
 
 # -- report ----------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ class Config:
     # The routing solver's time budget per provider and day (it stops earlier once a day's
     # roster stops improving).
     DISPATCH_TIME_LIMIT_SECONDS = 5.0
+    # Processes solving the providers of a day side by side (the cores the scheduler may use).
+    DISPATCH_WORKERS = 2
 
     # Certificates: the seal's key and self-signed certificate (PEM files, never committed;
     # `careapp create-signing-key` writes them). Without them no certificate is issued.
@@ -99,6 +101,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     # A throwaway seal key per app (a temporary folder) unless SIGNING_KEY_PATH is set.
     SIGNING_KEY_EPHEMERAL = True
+    DISPATCH_WORKERS = 1  # the pool itself is tested where it is built (scheduling.parallel)
 
 
 def check_config(config: dict[str, Any]) -> None:

@@ -68,6 +68,7 @@ def run_dispatch(app: Flask, first_day: dt.date, days: int, actor: Actor) -> Dis
             config["TRAVEL_SPEED_KMH"],
             lock_timeout=dt.timedelta(seconds=config["DISPATCH_LOCK_TIMEOUT"]),
             time_limit_seconds=config["DISPATCH_TIME_LIMIT_SECONDS"],
+            workers=config["DISPATCH_WORKERS"],
         )
         outcome = DispatchOutcome(
             run.id,

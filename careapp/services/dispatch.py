@@ -40,6 +40,7 @@ from careapp.models.visit import (
 )
 from careapp.services.audit import record_event
 from scheduling.dispatch import Dispatcher
+from scheduling.parallel import Problem, solve_all
 from scheduling.routing import DEFAULT_TIME_LIMIT_SECONDS, RoutingDispatcher
 from scheduling.types import (
     DAILY_LIMIT_REACHED,
@@ -169,11 +170,13 @@ def dispatch_visits(
     dispatcher: Dispatcher | None = None,
     lock_timeout: dt.timedelta = dt.timedelta(0),
     time_limit_seconds: float = DEFAULT_TIME_LIMIT_SECONDS,
+    workers: int = 1,
 ) -> DispatchRun:
     """Generate and dispatch the visits of `first_day`..`last_day`; return the finished run.
 
     Each provider's day is routed by `dispatcher`, by default the routing solver with
-    `time_limit_seconds` per provider and day.
+    `time_limit_seconds` per provider and day; the providers of a day are solved side by side in
+    `workers` processes (`scheduling.parallel`), then stored here.
 
     Raises ConflictError when another dispatch run holds the lock (after waiting up to
     `lock_timeout`) or when a caregiver's booking changed underneath (then run it again).
@@ -217,17 +220,20 @@ def dispatch_visits(
         for visit in todays:
             if visit.id in movable_ids:
                 by_provider[visit.provider_id].append(visit)
-        for provider_id in sorted(by_provider):
-            routed, left = _dispatch_group(
-                engine,
+        groups = [
+            _prepare_group(
                 by_provider[provider_id],
                 caregivers.get(provider_id, []),
                 bookings,
                 last_caregiver,
                 day,
                 now,
-                speeds_kmh,
             )
+            for provider_id in sorted(by_provider)
+        ]
+        results = solve_all(engine, [g.problem for g in groups], speeds_kmh, workers)
+        for group, result in zip(groups, results, strict=True):
+            routed, left = _apply_result(group, result)
             assigned += routed
             unassigned += left
         for visit in todays:
@@ -380,18 +386,24 @@ def _fixed_bookings(visits: Sequence[Visit]) -> dict[int, list[_Kept]]:
     return bookings
 
 
-def _dispatch_group(
-    engine: Dispatcher,
+@dataclass
+class _Group:
+    """One provider's movable visits of one day, and the problem handed to the dispatcher."""
+
+    by_id: dict[int, Visit]
+    fixed: dict[int, Visit]
+    problem: Problem
+
+
+def _prepare_group(
     visits: Sequence[Visit],
     caregivers: Sequence[Caregiver],
     bookings: Mapping[int, list[_Kept]],
     last_caregiver: Mapping[int, int],
     day: dt.date,
     now: dt.datetime,
-    speeds_kmh: Mapping[str, float],
-) -> tuple[int, int]:
-    """Dispatch one provider's movable visits of one day; return (assigned, unassigned)."""
-    by_id = {visit.id: visit for visit in visits}
+) -> _Group:
+    """The dispatcher's input for one provider's day (visits that cannot be routed are marked)."""
     fixed = {kept.visit.id: kept.visit for c in caregivers for kept in bookings.get(c.id, [])}
     requests = []
     for visit in visits:
@@ -415,10 +427,14 @@ def _dispatch_group(
                 last_caregiver_id=last_caregiver.get(visit.care_plan_id),
             )
         )
-    days = [_caregiver_day(c, bookings.get(c.id, []), day, now) for c in caregivers]
-    result: DispatchResult = engine.solve(requests, days, speeds_kmh)
+    days = tuple(_caregiver_day(c, bookings.get(c.id, []), day, now) for c in caregivers)
+    return _Group({visit.id: visit for visit in visits}, fixed, Problem(tuple(requests), days))
+
+
+def _apply_result(group: _Group, result: DispatchResult) -> tuple[int, int]:
+    """Store one provider's day as dispatched; return (assigned, unassigned)."""
     for placed in result.assignments:
-        visit = by_id[placed.visit_id]
+        visit = group.by_id[placed.visit_id]
         visit.caregiver_id = placed.caregiver_id
         visit.planned_start = placed.start
         visit.planned_end = placed.end
@@ -427,12 +443,12 @@ def _dispatch_group(
         visit.status = VisitStatus.ASSIGNED
         visit.unassigned_reason = None
     for left in result.unassigned:
-        by_id[left.visit_id].unassigned_reason = left.reason_code
+        group.by_id[left.visit_id].unassigned_reason = left.reason_code
     for stop in result.fixed_stops:
-        kept = fixed[stop.visit_id]
+        kept = group.fixed[stop.visit_id]
         kept.route_order = stop.route_order
         kept.travel_minutes = stop.travel_minutes
-    return len(result.assignments), len(visits) - len(result.assignments)
+    return len(result.assignments), len(group.by_id) - len(result.assignments)
 
 
 def _caregiver_day(

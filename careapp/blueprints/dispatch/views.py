@@ -38,6 +38,7 @@ def dispatch_run() -> ResponseReturnValue:
                 config["TRAVEL_SPEED_KMH"],
                 lock_timeout=dt.timedelta(seconds=config["DISPATCH_LOCK_TIMEOUT"]),
                 time_limit_seconds=config["DISPATCH_TIME_LIMIT_SECONDS"],
+                workers=config["DISPATCH_WORKERS"],
             )
         except CareappError as error:
             session.rollback()

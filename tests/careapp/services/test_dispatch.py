@@ -38,6 +38,7 @@ from careapp.services.dispatch import (
     recent_dispatch_runs,
     unassigned_reason_label,
 )
+from scheduling.dispatch import GreedyDispatcher
 from scheduling.types import (
     NO_CAREGIVER_WORKING,
     NO_QUALIFIED_CAREGIVER,
@@ -614,3 +615,28 @@ def test_dispatch_visits_refuses_while_another_run_holds_the_lock(
                 )
         # The other transaction ended: the lock is free again.
         assert dispatch(db_session).status is DispatchRunStatus.COMPLETED
+
+
+def test_dispatch_visits_solves_providers_side_by_side_in_processes(db_session: Session) -> None:
+    plans = []
+    for _ in range(2):
+        provider = ProviderFactory()
+        caregiver = CaregiverFactory(provider=provider)
+        plans.append((plan_for(provider), caregiver))
+
+    run = dispatch_visits(
+        db_session,
+        ADMIN,
+        DAY,
+        DAY,
+        NOW,
+        SPEEDS,
+        dispatcher=GreedyDispatcher(),
+        workers=2,
+    )
+
+    assert (run.visits_assigned, run.visits_unassigned) == (2, 0)
+    for plan, caregiver in plans:
+        [visit] = visits_of(db_session, plan)
+        assert visit.caregiver_id == caregiver.id
+        assert visit.status is VisitStatus.ASSIGNED
