@@ -5,8 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +20,7 @@ from careapp.reports.pdf import (
     render_assessment_conclusion,
     zh_date,
 )
+from tests.careapp.reports.pdf_checks import run_tool
 
 FULL_ID = "320602194003010019"
 MASKED_ID = "320602********0019"
@@ -77,13 +76,6 @@ def _descriptor(font: DictionaryObject) -> DictionaryObject:
         font = font["/DescendantFonts"][0].get_object()
     descriptor: DictionaryObject = font["/FontDescriptor"].get_object()
     return descriptor
-
-
-def _run(tool: str, *args: str) -> bytes:
-    path = shutil.which(tool)
-    if path is None:  # pragma: no cover - poppler-utils is installed where the suite runs
-        pytest.skip(f"{tool} (poppler-utils) is not installed")
-    return subprocess.run([path, *args], check=True, capture_output=True, timeout=60).stdout
 
 
 def test_render_assessment_conclusion_returns_a_pdf(pdf: bytes) -> None:
@@ -160,7 +152,7 @@ def test_render_assessment_conclusion_embeds_its_only_font(pdf: bytes) -> None:
 def test_render_assessment_conclusion_pdftotext_reads_chinese(pdf: bytes, tmp_path: Path) -> None:
     path = tmp_path / "conclusion.pdf"
     path.write_bytes(pdf)
-    text = _run("pdftotext", "-enc", "UTF-8", str(path), "-").decode("utf-8")
+    text = run_tool("pdftotext", "-enc", "UTF-8", str(path), "-").decode("utf-8")
     assert "评估结论书" in text
     assert "重度依赖" in text
     assert "张秀英" in text
@@ -170,7 +162,7 @@ def test_render_assessment_conclusion_pdftotext_reads_chinese(pdf: bytes, tmp_pa
 def test_render_assessment_conclusion_first_page_is_not_blank(pdf: bytes, tmp_path: Path) -> None:
     path = tmp_path / "conclusion.pdf"
     path.write_bytes(pdf)
-    _run(
+    run_tool(
         "pdftoppm",
         "-png",
         "-r",
