@@ -17,6 +17,7 @@ from careapp.models.certificate import (
     PrintBatch,
     PrintBatchStatus,
 )
+from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.devices import DeviceLoan, DeviceProvision, DeviceType
 from careapp.models.eligibility import (
     BenefitCategory,
@@ -64,6 +65,7 @@ from careapp.models.visit import (
     CarePlanItem,
     DispatchRun,
     DispatchRunStatus,
+    VerificationMethod,
     Visit,
     VisitStatus,
 )
@@ -88,6 +90,9 @@ __all__ = [
     "Caregiver",
     "Certificate",
     "CertificateKind",
+    "ClaimFlag",
+    "ClaimFlagKind",
+    "ClaimFlagStatus",
     "DeviceLoan",
     "DeviceProvision",
     "DeviceType",
@@ -127,6 +132,7 @@ __all__ = [
     "ServiceItem",
     "Sex",
     "User",
+    "VerificationMethod",
     "Visit",
     "VisitStatus",
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event
+from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
@@ -34,6 +34,8 @@ class CarePlan(Base):
     starts_on: Mapped[dt.date]
     ends_on: Mapped[dt.date | None]
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Why an ended plan ended: "provider_exit", "transferred", "entitlement_ended", ...
+    ended_reason: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[created_at]
 
     entitlement: Mapped[Entitlement] = relationship()
@@ -67,6 +69,13 @@ class VisitStatus(enum.Enum):
     CANCELLED = "cancelled"
 
 
+class VerificationMethod(enum.Enum):
+    """How a visit's check-in and check-out were recorded."""
+
+    PHONE = "phone"  # by the caregiver's phone at the home (electronic visit verification)
+    MANUAL = "manual"  # entered by hand afterwards by the provider's manager (a paper record)
+
+
 # Statuses in which a visit occupies its caregiver's time.
 BOOKED_STATUSES = ("assigned", "confirmed", "checked_in", "completed")
 
@@ -74,7 +83,15 @@ BOOKED_STATUSES = ("assigned", "confirmed", "checked_in", "completed")
 class Visit(Base):
     __tablename__ = "visits"
     __table_args__ = (
-        UniqueConstraint("care_plan_id", "visit_on"),
+        # One planned visit per plan and day; a visit rescheduled from a missed one is extra.
+        Index(
+            "uq_visits_care_plan_id_visit_on",
+            "care_plan_id",
+            "visit_on",
+            unique=True,
+            postgresql_where=text("rescheduled_from_id IS NULL"),
+            sqlite_where=text("rescheduled_from_id IS NULL"),
+        ),
         Index("ix_visits_provider_day", "provider_id", "visit_on"),
         Index("ix_visits_caregiver_day", "caregiver_id", "visit_on"),
     )
@@ -110,6 +127,10 @@ class Visit(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     rating_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     rating_token_expires_at: Mapped[dt.datetime | None]
+    # Set when the visit is checked in (phone) or entered by hand (manual).
+    verification: Mapped[VerificationMethod | None]
+    # The missed visit this one makes up for (a manager's reschedule); at most one each.
+    rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), unique=True)
 
     care_plan: Mapped[CarePlan] = relationship()
     person: Mapped[Person] = relationship()
