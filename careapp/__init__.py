@@ -24,6 +24,10 @@ BLUEPRINTS = (
     "policy",
     "ledger",
     "devices",
+    "claims",
+    "providers",
+    "settlement",
+    "work_orders",
 )
 
 

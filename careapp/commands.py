@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import click
 from flask import Flask
 from flask.cli import with_appcontext
@@ -19,12 +21,17 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(print_decisions_command)
     app.cli.add_command(init_db)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(simulate_command)
     app.cli.add_command(scheduler_group)
     app.cli.add_command(dispatch_command)
     app.cli.add_command(reminders_command)
     app.cli.add_command(jobs_group)
     app.cli.add_command(validate_roster_command)
     app.cli.add_command(seed_city_command)
+
+    from careapp.settlement_commands import settle_command
+
+    app.cli.add_command(settle_command)
 
 
 @click.command("init-db")
@@ -58,6 +65,51 @@ def seed_demo_command(if_empty: bool, seed: int) -> None:
     session.commit()
     click.echo("demo data loaded")
     _print_logins()
+
+
+@click.command("simulate")
+@click.option(
+    "--from",
+    "first_month",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m"]),
+    help="The first month played (YYYY-MM), after the demo's today.",
+)
+@click.option("--months", default=3, show_default=True, type=click.IntRange(1, 24))
+@click.option("--seed", default=2017, show_default=True, help="Random seed (runs repeat).")
+@click.option(
+    "--poor-provider",
+    "poor_provider_id",
+    type=int,
+    default=None,
+    help="The provider whose visits go badly (default: the last home-care company).",
+)
+@with_appcontext
+def simulate_command(
+    first_month: dt.datetime, months: int, seed: int, poor_provider_id: int | None
+) -> None:
+    """Play months of visits, jobs, ratings, quality evaluations, exits and settlements on the
+    demo city (see careapp/simulation.py); commits day by day."""
+    from flask import current_app
+
+    from careapp.errors import CareappError
+    from careapp.simulation import simulate
+
+    session = db.session()
+    try:
+        report = simulate(
+            session,
+            current_app.config,
+            first_month.date(),
+            months,
+            seed=seed,
+            poor_provider_id=poor_provider_id,
+            commit=session.commit,
+        )
+    except (CareappError, LookupError) as error:
+        session.rollback()
+        raise click.ClickException(str(error)) from error
+    click.echo(report.summary)
 
 
 def _print_logins() -> None:

@@ -47,6 +47,11 @@ class Config:
     # A check-in farther from the home, or further outside the visit window, is flagged.
     CHECK_IN_MAX_DISTANCE_M = 500
     CHECK_IN_MAX_OUTSIDE_MINUTES = 30
+    # Audit of claims: travel between a worker's consecutive visits faster than this (km/h) is
+    # flagged, unless the two places are within the tolerance (metres: GPS noise). Far from home
+    # uses CHECK_IN_MAX_DISTANCE_M.
+    CLAIM_MAX_TRAVEL_SPEED_KMH = 60.0
+    CLAIM_TRAVEL_TOLERANCE_M = 100.0
     # The appeal window, the publicity (公示) working days and the re-assessment interval are
     # figures of the policy version in force (careapp.models.eligibility.PolicyVersion).
     # Holidays skipped when counting publicity working days (Mon-Fri less these).
@@ -90,6 +95,16 @@ class Config:
     # share of missed visits, a month fails (warning; two in a row: suspended; then exited).
     QUALITY_MIN_SATISFACTION_PERCENT = 95
     QUALITY_MAX_MISSED_PERCENT = 2
+    # Work orders: working days a provider has to answer an offer (weekends and PUBLIC_HOLIDAYS
+    # skipped; due by the end of the last one, city time), and a provider's capacity: enabled
+    # caregivers times this many clients (active care plans plus pending offers).
+    WORK_ORDER_DEADLINE_WORKING_DAYS = 2
+    WORK_ORDER_CLIENTS_PER_CAREGIVER = 8
+    # Optional checks, off while None: more complaints (received in the month, not dismissed)
+    # per 100 planned visits than this, or a smaller share (percent) of completed visits
+    # verified on the caregiver's phone (rather than entered by hand) fails a month too.
+    QUALITY_MAX_COMPLAINTS_PER_100_VISITS: float | None = None
+    QUALITY_MIN_PHONE_VERIFIED_PERCENT: float | None = None
 
 
 class TestConfig(Config):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from assessments.grading import get_instrument
 from careapp.access import Actor
 from careapp.clock import city_today
-from careapp.identity import make_resident_id
+from careapp.identity import make_resident_id, mask_id_number
 from careapp.models import (
     Applicant,
     Application,
@@ -145,7 +145,7 @@ def seed_demo(
         for n, name in enumerate(("李静", "赵刚", "陈芳", "周涛"), start=1)
     ]
     providers = _providers(session, size, districts, urban, today)
-    caregivers = _caregivers(session, rng, providers, size)
+    caregivers = _caregivers(session, rng, providers, size, protector)
 
     people = [
         register_person(
@@ -435,15 +435,30 @@ def _providers(
 
 
 def _caregivers(
-    session: Session, rng: random.Random, providers: list[Provider], size: DemoSize
+    session: Session,
+    rng: random.Random,
+    providers: list[Provider],
+    size: DemoSize,
+    protector: DataProtector,
 ) -> dict[int, list[Caregiver]]:
+    """Each provider's caregivers, with ID numbers. The last caregiver of the second provider is
+    the first caregiver of the first provider too (one person, two employers: the audit of
+    claims compares their visits)."""
     result: dict[int, list[Caregiver]] = {}
     number = 0
-    for provider in providers:
+    first: tuple[str, str] | None = None  # (name, ID number) of the first caregiver
+    for n, provider in enumerate(providers):
         result[provider.id] = []
         for k in range(size.caregivers_per_provider):
             number += 1
             name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN)
+            id_number = make_resident_id(
+                "320602", dt.date(1966, 1, 1) + dt.timedelta(days=number * 211), number * 2 % 1000
+            )
+            if first is None:
+                first = (name, id_number)
+            elif n == 1 and k == size.caregivers_per_provider - 1:
+                name, id_number = first
             user = create_user(
                 session,
                 username=f"caregiver{number}",
@@ -455,7 +470,8 @@ def _caregivers(
             district = provider.districts[k % len(provider.districts)]
             lat, lon = _near(rng, CENTRES[district.code], 0.02)
             qualifications = [Qualification.DAILY_CARE.value]
-            if k % 2 == 0:
+            # Nurses on every day of the week: caregivers 0, 1 and 3 work Sundays too.
+            if k % 2 == 0 or k == 1:
                 qualifications.append(Qualification.NURSING.value)
             if k % 3 == 0:
                 qualifications.append(Qualification.REHABILITATION.value)
@@ -465,12 +481,15 @@ def _caregivers(
                 name=name,
                 phone=f"139{rng.randrange(10**8):08d}",
                 qualifications=qualifications,
-                work_days=[1, 2, 3, 4, 5, 6, 7] if k % 2 else [1, 2, 3, 4, 5, 6],
+                work_days=[1, 2, 3, 4, 5, 6, 7] if k % 2 or k == 0 else [1, 2, 3, 4, 5, 6],
                 work_start=dt.time(7, 30),
                 work_end=dt.time(18, 30),
                 base_lat=lat,
                 base_lon=lon,
                 max_visits_per_day=8,
+                id_number_ciphertext=protector.encrypt(id_number),
+                id_number_index=protector.blind_index(id_number),
+                id_number_masked=mask_id_number(id_number),
             )
             session.add(caregiver)
             result[provider.id].append(caregiver)

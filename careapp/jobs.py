@@ -20,11 +20,13 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app, has_app_context
 
 from careapp.access import Actor
-from careapp.clock import city_today, utcnow
+from careapp.clock import city_datetime, city_today, utcnow
 
 if TYPE_CHECKING:
+    from careapp.services.claims import ClaimAuditOutcome
     from careapp.services.missed_visits import MissedVisitsOutcome
     from careapp.services.quality import QualityOutcome
+    from careapp.services.work_orders import DeadlineOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -170,13 +172,21 @@ def run_provider_quality(app: Flask, month: dt.date, actor: Actor) -> QualityOut
     """Evaluate every provider's quality for the month of `month`; commit once."""
     from careapp import db
     from careapp.services.quality import evaluate_provider_quality, thresholds_from_config
+    from careapp.services.work_orders import WorkOrderRules, open_exit_work_orders
 
     session = db.session()
+    now = utcnow()
     try:
         outcome = evaluate_provider_quality(
-            session, actor, month, utcnow(), thresholds_from_config(app.config)
+            session, actor, month, now, thresholds_from_config(app.config)
+        )
+        # The clients of providers that exited: one work order each, first offer made now.
+        orders = open_exit_work_orders(
+            session, actor, outcome.exited, WorkOrderRules.from_config(app.config), now
         )
         session.commit()
+        if orders:
+            logger.info("provider exit: %d work orders opened", len(orders))
     except Exception:
         session.rollback()
         raise
@@ -189,6 +199,59 @@ def provider_quality() -> QualityOutcome:
     with app.app_context():
         last_month = city_today(utcnow()).replace(day=1) - dt.timedelta(days=1)
         outcome = run_provider_quality(app, last_month, SCHEDULER_ACTOR)
+        logger.info("%s", outcome.summary)
+        return outcome
+
+
+def run_work_order_deadlines(app: Flask, now: dt.datetime, actor: Actor) -> DeadlineOutcome:
+    """Expire the offers past their deadline at `now` and re-offer or escalate; commit once."""
+    from careapp import db
+    from careapp.services.work_orders import WorkOrderRules, expire_overdue_offers
+
+    session = db.session()
+    try:
+        outcome = expire_overdue_offers(session, actor, WorkOrderRules.from_config(app.config), now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def work_order_deadlines() -> DeadlineOutcome:
+    """Hourly: offers nobody answered in time go to the next provider (or are escalated)."""
+    app = _job_app()
+    with app.app_context():
+        outcome = run_work_order_deadlines(app, utcnow(), SCHEDULER_ACTOR)
+        logger.info("%s", outcome.summary)
+        return outcome
+
+
+def run_claim_audit(
+    app: Flask, first_day: dt.date, last_day: dt.date, actor: Actor
+) -> ClaimAuditOutcome:
+    """Audit the claims (visits) of these days and raise the missing flags; commit once."""
+    from careapp import db
+    from careapp.services.claims import audit_days, claim_audit_settings
+
+    session = db.session()
+    try:
+        outcome = audit_days(
+            session, actor, first_day, last_day, utcnow(), claim_audit_settings(app.config)
+        )
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    return outcome
+
+
+def claim_audit() -> ClaimAuditOutcome:
+    """Nightly: audit the visits of yesterday and today (city dates)."""
+    app = _job_app()
+    with app.app_context():
+        today = city_today(utcnow())
+        outcome = run_claim_audit(app, today - dt.timedelta(days=1), today, SCHEDULER_ACTOR)
         logger.info("%s", outcome.summary)
         return outcome
 
@@ -212,6 +275,16 @@ def _missed_visits_on(app: Flask, day: dt.date, actor: Actor) -> str:
 
 def _provider_quality_on(app: Flask, day: dt.date, actor: Actor) -> str:
     return run_provider_quality(app, day, actor).summary
+
+
+def _work_order_deadlines_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    # As of the end of `day` (city), but never later than now: no offer expires early.
+    end_of_day = city_datetime(day + dt.timedelta(days=1), dt.time(0, 0))
+    return run_work_order_deadlines(app, min(utcnow(), end_of_day), actor).summary
+
+
+def _claim_audit_on(app: Flask, day: dt.date, actor: Actor) -> str:
+    return run_claim_audit(app, day, day, actor).summary
 
 
 @dataclass(frozen=True)
@@ -272,6 +345,24 @@ JOBS: tuple[JobSpec, ...] = (
         description="Evaluate each provider's last month; warn, suspend or exit",
         run_on=_provider_quality_on,
         date_help="any day of the month evaluated (the month must have ended)",
+    ),
+    JobSpec(
+        id="work-order-deadlines",
+        func=work_order_deadlines,
+        cron={"minute": 15},
+        kwargs={},
+        description="Expire unanswered work-order offers; re-offer or escalate",
+        run_on=_work_order_deadlines_on,
+        date_help="offers due by the end of this day (never later than now)",
+    ),
+    JobSpec(
+        id="claim-audit",
+        func=claim_audit,
+        cron={"hour": 23, "minute": 45},
+        kwargs={},
+        description="Audit the claims of yesterday and today; flag visits that look wrong",
+        run_on=_claim_audit_on,
+        date_help="the day whose visits are audited",
     ),
 )
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Generic, TypeVar
 
 MIN_STARS = 1
 MAX_STARS = 5
@@ -41,6 +45,89 @@ def satisfaction_share(stars: Iterable[int]) -> Fraction | None:
     if rated == 0:
         return None
     return Fraction(satisfied, rated)
+
+
+P = TypeVar("P", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Rated visits and those with 4 or 5 stars."""
+
+    rated: int = 0
+    satisfied: int = 0
+
+    @property
+    def share(self) -> Fraction | None:
+        """The satisfaction share, exactly; None when nothing was rated."""
+        return Fraction(self.satisfied, self.rated) if self.rated else None
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.rated + other.rated, self.satisfied + other.satisfied)
+
+
+@dataclass(frozen=True)
+class SatisfactionTable(Generic[P]):
+    """Satisfaction by provider and month, with the city's total per month."""
+
+    months: tuple[dt.date, ...]
+    providers: tuple[P, ...]
+    cells: dict[tuple[P, dt.date], Tally] = field(default_factory=dict)
+
+    def cell(self, provider: P, month: dt.date) -> Tally:
+        return self.cells.get((provider, month), Tally())
+
+    def provider_total(self, provider: P) -> Tally:
+        return sum((self.cell(provider, month) for month in self.months), Tally())
+
+    def city(self, month: dt.date) -> Tally:
+        return sum((self.cell(provider, month) for provider in self.providers), Tally())
+
+    @property
+    def city_total(self) -> Tally:
+        return sum((self.city(month) for month in self.months), Tally())
+
+
+def month_range(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
+    """The first days of the months from `first`'s month to `last`'s month, both included."""
+    months = []
+    month = first.replace(day=1)
+    while month <= last:
+        months.append(month)
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return tuple(months)
+
+
+def satisfaction_table(
+    rows: Iterable[tuple[P, dt.date, int, int]], months: tuple[dt.date, ...]
+) -> SatisfactionTable[P]:
+    """Tally (provider, month, stars, count) rows: `count` ratings of `stars` stars.
+
+    Rows outside `months` are left out; providers are listed in the order first seen.
+    """
+    wanted = set(months)
+    cells: dict[tuple[P, dt.date], Tally] = {}
+    providers: dict[P, None] = {}
+    for provider, month, stars, count in rows:
+        if not MIN_STARS <= stars <= MAX_STARS:
+            raise ValueError(f"stars must be {MIN_STARS}–{MAX_STARS}, got {stars}")
+        if count < 0:
+            raise ValueError("a count cannot be negative")
+        first = month.replace(day=1)
+        if first not in wanted:
+            continue
+        providers.setdefault(provider, None)
+        satisfied = count if stars >= SATISFIED_STARS else 0
+        cells[(provider, first)] = cells.get((provider, first), Tally()) + Tally(count, satisfied)
+    return SatisfactionTable(months, tuple(providers), cells)
+
+
+def percent_text(share: Fraction | None) -> str:
+    """A share as a percentage with one decimal, rounded half up exactly: 2/3 → "66.7"."""
+    if share is None:
+        return ""
+    tenths = math.floor(share * 1000 + Fraction(1, 2))
+    return f"{tenths // 10}.{tenths % 10}"
 
 
 # Two-character Chinese surnames (复姓) that are common enough to matter on a rating page.

@@ -32,10 +32,17 @@ class VisitState(enum.StrEnum):
 
 
 class VisitAction(enum.StrEnum):
-    """What a caregiver does to a visit on their phone."""
+    """Everything that changes a visit's state: the caregiver's phone, the missed-visit job and
+    the provider's manager."""
 
-    CHECK_IN = "check_in"
-    CHECK_OUT = "check_out"
+    CHECK_IN = "check_in"  # the caregiver arrives (phone)
+    CHECK_OUT = "check_out"  # the caregiver leaves (phone)
+    MARK_MISSED = "mark_missed"  # the missed-visit job: no check-in by the window's end + grace
+    MANUAL_ENTRY = "manual_entry"  # the manager enters the visit from a paper record
+    CANCEL = "cancel"  # the manager cancels a visit that has not started
+    # The manager makes up for a missed visit: a NEW visit is created (RESCHEDULED_VISIT_STATES);
+    # the missed one stays missed.
+    RESCHEDULE = "reschedule"
 
 
 class CheckInFlag(enum.StrEnum):
@@ -55,25 +62,38 @@ class InvalidTransitionError(Exception):
         self.action = action
 
 
-# Where each caregiver action leads, and from which states it is allowed.
-ACTION_TARGETS: dict[VisitAction, VisitState] = {
-    VisitAction.CHECK_IN: VisitState.CHECKED_IN,
-    VisitAction.CHECK_OUT: VisitState.COMPLETED,
+_NOT_STARTED = (VisitState.UNASSIGNED, VisitState.ASSIGNED, VisitState.CONFIRMED)
+# Every state change of a visit: (state, action) -> the state it reaches. Any pair not listed
+# is refused. Dispatch and the roster move only (re)assign visits that have not started.
+TRANSITIONS: dict[tuple[VisitState, VisitAction], VisitState] = {
+    (VisitState.ASSIGNED, VisitAction.CHECK_IN): VisitState.CHECKED_IN,
+    (VisitState.CONFIRMED, VisitAction.CHECK_IN): VisitState.CHECKED_IN,
+    (VisitState.CHECKED_IN, VisitAction.CHECK_OUT): VisitState.COMPLETED,
+    # Not checked in by the end of the window plus the grace period (the missed-visit job).
+    **{(state, VisitAction.MARK_MISSED): VisitState.MISSED for state in _NOT_STARTED},
+    # A paper record: the visit needs (or gets) a caregiver, so never straight from unassigned.
+    (VisitState.ASSIGNED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
+    (VisitState.CONFIRMED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
+    (VisitState.MISSED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
+    **{(state, VisitAction.CANCEL): VisitState.CANCELLED for state in _NOT_STARTED},
+    # The missed visit itself does not change; the new visit starts in RESCHEDULED_VISIT_STATES.
+    (VisitState.MISSED, VisitAction.RESCHEDULE): VisitState.MISSED,
 }
+# Where each action leads (one target per action).
+ACTION_TARGETS: dict[VisitAction, VisitState] = {
+    action: target for (_state, action), target in TRANSITIONS.items()
+}
+# The state changes themselves (a reschedule leaves the missed visit as it is).
 ALLOWED_TRANSITIONS: frozenset[tuple[VisitState, VisitState]] = frozenset(
-    {
-        (VisitState.ASSIGNED, VisitState.CHECKED_IN),
-        (VisitState.CONFIRMED, VisitState.CHECKED_IN),
-        (VisitState.CHECKED_IN, VisitState.COMPLETED),
-        # Not checked in by the end of the window plus the grace period (the missed-visit job).
-        (VisitState.UNASSIGNED, VisitState.MISSED),
-        (VisitState.ASSIGNED, VisitState.MISSED),
-        (VisitState.CONFIRMED, VisitState.MISSED),
-    }
+    (state, target) for (state, _action), target in TRANSITIONS.items() if state is not target
+)
+# The states a visit made by a reschedule starts in: with a caregiver, or for the next dispatch.
+RESCHEDULED_VISIT_STATES: frozenset[VisitState] = frozenset(
+    {VisitState.ASSIGNED, VisitState.UNASSIGNED}
 )
 # States from which a visit becomes missed once its window (plus the grace period) is over.
 MISSABLE_STATES: frozenset[VisitState] = frozenset(
-    current for current, target in ALLOWED_TRANSITIONS if target is VisitState.MISSED
+    state for state, action in TRANSITIONS if action is VisitAction.MARK_MISSED
 )
 DEFAULT_MISSED_GRACE_MINUTES = 60
 
@@ -85,10 +105,15 @@ def can_transition(current: VisitState, target: VisitState) -> bool:
 
 def next_state_for(current: VisitState, action: VisitAction) -> VisitState:
     """The state a visit in `current` reaches by `action`; raises InvalidTransitionError."""
-    target = ACTION_TARGETS[action]
-    if not can_transition(current, target):
+    target = TRANSITIONS.get((current, action))
+    if target is None:
         raise InvalidTransitionError(current, action)
     return target
+
+
+def allowed_actions(current: VisitState) -> frozenset[VisitAction]:
+    """What may be done to a visit in `current` (the buttons a page offers)."""
+    return frozenset(action for state, action in TRANSITIONS if state is current)
 
 
 def is_missed(
@@ -175,3 +200,91 @@ def done_item_problems(planned: Iterable[str], done: Iterable[str]) -> tuple[str
     if not done_set <= set(planned):
         return (CheckInProblem.UNKNOWN_ITEMS.value,)
     return ()
+
+
+# --- the manager's hand: manual entry, reschedule, cancel -----------------------------------
+
+MIN_MANAGER_REASON_LENGTH = 4
+
+
+class ManualEntryProblem(enum.StrEnum):
+    """Why a visit entered by hand from a paper record is refused."""
+
+    CHECK_OUT_NOT_AFTER_CHECK_IN = "check_out_not_after_check_in"
+    NOT_ON_VISIT_DAY = "not_on_visit_day"  # check-in on another day, or out after the next day
+    IN_THE_FUTURE = "in_the_future"
+    REASON_REQUIRED = "reason_required"
+
+
+def manual_entry_problems(
+    visit_on: dt.date,
+    checked_in_at: dt.datetime,
+    checked_out_at: dt.datetime,
+    now: dt.datetime,
+    reason: str | None,
+) -> tuple[str, ...]:
+    """The times and reason of a manual entry. Times are aware and in city time (their date is
+    the city's day): check-in on the visit's day, check-out after it and at the latest on the
+    next day (crossing midnight at most), both in the past; a reason of at least 4 characters.
+    The items done are checked by `done_item_problems`."""
+    problems: list[str] = []
+    if checked_out_at <= checked_in_at:
+        problems.append(ManualEntryProblem.CHECK_OUT_NOT_AFTER_CHECK_IN.value)
+    if checked_in_at.date() != visit_on or checked_out_at.date() > visit_on + dt.timedelta(days=1):
+        problems.append(ManualEntryProblem.NOT_ON_VISIT_DAY.value)
+    if checked_out_at > now or checked_in_at > now:
+        problems.append(ManualEntryProblem.IN_THE_FUTURE.value)
+    if len((reason or "").strip()) < MIN_MANAGER_REASON_LENGTH:
+        problems.append(ManualEntryProblem.REASON_REQUIRED.value)
+    return tuple(problems)
+
+
+class RescheduleProblem(enum.StrEnum):
+    """Why a new day and window for a missed visit are refused."""
+
+    IN_THE_PAST = "in_the_past"
+    OUTSIDE_ENTITLEMENT = "outside_entitlement"
+    WINDOW_OUTSIDE_HOURS = "window_outside_hours"
+    WINDOW_TOO_SHORT = "window_too_short"  # ends before it starts, or shorter than the visit
+
+
+def reschedule_problems(
+    day: dt.date,
+    today: dt.date,
+    covered_from: dt.date,
+    covered_until: dt.date | None,
+    window_start: dt.time,
+    window_end: dt.time,
+    duration_minutes: int,
+    earliest: dt.time,
+    latest: dt.time,
+) -> tuple[str, ...]:
+    """A make-up visit: today or later, within the entitlement (and plan) cover
+    `covered_from`..`covered_until` (open when None), in a window between `earliest` and
+    `latest` that is long enough for the visit."""
+    problems: list[str] = []
+    if day < today:
+        problems.append(RescheduleProblem.IN_THE_PAST.value)
+    if day < covered_from or (covered_until is not None and day > covered_until):
+        problems.append(RescheduleProblem.OUTSIDE_ENTITLEMENT.value)
+    if window_start < earliest or window_end > latest:
+        problems.append(RescheduleProblem.WINDOW_OUTSIDE_HOURS.value)
+    length = (window_end.hour * 60 + window_end.minute) - (
+        window_start.hour * 60 + window_start.minute
+    )
+    if length < max(duration_minutes, 1):
+        problems.append(RescheduleProblem.WINDOW_TOO_SHORT.value)
+    return tuple(problems)
+
+
+MIN_CANCEL_REASON_LENGTH = 2  # "住院" (in hospital) is reason enough
+
+
+def cancel_problems(visit_on: dt.date, today: dt.date, reason: str | None) -> tuple[str, ...]:
+    """A visit is cancelled today or ahead of its day, never afterwards, and with a reason."""
+    problems: list[str] = []
+    if visit_on < today:
+        problems.append("in_the_past")
+    if len((reason or "").strip()) < MIN_CANCEL_REASON_LENGTH:
+        problems.append("reason_required")
+    return tuple(problems)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from hypothesis import settings
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,11 @@ from careapp.db import Base
 from careapp.models import User
 from careapp.reports.seal import create_signing_key
 from tests import factories
+
+# Speed is measured in benchmarks, not here: a busy machine must not fail a property test by the
+# clock (Hypothesis' default 200 ms deadline per example).
+settings.register_profile("careapp", deadline=None)
+settings.load_profile("careapp")
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
 TODAY = dt.date(2026, 11, 23)

@@ -116,10 +116,29 @@ class PersonFactory(BaseFactory):
     guardian_phone = "13900000000"
 
 
+def _caregiver_id_number(n: int) -> str:
+    """A distinct valid ID number per caregiver (born on consecutive days from 1970)."""
+    return make_resident_id("320602", dt.date(1970, 1, 1) + dt.timedelta(days=n), 2)
+
+
 class CaregiverFactory(BaseFactory):
+    """A caregiver with an ID number of their own; pass `id_number=` to make two caregiver
+    rows (of two providers) the same person, or `id_number=None` for a row without one."""
+
     class Meta:
         model = m.Caregiver
+        exclude = ("id_number",)
 
+    id_number = factory.Sequence(_caregiver_id_number)
+    id_number_ciphertext = factory.LazyAttribute(
+        lambda o: TEST_PROTECTOR.encrypt(o.id_number) if o.id_number else None
+    )
+    id_number_index = factory.LazyAttribute(
+        lambda o: TEST_PROTECTOR.blind_index(o.id_number) if o.id_number else None
+    )
+    id_number_masked = factory.LazyAttribute(
+        lambda o: mask_id_number(o.id_number) if o.id_number else None
+    )
     provider = factory.SubFactory(ProviderFactory)
     user = None
     name = factory.Sequence(lambda n: f"护理员{n}")
@@ -584,3 +603,72 @@ class PrintBatchFactory(BaseFactory):
             finished_at=dt.datetime(2026, 11, 23, 2, 5, tzinfo=dt.UTC),
             file_path=factory.LazyFunction(_tiny_pdf_file),
         )
+
+
+class ComplaintFactory(BaseFactory):
+    """An open complaint about a provider, recorded by an administrator."""
+
+    class Meta:
+        model = m.Complaint
+
+    provider = factory.SubFactory(ProviderFactory)
+    received_on = dt.date(2026, 11, 20)
+    channel = m.ComplaintChannel.PHONE
+    summary = "护理员迟到且态度不好"
+    status = m.ComplaintStatus.OPEN
+    recorded_by = factory.SubFactory(UserFactory, admin=True)
+    recorded_at = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+
+    class Params:
+        dismissed = factory.Trait(
+            status=m.ComplaintStatus.DISMISSED,
+            resolution_note="查无实据",
+            resolved_by=factory.SelfAttribute("recorded_by"),
+            resolved_at=dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC),
+        )
+        upheld = factory.Trait(
+            status=m.ComplaintStatus.UPHELD,
+            resolution_note="情况属实，已责令整改",
+            resolved_by=factory.SelfAttribute("recorded_by"),
+            resolved_at=dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC),
+        )
+
+
+class SettlementStatementFactory(BaseFactory):
+    """An issued main statement of October 2026 (numbered like a certificate), without lines."""
+
+    class Meta:
+        model = m.SettlementStatement
+
+    provider = factory.SubFactory(ProviderFactory)
+    issued_by = factory.SubFactory(UserFactory, admin=True)
+    issued_at = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)
+    certificate_id = factory.LazyAttribute(lambda o: _statement_certificate_id(o))
+    number = factory.LazyAttribute(lambda o: f"JS-2026-{o.number_suffix}")
+    month = dt.date(2026, 10, 1)
+    sequence = 1
+    provider_name = factory.SelfAttribute("provider.name")
+    visits_paid = 0
+    visits_paid_fen = 0
+    visits_held = 0
+    visits_held_fen = 0
+    bed_days = 0
+    bed_days_fen = 0
+    total_fen = 0
+
+    class Params:
+        number_suffix = factory.Sequence(lambda n: f"{900000 + n:06d}")
+
+
+def _statement_certificate_id(o: factory.builder.Resolver) -> int:
+    """The certificate row that numbers a statement (flushed for its id)."""
+    certificate = m.Certificate(
+        number=f"JS-2026-{o.number_suffix}",
+        kind=m.CertificateKind.SETTLEMENT_STATEMENT,
+        issued_at=o.issued_at,
+        issued_by_id=o.issued_by.id,
+    )
+    session = current_session()
+    session.add(certificate)
+    session.flush()
+    return certificate.id

@@ -56,9 +56,18 @@ from careapp.models.providers import (
     Qualification,
     ServiceItem,
 )
-from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
+from careapp.models.quality import (
+    AlertKind,
+    Complaint,
+    ComplaintChannel,
+    ComplaintStatus,
+    ProviderAlert,
+    ProviderQualityEvaluation,
+    SuspensionLift,
+)
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.roster import CalendarFeed
+from careapp.models.settlement import SettlementLine, SettlementStatement, StatementLineKind
 from careapp.models.users import LoginAttempt, Role, User
 from careapp.models.visit import (
     CarePlan,
@@ -68,6 +77,14 @@ from careapp.models.visit import (
     VerificationMethod,
     Visit,
     VisitStatus,
+)
+from careapp.models.work_orders import (
+    OfferBasis,
+    OfferStatus,
+    WorkOrder,
+    WorkOrderOffer,
+    WorkOrderReason,
+    WorkOrderStatus,
 )
 
 __all__ = [
@@ -93,6 +110,9 @@ __all__ = [
     "ClaimFlag",
     "ClaimFlagKind",
     "ClaimFlagStatus",
+    "Complaint",
+    "ComplaintChannel",
+    "ComplaintStatus",
     "DeviceLoan",
     "DeviceProvision",
     "DeviceType",
@@ -113,6 +133,8 @@ __all__ = [
     "Objection",
     "ObjectionSource",
     "ObjectionStatus",
+    "OfferBasis",
+    "OfferStatus",
     "Person",
     "PolicyRate",
     "PolicyVersion",
@@ -130,9 +152,17 @@ __all__ = [
     "Role",
     "SatisfactionRating",
     "ServiceItem",
+    "SettlementLine",
+    "SettlementStatement",
     "Sex",
+    "StatementLineKind",
+    "SuspensionLift",
     "User",
     "VerificationMethod",
     "Visit",
     "VisitStatus",
+    "WorkOrder",
+    "WorkOrderOffer",
+    "WorkOrderReason",
+    "WorkOrderStatus",
 ]

@@ -19,6 +19,7 @@ class CertificateKind(enum.Enum):
     ASSESSMENT_CONCLUSION = "assessment_conclusion"  # 评估结论书
     BENEFIT = "benefit"  # 待遇资格证明
     DECISION_NOTICE = "decision_notice"  # 决定通知书
+    SETTLEMENT_STATEMENT = "settlement_statement"  # 结算单 (a provider's monthly statement)
 
 
 class Certificate(Base):

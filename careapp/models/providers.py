@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk, str100
@@ -80,6 +80,12 @@ class Caregiver(Base):
     base_lon: Mapped[float]
     max_visits_per_day: Mapped[int] = mapped_column(default=8)
     is_enabled: Mapped[bool] = mapped_column(default=True)
+    # The resident ID number, encrypted, with its keyed hash (blind index) and masked form. Not
+    # unique: the same person may work for two providers (one caregiver row each), and the
+    # index is how the audit of claims finds them. Empty for rows from before it was recorded.
+    id_number_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    id_number_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str | None] = mapped_column(String(18))
 
     provider: Mapped[Provider] = relationship(back_populates="caregivers")
     user: Mapped[User | None] = relationship()

@@ -6,15 +6,19 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk
 from careapp.models.providers import ProviderStatus
 
 if TYPE_CHECKING:
+    from careapp.models.people import Person
     from careapp.models.providers import Provider
+    from careapp.models.users import User
     from careapp.models.visit import Visit
+
+COMPLAINT_SUMMARY_LENGTH = 500
 
 
 class ProviderQualityEvaluation(Base):
@@ -36,12 +40,18 @@ class ProviderQualityEvaluation(Base):
     rated: Mapped[int]
     satisfied: Mapped[int]  # ratings with 4 or 5 stars
     flagged_check_ins: Mapped[int]
+    # Complaints received in the month and not dismissed.
+    complaints: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Completed visits verified on the caregiver's phone / entered by hand (verification manual).
+    phone_verified: Mapped[int] = mapped_column(default=0, server_default="0")
+    manual_entered: Mapped[int] = mapped_column(default=0, server_default="0")
     # Problem codes of scheduling.quality.QualityProblem; empty when the month passed.
     problems: Mapped[list[Any]] = mapped_column(default=list)
     is_failing: Mapped[bool]
     status_before: Mapped[ProviderStatus]
     status_after: Mapped[ProviderStatus]
-    # The thresholds in force, as exact fractions ("19/20"), so the decision can be re-read.
+    # The thresholds in force, as exact fractions ("19/20"), so the decision can be re-read;
+    # the optional ones (max_complaints_per_100, min_phone_verified) only when configured.
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     evaluated_at: Mapped[dt.datetime]
 
@@ -53,6 +63,7 @@ class AlertKind(enum.Enum):
     QUALITY_WARNING = "quality_warning"
     QUALITY_SUSPENSION = "quality_suspension"
     QUALITY_EXIT = "quality_exit"
+    WORK_ORDER_OFFER = "work_order_offer"  # a client offered (careapp.services.work_orders)
 
 
 class ProviderAlert(Base):
@@ -81,3 +92,64 @@ class ProviderAlert(Base):
     provider: Mapped[Provider] = relationship()
     visit: Mapped[Visit | None] = relationship()
     evaluation: Mapped[ProviderQualityEvaluation | None] = relationship()
+
+
+class SuspensionLift(Base):
+    """An administrator lifted a provider's suspension (suspended → active), with the reason."""
+
+    __tablename__ = "provider_suspension_lifts"
+
+    id: Mapped[intpk]
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    lifted_at: Mapped[dt.datetime]
+    lifted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(COMPLAINT_SUMMARY_LENGTH))
+
+    provider: Mapped[Provider] = relationship()
+    lifted_by: Mapped[User] = relationship()
+
+
+class ComplaintChannel(enum.Enum):
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    ONLINE = "online"
+
+
+class ComplaintStatus(enum.Enum):
+    OPEN = "open"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Complaint(Base):
+    """A complaint about a provider, recorded and resolved by the administration.
+
+    Counted in the provider's monthly evaluation (by `received_on`) unless dismissed.
+    """
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_provider_received", "provider_id", "received_on"),
+        CheckConstraint("(status = 'open') = (resolved_at IS NULL)", name="resolved_when_not_open"),
+    )
+
+    id: Mapped[intpk]
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    received_on: Mapped[dt.date]
+    channel: Mapped[ComplaintChannel]
+    summary: Mapped[str] = mapped_column(String(COMPLAINT_SUMMARY_LENGTH))
+    status: Mapped[ComplaintStatus] = mapped_column(default=ComplaintStatus.OPEN)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime]
+    resolution_note: Mapped[str | None] = mapped_column(String(COMPLAINT_SUMMARY_LENGTH))
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None]
+
+    provider: Mapped[Provider] = relationship()
+    person: Mapped[Person | None] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    resolved_by: Mapped[User | None] = relationship(foreign_keys=[resolved_by_id])

@@ -131,6 +131,10 @@ class Visit(Base):
     verification: Mapped[VerificationMethod | None]
     # The missed visit this one makes up for (a manager's reschedule); at most one each.
     rescheduled_from_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), unique=True)
+    # Why the provider's manager entered the visit by hand (verification MANUAL).
+    manual_entry_reason: Mapped[str | None] = mapped_column(String(200))
+    # Why the provider's manager cancelled the visit before it started.
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
 
     care_plan: Mapped[CarePlan] = relationship()
     person: Mapped[Person] = relationship()

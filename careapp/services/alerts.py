@@ -37,6 +37,12 @@ def alert_message(alert: ProviderAlert) -> str:
             "A visit on %(day)s was not checked in and is marked missed; please reschedule it.",
             day=detail.get("visit_on", ""),
         )
+    if alert.kind is AlertKind.WORK_ORDER_OFFER:
+        return gettext(
+            "A new client is offered to you (work order %(order)s); answer by %(day)s.",
+            order=detail.get("work_order_id", ""),
+            day=detail.get("deadline_on", ""),
+        )
     month = str(detail.get("month", ""))[:7]
     messages = {
         AlertKind.QUALITY_WARNING: gettext(

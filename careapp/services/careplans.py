@@ -27,6 +27,7 @@ from careapp.models.providers import (
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, CarePlanItem
 from careapp.money import format_yuan
+from careapp.services import work_orders
 from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
 
@@ -35,6 +36,9 @@ EARLIEST_VISIT = dt.time(7, 0)
 LATEST_VISIT = dt.time(20, 0)
 # Providers that may take new clients (a warned provider still serves; suspended/exited do not).
 SERVING_STATUSES = (ProviderStatus.ACTIVE, ProviderStatus.WARNED)
+# Who runs a care plan: a home-care company (paid, one active plan per entitlement, within the
+# monthly budget) or a volunteer organisation (unpaid visits, in addition to the paid plan).
+PLAN_PROVIDER_KINDS = (ProviderKind.HOME_CARE, ProviderKind.VOLUNTEER)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class CarePlanOptions:
     entitlement: Entitlement
     providers: list[Provider]  # eligible providers of the person's district, with caregivers
     service_items: list[ServiceItem]
-    existing_plan_id: int | None
+    existing_plan_id: int | None  # the active paid plan
+    is_volunteer: bool = False  # the page plans unpaid visits of a volunteer organisation
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class CarePlanCost:
     max_visit_days: int
     monthly_fen: int
     budget_fen: int | None
+    is_volunteer: bool = False  # unpaid visits: never settled, not charged to the budget
 
 
 def max_visit_days_in_month(weekdays: Iterable[int]) -> int:
@@ -76,18 +82,36 @@ def max_visit_days_in_month(weekdays: Iterable[int]) -> int:
 def care_plan_cost(plan: CarePlan) -> CarePlanCost:
     per_visit = sum(item.service_item.unit_price_fen for item in plan.items)
     days = max_visit_days_in_month(plan.weekdays)
-    return CarePlanCost(per_visit, days, per_visit * days, plan.entitlement.monthly_budget_fen)
+    return CarePlanCost(
+        per_visit,
+        days,
+        per_visit * days,
+        plan.entitlement.monthly_budget_fen,
+        is_volunteer=is_volunteer_plan(plan),
+    )
 
 
-def care_plan_options(session: Session, actor: Actor, entitlement_id: int) -> CarePlanOptions:
+def is_volunteer_plan(plan: CarePlan) -> bool:
+    """A volunteer organisation's plan: its visits are unpaid."""
+    return plan.provider.kind is ProviderKind.VOLUNTEER
+
+
+def care_plan_options(
+    session: Session, actor: Actor, entitlement_id: int, *, volunteer: bool = False
+) -> CarePlanOptions:
+    """What the new-plan page offers: home-care companies (the paid plan) or, with
+    `volunteer`, volunteer organisations (unpaid visits in addition to the paid plan)."""
     _require_admin(actor)
     entitlement = _load_entitlement(session, entitlement_id)
-    _check_entitlement(entitlement)
+    _check_entitlement_open(entitlement)
+    if not volunteer:
+        _budget(entitlement)
+    kind = ProviderKind.VOLUNTEER if volunteer else ProviderKind.HOME_CARE
     providers = list(
         session.scalars(
             select(Provider)
             .where(
-                Provider.kind == ProviderKind.HOME_CARE,
+                Provider.kind == kind,
                 Provider.status.in_(SERVING_STATUSES),
                 Provider.districts.any(District.code == entitlement.person.district_code),
             )
@@ -95,11 +119,15 @@ def care_plan_options(session: Session, actor: Actor, entitlement_id: int) -> Ca
             .order_by(Provider.name, Provider.id)
         )
     )
+    accepted = None if volunteer else work_orders.accepted_new_client_order(session, entitlement.id)
+    if accepted is not None:  # a provider accepted the client's work order: the plan is theirs
+        providers = [p for p in providers if p.id == accepted.accepted_provider_id]
     return CarePlanOptions(
         entitlement=entitlement,
         providers=providers,
         service_items=list_service_items(session),
         existing_plan_id=_active_plan_id(session, entitlement.id),
+        is_volunteer=volunteer,
     )
 
 
@@ -110,20 +138,37 @@ def create_care_plan(
     data: CarePlanInput,
     now: dt.datetime,
 ) -> CarePlan:
-    """Check every rule of a home-care plan (each refusal names its field) and store the plan."""
+    """Check every rule of a home-care plan (each refusal names its field) and store the plan.
+
+    A home-care company's plan is paid: one active per entitlement, within the monthly budget.
+    A volunteer organisation's plan is unpaid: it comes in addition to the paid plan (one per
+    organisation) and has no budget check.
+    """
     _require_admin(actor)
     entitlement = _load_entitlement(session, entitlement_id, for_update=True)
-    budget = _check_entitlement(entitlement)
-    if _active_plan_id(session, entitlement.id) is not None:
+    _check_entitlement_open(entitlement)
+    chosen = session.get(Provider, data.provider_id) if data.provider_id is not None else None
+    is_volunteer = chosen is not None and chosen.kind is ProviderKind.VOLUNTEER
+    budget = None if is_volunteer else _budget(entitlement)
+    if not is_volunteer and _active_plan_id(session, entitlement.id) is not None:
         raise ConflictError(gettext("This entitlement already has an active care plan."))
     provider = _check_provider(session, data.provider_id, entitlement.person)
+    work_order = (
+        None
+        if is_volunteer
+        else work_orders.check_plan_provider(session, entitlement.id, provider.id)
+    )
+    if is_volunteer and _active_plan_id(session, entitlement.id, provider.id) is not None:
+        raise ConflictError(
+            gettext("%(name)s already has an active plan for this beneficiary.", name=provider.name)
+        )
     items = _check_items(session, data.service_item_ids)
     weekdays = _check_weekdays(data.weekdays)
     duration = sum(item.duration_minutes for item in items)
     window_start, window_end = _check_window(data.window_start, data.window_end, duration)
     caregiver = _check_caregiver(session, data.preferred_caregiver_id, provider, items)
     monthly = sum(item.unit_price_fen for item in items) * max_visit_days_in_month(weekdays)
-    if monthly > budget:
+    if budget is not None and monthly > budget:
         raise InvalidInputError(
             gettext(
                 "In its costliest month this plan costs %(total)s yuan, more than the monthly "
@@ -148,6 +193,8 @@ def create_care_plan(
     )
     session.add(plan)
     session.flush()
+    if work_order is not None:
+        work_orders.link_care_plan(work_order, plan)
     record_event(
         session,
         actor,
@@ -161,6 +208,7 @@ def create_care_plan(
             "service_items": [item.code for item in items],
             "weekdays": weekdays,
             "monthly_fen": monthly,
+            "is_volunteer": is_volunteer,
         },
     )
     return plan
@@ -220,32 +268,44 @@ def _load_entitlement(
     return entitlement
 
 
-def _check_entitlement(entitlement: Entitlement) -> int:
-    """The entitlement's monthly budget, if it may have a home-care plan at all."""
+def _check_entitlement_open(entitlement: Entitlement) -> None:
+    """The entitlement may have a care plan at all (active, at home with door-to-door service)."""
     if entitlement.status is not EntitlementStatus.ACTIVE:
         raise ConflictError(gettext("This entitlement has ended; it cannot get a care plan."))
     if entitlement.care_setting is not CareSetting.HOME_SERVICE:
         raise ConflictError(
             gettext("Only a beneficiary at home with door-to-door service has a care plan.")
         )
+
+
+def _budget(entitlement: Entitlement) -> int:
+    """The entitlement's monthly budget, which a paid plan must keep within."""
     if entitlement.monthly_budget_fen is None:
         raise ConflictError(gettext("This entitlement has no monthly service budget."))
     return entitlement.monthly_budget_fen
 
 
-def _active_plan_id(session: Session, entitlement_id: int) -> int | None:
-    return session.scalar(
+def _active_plan_id(
+    session: Session, entitlement_id: int, volunteer_provider_id: int | None = None
+) -> int | None:
+    """The entitlement's active paid plan, or its active plan with this volunteer provider."""
+    query = (
         select(CarePlan.id)
+        .join(CarePlan.provider)
         .where(CarePlan.entitlement_id == entitlement_id, CarePlan.is_active.is_(True))
-        .limit(1)
     )
+    if volunteer_provider_id is None:
+        query = query.where(Provider.kind != ProviderKind.VOLUNTEER)
+    else:
+        query = query.where(CarePlan.provider_id == volunteer_provider_id)
+    return session.scalar(query.order_by(CarePlan.id).limit(1))
 
 
 def _check_provider(session: Session, provider_id: int | None, person: Person) -> Provider:
     provider = session.get(Provider, provider_id) if provider_id is not None else None
     if provider is None:
         raise InvalidInputError(gettext("Choose a provider."), field="provider_id")
-    if provider.kind is not ProviderKind.HOME_CARE:
+    if provider.kind not in PLAN_PROVIDER_KINDS:
         raise InvalidInputError(
             gettext("%(name)s is not a home-care company.", name=provider.name),
             field="provider_id",

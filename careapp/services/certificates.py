@@ -31,6 +31,7 @@ from careapp.models.audit import AuditEvent
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
 from careapp.models.eligibility import EligibilityDecision, Entitlement, EntitlementStatus
 from careapp.models.people import Person, Sex
+from careapp.models.settlement import SettlementStatement
 from careapp.models.users import Role
 from careapp.reports.notices import (
     BenefitCertificateData,
@@ -47,12 +48,14 @@ from careapp.services.procedure import ProcedureRules
 ASSESSMENT_CONCLUSION_PREFIX = "PG"  # 评估 (pinggu)
 BENEFIT_PREFIX = "DY"  # 待遇 (daiyu)
 DECISION_NOTICE_PREFIX = "JD"  # 决定 (jueding)
+SETTLEMENT_STATEMENT_PREFIX = "JS"  # 结算 (jiesuan)
 PREFIXES = {
     CertificateKind.ASSESSMENT_CONCLUSION: ASSESSMENT_CONCLUSION_PREFIX,
     CertificateKind.BENEFIT: BENEFIT_PREFIX,
     CertificateKind.DECISION_NOTICE: DECISION_NOTICE_PREFIX,
+    CertificateKind.SETTLEMENT_STATEMENT: SETTLEMENT_STATEMENT_PREFIX,
 }
-NUMBER_PATTERN = re.compile(r"(PG|DY|JD)-\d{4}-\d{6,12}")
+NUMBER_PATTERN = re.compile(r"(PG|DY|JD|JS)-\d{4}-\d{6,12}")
 DEFAULT_RULES = ProcedureRules()
 SEX_ZH = {Sex.MALE: "男", Sex.FEMALE: "女"}
 
@@ -108,6 +111,14 @@ def _require_admin(actor: Actor, message: str) -> int:
     if not actor.is_role(Role.ADMIN) or actor.user_id is None:
         raise PermissionDeniedError(message)
     return actor.user_id
+
+
+def new_certificate(
+    session: Session, actor: Actor, kind: CertificateKind, now: dt.datetime
+) -> Certificate:
+    """A numbered Certificate row of `kind` (flushed, audited) for a document issued elsewhere
+    (a provider's settlement statement); the caller checked the actor's role."""
+    return _new_certificate(session, actor, kind, now)
 
 
 def _new_certificate(
@@ -500,6 +511,21 @@ def verify_certificate(
 
 
 def _verification(session: Session, certificate: Certificate, today: dt.date) -> Verification:
+    if certificate.kind is CertificateKind.SETTLEMENT_STATEMENT:
+        # A provider's statement: issued once and never changed, so genuine means valid; it
+        # names the provider (a company, not a person) and no ID number.
+        provider_name = session.scalar(
+            select(SettlementStatement.provider_name).where(
+                SettlementStatement.certificate_id == certificate.id
+            )
+        )
+        return Verification(
+            result=VerificationResult.VALID,
+            number=certificate.number,
+            kind=certificate.kind,
+            issued_on=city_today(certificate.issued_at),
+            masked_name=provider_name,
+        )
     person, reason, ended_on = _subject_and_standing(session, certificate, today)
     return Verification(
         result=VerificationResult.VALID if reason is None else VerificationResult.NOT_VALID,

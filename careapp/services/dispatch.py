@@ -116,7 +116,10 @@ def generate_visits(session: Session, first_day: dt.date, last_day: dt.date) -> 
     existing = set(
         session.execute(
             select(Visit.care_plan_id, Visit.visit_on).where(
-                Visit.visit_on >= first_day, Visit.visit_on <= last_day
+                Visit.visit_on >= first_day,
+                Visit.visit_on <= last_day,
+                # A make-up visit for a missed one is extra: the plan's own visit is still due.
+                Visit.rescheduled_from_id.is_(None),
             )
         )
     )

@@ -1,7 +1,8 @@
 """The fund's spending by month: the benefit ledger, and the place where other spending joins.
 
 `fund_spending_lines` is the one list of what the fund pays. Benefits come from the ledger
-(`careapp.services.ledger`), assistive-device subsidies from `careapp.services.devices`.
+(`careapp.services.ledger`: daily amounts, and home-care visits as settled per visit),
+assistive-device subsidies from `careapp.services.devices`.
 """
 
 from __future__ import annotations

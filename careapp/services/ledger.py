@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flask_babel import format_date, gettext
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from careapp.access import Actor
 from careapp.clock import city_today
-from careapp.eligibility import ledger
+from careapp.eligibility import ledger, settlement
 from careapp.eligibility.ledger import (
     DayStatus,
     EntitlementHistory,
@@ -29,9 +29,11 @@ from careapp.eligibility.ledger import (
     RateTable,
     Segment,
 )
-from careapp.eligibility.rules import Category
+from careapp.eligibility.rules import HOME_SERVICE, Category
+from careapp.eligibility.settlement import FlagState, Settlement, VisitClaim
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
+from careapp.models.claims import HOLDING_FLAG_STATUSES, ClaimFlag, ClaimFlagStatus
 from careapp.models.eligibility import (
     Entitlement,
     EntitlementEvent,
@@ -40,9 +42,10 @@ from careapp.models.eligibility import (
     PolicyVersion,
 )
 from careapp.models.people import Person
-from careapp.models.providers import Provider
+from careapp.models.providers import Provider, ServiceItem
+from careapp.models.settlement import SettlementLine
 from careapp.models.users import Role
-from careapp.models.visit import CarePlan
+from careapp.models.visit import CarePlan, Visit, VisitStatus
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS
 from careapp.services.procedure import end_entitlement
@@ -79,10 +82,12 @@ class EndInput:
 class MonthOfEntitlement:
     month: dt.date  # its first day
     segments: list[Segment]
+    visits_paid: int = 0  # home-care visits settled (paid per visit)
+    visits_fen: int = 0
 
     @property
     def amount_fen(self) -> int:
-        return ledger.total_fen(self.segments)
+        return ledger.total_fen(self.segments) + self.visits_fen
 
     @property
     def paid_days(self) -> int:
@@ -205,10 +210,25 @@ def get_entitlement_page(
     segments = ledger.benefit_segments(
         history, rate_tables_of(versions), entitlement.starts_on, ledger.month_bounds(today)[1]
     )
-    months = [
-        MonthOfEntitlement(month, pieces)
-        for month, pieces in sorted(ledger.split_by_month(segments).items(), reverse=True)
-    ]
+    by_month = ledger.split_by_month(segments)
+    # The person's visits of these months (their budget is the person's, across companies).
+    settled = settle_months(
+        session,
+        sorted(by_month),
+        {month: {entitlement.id: pieces} for month, pieces in by_month.items()},
+        person_id=entitlement.person_id,
+    )
+    months = []
+    for month, pieces in sorted(by_month.items(), reverse=True):
+        paid = _paid_visits(settled[month]).get(entitlement.id, {}).values()
+        months.append(
+            MonthOfEntitlement(
+                month,
+                pieces,
+                visits_paid=sum(count for count, _ in paid),
+                visits_fen=sum(fen for _, fen in paid),
+            )
+        )
     open_stay = next(
         (
             e
@@ -555,6 +575,10 @@ class LedgerLine:
     provider_id: int | None
     provider_name: str | None
     segments: list[Segment]
+    # Home care paid per visit: the settled visits of the month by this company (see
+    # `careapp.eligibility.settlement`); 0 on every other line.
+    visits_paid: int = 0
+    visits_fen: int = 0
 
     @property
     def paid_days(self) -> int:
@@ -566,7 +590,7 @@ class LedgerLine:
 
     @property
     def amount_fen(self) -> int:
-        return ledger.total_fen(self.segments)
+        return ledger.total_fen(self.segments) + self.visits_fen
 
 
 @dataclass(frozen=True)
@@ -584,10 +608,16 @@ class MonthLedger:
     month: dt.date
     lines: list[LedgerLine] = field(default_factory=list)
     versions: dict[int, str] = field(default_factory=dict)  # policy version id -> its name
+    # The month's home-care visits, each with its outcome and amount (the per-visit lines' sums).
+    settlement: Settlement = field(default_factory=Settlement)
 
     @property
     def total_fen(self) -> int:
         return sum(line.amount_fen for line in self.lines)
+
+    @property
+    def visits_fen(self) -> int:
+        return sum(line.visits_fen for line in self.lines)
 
     @property
     def per_visit_days(self) -> int:
@@ -607,6 +637,13 @@ class MonthLedger:
                 if segment.is_paid:
                     totals[value][0] += segment.days
                 totals[value][1] += segment.amount_fen
+            if line.visits_fen:
+                value = {
+                    "category": line.category.value,
+                    "care_setting": HOME_SERVICE,  # visits are paid only in home service
+                    "district": line.district_code,
+                }[key]
+                totals[value][1] += line.visits_fen
         return sorted(
             ((value, days, amount) for value, (days, amount) in totals.items()),
             key=lambda row: (-row[2], row[0]),
@@ -664,33 +701,26 @@ def _overlapping(first: dt.date, last: dt.date) -> ColumnElement[bool]:
     )
 
 
-def _care_plan_companies(
-    session: Session, first: dt.date, last: dt.date
-) -> dict[int, tuple[int, str]]:
-    """Entitlement id -> the home-care company of its latest care plan (one query): the company
-    paid per visit when the placement names none."""
-    rows = session.execute(
-        select(CarePlan.entitlement_id, Provider.id, Provider.name)
-        .join(Provider, Provider.id == CarePlan.provider_id)
-        .where(CarePlan.entitlement_id.in_(select(Entitlement.id).where(_overlapping(first, last))))
-        .order_by(CarePlan.starts_on, CarePlan.id)
-    )
-    return {entitlement_id: (provider_id, name) for entitlement_id, provider_id, name in rows}
-
-
 def _lines(
     entitlement: Entitlement,
     segments: Sequence[Segment],
     providers: Mapping[int, str],
-    company: tuple[int, str] | None = None,
+    visits: Mapping[int, tuple[int, int]] | None = None,
 ) -> list[LedgerLine]:
-    names = dict(providers)
+    """The entitlement's lines of one month; `visits` (provider id -> visits paid, fen) are its
+    settled home-care visits: each company paid gets its per-visit line (the per-visit days go to
+    the company the placement names, else to the paid company with the lowest id)."""
     grouped: dict[tuple[Payee, int | None], list[Segment]] = defaultdict(list)
     for segment in segments:
         provider = None if segment.payee is Payee.BENEFICIARY else segment.provider_id
-        if segment.payee is Payee.PER_VISIT and provider is None and company is not None:
-            provider, names[company[0]] = company
         grouped[(segment.payee, provider)].append(segment)
+    paid: dict[tuple[Payee, int | None], tuple[int, int]] = {}
+    for provider_id, figures in sorted((visits or {}).items()):
+        key = (Payee.PER_VISIT, provider_id)
+        if key not in grouped and (Payee.PER_VISIT, None) in grouped:
+            grouped[key] = grouped.pop((Payee.PER_VISIT, None))  # these days go to this company
+        grouped.setdefault(key, [])
+        paid[key] = figures
     person = entitlement.person
     return [
         LedgerLine(
@@ -702,8 +732,10 @@ def _lines(
             category=Category(entitlement.category.value),
             payee=payee,
             provider_id=provider,
-            provider_name=names.get(provider) if provider is not None else None,
+            provider_name=providers.get(provider) if provider is not None else None,
             segments=pieces,
+            visits_paid=paid.get((payee, provider), (0, 0))[0],
+            visits_fen=paid.get((payee, provider), (0, 0))[1],
         )
         for (payee, provider), pieces in grouped.items()
     ]
@@ -720,15 +752,152 @@ def ledgers_for_months(session: Session, months: Sequence[dt.date]) -> dict[dt.d
     tables = rate_tables_of(versions)
     names = {version.id: version.name for version in versions}
     result = {month: MonthLedger(month, versions=names) for month in months}
-    companies = _care_plan_companies(session, first, last)
-    for entitlement in _entitlements_between(session, first, last):
-        events = entitlement.events
-        providers = {e.provider.id: e.provider.name for e in events if e.provider is not None}
-        segments = ledger.benefit_segments(history_of(entitlement, events), tables, first, last)
-        company = companies.get(entitlement.id)
+    entitlements = _entitlements_between(session, first, last)
+    pieces_by_month: dict[dt.date, dict[int, list[Segment]]] = defaultdict(dict)
+    for entitlement in entitlements:
+        segments = ledger.benefit_segments(
+            history_of(entitlement, entitlement.events), tables, first, last
+        )
         for month, pieces in ledger.split_by_month(segments).items():
-            if month in result:
-                result[month].lines.extend(_lines(entitlement, pieces, providers, company))
+            pieces_by_month[month][entitlement.id] = pieces
+    settled = settle_months(session, months, pieces_by_month)
+    for month, found in settled.items():
+        result[month].settlement = found
+    provider_names = _provider_names(session)
+    paid = {month: _paid_visits(found) for month, found in settled.items()}
+    for entitlement in entitlements:
+        for month in months:
+            found_pieces = pieces_by_month[month].get(entitlement.id)
+            visits = paid[month].get(entitlement.id, {})
+            if found_pieces is not None or visits:
+                result[month].lines.extend(
+                    _lines(entitlement, found_pieces or [], provider_names, visits)
+                )
+    return result
+
+
+def _paid_visits(settled: Settlement) -> dict[int, dict[int, tuple[int, int]]]:
+    """Entitlement id -> provider id -> (visits paid, fen) of a month's settlement."""
+    result: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for (entitlement_id, provider_id), figures in settled.paid_by().items():
+        result[entitlement_id][provider_id] = figures
+    return result
+
+
+def _provider_names(session: Session) -> dict[int, str]:
+    return {row[0]: row[1] for row in session.execute(select(Provider.id, Provider.name))}
+
+
+# --- the month's home-care visits, settled -------------------------------------------------------
+
+
+def visit_claims_between(
+    session: Session, first: dt.date, last: dt.date, person_id: int | None = None
+) -> tuple[list[VisitClaim], dict[int, int | None]]:
+    """Every visit from `first` to `last` as settlement sees it, and each visit's monthly budget
+    (visit id -> fen): a fixed number of queries."""
+    prices = {
+        row[0]: row[1]
+        for row in session.execute(select(ServiceItem.code, ServiceItem.unit_price_fen))
+    }
+    rows = session.execute(
+        select(
+            Visit.id,
+            Visit.person_id,
+            CarePlan.entitlement_id,
+            Visit.provider_id,
+            Provider.kind,
+            Visit.visit_on,
+            Visit.window_start,
+            Visit.status,
+            Visit.done_item_codes,
+            Entitlement.monthly_budget_fen,
+        )
+        .join(CarePlan, CarePlan.id == Visit.care_plan_id)
+        .join(Entitlement, Entitlement.id == CarePlan.entitlement_id)
+        .join(Provider, Provider.id == Visit.provider_id)
+        .where(Visit.visit_on >= first, Visit.visit_on <= last)
+        .where(Visit.person_id == person_id if person_id is not None else true())
+    ).all()
+    flags: dict[int, FlagState] = {}
+    for visit_id, status in session.execute(
+        select(ClaimFlag.visit_id, ClaimFlag.status)
+        .join(Visit, Visit.id == ClaimFlag.visit_id)
+        .where(
+            Visit.visit_on >= first,
+            Visit.visit_on <= last,
+            ClaimFlag.status.in_(HOLDING_FLAG_STATUSES),
+            Visit.person_id == person_id if person_id is not None else true(),
+        )
+    ):
+        if status is ClaimFlagStatus.UPHELD or flags.get(visit_id) is None:
+            flags[visit_id] = (
+                FlagState.UPHELD if status is ClaimFlagStatus.UPHELD else FlagState.OPEN
+            )
+    claims = [
+        VisitClaim(
+            visit_id=row.id,
+            person_id=row.person_id,
+            entitlement_id=row.entitlement_id,
+            provider_id=row.provider_id,
+            provider_kind=row.kind.value,
+            visit_on=row.visit_on,
+            window_start=row.window_start,
+            is_completed=row.status is VisitStatus.COMPLETED,
+            value_fen=sum(prices.get(code, 0) for code in row.done_item_codes or ()),
+            flag=flags.get(row.id, FlagState.NONE),
+        )
+        for row in rows
+    ]
+    return claims, {row.id: row.monthly_budget_fen for row in rows}
+
+
+def paid_by_statements(
+    session: Session, first: dt.date, last: dt.date, person_id: int | None = None
+) -> dict[int, int]:
+    """Visit id -> what issued statements paid for it (visits from `first` to `last`)."""
+    rows = session.execute(
+        select(SettlementLine.visit_id, func.sum(SettlementLine.amount_fen))
+        .join(Visit, Visit.id == SettlementLine.visit_id)
+        .where(Visit.visit_on >= first, Visit.visit_on <= last)
+        .where(Visit.person_id == person_id if person_id is not None else true())
+        .group_by(SettlementLine.visit_id)
+    )
+    return {row[0]: int(row[1]) for row in rows if row[0] is not None}
+
+
+def settle_months(
+    session: Session,
+    months: Sequence[dt.date],
+    segments: Mapping[dt.date, Mapping[int, Sequence[Segment]]],
+    person_id: int | None = None,
+) -> dict[dt.date, Settlement]:
+    """Each month's settlement of home-care visits (`segments`: month -> entitlement id -> its
+    ledger segments of that month), what issued statements paid kept as paid; `person_id`: only
+    that person's visits (an entitlement's page)."""
+    if not months:
+        return {}
+    first = ledger.month_bounds(min(months))[0]
+    last = ledger.month_bounds(max(months))[1]
+    claims, budgets = visit_claims_between(session, first, last, person_id)
+    already = paid_by_statements(session, first, last, person_id)
+    by_month: dict[dt.date, list[VisitClaim]] = defaultdict(list)
+    for claim in claims:
+        by_month[claim.visit_on.replace(day=1)].append(claim)
+    result: dict[dt.date, Settlement] = {}
+    for month in months:
+        own = by_month.get(month, [])
+        person_budget: dict[int, int | None] = {}
+        for claim in own:
+            budget = budgets[claim.visit_id]
+            if budget is not None:
+                earlier = person_budget.get(claim.person_id)
+                person_budget[claim.person_id] = budget if earlier is None else max(earlier, budget)
+            else:
+                person_budget.setdefault(claim.person_id, None)
+        result[month] = settlement.settle_visits(
+            own, segments.get(month, {}), person_budget, already
+        )
     return result
 
 

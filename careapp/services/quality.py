@@ -18,16 +18,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
 from careapp.clock import city_today
 from careapp.errors import InvalidInputError
 from careapp.models.providers import Provider, ProviderStatus
-from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
+from careapp.models.quality import (
+    AlertKind,
+    Complaint,
+    ComplaintStatus,
+    ProviderAlert,
+    ProviderQualityEvaluation,
+)
 from careapp.models.rating import SatisfactionRating
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit, VisitStatus
 from careapp.services.audit import record_event
 from scheduling.quality import (
     MonthFigures,
@@ -70,8 +76,12 @@ class QualityOutcome:
 
 
 def thresholds_from_config(config: Any) -> QualityThresholds:
+    """The thresholds configured in careapp.config (the two optional ones may be None)."""
     return QualityThresholds.from_percent(
-        config["QUALITY_MIN_SATISFACTION_PERCENT"], config["QUALITY_MAX_MISSED_PERCENT"]
+        config["QUALITY_MIN_SATISFACTION_PERCENT"],
+        config["QUALITY_MAX_MISSED_PERCENT"],
+        config.get("QUALITY_MAX_COMPLAINTS_PER_100_VISITS"),
+        config.get("QUALITY_MIN_PHONE_VERIFIED_PERCENT"),
     )
 
 
@@ -88,6 +98,12 @@ def month_figures(
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
     flags_text = cast(Visit.check_in_flags, String)
+    completed = Visit.status == VisitStatus.COMPLETED
+    # Visits from before `verification` existed count as phone-verified when checked in.
+    on_phone = or_(
+        Visit.verification == VerificationMethod.PHONE,
+        and_(Visit.verification.is_(None), Visit.checked_in_at.is_not(None)),
+    )
     rows = session.execute(
         select(
             Visit.provider_id,
@@ -104,6 +120,8 @@ def month_figures(
                     flags_text.not_in(["[]", "null"]),
                 )
             ),
+            count_if(and_(completed, on_phone)),
+            count_if(and_(completed, Visit.verification == VerificationMethod.MANUAL)),
         )
         .where(in_month)
         .group_by(Visit.provider_id)
@@ -122,12 +140,34 @@ def month_figures(
             .group_by(Visit.provider_id)
         )
     }
+    received = and_(Complaint.received_on >= first, Complaint.received_on < following)
+    if provider_ids is not None:
+        received = and_(received, Complaint.provider_id.in_(provider_ids))
+    complaints: dict[int, int] = {
+        provider_id: int(number)
+        for provider_id, number in session.execute(
+            select(Complaint.provider_id, func.count(Complaint.id))
+            .where(received, Complaint.status != ComplaintStatus.DISMISSED)
+            .group_by(Complaint.provider_id)
+        )
+    }
     figures = {}
-    for provider_id in set(counts) | set(ratings):
-        planned, completed, missed, late, flagged = counts.get(provider_id, (0, 0, 0, 0, 0))
+    for provider_id in set(counts) | set(ratings) | set(complaints):
+        planned, completed_, missed, late, flagged, phone, manual = counts.get(
+            provider_id, (0, 0, 0, 0, 0, 0, 0)
+        )
         rated, satisfied = ratings.get(provider_id, (0, 0))
         figures[provider_id] = MonthFigures(
-            planned, completed, missed, late, rated, satisfied, flagged
+            planned,
+            completed_,
+            missed,
+            late,
+            rated,
+            satisfied,
+            flagged,
+            complaints=complaints.get(provider_id, 0),
+            phone_verified=phone,
+            manual_entered=manual,
         )
     return figures
 
@@ -198,14 +238,14 @@ def evaluate_provider_quality(
             rated=month_figs.rated,
             satisfied=month_figs.satisfied,
             flagged_check_ins=month_figs.flagged_check_ins,
+            complaints=month_figs.complaints,
+            phone_verified=month_figs.phone_verified,
+            manual_entered=month_figs.manual_entered,
             problems=list(problems),
             is_failing=bool(problems),
             status_before=provider.status,
             status_after=ProviderStatus(decision.after.value),
-            thresholds={
-                "min_satisfaction": str(thresholds.min_satisfaction),
-                "max_missed_share": str(thresholds.max_missed_share),
-            },
+            thresholds=thresholds.in_force(),
             evaluated_at=now,
         )
         session.add(evaluation)
@@ -221,6 +261,9 @@ def evaluate_provider_quality(
             "rated": month_figs.rated,
             "satisfied": month_figs.satisfied,
             "flagged_check_ins": month_figs.flagged_check_ins,
+            "complaints": month_figs.complaints,
+            "phone_verified": month_figs.phone_verified,
+            "manual_entered": month_figs.manual_entered,
             "problems": list(problems),
             "status_before": decision.before.value,
             "status_after": decision.after.value,

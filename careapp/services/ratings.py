@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from flask_babel import gettext
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -17,12 +18,22 @@ from careapp.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.models.providers import Provider
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.security import token_hash
 from careapp.services.audit import record_event
-from scheduling.ratings import MAX_COMMENT_LENGTH, RatingProblem, rating_problems
+from scheduling.ratings import (
+    MAX_COMMENT_LENGTH,
+    RatingProblem,
+    SatisfactionTable,
+    month_range,
+    rating_problems,
+    satisfaction_table,
+)
+
+MAX_REPORT_MONTHS = 24
 
 
 class LinkExpiredError(CareappError):
@@ -139,6 +150,56 @@ def record_phone_rating(
     )
     session.flush()
     return rating
+
+
+@dataclass(frozen=True)
+class SatisfactionReport:
+    table: SatisfactionTable[int]  # by provider id
+    provider_names: dict[int, str]
+
+
+def satisfaction_report(
+    session: Session, actor: Actor, first: dt.date, last: dt.date
+) -> SatisfactionReport:
+    """The share of 4-5 star ratings by provider and by visit month (administrators; 2 queries).
+
+    Ratings count in the month of their visit; cancelled visits are left out, as in the
+    monthly quality evaluation.
+    """
+    if not actor.is_role(Role.ADMIN):
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    months = month_range(first, last)
+    if not months:
+        raise InvalidInputError(
+            gettext("The first month must not be after the last."), field="from"
+        )
+    if len(months) > MAX_REPORT_MONTHS:
+        raise InvalidInputError(
+            gettext("Choose at most %(count)d months.", count=MAX_REPORT_MONTHS), field="to"
+        )
+    following = (months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    rows = session.execute(
+        select(Visit.provider_id, Visit.visit_on, SatisfactionRating.stars, func.count())
+        .join(SatisfactionRating, SatisfactionRating.visit_id == Visit.id)
+        .where(
+            Visit.visit_on >= months[0],
+            Visit.visit_on < following,
+            Visit.status != VisitStatus.CANCELLED,
+        )
+        .group_by(Visit.provider_id, Visit.visit_on, SatisfactionRating.stars)
+        .order_by(Visit.provider_id)
+    )
+    table = satisfaction_table(
+        ((provider_id, day, stars, int(count)) for provider_id, day, stars, count in rows), months
+    )
+    names: dict[int, str] = {}
+    if table.providers:
+        rows_by_id = session.execute(
+            select(Provider.id, Provider.name).where(Provider.id.in_(table.providers))
+        )
+        names = {row.id: row.name for row in rows_by_id}
+    ordered = tuple(sorted(table.providers, key=lambda pid: (names.get(pid, ""), pid)))
+    return SatisfactionReport(SatisfactionTable(months, ordered, table.cells), names)
 
 
 def _require_survey_staff(actor: Actor) -> None:

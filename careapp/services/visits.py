@@ -13,9 +13,10 @@ from careapp.access import Actor
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit, VisitStatus
 from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
+from careapp.services.claims import ClaimAuditSettings, audit_visits
 from scheduling.visits import (
     DEFAULT_MAX_DISTANCE_M,
     DEFAULT_MAX_OUTSIDE_MINUTES,
@@ -148,6 +149,7 @@ def check_in(
         max_outside_minutes=max_outside_minutes,
     )
     visit.status = VisitStatus(target.value)
+    visit.verification = VerificationMethod.PHONE
     visit.checked_in_at = now
     visit.check_in_lat, visit.check_in_lon = position if position else (None, None)
     visit.location_note = note
@@ -176,10 +178,12 @@ def check_out(
     now: dt.datetime,
     *,
     valid_for: dt.timedelta,
+    claim_settings: ClaimAuditSettings | None = None,
 ) -> str:
     """Record the departure and the items done; returns the family's one-time rating token.
 
-    Only the token's hash is stored; the link works until `now + valid_for`.
+    Only the token's hash is stored; the link works until `now + valid_for`. The visit and the
+    caregiver's other visits of the day are then audited (careapp.services.claims).
     """
     visit = _lock_visit_for_caregiver(session, actor, visit_id)
     target = _next_state(visit, VisitAction.CHECK_OUT)
@@ -216,6 +220,7 @@ def check_out(
         detail={"done_item_codes": visit.done_item_codes, "has_location": position is not None},
     )
     session.flush()
+    audit_visits(session, actor, [visit.id], now, claim_settings or ClaimAuditSettings())
     return token
 
 

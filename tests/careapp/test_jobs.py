@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import careapp.jobs as jobs
+from careapp.clock import city_today
 from careapp.models import AuditEvent, DispatchRun, Visit, VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, provider_care_plan
@@ -126,9 +127,10 @@ def test_dispatch_command_dispatches_a_date_and_prints_the_counts(
 def test_dispatch_command_defaults_to_tomorrow_and_the_horizon(
     app: Flask, db_session: Session
 ) -> None:
+    tomorrow = city_today() + dt.timedelta(days=1)  # the real clock: the command reads it
     result = app.test_cli_runner().invoke(args=["dispatch"])
     assert result.exit_code == 0, result.output
-    assert "2026-11-24..2026-11-25" in result.output
+    assert f"{tomorrow}..{tomorrow + dt.timedelta(days=1)}" in result.output
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import careapp.jobs as jobs
 from careapp.access import Actor
-from careapp.clock import city_datetime
+from careapp.clock import city_datetime, city_today
 from careapp.errors import NotFoundError, PermissionDeniedError
 from careapp.models import (
     AlertKind,
@@ -404,7 +404,8 @@ def test_jobs_run_existing_jobs_by_date(app: Flask, db_session: Session) -> None
     assert "2 visits created, 2 assigned, 0 unassigned" in dispatch.output
     reminders = runner.invoke(args=["jobs", "run", "reassessment-reminders"])  # default: today
     assert reminders.exit_code == 0, reminders.output
-    assert f"re-assessment reminders for {TODAY}: 0 recorded" in reminders.output
+    # The real clock: the command's default day is the city's today when it runs.
+    assert f"re-assessment reminders for {city_today()}: 0 recorded" in reminders.output
 
 
 def test_open_provider_alerts_only_for_the_managers_own_provider(db_session: Session) -> None:

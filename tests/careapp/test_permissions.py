@@ -77,6 +77,10 @@ ACCESS: dict[str, frozenset[str]] = {
     "rosters.roster_visit_detail": frozenset({MANAGER}),
     "rosters.roster_week": frozenset({MANAGER}),
     "rosters.roster_visit_move": frozenset({MANAGER}),
+    "rosters.roster_visit_manual_entry": frozenset({MANAGER}),
+    "rosters.roster_visit_manual_entry_done": frozenset({MANAGER}),
+    "rosters.roster_visit_reschedule": frozenset({MANAGER}),
+    "rosters.roster_visit_cancel": frozenset({MANAGER}),
     "rosters.alert_acknowledge": frozenset({MANAGER}),
     "rosters.caregiver_map": frozenset({MANAGER}),
     "rosters.roster_csv_export": frozenset({MANAGER}),
@@ -110,6 +114,33 @@ ACCESS: dict[str, frozenset[str]] = {
     "devices.person_devices": frozenset({ADMIN}),
     "devices.loan_new": frozenset({ADMIN}),
     "devices.loan_return": frozenset({ADMIN}),
+    "claims.flag_list": frozenset({ADMIN, MANAGER}),
+    "claims.flag_detail": frozenset({ADMIN, MANAGER}),
+    "claims.flag_review": frozenset({ADMIN}),
+    "providers.provider_list": frozenset({ADMIN}),
+    "providers.provider_detail": frozenset({ADMIN}),
+    "providers.lift_suspension": frozenset({ADMIN}),
+    "providers.complaint_new": frozenset({ADMIN}),
+    "providers.complaint_resolve": frozenset({ADMIN}),
+    "providers.my_quality": frozenset({MANAGER}),
+    "providers.satisfaction_page": frozenset({ADMIN}),
+    "providers.satisfaction_csv": frozenset({ADMIN}),
+    "settlement.month_reconciliation": frozenset({ADMIN}),
+    "settlement.issue_month": frozenset({ADMIN}),
+    "settlement.issue_provider": frozenset({ADMIN}),
+    "settlement.statement_list": frozenset({ADMIN, MANAGER}),
+    "settlement.statement_detail": frozenset({ADMIN, MANAGER}),
+    "settlement.statement_pdf": frozenset({ADMIN, MANAGER}),
+    "settlement.statement_csv_download": frozenset({ADMIN, MANAGER}),
+    "work_orders.work_order_list": frozenset({ADMIN}),
+    "work_orders.work_order_new": frozenset({ADMIN}),
+    "work_orders.work_order_detail": frozenset({ADMIN}),
+    "work_orders.work_order_family_choice": frozenset({ADMIN}),
+    "work_orders.work_order_assign": frozenset({ADMIN}),
+    "work_orders.work_order_cancel": frozenset({ADMIN}),
+    "work_orders.offer_list": frozenset({MANAGER}),
+    "work_orders.offer_accept": frozenset({MANAGER}),
+    "work_orders.offer_refuse": frozenset({MANAGER}),
 }
 
 TOKEN = "permission-walk-token"
@@ -162,6 +193,30 @@ def world(db_session: Session) -> World:
         created_at=dt.datetime.now(dt.UTC),
     )
     db_session.add(feed)
+    work_order = m.WorkOrder(  # offered to the manager's provider
+        entitlement=entitlement,
+        person_id=entitlement.person_id,
+        reason=m.WorkOrderReason.NEW_CLIENT,
+        created_at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+    )
+    work_offer = m.WorkOrderOffer(
+        work_order=work_order,
+        provider=provider,
+        position=1,
+        basis=m.OfferBasis.ROTATION,
+        offered_at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+        deadline_at=dt.datetime(2099, 1, 1, tzinfo=dt.UTC),
+    )
+    db_session.add_all([work_order, work_offer])
+    claim_flag = m.ClaimFlag(  # on the manager's provider's visit
+        visit=rated,
+        kind=m.ClaimFlagKind.MANUAL_ENTRY,
+        detail={},
+        raised_at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
+    )
+    db_session.add(claim_flag)
+    complaint = f.ComplaintFactory(provider=provider, recorded_by=admin)
+    statement = f.SettlementStatementFactory(provider=provider, issued_by=admin)
     db_session.flush()
     person_args = {"person_id": assessing.person_id}
     return World(
@@ -198,6 +253,10 @@ def world(db_session: Session) -> World:
             "careplans.careplan_detail": {"care_plan_id": care_plan.id},
             "rosters.roster_visit_detail": {"visit_id": visit.id},
             "rosters.roster_visit_move": {"visit_id": visit.id},
+            "rosters.roster_visit_manual_entry": {"visit_id": visit.id},
+            "rosters.roster_visit_manual_entry_done": {"visit_id": visit.id},
+            "rosters.roster_visit_reschedule": {"visit_id": visit.id},
+            "rosters.roster_visit_cancel": {"visit_id": visit.id},
             "rosters.alert_acknowledge": {"alert_id": alert.id},
             "rosters.caregiver_map": {"caregiver_id": caregiver.id},
             "rosters.calendar_feed_create": {"caregiver_id": caregiver.id},
@@ -221,6 +280,24 @@ def world(db_session: Session) -> World:
             "devices.person_devices": {"person_id": entitlement.person_id},
             "devices.loan_new": {"person_id": entitlement.person_id},
             "devices.loan_return": {"loan_id": device_loan.id},
+            "claims.flag_detail": {"flag_id": claim_flag.id},
+            "claims.flag_review": {"flag_id": claim_flag.id},
+            "providers.provider_detail": {"provider_id": provider.id},
+            "providers.lift_suspension": {"provider_id": provider.id},
+            "providers.complaint_new": {"provider_id": provider.id},
+            "providers.complaint_resolve": {"complaint_id": complaint.id},
+            "settlement.issue_month": {"month": "2026-10"},
+            "settlement.issue_provider": {"month": "2026-10", "provider_id": provider.id},
+            "settlement.statement_detail": {"statement_id": statement.id},
+            "settlement.statement_pdf": {"statement_id": statement.id},
+            "settlement.statement_csv_download": {"statement_id": statement.id},
+            "work_orders.work_order_new": {"entitlement_id": entitlement.id},
+            "work_orders.work_order_detail": {"order_id": work_order.id},
+            "work_orders.work_order_family_choice": {"order_id": work_order.id},
+            "work_orders.work_order_assign": {"order_id": work_order.id},
+            "work_orders.work_order_cancel": {"order_id": work_order.id},
+            "work_orders.offer_accept": {"offer_id": work_offer.id},
+            "work_orders.offer_refuse": {"offer_id": work_offer.id},
             "static": {"filename": "css/app.css"},
             "set_language": {"code": "en"},
         },

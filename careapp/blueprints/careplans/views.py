@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -23,8 +23,12 @@ bp.add_app_template_filter(format_yuan, "yuan")
 @role_required(Role.ADMIN)
 def careplan_new(entitlement_id: int) -> ResponseReturnValue:
     session = db.session()
-    options = careplans.care_plan_options(session, current_actor(), entitlement_id)
-    if options.existing_plan_id is not None:
+    # ?volunteer=1: unpaid visits of a volunteer organisation, in addition to the paid plan.
+    volunteer = request.args.get("volunteer") == "1"
+    options = careplans.care_plan_options(
+        session, current_actor(), entitlement_id, volunteer=volunteer
+    )
+    if options.existing_plan_id is not None and not volunteer:
         return redirect(url_for("careplans.careplan_detail", care_plan_id=options.existing_plan_id))
     form = CarePlanForm()
     form.set_choices(options)

@@ -49,6 +49,7 @@ KIND_LABELS = {
     CertificateKind.ASSESSMENT_CONCLUSION.value: _l("Assessment conclusion"),
     CertificateKind.BENEFIT.value: _l("Benefit certificate"),
     CertificateKind.DECISION_NOTICE.value: _l("Eligibility decision notice"),
+    CertificateKind.SETTLEMENT_STATEMENT.value: _l("Settlement statement"),
 }
 STATUS_LABELS = {
     PrintBatchStatus.QUEUED.value: _l("Waiting"),

@@ -1,11 +1,25 @@
-"""The roster's forms: the day picker and exports (GET, no CSRF token) and the move (POST)."""
+"""The roster's forms: the day picker and exports (GET, no CSRF token), the move, and the
+manager's hand on a visit: manual entry, reschedule, cancel (POST)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectChoice, SelectField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Optional
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class RosterDayForm(FlaskForm):
@@ -42,3 +56,65 @@ class MoveVisitForm(FlaskForm):
 
 class CalendarFeedForm(FlaskForm):
     """The create/revoke buttons of a calendar link (a CSRF token only)."""
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class _Checkboxes(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ManualEntryForm(FlaskForm):
+    """A visit entered by hand from the caregiver's paper record (city times)."""
+
+    caregiver_id = SelectField(_l("Caregiver"), coerce=_optional_int, validators=[Optional()])
+    check_in_time = TimeField(
+        _l("Check-in time"), validators=[InputRequired(_l("Give the check-in time."))]
+    )
+    check_out_time = TimeField(
+        _l("Check-out time"), validators=[InputRequired(_l("Give the check-out time."))]
+    )
+    check_out_next_day = BooleanField(_l("Checked out after midnight (the next day)"))
+    done_item_codes = _Checkboxes(_l("Service items done"))
+    reason = StringField(
+        _l("Why the phone was not used"),
+        validators=[
+            DataRequired(_l("Give the reason (at least 4 characters).")),
+            Length(max=200, message=_l("Keep this under 200 characters.")),
+        ],
+    )
+    note = TextAreaField(
+        _l("Note (optional)"),
+        validators=[Optional(), Length(max=500, message=_l("Keep this under 500 characters."))],
+    )
+
+
+class RescheduleVisitForm(FlaskForm):
+    """A make-up visit for a missed one: a day, a window and optionally a caregiver."""
+
+    day = DateField(
+        _l("New day"), format="%Y-%m-%d", validators=[InputRequired(_l("Give the new day."))]
+    )
+    window_start = TimeField(
+        _l("Window starts"), validators=[InputRequired(_l("Give the start of the time window."))]
+    )
+    window_end = TimeField(
+        _l("Window ends"), validators=[InputRequired(_l("Give the end of the time window."))]
+    )
+    caregiver_id = SelectField(_l("Caregiver"), coerce=_optional_int, validators=[Optional()])
+    start = TimeField(_l("Start (with a caregiver)"), validators=[Optional()])
+
+
+class CancelVisitForm(FlaskForm):
+    reason = StringField(
+        _l("Why the visit is cancelled"),
+        validators=[
+            DataRequired(_l("Give the reason for the cancellation.")),
+            Length(max=200, message=_l("Keep this under 200 characters.")),
+        ],
+    )

@@ -18,21 +18,27 @@ from flask import (
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from wtforms import SelectChoice
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField
 
 from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import (
     CalendarFeedForm,
+    CancelVisitForm,
+    ManualEntryForm,
     MoveVisitForm,
+    RescheduleVisitForm,
     RosterDayForm,
     RosterExportForm,
 )
 from careapp.blueprints.visits.labels import FLAG_LABELS
+from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError, InvalidInputError
 from careapp.models.users import Role
 from careapp.services.alerts import acknowledge_alert, open_provider_alerts
+from careapp.services.claims import claim_audit_settings
 from careapp.services.rosters import (
     RosterVisitDetail,
     calendar_feed,
@@ -47,11 +53,22 @@ from careapp.services.rosters import (
     roster_visit,
     week_start,
 )
+from careapp.services.visit_records import (
+    ManualEntryInput,
+    RescheduleInput,
+    VisitRecordOptions,
+    cancel_visit,
+    record_manual_entry,
+    reschedule_missed_visit,
+    visit_record_options,
+)
 
 bp = Blueprint("rosters", __name__)
 
 # The plain token of a link just created, shown once after the redirect (the DB keeps a hash).
 CALENDAR_LINK_KEY = "calendar_link"
+# Likewise the family's rating token of a visit just entered by hand.
+MANUAL_ENTRY_KEY = "manual_entry_receipt"
 
 
 def _picked_day(form: RosterDayForm) -> dt.date:
@@ -112,6 +129,130 @@ def roster_visit_detail(visit_id: int) -> ResponseReturnValue:
     return _render_visit(detail, _move_form(detail))
 
 
+@bp.route("/roster/visits/<int:visit_id>/manual-entry", methods=["POST"])
+@role_required(Role.PROVIDER_MANAGER)
+def roster_visit_manual_entry(visit_id: int) -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    detail = roster_visit(session, actor, visit_id)
+    form, status = ManualEntryForm(), 400
+    _manual_choices(form, detail, visit_record_options(session, actor, visit_id, utcnow()))
+    if form.validate_on_submit():
+        data = ManualEntryInput(
+            form.check_in_time.data, form.check_out_time.data, form.done_item_codes.data or [],
+            form.reason.data, form.note.data, form.caregiver_id.data, form.check_out_next_day.data,
+        )  # fmt: skip
+        valid_for = dt.timedelta(days=current_app.config["RATING_LINK_VALID_DAYS"])
+        try:
+            entry = record_manual_entry(
+                session,
+                actor,
+                visit_id,
+                data,
+                utcnow(),
+                valid_for=valid_for,
+                claim_settings=claim_audit_settings(current_app.config),
+            )
+        except CareappError as error:
+            session.rollback()
+            status = _form_error(form, error)
+        else:
+            session.commit()
+            cookie_session[MANUAL_ENTRY_KEY] = {"visit_id": visit_id, "token": entry.rating_token}
+            return redirect(url_for("rosters.roster_visit_manual_entry_done", visit_id=visit_id))
+        detail = roster_visit(session, actor, visit_id)
+    return _render_visit(detail, _move_form(detail), manual_form=form, status=status)
+
+
+@bp.route("/roster/visits/<int:visit_id>/manual-entry/done", methods=["GET"])
+@role_required(Role.PROVIDER_MANAGER)
+def roster_visit_manual_entry_done(visit_id: int) -> ResponseReturnValue:
+    """The entered visit with the family's rating link and QR code (shown this once)."""
+    detail = roster_visit(db.session(), current_actor(), visit_id)
+    saved = cookie_session.get(MANUAL_ENTRY_KEY) or {}
+    token = saved.get("token") if saved.get("visit_id") == visit_id else None
+    if token is not None:
+        cookie_session.pop(MANUAL_ENTRY_KEY, None)  # the plain token is shown this once
+    rating_url = url_for("ratings.rate_visit", token=token, _external=True) if token else None
+    qr = qr_svg(rating_url, _("QR code of the rating link")) if rating_url else None
+    return render_template(
+        "rosters/visit_manual_entry_done.html", detail=detail, rating_url=rating_url, qr=qr
+    )
+
+
+@bp.route("/roster/visits/<int:visit_id>/reschedule", methods=["POST"])
+@role_required(Role.PROVIDER_MANAGER)
+def roster_visit_reschedule(visit_id: int) -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    detail = roster_visit(session, actor, visit_id)
+    form, status = RescheduleVisitForm(), 400
+    _caregiver_choices(form.caregiver_id, detail, _("Leave it to dispatch"))
+    if form.validate_on_submit():
+        data = RescheduleInput(
+            form.day.data, form.window_start.data, form.window_end.data,
+            form.caregiver_id.data, form.start.data,
+        )  # fmt: skip
+        speeds = current_app.config["TRAVEL_SPEED_KMH"]
+        try:
+            visit = reschedule_missed_visit(session, actor, visit_id, data, utcnow(), speeds)
+        except CareappError as error:
+            session.rollback()
+            status = _form_error(form, error)
+        else:
+            session.commit()
+            flash(_("The missed visit was rescheduled."), "success")
+            return redirect(url_for("rosters.roster_visit_detail", visit_id=visit.id))
+        detail = roster_visit(session, actor, visit_id)
+    return _render_visit(detail, _move_form(detail), reschedule_form=form, status=status)
+
+
+@bp.route("/roster/visits/<int:visit_id>/cancel", methods=["POST"])
+@role_required(Role.PROVIDER_MANAGER)
+def roster_visit_cancel(visit_id: int) -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    detail = roster_visit(session, actor, visit_id)
+    form, status = CancelVisitForm(), 400
+    if form.validate_on_submit():
+        try:
+            cancel_visit(session, actor, visit_id, form.reason.data, utcnow())
+        except CareappError as error:
+            session.rollback()
+            status = _form_error(form, error)
+        else:
+            session.commit()
+            flash(_("The visit was cancelled."), "success")
+            return redirect(url_for("rosters.roster_day", day=detail.day.isoformat()))
+        detail = roster_visit(session, actor, visit_id)
+    return _render_visit(detail, _move_form(detail), cancel_form=form, status=status)
+
+
+def _form_error(form: FlaskForm, error: CareappError) -> int:
+    """Show a domain error on its field, or above the form; its HTTP status."""
+    target = form._fields.get(error.field) if error.field else None
+    if target is not None:
+        target.errors = [*target.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+    return error.status_code
+
+
+def _caregiver_choices(field: SelectField, detail: RosterVisitDetail, empty: str) -> None:
+    field.choices = [
+        SelectChoice("", empty),
+        *(SelectChoice(cid, name) for cid, name in detail.caregiver_choices),
+    ]
+
+
+def _manual_choices(
+    form: ManualEntryForm, detail: RosterVisitDetail, options: VisitRecordOptions
+) -> None:
+    _caregiver_choices(form.caregiver_id, detail, _("The visit's caregiver"))
+    names = detail.visit.service_items  # in the order of the codes
+    form.done_item_codes.choices = [
+        SelectChoice(code, name)
+        for code, name in zip(options.service_item_codes, names, strict=True)
+    ]
+
+
 @bp.route("/roster/visits/<int:visit_id>/move", methods=["POST"])
 @role_required(Role.PROVIDER_MANAGER)
 def roster_visit_move(visit_id: int) -> ResponseReturnValue:
@@ -149,10 +290,66 @@ def _move_form(detail: RosterVisitDetail) -> MoveVisitForm:
 
 
 def _render_visit(
-    detail: RosterVisitDetail, form: MoveVisitForm, status: int = 200
+    detail: RosterVisitDetail,
+    form: MoveVisitForm,
+    status: int = 200,
+    *,
+    manual_form: ManualEntryForm | None = None,
+    reschedule_form: RescheduleVisitForm | None = None,
+    cancel_form: CancelVisitForm | None = None,
 ) -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    options: VisitRecordOptions = visit_record_options(
+        session, actor, detail.visit.visit_id, utcnow()
+    )
+    if manual_form is None:
+        visit = detail.visit
+        start = visit.planned_start or visit.window_start
+        end = visit.planned_end or visit.window_end
+        manual_form = ManualEntryForm(
+            formdata=None,
+            data={
+                "caregiver_id": visit.caregiver_id,
+                "check_in_time": start.time(),
+                "check_out_time": end.time(),
+                "done_item_codes": list(options.service_item_codes),
+            },
+        )
+        _manual_choices(manual_form, detail, options)
+    if reschedule_form is None:
+        visit = detail.visit
+        reschedule_form = RescheduleVisitForm(
+            formdata=None,
+            data={
+                "day": max(city_today(utcnow()), detail.day),
+                "window_start": visit.window_start.time(),
+                "window_end": visit.window_end.time(),
+                "caregiver_id": None,  # by default the next dispatch run assigns it
+            },
+        )
+        _caregiver_choices(reschedule_form.caregiver_id, detail, _("Leave it to dispatch"))
+    cancel_form = cancel_form or CancelVisitForm(formdata=None)
+    # A refusal of an action the page no longer offers (a race, a stale page) shows at the top.
+    refused = [
+        message
+        for action_form, offered in (
+            (manual_form, options.can_enter_by_hand),
+            (reschedule_form, options.can_reschedule),
+            (cancel_form, options.can_cancel),
+        )
+        if not offered
+        for message in action_form.form_errors
+    ]
     return render_template(
-        "rosters/roster_visit.html", detail=detail, flag_labels=FLAG_LABELS, move_form=form
+        "rosters/roster_visit.html",
+        detail=detail,
+        flag_labels=FLAG_LABELS,
+        move_form=form,
+        options=options,
+        refused=refused,
+        manual_form=manual_form,
+        reschedule_form=reschedule_form,
+        cancel_form=cancel_form,
     ), status
 
 

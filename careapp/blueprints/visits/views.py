@@ -24,6 +24,7 @@ from careapp.clock import city_today, utcnow
 from careapp.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
+from careapp.services.claims import claim_audit_settings
 from careapp.services.rosters import (
     caregiver_route_map,
     create_calendar_feed,
@@ -157,6 +158,7 @@ def visit_check_out(visit_id: int) -> ResponseReturnValue:
             token = check_out(
                 session, current_actor(), visit_id, form.done_item_codes.data or [],
                 form.note.data, form.lat.data, form.lon.data, utcnow(), valid_for=valid_for,
+                claim_settings=claim_audit_settings(current_app.config),
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()

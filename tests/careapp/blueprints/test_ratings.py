@@ -227,3 +227,36 @@ def test_phone_survey_is_for_admins_only(db_session: Session, login_as: Any, tra
 def test_phone_survey_of_an_unknown_visit(db_session: Session, login_as: Any) -> None:
     client = login_as(UserFactory(admin=True))
     assert client.get("/visits/999999999/phone-rating").status_code == 404
+
+
+def test_second_use_of_a_link_says_already_rated_and_changes_nothing(
+    db_session: Session, family: FlaskClient
+) -> None:
+    _visit, token = completed_visit(db_session)
+    family.post(f"/rate/{token}", data={"stars": "5", "comment": "很满意"})
+    first = db_session.scalars(select(SatisfactionRating)).one()
+    before = (first.id, first.stars, first.comment, first.rated_at, first.channel)
+
+    again = family.post(f"/rate/{token}", data={"stars": "1", "comment": "改评一星"})
+
+    assert again.status_code == 409
+    assert "already been rated" in again.get_data(as_text=True)
+    db_session.expire_all()
+    rating = db_session.scalars(select(SatisfactionRating)).one()
+    assert (rating.id, rating.stars, rating.comment, rating.rated_at, rating.channel) == before
+
+
+def test_phone_survey_of_a_visit_rated_through_the_link_is_a_conflict(
+    db_session: Session, family: FlaskClient, login_as: Any
+) -> None:
+    visit, token = completed_visit(db_session)
+    family.post(f"/rate/{token}", data={"stars": "4"})
+    client = login_as(UserFactory(admin=True))
+    client.post("/lang/en")
+
+    response = client.post(f"/visits/{visit.id}/phone-rating", data={"stars": "1"})
+
+    assert response.status_code == 409
+    assert "already been rated" in response.get_data(as_text=True)
+    rating = db_session.scalars(select(SatisfactionRating)).one()
+    assert (rating.stars, rating.channel) == (4, RatingChannel.LINK)

@@ -28,6 +28,7 @@ from careapp.models import (
     PolicyVersion,
     ProviderKind,
     Role,
+    VisitStatus,
 )
 from careapp.services import fund, ledger
 from careapp.services.eligibility import decide_application
@@ -50,6 +51,7 @@ from tests.factories import (
     PolicyVersionFactory,
     ProviderFactory,
     UserFactory,
+    VisitFactory,
 )
 
 D = dt.date
@@ -284,21 +286,33 @@ def test_ending_an_entitlement_pays_up_to_the_day_before_and_records_the_event(
         ledger.record_end(db_session, admin, entitlement.id, EndInput(NOV, "death"), NOW)
 
 
-def test_severe_home_service_days_are_counted_for_the_company_without_an_amount(
+def test_severe_home_service_days_are_paid_per_visit_to_the_company_of_the_settled_visits(
     db_session: Session, admin: Actor
 ) -> None:
+    # Was: per-visit days carried 0 and the company of the latest care plan was guessed as the
+    # payee. Now the settled visits of the month carry the money, and the company is the one
+    # whose visits are paid (a plan without paid visits names no payee: no guess).
     company = ProviderFactory()
     entitlement = beneficiary(db_session, CareSetting.HOME_SERVICE, provider_id=company.id)
-    # Without a company on the placement, the company of the care plan is paid per visit.
     planned = beneficiary(db_session, CareSetting.HOME_SERVICE)
     plan = CarePlanFactory(entitlement=planned, starts_on=START)
     october = ledger.month_ledger(db_session, admin, OCT)
     assert lines_of(october, entitlement) == [(Payee.PER_VISIT, company.id, 31, 0, 0)]
-    assert lines_of(october, planned) == [(Payee.PER_VISIT, plan.provider_id, 31, 0, 0)]
+    assert lines_of(october, planned) == [(Payee.PER_VISIT, None, 31, 0, 0)]
     assert october.per_visit_days == 62
     assert october.total_fen == 0
-    assert [(p.name, p.paid_days) for p in october.payees()] == sorted(
-        [(company.name, 31), (plan.provider.name, 31)]
+    planned.monthly_budget_fen = 120_000
+    VisitFactory(
+        care_plan=plan,
+        visit_on=D(2026, 10, 7),
+        status=VisitStatus.COMPLETED,
+        done_item_codes=["bathing"],  # 80.00 yuan
+    )
+    october = ledger.month_ledger(db_session, admin, OCT)
+    assert lines_of(october, planned) == [(Payee.PER_VISIT, plan.provider_id, 31, 0, 8000)]
+    assert october.total_fen == 8000
+    assert [(p.name, p.paid_days, p.amount_fen) for p in october.payees()] == sorted(
+        [(company.name, 31, 0), (plan.provider.name, 31, 8000)]
     )
 
 
@@ -672,7 +686,9 @@ def test_the_fund_page_data_takes_a_bounded_number_of_queries(
     few = queries_for(2)
     many = queries_for(12)
     assert few == many
-    assert many <= 14
+    # 5 more per ledger than before settlement joined it: service prices, visits, claim flags,
+    # what statements paid, provider names (the fund page and the month's ledger: 2 ledgers).
+    assert many <= 24
 
 
 def test_entitlements_from_before_the_events_start_in_the_decisions_setting(

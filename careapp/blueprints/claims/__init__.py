@@ -1,0 +1,1 @@
+"""Audit of claims: flagged visits, explained, and their review by an administrator."""

@@ -1,0 +1,114 @@
+"""Forms of the claim-flag pages: the list's filter (GET, no CSRF token) and the review."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    Field,
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
+
+from careapp.blueprints.claims.wording import KIND_LABELS, STATUS_LABELS
+from careapp.errors import CareappError
+from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
+from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not a choice: the form says so
+
+
+class FlagFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("Any status")),
+            *(SelectChoice(s.value, STATUS_LABELS[s.value]) for s in ClaimFlagStatus),
+        ],
+        default="",
+        validators=[Optional()],
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("", _l("Any kind")),
+            *(SelectChoice(k.value, KIND_LABELS[k.value]) for k in ClaimFlagKind),
+        ],
+        default="",
+        validators=[Optional()],
+    )
+    provider_id = SelectField(
+        _l("Provider"), coerce=_optional_int, validators=[Optional()], validate_choice=True
+    )
+    month = StringField(
+        _l("Month of the visits"),
+        validators=[
+            Optional(),
+            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month like 2026-11.")),
+        ],
+        render_kw={"placeholder": "2026-11", "inputmode": "numeric"},
+    )
+    offset = IntegerField(validators=[Optional(), NumberRange(min=0)])
+
+    def set_providers(self, providers: list[tuple[int, str]]) -> None:
+        self.provider_id.choices = [
+            SelectChoice("", _l("Any provider")),
+            *(SelectChoice(provider_id, name) for provider_id, name in providers),
+        ]
+
+    def to_filter(self) -> FlagFilter:
+        month = self.month.data
+        return FlagFilter(
+            status=ClaimFlagStatus(self.status.data) if self.status.data else None,
+            kind=ClaimFlagKind(self.kind.data) if self.kind.data else None,
+            provider_id=self.provider_id.data,
+            month=dt.date.fromisoformat(f"{month}-01") if month else None,
+        )
+
+
+class ReviewForm(FlaskForm):
+    decision = RadioField(
+        _l("Decision"),
+        choices=[
+            SelectChoice(
+                ReviewDecision.CLEAR.value, _l("Clear: the visit is accepted and can be paid")
+            ),
+            SelectChoice(
+                ReviewDecision.UPHOLD.value, _l("Uphold: the visit is refused and never paid")
+            ),
+        ],
+        validators=[InputRequired(message=_l("Choose clear or uphold."))],
+    )
+    note = TextAreaField(
+        _l("Note (why)"),
+        validators=[
+            InputRequired(message=_l("Say why.")),
+            Length(max=MAX_NOTE_LENGTH),
+        ],
+        render_kw={"rows": 3},
+    )
+
+    def show_error(self, error: CareappError) -> None:
+        field = getattr(self, error.field, None) if error.field else None
+        if isinstance(field, Field):
+            field.errors = [*field.errors, error.message]
+        else:
+            self.form_errors.append(error.message)

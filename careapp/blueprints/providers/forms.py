@@ -1,0 +1,87 @@
+"""Forms of the provider pages: they check shape only; the services check the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, Field, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+from careapp.errors import CareappError
+from careapp.models.quality import ComplaintChannel, ComplaintStatus
+from careapp.services.complaints import ComplaintInput
+
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+ID_RANGE = NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number."))
+
+
+def parse_month(text: str | None) -> dt.date | None:
+    """ "2026-10" -> 2026-10-01; None when it is not a month."""
+    found = MONTH.match((text or "").strip())
+    if not found:
+        return None
+    year, month = int(found.group(1)), int(found.group(2))
+    if not (1 <= month <= 12 and 2000 <= year <= 2999):
+        return None
+    return dt.date(year, month, 1)
+
+
+class DomainErrorForm(FlaskForm):
+    """A form that shows a service's error on the field it names (or on the whole form)."""
+
+    def show_error(self, error: CareappError) -> None:
+        field = getattr(self, error.field, None) if error.field else None
+        if isinstance(field, Field):
+            field.errors = [*field.errors, error.message]
+        else:
+            self.form_errors.append(error.message)
+
+
+class ComplaintForm(DomainErrorForm):
+    received_on = DateField(
+        _l("Received on"), validators=[InputRequired(message=_l("Enter a date."))]
+    )
+    channel = SelectField(
+        _l("How it was received"),
+        choices=[
+            SelectChoice(ComplaintChannel.PHONE.value, _l("By phone")),
+            SelectChoice(ComplaintChannel.IN_PERSON.value, _l("In person")),
+            SelectChoice(ComplaintChannel.LETTER.value, _l("By letter")),
+            SelectChoice(ComplaintChannel.ONLINE.value, _l("Online")),
+        ],
+        validators=[InputRequired()],
+    )
+    summary = TextAreaField(_l("What the complaint is about"))
+    person_id = IntegerField(_l("Person number (optional)"), validators=[Optional(), ID_RANGE])
+    visit_id = IntegerField(_l("Visit number (optional)"), validators=[Optional(), ID_RANGE])
+
+    def to_input(self, provider_id: int) -> ComplaintInput:
+        assert self.received_on.data is not None  # noqa: S101 - InputRequired
+        return ComplaintInput(
+            provider_id=provider_id,
+            received_on=self.received_on.data,
+            channel=ComplaintChannel(self.channel.data),
+            summary=self.summary.data or "",
+            person_id=self.person_id.data,
+            visit_id=self.visit_id.data,
+        )
+
+
+class ResolveComplaintForm(DomainErrorForm):
+    outcome = RadioField(
+        _l("Decision"),
+        choices=[
+            SelectChoice(ComplaintStatus.UPHELD.value, _l("Upheld")),
+            SelectChoice(ComplaintStatus.DISMISSED.value, _l("Dismissed")),
+        ],
+        validators=[InputRequired(message=_l("Choose upheld or dismissed."))],
+    )
+    note = TextAreaField(_l("Resolution note"))
+
+
+class LiftSuspensionForm(DomainErrorForm):
+    reason = TextAreaField(_l("Why the suspension is lifted"))

@@ -1,0 +1,1 @@
+"""Monthly settlement: reconciliation, statements and their PDF and CSV."""

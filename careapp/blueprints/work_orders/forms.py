@@ -1,0 +1,88 @@
+"""Forms of the work-order pages (shape only; the service checks the rules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from careapp.models.providers import Provider
+from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from careapp.services.work_orders import REASON_MAX
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+REASON_LABELS = {
+    WorkOrderReason.NEW_CLIENT: _l("New client"),
+    WorkOrderReason.MOVE: _l("Move to another provider"),
+    WorkOrderReason.PROVIDER_EXIT: _l("Provider exit"),
+}
+
+
+class WorkOrderForm(FlaskForm):
+    reason = SelectField(
+        _l("Reason"),
+        choices=[
+            SelectChoice(reason.value, REASON_LABELS[reason])
+            for reason in (WorkOrderReason.NEW_CLIENT, WorkOrderReason.MOVE)
+        ],
+        validators=[InputRequired()],
+    )
+    family_choice_provider_id = SelectField(
+        _l("The family's choice (optional)"), coerce=_optional_int, validators=[Optional()]
+    )
+
+    def set_providers(self, providers: list[Provider]) -> None:
+        self.family_choice_provider_id.choices = [
+            SelectChoice("", _l("No choice: the rotation proposes one")),
+            *(SelectChoice(p.id, p.name) for p in providers),
+        ]
+
+
+class ProviderChoiceForm(FlaskForm):
+    provider_id = SelectField(_l("Provider"), coerce=_optional_int, validators=[InputRequired()])
+
+    def set_providers(self, providers: list[Provider]) -> None:
+        self.provider_id.choices = [
+            SelectChoice("", _l("Choose a provider")),
+            *(SelectChoice(p.id, p.name) for p in providers),
+        ]
+
+
+class RefuseForm(FlaskForm):
+    refusal_reason = TextAreaField(
+        _l("Reason for refusing"), validators=[InputRequired(), Length(max=REASON_MAX)]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (accept, cancel)."""
+
+
+ORDER_STATUS_LABELS = {
+    WorkOrderStatus.OPEN: _l("open"),
+    WorkOrderStatus.ACCEPTED: _l("accepted"),
+    WorkOrderStatus.ESCALATED: _l("escalated: nobody left"),
+    WorkOrderStatus.CANCELLED: _l("cancelled"),
+}
+OFFER_STATUS_LABELS = {
+    OfferStatus.PENDING: _l("awaiting an answer"),
+    OfferStatus.ACCEPTED: _l("accepted"),
+    OfferStatus.REFUSED: _l("refused"),
+    OfferStatus.EXPIRED: _l("no answer in time"),
+    OfferStatus.WITHDRAWN: _l("withdrawn"),
+}
+BASIS_LABELS = {
+    OfferBasis.FAMILY_CHOICE: _l("the family's choice"),
+    OfferBasis.ROTATION: _l("rotation"),
+    OfferBasis.ADMINISTRATOR: _l("assigned by an administrator"),
+}
