@@ -22,7 +22,12 @@ from careapp.models import (
     ProviderKind,
 )
 from tests.careapp.services.test_ledger import beneficiary
-from tests.factories import PolicyVersionFactory, ProviderFactory, UserFactory
+from tests.factories import (
+    EntitlementFactory,
+    PolicyVersionFactory,
+    ProviderFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture
@@ -58,6 +63,15 @@ def test_entitlement_page_lists_events_and_the_ledger_by_month(
     assert "21 days paid, 0 suspended, 315.00 yuan" in html  # 10-30 September at 15 yuan
     assert f"/entitlements/{entitlement.id}/moves/new" in html
     assert f"/entitlements/{entitlement.id}/hospital-stays/new" in html
+    assert "/work-orders/new" not in html  # a cash subsidy needs no home-care company
+
+
+def test_a_home_service_entitlement_page_links_to_finding_a_provider(
+    admin_client: FlaskClient,
+) -> None:
+    home = EntitlementFactory()
+    html = admin_client.get(f"/entitlements/{home.id}").get_data(as_text=True)
+    assert f"/entitlements/{home.id}/work-orders/new" in html
 
 
 def test_move_form_records_a_move_into_an_institution(
