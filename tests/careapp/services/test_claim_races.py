@@ -1,26 +1,21 @@
 """Races on PostgreSQL: administrators reviewing one flag at once, and audits running together.
 
-Like the other race tests these build their own database (careapp_claims_race_<pid>), commit
-real data there from several connections, and drop it afterwards.
+Like the other race tests these commit real data from several connections in a database of their
+own (tests/races.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
-from careapp.errors import ConflictError
 from careapp.models import (
     AuditEvent,
     ClaimFlag,
@@ -37,75 +32,29 @@ from careapp.services.claims import (
 )
 from tests import factories
 from tests.conftest import NOW, TODAY
+from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only
 
 RACERS = 4
 SETTINGS = ClaimAuditSettings()
 
-
-@pytest.fixture
-def race_engine(app: Flask) -> Iterator[Engine]:
-    url = make_url(os.environ["CAREAPP_DATABASE_URL"])
-    name = f"careapp_claims_race_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name), pool_size=RACERS + 2, max_overflow=0)
-    try:
-        from careapp.db import Base
-
-        Base.metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+race_engine = race_engine_fixture(pool_size=RACERS + 2)
 
 
 def _build(engine: Engine) -> list[Actor]:
     """Commit administrators and two manual visits of one caregiver that overlap."""
-    with Session(engine, expire_on_commit=False) as session:
-        factories.bind(session)
-        try:
-            admins = [factories.UserFactory(admin=True) for _ in range(RACERS)]
-            caregiver = factories.CaregiverFactory()
-            for n, start in enumerate((dt.time(9, 0), dt.time(9, 30))):
-                visit = factories.caregiver_visit(caregiver)
-                visit.person.home_lat = 32.0 + n / 100
-                visit.status = VisitStatus.COMPLETED
-                visit.verification = VerificationMethod.MANUAL
-                visit.checked_in_at = dt.datetime.combine(TODAY, start, dt.UTC) - dt.timedelta(
-                    hours=8
-                )
-                visit.checked_out_at = visit.checked_in_at + dt.timedelta(hours=1)
-            session.commit()
-        finally:
-            factories.bind(None)
+    with seeding(engine):
+        admins = [factories.UserFactory(admin=True) for _ in range(RACERS)]
+        caregiver = factories.CaregiverFactory()
+        for n, start in enumerate((dt.time(9, 0), dt.time(9, 30))):
+            visit = factories.caregiver_visit(caregiver)
+            visit.person.home_lat = 32.0 + n / 100
+            visit.status = VisitStatus.COMPLETED
+            visit.verification = VerificationMethod.MANUAL
+            visit.checked_in_at = dt.datetime.combine(TODAY, start, dt.UTC) - dt.timedelta(hours=8)
+            visit.checked_out_at = visit.checked_in_at + dt.timedelta(hours=1)
     return [Actor(user_id=user.id, role=Role.ADMIN, address="race") for user in admins]
-
-
-def _run_together(app: Flask, jobs: list[Callable[[], str]]) -> list[str]:
-    start = threading.Barrier(len(jobs))
-    results: list[str] = [""] * len(jobs)
-
-    def worker(index: int) -> None:
-        with app.app_context(), force_locale("en"):
-            start.wait(timeout=30)
-            try:
-                results[index] = jobs[index]()
-            except Exception as error:
-                results[index] = f"unexpected {type(error).__name__}: {error}"
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
 
 
 def _audit(engine: Engine) -> Callable[[], str]:
@@ -121,22 +70,15 @@ def _audit(engine: Engine) -> Callable[[], str]:
 def _review(engine: Engine, actor: Actor, flag_id: int, n: int) -> Callable[[], str]:
     decision = ReviewDecision.CLEAR if n % 2 else ReviewDecision.UPHOLD
 
-    def job() -> str:
-        with Session(engine) as session:
-            try:
-                review_claim_flag(session, actor, flag_id, decision, f"审核意见 {n}", NOW)
-                session.commit()
-            except ConflictError as error:
-                session.rollback()
-                return error.message
-        return "reviewed"
+    def review(session: Session) -> object:
+        return review_claim_flag(session, actor, flag_id, decision, f"审核意见 {n}", NOW)
 
-    return job
+    return lambda: attempt(engine, review, "reviewed")
 
 
 def test_audits_at_once_raise_each_flag_once(app: Flask, race_engine: Engine) -> None:
     _build(race_engine)
-    results = _run_together(app, [_audit(race_engine) for _ in range(RACERS)])
+    results = run_together(app, [_audit(race_engine) for _ in range(RACERS)])
     # Each flag is raised by exactly one of them (ON CONFLICT DO NOTHING), none fails.
     assert sum(int(r) for r in results) == 5, results
     with Session(race_engine) as session:
@@ -151,15 +93,15 @@ def test_audits_at_once_raise_each_flag_once(app: Flask, race_engine: Engine) ->
 
 def test_a_flag_is_reviewed_once_when_administrators_race(app: Flask, race_engine: Engine) -> None:
     admins = _build(race_engine)
-    _run_together(app, [_audit(race_engine)])
+    run_together(app, [_audit(race_engine)])
     with Session(race_engine) as session:
         flag_id = session.scalars(select(ClaimFlag.id).order_by(ClaimFlag.id)).first()
     assert flag_id is not None
     jobs = [_review(race_engine, actor, flag_id, n) for n, actor in enumerate(admins)]
-    results = _run_together(app, jobs)
+    results = run_together(app, jobs)
     assert Counter(results) == {
         "reviewed": 1,
-        "This flag has already been reviewed.": RACERS - 1,
+        "refused: This flag has already been reviewed.": RACERS - 1,
     }
     with Session(race_engine) as session:
         flag = session.get(ClaimFlag, flag_id)

@@ -1,36 +1,29 @@
 """Races on PostgreSQL: dispatch runs and hand moves of one day, each in its own connection.
 
-The usual fixtures roll every test back inside one connection; a race needs committed rows seen
-by many connections. So these tests build their own database (careapp_rosters_race_<pid> on the
-same server), commit real data there, and drop it afterwards; other tests never see it.
+Like the other race tests, these commit real rows in a database of their own (tests/races.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from flask_babel import force_locale
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
 from careapp.clock import city_datetime
-from careapp.db import Base
 from careapp.errors import ConflictError, InvalidInputError
 from careapp.models import Role
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit
-from tests import factories
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,
@@ -39,6 +32,7 @@ from tests.factories import (
     VisitFactory,
     provider_care_plan,
 )
+from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only
 
@@ -58,24 +52,7 @@ OVERLAPS = text(
 )
 
 
-@pytest.fixture
-def race_engine(app: Flask) -> Iterator[Engine]:
-    """A fresh database of our own on the test server, with the schema; dropped afterwards."""
-    url = make_url(os.environ["CAREAPP_DATABASE_URL"])
-    name = f"careapp_rosters_race_{os.getpid()}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_engine(url.set(database=name), pool_size=70, max_overflow=0)
-    try:
-        Base.metadata.create_all(engine)
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+race_engine = race_engine_fixture(pool_size=70)
 
 
 @dataclass
@@ -88,51 +65,24 @@ class Day:
 def _build(engine: Engine, visits: int, caregivers: int) -> Day:
     """Commit one company's day: caregivers and unassigned visits spread over the city."""
     rng = random.Random(7)
-    with Session(engine, expire_on_commit=False) as session:
-        factories.bind(session)
-        try:
-            provider = ProviderFactory()
-            manager = UserFactory(manager=True, provider=provider)
-            nurses = [CaregiverFactory(provider=provider) for _ in range(caregivers)]
-            rows = []
-            for _ in range(visits):
-                visit = VisitFactory(
-                    care_plan=provider_care_plan(provider),
-                    visit_on=DAY,
-                    window_start=city_datetime(DAY, dt.time(8, 30)),
-                    window_end=city_datetime(DAY, dt.time(16, 0)),
-                    duration_minutes=45,
-                )
-                visit.person.home_lat = 32.0 + rng.uniform(-0.02, 0.02)
-                visit.person.home_lon = 120.86 + rng.uniform(-0.02, 0.02)
-                rows.append(visit)
-            session.commit()
-        finally:
-            factories.bind(None)
-        actor = Actor(user_id=manager.id, role=Role.PROVIDER_MANAGER, provider_id=provider.id)
-        return Day(actor, [v.id for v in rows], [n.id for n in nurses])
-
-
-def _run_together(app: Flask, jobs: list[Callable[[], str]]) -> list[str]:
-    """Run every job in its own thread (and app context), all released at once."""
-    start = threading.Barrier(len(jobs))
-    results: list[str] = [""] * len(jobs)
-
-    def worker(index: int) -> None:
-        with app.app_context(), force_locale("en"):
-            start.wait(timeout=30)
-            try:
-                results[index] = jobs[index]()
-            except Exception as error:
-                results[index] = f"unexpected {type(error).__name__}: {error}"
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a racer hung"
-    return results
+    with seeding(engine):
+        provider = ProviderFactory()
+        manager = UserFactory(manager=True, provider=provider)
+        nurses = [CaregiverFactory(provider=provider) for _ in range(caregivers)]
+        rows = []
+        for _ in range(visits):
+            visit = VisitFactory(
+                care_plan=provider_care_plan(provider),
+                visit_on=DAY,
+                window_start=city_datetime(DAY, dt.time(8, 30)),
+                window_end=city_datetime(DAY, dt.time(16, 0)),
+                duration_minutes=45,
+            )
+            visit.person.home_lat = 32.0 + rng.uniform(-0.02, 0.02)
+            visit.person.home_lon = 120.86 + rng.uniform(-0.02, 0.02)
+            rows.append(visit)
+    actor = Actor(user_id=manager.id, role=Role.PROVIDER_MANAGER, provider_id=provider.id)
+    return Day(actor, [v.id for v in rows], [n.id for n in nurses])
 
 
 def test_concurrent_dispatch_runs_and_moves_never_double_book(
@@ -162,21 +112,19 @@ def test_concurrent_dispatch_runs_and_moves_never_double_book(
             visit_id = rng.choice(day.visit_ids)
             caregiver_id = rng.choice(day.caregiver_ids)
             start = dt.time(rng.randrange(9, 15), rng.choice((0, 15, 30, 45)))
-            with Session(race_engine) as session:
-                try:
-                    move_visit(
-                        session, day.manager_actor, visit_id, caregiver_id, start, NOW, SPEEDS
-                    )
-                except (ConflictError, InvalidInputError) as error:
-                    session.rollback()
-                    return f"refused: {error.message}"
-                session.commit()
-                return "moved"
+            return attempt(
+                race_engine,
+                lambda s: move_visit(
+                    s, day.manager_actor, visit_id, caregiver_id, start, NOW, SPEEDS
+                ),
+                "moved",
+                refused=(ConflictError, InvalidInputError),
+            )
 
         return move
 
     jobs = [dispatch for _ in range(dispatchers)] + [mover(seed) for seed in range(50)]
-    results = _run_together(app, jobs)
+    results = run_together(app, jobs)
 
     unexpected = [r for r in results if r.startswith("unexpected")]
     assert unexpected == []
@@ -229,7 +177,7 @@ def test_two_managers_making_the_same_move_one_wins_one_is_refused(
             session.commit()
             return "moved"
 
-    results = _run_together(app, [first, second])
+    results = run_together(app, [first, second])
     assert results[0] == "moved"
     assert results[1].startswith("refused"), results
     assert " 409 " in results[1]
