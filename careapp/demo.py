@@ -20,6 +20,7 @@ from careapp.identity import make_resident_id, mask_id_number
 from careapp.models import (
     Applicant,
     Application,
+    BenefitCategory,
     Caregiver,
     CareSetting,
     District,
@@ -193,7 +194,12 @@ def seed_demo(
         confirm_assessment(session, _actor(pair[1]), assessment.id, earlier)
         review_application(session, admin_actor, application.id, True, None, rules, earlier)
         decision = decide_application(session, admin_actor, application.id, setting, decided_at)
-        if setting is CareSetting.HOME_SERVICE and decision.is_eligible:
+        # Door-to-door service paid per visit is for severe disability (moderate: a daily rate).
+        if (
+            setting is CareSetting.HOME_SERVICE
+            and decision.is_eligible
+            and decision.category is BenefitCategory.SEVERE
+        ):
             entitlement_id = _entitlement_id(session, person.id)
             provider = _provider_for(providers, person.district_code, index)
             create_care_plan(

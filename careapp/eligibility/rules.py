@@ -276,6 +276,8 @@ def decide(facts: EligibilityFacts, figures: PolicyFigures) -> Decision:
     if not all(result.passed for result in results) or category is None:
         return Decision(False, None, None, None, results)
     daily_rate = figures.rates[(category.value, facts.care_setting)]
-    # At home with door-to-door service, visits are paid within a monthly budget (any category).
-    budget = figures.home_service_monthly_budget_fen if facts.care_setting == HOME_SERVICE else None
+    # Severe disability at home with door-to-door service: visits paid to the company within a
+    # monthly budget. Moderate disability gets its daily rate in any setting and no budget.
+    has_budget = category is Category.SEVERE and facts.care_setting == HOME_SERVICE
+    budget = figures.home_service_monthly_budget_fen if has_budget else None
     return Decision(True, category, daily_rate, budget, results)

@@ -57,9 +57,13 @@ def test_a_simulated_quarter_on_the_demo_city(app: Flask, db_session: Session) -
 
 def play(app: Flask, db_session: Session) -> dict[str, object]:
     seed_demo(db_session, DataProtector(TestConfig.DATA_KEY), now=SEEDED_AT, size=SIZE)
-    poor = db_session.scalars(
-        select(Provider.id).where(Provider.kind == ProviderKind.HOME_CARE).order_by(Provider.id)
-    ).all()[-1]
+    # The poor company: the busiest one that does not serve every district (the first does, so
+    # each of its clients can be taken over).
+    home = select(Provider.id).where(Provider.kind == ProviderKind.HOME_CARE).order_by(Provider.id)
+    others = db_session.scalars(home).all()[1:]
+    plans = select(CarePlan.provider_id, func.count()).group_by(CarePlan.provider_id)
+    counts = dict(db_session.execute(plans).all())
+    poor = max(others, key=lambda provider: (counts.get(provider, 0), provider))
     plans_before = {
         plan.id: plan.person_id
         for plan in db_session.scalars(select(CarePlan).where(CarePlan.provider_id == poor))

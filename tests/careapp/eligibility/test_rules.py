@@ -336,7 +336,7 @@ def test_check_grade_categories_accepts_exactly_the_monotone_mappings(
         (30, HOME_CASH, 1500, None),
         (50, MEDICAL_CARE_INSTITUTION, 1000, None),
         (50, ELDERLY_CARE_INSTITUTION, 1000, None),
-        (50, HOME_SERVICE, 1000, 120_000),
+        (50, HOME_SERVICE, 1000, None),  # moderate: the daily rate, no visit budget
         (50, HOME_CASH, 1000, None),
     ],
 )

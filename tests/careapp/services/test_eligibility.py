@@ -126,7 +126,7 @@ def test_decide_application_eligible_opens_entitlement(
         (CareSetting.MEDICAL_CARE_INSTITUTION, 30, 5000, None),
         (CareSetting.ELDERLY_CARE_INSTITUTION, 30, 4000, None),
         (CareSetting.HOME_CASH, 30, 1500, None),
-        (CareSetting.HOME_SERVICE, 50, 1000, 120_000),
+        (CareSetting.HOME_SERVICE, 50, 1000, None),  # moderate: no visit budget
     ],
 )
 def test_decide_application_rate_from_policy(
