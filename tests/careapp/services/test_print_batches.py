@@ -139,7 +139,9 @@ def test_build_print_batch_one_sealed_pdf(
     text = "".join(PdfReader(io.BytesIO(pdf)).pages[1].extract_text().split())
     assert number in text
     actions = db_session.scalars(
-        select(AuditEvent.action).where(AuditEvent.object_type == "print_batch")
+        select(AuditEvent.action)
+        .where(AuditEvent.object_type == "print_batch")
+        .order_by(AuditEvent.id)  # without it PostgreSQL may return them in either order
     ).all()
     assert actions == ["print_batch.request", "print_batch.complete"]
 
