@@ -171,18 +171,13 @@ def missed_visits() -> MissedVisitsOutcome:
 def run_provider_quality(app: Flask, month: dt.date, actor: Actor) -> QualityOutcome:
     """Evaluate every provider's quality for the month of `month`; commit once."""
     from careapp import db
-    from careapp.services.quality import evaluate_provider_quality, thresholds_from_config
-    from careapp.services.work_orders import WorkOrderRules, open_exit_work_orders
+    from careapp.services.work_orders import evaluate_quality_and_hand_over
 
     session = db.session()
-    now = utcnow()
     try:
-        outcome = evaluate_provider_quality(
-            session, actor, month, now, thresholds_from_config(app.config)
-        )
         # The clients of providers that exited: one work order each, first offer made now.
-        orders = open_exit_work_orders(
-            session, actor, outcome.exited, WorkOrderRules.from_config(app.config), now
+        outcome, orders = evaluate_quality_and_hand_over(
+            session, actor, month, utcnow(), app.config
         )
         session.commit()
         if orders:

@@ -36,15 +36,14 @@ from careapp.models.work_orders import OfferStatus, WorkOrderOffer
 from careapp.services.claims import audit_days, claim_audit_settings
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.missed_visits import mark_missed_visits
-from careapp.services.quality import evaluate_provider_quality, thresholds_from_config
 from careapp.services.ratings import submit_rating
 from careapp.services.settlement import issue_month_statements
 from careapp.services.visits import check_in, check_out
 from careapp.services.work_orders import (
     WorkOrderRules,
     answer_offer,
+    evaluate_quality_and_hand_over,
     expire_overdue_offers,
-    open_exit_work_orders,
 )
 from scheduling.dispatch import Dispatcher
 from scheduling.quality import next_month
@@ -257,12 +256,7 @@ def _first_of_month(
     orders for the provider's clients); the administrator issues the month's statements."""
     month = (first_of_next - dt.timedelta(days=1)).replace(day=1)
     morning = city_datetime(first_of_next, dt.time(3, 0))
-    outcome = evaluate_provider_quality(
-        session, SCHEDULER, month, morning, thresholds_from_config(config)
-    )
-    open_exit_work_orders(
-        session, SCHEDULER, outcome.exited, WorkOrderRules.from_config(config), morning
-    )
+    outcome, _ = evaluate_quality_and_hand_over(session, SCHEDULER, month, morning, config)
     report.evaluations.append(outcome.summary)
     report.exited.extend(outcome.exited)
     issued = issue_month_statements(

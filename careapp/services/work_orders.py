@@ -51,6 +51,11 @@ from careapp.models.work_orders import (
     WorkOrderStatus,
 )
 from careapp.services.audit import record_event
+from careapp.services.quality import (
+    QualityOutcome,
+    evaluate_provider_quality,
+    thresholds_from_config,
+)
 from scheduling.work_orders import (
     SERVING,
     Candidate,
@@ -213,6 +218,22 @@ def open_exit_work_orders(
         _offer_next(session, actor, order, rules, now)
         orders.append(order)
     return orders
+
+
+def evaluate_quality_and_hand_over(
+    session: Session,
+    actor: Actor,
+    month: dt.date,
+    now: dt.datetime,
+    config: Mapping[str, Any],
+) -> tuple[QualityOutcome, list[WorkOrder]]:
+    """The month's quality evaluation, then a provider_exit work order for every client of each
+    provider that exited (the first offers made at once): what the first of a month brings."""
+    outcome = evaluate_provider_quality(session, actor, month, now, thresholds_from_config(config))
+    orders = open_exit_work_orders(
+        session, actor, outcome.exited, WorkOrderRules.from_config(config), now
+    )
+    return outcome, orders
 
 
 def _new_order(
