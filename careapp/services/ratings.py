@@ -22,7 +22,7 @@ from careapp.models.providers import Provider
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
-from careapp.security import token_hash
+from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
 from scheduling.ratings import (
     MAX_COMMENT_LENGTH,
@@ -40,6 +40,15 @@ class LinkExpiredError(CareappError):
     """The one-time rating link is past its expiry."""
 
     status_code = 410
+
+
+def issue_rating_token(visit: Visit, now: dt.datetime, valid_for: dt.timedelta) -> str:
+    """Give a visit the family's one-time rating link; returns the token (only its hash is
+    stored). The link works until `now + valid_for`."""
+    token = new_token()
+    visit.rating_token_hash = token_hash(token)
+    visit.rating_token_expires_at = now + valid_for
+    return token
 
 
 def rating_visit_for_token(session: Session, token: str, now: dt.datetime) -> Visit:

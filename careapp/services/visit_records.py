@@ -35,10 +35,10 @@ from careapp.models.visit import (
     Visit,
     VisitStatus,
 )
-from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
 from careapp.services.careplans import EARLIEST_VISIT, LATEST_VISIT
 from careapp.services.claims import ClaimAuditSettings, audit_visits
+from careapp.services.ratings import issue_rating_token
 from careapp.services.rosters import (
     _bookings,
     _caregiver_day,
@@ -257,7 +257,6 @@ def record_manual_entry(
             gettext("The caregiver has another visit at that time."), field="caregiver_id"
         )
     previous = visit.status
-    token = new_token()
     visit.status = VisitStatus(target.value)
     visit.verification = VerificationMethod.MANUAL
     visit.caregiver_id = caregiver.id
@@ -272,17 +271,8 @@ def record_manual_entry(
     visit.manual_entry_reason = reason
     visit.unassigned_reason = None
     visit.is_hand_edited = True
-    visit.rating_token_hash = token_hash(token)
-    visit.rating_token_expires_at = now + valid_for
-    try:
-        session.flush()
-    except IntegrityError as error:
-        raise ConflictError(
-            gettext(
-                "Someone else has just booked this caregiver at that time. "
-                "Please reload and try again."
-            )
-        ) from error
+    token = issue_rating_token(visit, now, valid_for)
+    _flush_booking(session)
     _acknowledge_missed_alert(session, actor, visit, now)
     record_event(
         session,
@@ -305,6 +295,20 @@ def record_manual_entry(
     # visit that looks wrong; the caregiver's other visits of the day are audited with it.
     audit_visits(session, actor, [visit.id], now, claim_settings or ClaimAuditSettings())
     return ManualEntry(visit, token)
+
+
+def _flush_booking(session: Session) -> None:
+    """Write the caregiver's booking; the database refuses a double booking that a concurrent
+    transaction made after our check (visits_no_double_booking)."""
+    try:
+        session.flush()
+    except IntegrityError as error:
+        raise ConflictError(
+            gettext(
+                "Someone else has just booked this caregiver at that time. "
+                "Please reload and try again."
+            )
+        ) from error
 
 
 def _is_double_booked(
@@ -526,15 +530,7 @@ def _place(session: Session, visit: Visit, placement: _Placement) -> None:
     for stop in placement.route:
         by_id[stop.visit_id].route_order = stop.route_order
         by_id[stop.visit_id].travel_minutes = stop.travel_minutes
-    try:
-        session.flush()
-    except IntegrityError as error:
-        raise ConflictError(
-            gettext(
-                "Someone else has just booked this caregiver at that time. "
-                "Please reload and try again."
-            )
-        ) from error
+    _flush_booking(session)
 
 
 def _rescheduled_as(session: Session, missed_id: int) -> int | None:

@@ -14,9 +14,9 @@ from careapp.errors import ConflictError, InvalidInputError, NotFoundError, Perm
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
 from careapp.models.visit import VerificationMethod, Visit, VisitStatus
-from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
 from careapp.services.claims import ClaimAuditSettings, audit_visits
+from careapp.services.ratings import issue_rating_token
 from scheduling.visits import (
     DEFAULT_MAX_DISTANCE_M,
     DEFAULT_MAX_OUTSIDE_MINUTES,
@@ -201,15 +201,13 @@ def check_out(
     position = _position(lat, lon)
     if position_problems(position):
         raise InvalidInputError(_invalid_position_message())
-    token = new_token()
     visit.status = VisitStatus(target.value)
     visit.checked_out_at = now
     visit.check_out_lat, visit.check_out_lon = position if position else (None, None)
     # In the visit's own order, so receipts and settlement read the same way as the plan.
     visit.done_item_codes = [code for code in visit.service_item_codes if code in done]
     visit.note = clean_note
-    visit.rating_token_hash = token_hash(token)
-    visit.rating_token_expires_at = now + valid_for
+    token = issue_rating_token(visit, now, valid_for)
     record_event(
         session,
         actor,
