@@ -233,6 +233,21 @@ def _verify_block(number: str, url: str, s: _Styles) -> Table:
     return table
 
 
+def a4_document(buffer: io.BytesIO, title: str, subject: str) -> SimpleDocTemplate:
+    """An A4 document of the scheme's office, with the margins every certificate uses."""
+    return SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=18 * mm,
+        bottomMargin=18 * mm,
+        title=title,
+        author="长期护理保险经办机构",
+        subject=subject,
+    )
+
+
 # --- the assessment conclusion ----------------------------------------------------------------
 
 
@@ -240,16 +255,8 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
     """Build the assessment conclusion (评估结论书) as an A4 PDF."""
     styles = _styles()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title=f"评估结论书 {data.certificate_number}",
-        author="长期护理保险经办机构",
-        subject="长期护理保险失能等级评估结论书",
+    doc = a4_document(
+        buffer, f"评估结论书 {data.certificate_number}", "长期护理保险失能等级评估结论书"
     )
     story: list[Flowable] = [
         _p("长期护理保险", styles.subtitle),

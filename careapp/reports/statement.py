@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from careapp.money import format_yuan
 from careapp.reports.pdf import (
@@ -29,6 +28,7 @@ from careapp.reports.pdf import (
     _p,
     _styles,
     _verify_block,
+    a4_document,
     zh_date,
 )
 from careapp.reports.spreadsheet import excel_csv
@@ -94,17 +94,7 @@ def render_statement(data: StatementData) -> bytes:
     """The statement as an A4 PDF (unsealed: the caller seals it)."""
     styles = _styles()
     buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=_MARGIN,
-        rightMargin=_MARGIN,
-        topMargin=18 * mm,
-        bottomMargin=18 * mm,
-        title=f"结算单 {data.number}",
-        author="长期护理保险经办机构",
-        subject=data.title_zh,
-    )
+    doc = a4_document(buffer, f"结算单 {data.number}", data.title_zh)
     meta = f"编号：{data.number}　　签发日期：{zh_date(data.issued_on)}"
     if data.sequence > 1:
         meta += f"　　第 {data.sequence} 份（补充）"
