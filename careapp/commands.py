@@ -145,14 +145,14 @@ def scheduler_run() -> None:
 @with_appcontext
 def scheduler_jobs() -> None:
     """List the job table with each job's next run (without starting a scheduler)."""
-    import datetime as dt
 
     from flask import current_app
 
+    from careapp.clock import utcnow
     from careapp.jobs import JOBS
 
     timezone = current_app.config["SCHEDULER_TIMEZONE"]
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     for spec in JOBS:
         trigger = spec.trigger(timezone)
         next_run = trigger.get_next_fire_time(None, now)

@@ -18,6 +18,7 @@ from hypothesis import settings
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from careapp import clock as app_clock
 from careapp import create_app
 from careapp.config import TestConfig
 from careapp.db import Base
@@ -32,6 +33,39 @@ settings.load_profile("careapp")
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
 TODAY = dt.date(2026, 11, 23)
+
+
+class PinnedClock:
+    """The app's one clock, as a test moves it (`clock.set(...)`, `clock.advance(...)`)."""
+
+    def __init__(self, moment: dt.datetime, *, ticking: bool = False) -> None:
+        self.ticking = ticking
+        self.set(moment)
+
+    def set(self, moment: dt.datetime) -> None:
+        app_clock.pin(moment, ticking=self.ticking)
+
+    def advance(self, delta: dt.timedelta) -> None:
+        self.set(app_clock.utcnow() + delta)
+
+    def now(self) -> dt.datetime:
+        return app_clock.utcnow()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pinned_clock() -> Iterator[None]:
+    """The whole suite runs at NOW (10:00 in the city), never at the real date or hour."""
+    app_clock.pin(NOW)
+    yield
+    app_clock.unpin()
+
+
+@pytest.fixture
+def clock() -> Iterator[PinnedClock]:
+    """Move the app's clock within one test; it is back at NOW afterwards."""
+    pinned = PinnedClock(NOW)
+    yield pinned
+    app_clock.pin(NOW)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.policy import ensure_default_policy
 from careapp.services.reference import ensure_districts
 from tests import factories
+from tests.conftest import NOW
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -362,24 +362,23 @@ def zh(msgid: str, **params: object) -> str:
     return text % params if params else text
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _ticking_clock() -> Iterator[None]:
+    """The live app's clock starts at NOW (10:00 in the city) and ticks: a visit lasts."""
+    clock.pin(NOW, ticking=True)
+    yield
+    clock.pin(NOW)
+
+
 @contextmanager
 def live_clock(moment: dt.datetime) -> Iterator[None]:
-    """Move the live app's clock to `moment` (it keeps ticking from there).
-
-    The app reads the clock only through careapp.clock.utcnow, at its boundary; every careapp
-    module that imported that function gets the shifted one for the duration.
-    """
-    real = clock.utcnow
-    offset = moment - real()
-
-    def shifted() -> dt.datetime:
-        return real() + offset
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name, module in list(sys.modules.items()):
-            if name.split(".")[0] == "careapp" and getattr(module, "utcnow", None) is real:
-                patch.setattr(module, "utcnow", shifted)
+    """Move the live app's clock to `moment` (it keeps ticking from there), then back."""
+    before = clock.utcnow()
+    clock.pin(moment, ticking=True)
+    try:
         yield
+    finally:
+        clock.pin(before, ticking=True)
 
 
 def login(page: Page, username: str, password: str = factories.PASSWORD) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from careapp.clock import city_today
 from tests.browser.conftest import TABLET, LiveData, login, screenshot, zh
 
 
@@ -20,7 +21,7 @@ def test_admin_creates_a_policy_version_and_a_bad_cell_is_refused(
     assert page.evaluate("document.documentElement.scrollWidth") <= TABLET["width"]
     screenshot(page, screenshots / "policy-new.png")
 
-    effective = (dt.date.today() + dt.timedelta(days=3 * 365)).isoformat()  # noqa: DTZ011 - a date far ahead
+    effective = (city_today() + dt.timedelta(days=3 * 365)).isoformat()  # a date far ahead
     page.locator("input[name=name]").fill("浏览器测试版本")
     page.locator("input[name=effective_on]").fill(effective)
     page.locator("select[name=instrument_code]").select_option("national_2021")

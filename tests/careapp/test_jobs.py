@@ -19,17 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import careapp.jobs as jobs
-from careapp.clock import city_today
 from careapp.models import AuditEvent, DispatchRun, Visit, VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, provider_care_plan
 
 CITY = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
 
 
 @pytest.fixture
@@ -81,7 +75,7 @@ def test_build_scheduler_adds_every_job_without_starting(
     assert str(nightly.trigger.timezone) == app.config["SCHEDULER_TIMEZONE"]
 
 
-@pytest.mark.usefixtures("frozen_clock", "planned")
+@pytest.mark.usefixtures("planned")
 def test_nightly_dispatch_plans_the_next_days_and_commits(
     db_session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -103,7 +97,7 @@ def test_nightly_dispatch_plans_the_next_days_and_commits(
     assert "2 visits created, 2 assigned, 0 unassigned" in caplog.text
 
 
-@pytest.mark.usefixtures("frozen_clock", "planned")
+@pytest.mark.usefixtures("planned")
 def test_nightly_dispatch_twice_creates_nothing_new(db_session: Session) -> None:
     jobs.nightly_dispatch(horizon_days=1)
     again = jobs.nightly_dispatch(horizon_days=1)
@@ -111,7 +105,7 @@ def test_nightly_dispatch_twice_creates_nothing_new(db_session: Session) -> None
     assert len(db_session.scalars(select(Visit)).all()) == 1
 
 
-@pytest.mark.usefixtures("frozen_clock", "planned")
+@pytest.mark.usefixtures("planned")
 def test_dispatch_command_dispatches_a_date_and_prints_the_counts(
     app: Flask, db_session: Session
 ) -> None:
@@ -123,11 +117,11 @@ def test_dispatch_command_dispatches_a_date_and_prints_the_counts(
     assert days == [dt.date(2026, 11, 25), dt.date(2026, 11, 26), dt.date(2026, 11, 27)]
 
 
-@pytest.mark.usefixtures("frozen_clock", "planned")
+@pytest.mark.usefixtures("planned")
 def test_dispatch_command_defaults_to_tomorrow_and_the_horizon(
     app: Flask, db_session: Session
 ) -> None:
-    tomorrow = city_today() + dt.timedelta(days=1)  # the real clock: the command reads it
+    tomorrow = TODAY + dt.timedelta(days=1)
     result = app.test_cli_runner().invoke(args=["dispatch"])
     assert result.exit_code == 0, result.output
     assert f"{tomorrow}..{tomorrow + dt.timedelta(days=1)}" in result.output

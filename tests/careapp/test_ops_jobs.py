@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 import careapp.jobs as jobs
 from careapp.access import Actor
-from careapp.clock import city_datetime, city_today
+from careapp.clock import city_datetime
 from careapp.errors import NotFoundError, PermissionDeniedError
 from careapp.models import (
     AlertKind,
@@ -34,7 +34,7 @@ from careapp.models import (
 )
 from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.quality import month_figures
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, PinnedClock
 from tests.factories import (
     CaregiverFactory,
     ProviderFactory,
@@ -45,11 +45,6 @@ from tests.factories import (
 
 CITY = ZoneInfo("Asia/Shanghai")
 OCTOBER = dt.date(2026, 10, 1)
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
 
 
 def visit_of(
@@ -117,7 +112,6 @@ def test_scheduler_jobs_lists_the_new_jobs(app: Flask) -> None:
 # -- missed visits ---------------------------------------------------------------------------
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_missed_visits_job_marks_overdue_visits_alerts_once_and_logs(
     db_session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -163,7 +157,6 @@ def test_missed_visits_job_marks_overdue_visits_alerts_once_and_logs(
     assert count(db_session, AuditEvent, AuditEvent.action == "visit.missed") == 4
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_missed_visit_marked_again_after_rescheduling_raises_no_second_alert(
     db_session: Session,
 ) -> None:
@@ -179,7 +172,6 @@ def test_missed_visit_marked_again_after_rescheduling_raises_no_second_alert(
     assert count(db_session, ProviderAlert) == 1
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_jobs_run_missed_visits_for_a_date(
     app: Flask, db_session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -227,11 +219,10 @@ def month_with(
 
 
 @pytest.fixture
-def after_december(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(jobs, "utcnow", lambda: dt.datetime(2027, 1, 1, 0, 0, tzinfo=dt.UTC))
+def after_december(clock: PinnedClock) -> None:
+    clock.set(dt.datetime(2027, 1, 1, 0, 0, tzinfo=dt.UTC))
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_provider_quality_job_evaluates_last_month_once_and_logs(
     db_session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -319,7 +310,6 @@ def test_jobs_run_provider_quality_month_by_month_warns_suspends_and_exits(
     assert "0 evaluated" in result.output
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_jobs_run_provider_quality_refuses_a_month_not_over(
     app: Flask, db_session: Session
 ) -> None:
@@ -392,7 +382,6 @@ def test_jobs_run_refuses_a_bad_date(app: Flask) -> None:
     assert result.exit_code == 2
 
 
-@pytest.mark.usefixtures("frozen_clock")
 def test_jobs_run_existing_jobs_by_date(app: Flask, db_session: Session) -> None:
     provider = ProviderFactory()
     CaregiverFactory(provider=provider)
@@ -405,7 +394,7 @@ def test_jobs_run_existing_jobs_by_date(app: Flask, db_session: Session) -> None
     reminders = runner.invoke(args=["jobs", "run", "reassessment-reminders"])  # default: today
     assert reminders.exit_code == 0, reminders.output
     # The real clock: the command's default day is the city's today when it runs.
-    assert f"re-assessment reminders for {city_today()}: 0 recorded" in reminders.output
+    assert f"re-assessment reminders for {TODAY}: 0 recorded" in reminders.output
 
 
 def test_open_provider_alerts_only_for_the_managers_own_provider(db_session: Session) -> None:

@@ -45,7 +45,6 @@ def test_reminder_job_is_in_the_table_daily_in_the_city() -> None:
 def test_reminder_job_records_once_and_suspends_nothing(
     app: Flask, db_session: Session, due: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
     assert jobs.reassessment_reminders() == 1
     assert jobs.reassessment_reminders() == 0  # idempotent
     [reminder] = reminders(db_session)

@@ -9,10 +9,8 @@ from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import careapp.jobs as jobs
 from careapp.models import Visit
 from careapp.rostercheck import check_stored_roster_on
-from tests.conftest import NOW
 from tests.factories import CaregiverFactory, ProviderFactory, provider_care_plan
 
 DAY = dt.date(2026, 11, 25)
@@ -20,7 +18,6 @@ DAY = dt.date(2026, 11, 25)
 
 @pytest.fixture
 def dispatched(app: Flask, db_session: Session, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
     provider = ProviderFactory()
     CaregiverFactory(provider=provider, qualifications=["daily_care"])
     for _ in range(3):

@@ -14,15 +14,10 @@ from sqlalchemy.orm import Session
 import careapp.blueprints.dispatch.views as dispatch_views
 from careapp.errors import ConflictError
 from careapp.models import DispatchRun, DispatchRunStatus, Visit, VisitStatus
-from tests.conftest import NOW, TODAY
+from tests.conftest import TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
 
 TOMORROW = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dispatch_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture

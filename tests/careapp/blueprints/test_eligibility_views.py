@@ -10,7 +10,6 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.clock import city_today
 from careapp.models import (
     ApplicationStatus,
     CareSetting,
@@ -18,6 +17,7 @@ from careapp.models import (
     Entitlement,
     InsuranceStatus,
 )
+from tests.conftest import TODAY
 from tests.factories import (
     ApplicationFactory,
     CarePlanFactory,
@@ -75,7 +75,7 @@ def test_decision_new_post_decides_and_shows_detail(
     assert "Severe disability" in html
     assert "Default (spec figures)" in html
     assert "2016-01-01" in html
-    assert f"Insured on {city_today()} (residents&#39; scheme)" in html
+    assert f"Insured on {TODAY} (residents&#39; scheme)" in html
     assert "Disability has lasted 22 months (at least 6 required)" in html
     assert "grade “Severe dependency” (total 30): Severe disability" in html
     assert "The person has no open entitlement" in html
@@ -115,7 +115,7 @@ def test_decision_detail_ineligible_lists_failed_rules(
     ).headers["Location"]
     html = admin_client.get(location).get_data(as_text=True)
     assert "Not eligible" in html
-    assert f"Not insured in either medical-insurance scheme on {city_today()}" in html
+    assert f"Not insured in either medical-insurance scheme on {TODAY}" in html
     assert "grade “Mild dependency” (total 70) gives no benefit category" in html
     assert html.count("failed</span>") == 2
     assert "care-plan/new" not in html

@@ -12,7 +12,6 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.clock import city_today
 from careapp.models import AuditEvent, EntitlementStart, PolicyVersion
 from tests.conftest import TODAY
 from tests.factories import PolicyVersionFactory, UserFactory
@@ -142,7 +141,7 @@ def test_policy_new_is_prefilled_from_the_version_in_force(
     page = admin_client.get("/policy/new")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert f'value="{city_today().isoformat()}"' in html  # the page reads the real clock
+    assert f'value="{TODAY.isoformat()}"' in html
     assert '<option selected value="barthel">' in html
     assert 'name="limit__barthel__total__severe__max"' in html
     assert 'name="limit__national_2021__cognition__mild__min"' in html

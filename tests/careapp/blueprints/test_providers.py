@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.providers import views as provider_views
 from careapp.models import (
     Complaint,
     ComplaintStatus,
@@ -21,15 +20,9 @@ from careapp.models import (
     VisitStatus,
 )
 from tests.careapp.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(provider_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture

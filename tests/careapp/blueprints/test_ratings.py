@@ -16,7 +16,7 @@ from careapp.blueprints.ratings import views as rating_views
 from careapp.errors import ConflictError
 from careapp.models import RatingChannel, SatisfactionRating, Visit
 from careapp.services.visits import check_in, check_out
-from tests.conftest import NOW
+from tests.conftest import NOW, PinnedClock
 from tests.factories import (
     CaregiverUserFactory,
     PersonFactory,
@@ -29,8 +29,8 @@ WEEK = dt.timedelta(days=7)
 
 
 @pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rating_views, "utcnow", lambda: NOW + dt.timedelta(hours=3))
+def three_hours_later(clock: PinnedClock) -> None:
+    clock.set(NOW + dt.timedelta(hours=3))
 
 
 @pytest.fixture
@@ -96,10 +96,10 @@ def test_rating_link_works_once(db_session: Session, family: FlaskClient) -> Non
 
 
 def test_expired_rating_link_is_gone(
-    db_session: Session, family: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    db_session: Session, family: FlaskClient, clock: PinnedClock
 ) -> None:
     _visit, token = completed_visit(db_session)
-    monkeypatch.setattr(rating_views, "utcnow", lambda: NOW + WEEK)
+    clock.set(NOW + WEEK)
 
     for response in (
         family.get(f"/rate/{token}"),

@@ -14,8 +14,6 @@ from flask_babel import refresh
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-import careapp.blueprints.rosters.views as roster_views
-from careapp.blueprints.visits import views as visit_views
 from careapp.clock import city_datetime
 from careapp.models import (
     AlertKind,
@@ -38,12 +36,6 @@ from tests.factories import (
 )
 
 DAY = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(roster_views, "utcnow", lambda: NOW)
-    monkeypatch.setattr(visit_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture

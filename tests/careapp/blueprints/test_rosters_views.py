@@ -10,10 +10,9 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from sqlalchemy.orm import Session
 
-import careapp.blueprints.rosters.views as roster_views
 from careapp.clock import city_datetime
 from careapp.models import Provider, User, VisitStatus
-from tests.conftest import NOW, TODAY
+from tests.conftest import TODAY
 from tests.factories import (
     CaregiverFactory,
     ProviderFactory,
@@ -23,11 +22,6 @@ from tests.factories import (
 )
 
 DAY = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(roster_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture

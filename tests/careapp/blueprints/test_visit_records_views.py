@@ -12,7 +12,6 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import careapp.blueprints.rosters.views as roster_views
 from careapp.models import (
     AlertKind,
     Caregiver,
@@ -38,11 +37,6 @@ from tests.factories import (
 )
 
 TOMORROW = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(roster_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.visits import views as visit_views
 from careapp.models import Caregiver, Visit, VisitStatus
 from careapp.security import token_hash
-from tests.conftest import NOW
+from tests.conftest import NOW, PinnedClock
 from tests.factories import (
     PASSWORD,
     CaregiverUserFactory,
@@ -24,11 +23,6 @@ from tests.factories import (
 )
 
 HOME = {"lat": "32.0", "lon": "120.86"}
-
-
-@pytest.fixture(autouse=True)
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(visit_views, "utcnow", lambda: NOW)
 
 
 @pytest.fixture
@@ -186,11 +180,10 @@ def test_check_in_far_from_home_is_flagged(
 
 
 def test_check_in_late_is_flagged(
-    db_session: Session, caregiver: Caregiver, phone: FlaskClient, monkeypatch: pytest.MonkeyPatch
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient, clock: PinnedClock
 ) -> None:
     visit = caregiver_visit(caregiver)
-    late = visit.window_end.replace(hour=visit.window_end.hour + 1)
-    monkeypatch.setattr(visit_views, "utcnow", lambda: late)
+    clock.set(visit.window_end.replace(hour=visit.window_end.hour + 1))
     response = phone.post(f"/visits/{visit.id}/check-in", data=HOME, follow_redirects=True)
     assert "Outside the time window" in response.get_data(as_text=True)
     assert reload(db_session, visit).check_in_flags == ["outside_window"]

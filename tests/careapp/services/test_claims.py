@@ -384,7 +384,6 @@ def test_claim_audit_settings_come_from_the_config(app: Flask) -> None:
 def test_the_nightly_job_audits_yesterday_and_today(
     db_session: Session, caregiver: Caregiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
     yesterday = TODAY - dt.timedelta(days=1)
     old = done(caregiver, at(9, day=yesterday - dt.timedelta(days=1)), manual=True)
     a = done(caregiver, at(9, day=yesterday), manual=True)

@@ -427,7 +427,6 @@ def test_provider_quality_job_opens_exit_work_orders(
 ) -> None:
     from careapp import jobs
 
-    monkeypatch.setattr(jobs, "utcnow", lambda: NOW)
     leaving = home_provider(status=ProviderStatus.SUSPENDED)
     taker = home_provider()
     plan = provider_care_plan(leaving, starts_on=dt.date(2026, 10, 1))
