@@ -7,8 +7,12 @@ PORT ?= 5000
 PG_ADMIN_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 PG_TEST_DB ?= careapp_test
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/$(PG_TEST_DB)
+# The moved-clock run: a leap day just after the nightly dispatch hour in the city.
+FAKETIME_AT ?= 2028-02-29 01:30:00
+# CI's Hypothesis profile: derandomized, so a failure replays on any machine.
+export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: run test install system-deps check lint test-sqlite test-postgres translations vendor clean
+.PHONY: run test install system-deps check lint test-sqlite test-postgres test-moved-clock translations vendor clean
 
 ## run: install, create secrets, migrate, load demo data and serve on http://$(HOST):$(PORT)
 run: install
@@ -18,8 +22,9 @@ run: install
 		$(BIN)/careapp seed-demo --if-empty && \
 		$(BIN)/careapp run --host $(HOST) --port $(PORT)
 
-## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL
-test: install system-deps check test-sqlite test-postgres
+## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL, then again
+## (without the browser) with the process clock moved to another date
+test: install system-deps check test-sqlite test-postgres test-moved-clock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,11 +34,13 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	$(BIN)/pybabel compile --use-fuzzy -d translations -f >/dev/null
 
-## system-deps: Debian packages the tests need (chromium for browser tests, poppler for PDFs)
+## system-deps: Debian packages the tests need (chromium for browser tests, poppler for PDFs,
+## faketime for the moved-clock run)
 system-deps:
-	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null \
+		&& command -v faketime >/dev/null || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		apt-get install -y -qq chromium poppler-utils >/dev/null; }
+		apt-get install -y -qq chromium poppler-utils faketime >/dev/null; }
 
 check:
 	$(BIN)/ruff check .
@@ -48,6 +55,13 @@ test-postgres:
 	psql "$(PG_ADMIN_URL)" -q -c 'DROP DATABASE IF EXISTS $(PG_TEST_DB) WITH (FORCE)' \
 		-c 'CREATE DATABASE $(PG_TEST_DB)'
 	CAREAPP_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest
+
+## test-moved-clock: the suite on SQLite, browser tests aside, with the process clock (libfaketime)
+## at FAKETIME_AT in the city; replay any date with `make test-moved-clock FAKETIME_AT='...'`
+test-moved-clock:
+	@echo "moved clock: $(FAKETIME_AT) Asia/Shanghai"
+	env -u CAREAPP_DATABASE_URL TZ=Asia/Shanghai DONT_FAKE_MONOTONIC=1 \
+		faketime '$(FAKETIME_AT)' $(BIN)/pytest -m 'not browser' -p no:cacheprovider
 
 ## translations: re-extract messages and update the catalogues (then edit the .po files)
 translations:

@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from careapp.clock import utcnow  # noqa: E402 - after the path set-up above
 from careapp.reports.notices import (  # noqa: E402 - after the path set-up above
     BatchItem,
     BenefitCertificateData,
@@ -240,7 +241,7 @@ def main() -> None:
 
     pages = args.batch + (args.batch + 1) // 2
     lines = [
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {sys.platform}, "
+        f"Measured {utcnow():%Y-%m-%d %H:%M} UTC on {sys.platform}, "
         f"Python {sys.version.split()[0]}.",
         "",
         f"Throughput, one process, {args.docs} benefit certificates per repeat, "

@@ -7,10 +7,9 @@ enabled caregivers times `clients_per_caregiver`) and has not been offered this 
 The family's choice is offered first when it is eligible. Otherwise a **fair rotation weighted by
 quality** picks the next company: each eligible company has a weight, its last satisfaction
 share (4-5 star ratings / ratings) or a neutral weight without ratings, halved while it is
-warned, and never below `min_weight`; among the candidates, the one furthest behind its
-weighted share of the rotation offers made so far is chosen (the largest
-`weight / total weight * (offers + 1) - its offers`), ties by the smaller id. Over many orders
-among the same companies, each one's count stays within one of its weighted share.
+warned, and never below `min_weight`; the next company is picked by Tijdeman's chairman
+assignment rule (see `rotation_pick`), so that among the same companies each one's count of
+rotation offers stays strictly within one of its weighted share after every offer.
 
 Deadlines are counted in working days (Monday to Friday, less public holidays): an offer made on
 day D is due by the end of the Nth working day after D (city time).
@@ -20,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -105,17 +105,35 @@ def weight(candidate: Candidate, rules: RotationRules) -> Fraction:
 
 
 def rotation_pick(candidates: Sequence[Candidate], rules: RotationRules) -> int | None:
-    """The eligible candidate furthest behind its weighted share of rotation offers."""
+    """The next company of the weighted rotation (Tijdeman's chairman assignment rule).
+
+    With k companies of shares λ (weight / total weight) and n = the offers so far + 1, a
+    company's next offer may come once it is at least 1 − B behind its share (B = 1 − 1/(2k−2)),
+    and must come before it falls more than B behind; among those whose next offer may come, the
+    one whose deadline is earliest is chosen (ties: the smaller id). Among a fixed set of
+    companies this keeps every company's count within B (< 1) of its share at every step
+    (R. Tijdeman, "The chairman assignment problem", Discrete Math. 32, 1980). Counts carried over
+    from a different set of companies may fit no window: then the one furthest behind its share.
+    """
     if not candidates:
         return None
     weights = {c.provider_id: weight(c, rules) for c in candidates}
     total_weight = sum(weights.values(), Fraction(0))
     after = sum(c.rotation_offers for c in candidates) + 1
+    share = {c.provider_id: weights[c.provider_id] / total_weight for c in candidates}
+    bound = 1 - Fraction(1, 2 * len(candidates) - 2) if len(candidates) > 1 else Fraction(0)
+    due = [
+        (math.floor((c.rotation_offers + bound) / share[c.provider_id]), c.provider_id)
+        for c in candidates
+        if c.rotation_offers + 1 - bound <= share[c.provider_id] * after
+    ]
+    if due:
+        return min(due)[1]
 
-    def key(c: Candidate) -> tuple[Fraction, int]:
-        return (weights[c.provider_id] / total_weight * after - c.rotation_offers, -c.provider_id)
+    def behind(c: Candidate) -> tuple[Fraction, int]:
+        return (share[c.provider_id] * after - c.rotation_offers, -c.provider_id)
 
-    return max(candidates, key=key).provider_id
+    return max(candidates, key=behind).provider_id
 
 
 def next_offer(

@@ -28,8 +28,11 @@ from tests import factories
 
 # Speed is measured in benchmarks, not here: a busy machine must not fail a property test by the
 # clock (Hypothesis' default 200 ms deadline per example).
+# CI runs derandomized (HYPOTHESIS_PROFILE=ci, set by `make test`): the same examples every run,
+# so a failure there replays anywhere; a developer's run keeps exploring new ones.
 settings.register_profile("careapp", deadline=None)
-settings.load_profile("careapp")
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "careapp"))
 
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
 TODAY = dt.date(2026, 11, 23)

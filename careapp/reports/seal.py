@@ -29,6 +29,8 @@ from pyhanko.sign import signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from careapp.clock import utcnow
+
 SIGNATURE_FIELD = "CareInsuranceSeal"
 SIGNER_NAME = "长期护理保险经办机构"
 KEY_FILE = "signing-key.pem"
@@ -81,7 +83,7 @@ def create_signing_key(
         raise FileExistsError(f"{files.key_path} or {files.cert_path} already exists")
     directory.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(ec.SECP256R1())
-    moment = now or dt.datetime.now(dt.UTC)
+    moment = now or utcnow()
     name = x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),

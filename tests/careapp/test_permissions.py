@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from careapp import models as m
 from careapp.security import token_hash
 from tests import factories as f
+from tests.conftest import NOW
 
 ANON = "anonymous"
 ADMIN = "admin"
@@ -190,7 +191,7 @@ def world(db_session: Session) -> World:
     feed = m.CalendarFeed(  # another caregiver's: the walk's create/revoke leave it alone
         caregiver=f.CaregiverFactory(provider=provider),
         token_hash=token_hash(TOKEN),
-        created_at=dt.datetime.now(dt.UTC),
+        created_at=NOW,
     )
     db_session.add(feed)
     work_order = m.WorkOrder(  # offered to the manager's provider

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import replace
 from fractions import Fraction
 
@@ -108,21 +109,52 @@ def test_deadline_skips_weekends_and_holidays() -> None:
 weights_strategy = st.lists(st.integers(min_value=1, max_value=20), min_size=1, max_size=7)
 
 
-@settings(max_examples=60, deadline=None)
-@given(ratings=weights_strategy, orders=st.integers(min_value=1, max_value=120))
-def test_rotation_is_fair_within_one(ratings: list[int], orders: int) -> None:
-    """Over many orders among the same companies, counts stay within one of weighted shares."""
-    cands = [candidate(i + 1, rated=20, satisfied=satisfied) for i, satisfied in enumerate(ratings)]
-    weights = {c.provider_id: weight(c, RULES) for c in cands}
-    total = sum(weights.values(), Fraction(0))
-    for made in range(1, orders + 1):
+def rotate(cands: list[Candidate], orders: int) -> Iterator[list[Candidate]]:
+    """The candidates after each of `orders` rotation offers."""
+    for _ in range(orders):
         picked = rotation_pick(cands, RULES)
         cands = [
             replace(c, rotation_offers=c.rotation_offers + 1) if c.provider_id == picked else c
             for c in cands
         ]
-        for c in cands:
-            assert abs(c.rotation_offers - weights[c.provider_id] / total * made) <= 1
+        yield cands
+
+
+def worst_gap(ratings: list[int], orders: int) -> Fraction:
+    """The largest distance of any company's count from its weighted share, over every step."""
+    cands = [candidate(i + 1, rated=20, satisfied=satisfied) for i, satisfied in enumerate(ratings)]
+    weights = {c.provider_id: weight(c, RULES) for c in cands}
+    total = sum(weights.values(), Fraction(0))
+    return max(
+        abs(c.rotation_offers - weights[c.provider_id] / total * made)
+        for made, after in enumerate(rotate(cands, orders), start=1)
+        for c in after
+    )
+
+
+def test_rotation_stays_within_one_where_the_largest_deficit_rule_did_not() -> None:
+    # Shares 1/31 ×3 and 14/31 ×2: always offering to the one furthest behind put a small
+    # company 32/31 ahead of its share at the 20th offer.
+    assert worst_gap([1, 1, 1, 14, 14], 20) == Fraction(27, 31)
+    assert worst_gap([1, 1, 1, 14, 14], 20) <= 1 - Fraction(1, 2 * 5 - 2)
+
+
+def test_rotation_of_one_company_offers_it_every_time() -> None:
+    assert worst_gap([7], 5) == 0
+
+
+def test_rotation_with_counts_from_another_set_offers_the_one_furthest_behind() -> None:
+    # 40 offers to company 1 before company 2 joined: no window fits, so the one behind.
+    cands = [candidate(1, rated=20, satisfied=20, rotation_offers=40), candidate(2)]
+    assert rotation_pick(cands, RULES) == 2
+
+
+@settings(max_examples=60, deadline=None)
+@given(ratings=weights_strategy, orders=st.integers(min_value=1, max_value=120))
+def test_rotation_is_fair_within_one(ratings: list[int], orders: int) -> None:
+    """Among the same companies, every count stays within 1 − 1/(2k−2) of its weighted share."""
+    bound = 1 - Fraction(1, 2 * len(ratings) - 2) if len(ratings) > 1 else Fraction(0)
+    assert worst_gap(ratings, orders) <= bound
 
 
 candidate_strategy = st.builds(

@@ -29,6 +29,7 @@ from careapp.models import (
 from careapp.print_jobs import run_print_batch
 from careapp.reports.seal import check_seal
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, pdftotext
+from tests.conftest import NOW
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -350,7 +351,7 @@ def test_batch_running_progress(db_session: Session, login_as) -> None:  # type:
 def test_batch_form_refusals(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
     client = login_as(UserFactory(admin=True))
     assert client.post("/certificates/batches", data={"week": "not a date"}).status_code == 400
-    PrintBatchFactory(status=PrintBatchStatus.RUNNING, requested_at=dt.datetime.now(dt.UTC))
+    PrintBatchFactory(status=PrintBatchStatus.RUNNING, requested_at=NOW)
     assert len(db_session.scalars(select(PrintBatch)).all()) == 1
     response = client.post("/certificates/batches", data={"week": "2026-11-17"})
     assert response.status_code == 409

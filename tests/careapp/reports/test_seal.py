@@ -21,6 +21,7 @@ from careapp.reports.seal import (
     seal_pdf_file,
 )
 from tests.careapp.reports.test_pdf import DATA
+from tests.conftest import NOW
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +41,7 @@ def test_create_signing_key_writes_a_private_key_and_a_self_signed_certificate(k
     usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.digital_signature
     assert usage.content_commitment
-    assert certificate.not_valid_after_utc > dt.datetime.now(dt.UTC) + dt.timedelta(days=3000)
+    assert certificate.not_valid_after_utc > NOW + dt.timedelta(days=3000)
 
 
 def test_create_signing_key_never_replaces_a_key_unless_forced(keys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
