@@ -6,7 +6,16 @@ import datetime as dt
 from itertools import chain
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -17,7 +26,7 @@ from wtforms import SelectChoice
 from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import CalendarFeedForm
-from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm
+from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
 from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
@@ -32,6 +41,7 @@ from careapp.services.rosters import (
     own_caregiver_id,
     revoke_calendar_feed,
 )
+from careapp.services.visit_search import VisitFilter, search_visits, visit_filter_providers
 from careapp.services.visits import (
     caregiver_day,
     check_in,
@@ -240,3 +250,28 @@ def _flash_check_in(visit: Visit) -> None:
         )
     else:
         flash(_("Checked in."), "success")
+
+
+# --- administrators: every visit, with the phone-survey action --------------------------------
+
+LIST_PAGE_SIZE = 50
+
+
+@bp.route("/visits", methods=["GET"])
+@role_required(Role.ADMIN)
+def visit_list() -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    form = VisitFilterForm(formdata=request.args)
+    form.set_providers(visit_filter_providers(session, actor))
+    valid = form.validate()
+    page = search_visits(
+        session,
+        actor,
+        form.to_filter() if valid else VisitFilter(),
+        offset=(form.offset.data or 0) if valid else 0,
+        limit=LIST_PAGE_SIZE,
+    )
+    args = {k: v for k, v in request.args.items() if k != "offset" and v}
+    return render_template("visits/visit_list.html", page=page, form=form, args=args), (
+        200 if valid else 400
+    )
