@@ -44,6 +44,7 @@ from careapp.services.rosters import (
 from careapp.services.visit_search import VisitFilter, search_visits, visit_filter_providers
 from careapp.services.visits import (
     caregiver_day,
+    caregiver_upcoming_days,
     check_in,
     check_out,
     get_visit_for_caregiver,
@@ -74,13 +75,18 @@ def my_day() -> ResponseReturnValue:
     session = db.session()
     day = city_today(utcnow())
     visits = caregiver_day(session, current_actor(), day)
-    names = _item_names(session, chain.from_iterable(v.service_item_codes for v in visits))
+    upcoming = caregiver_upcoming_days(
+        session, current_actor(), day, current_app.config["DISPATCH_HORIZON_DAYS"]
+    )
+    every_visit = chain(visits, *(coming.visits for coming in upcoming))
+    names = _item_names(session, chain.from_iterable(v.service_item_codes for v in every_visit))
     actor = current_actor()
     token = cookie_session.pop(CALENDAR_LINK_KEY, None)
     return render_template(
         "visits/visit_day.html",
         day=day,
         visits=visits,
+        upcoming=upcoming,
         item_names=names,
         travel_minutes=sum(v.travel_minutes or 0 for v in visits),
         has_calendar_feed=has_calendar_feed(session, actor, own_caregiver_id(session, actor)),
