@@ -250,6 +250,13 @@ def benefit_category(
     return category
 
 
+def has_visit_budget(category: Category, care_setting: str) -> bool:
+    """Severe disability at home with door-to-door service: visits paid to the company within a
+    monthly budget (and so a care plan). Moderate disability gets its daily rate in any setting
+    and no budget."""
+    return category is Category.SEVERE and care_setting == HOME_SERVICE
+
+
 def decide(facts: EligibilityFacts, figures: PolicyFigures) -> Decision:
     """Evaluate every rule (never stopping at the first failure) and the rate that follows."""
     insured = RuleResult(
@@ -276,8 +283,6 @@ def decide(facts: EligibilityFacts, figures: PolicyFigures) -> Decision:
     if not all(result.passed for result in results) or category is None:
         return Decision(False, None, None, None, results)
     daily_rate = figures.rates[(category.value, facts.care_setting)]
-    # Severe disability at home with door-to-door service: visits paid to the company within a
-    # monthly budget. Moderate disability gets its daily rate in any setting and no budget.
-    has_budget = category is Category.SEVERE and facts.care_setting == HOME_SERVICE
+    has_budget = has_visit_budget(category, facts.care_setting)
     budget = figures.home_service_monthly_budget_fen if has_budget else None
     return Decision(True, category, daily_rate, budget, results)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ from careapp.models.assessment import (
 )
 from careapp.models.people import Person
 from careapp.models.users import Role
-from careapp.services.audit import record_event
+from careapp.services.audit import record_event, record_events
 from careapp.services.policy import grading_rules_of, policy_in_force
 
 # The instrument the city uses (spec: which instrument is policy; Barthel is the one in force).
@@ -132,6 +132,46 @@ def list_assessor_queue(session: Session, actor: Actor) -> list[Application]:
             .order_by(Application.appointment_at, Application.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class HomeVisitContact:
+    """What an assigned assessor needs to make the home visit, as the registry stores it."""
+
+    address: str
+    township: str | None
+    phone: str | None
+    family_name: str | None
+    family_phone: str | None
+
+
+def read_home_visit_contacts(
+    session: Session, actor: Actor, applications: Sequence[Application], now: dt.datetime
+) -> dict[int, HomeVisitContact]:
+    """The home-visit contact (address, phone, family contact) of each application awaiting
+    assessment by the actor, by application id; applications the actor is not an assessor of
+    get none. Each contact shown is an audited read of the person's data (the view commits)."""
+    if actor.user_id is None or not actor.is_role(Role.ASSESSOR):
+        return {}
+    contacts: dict[int, HomeVisitContact] = {}
+    reads: dict[int, dict[str, Any]] = {}
+    for application in applications:
+        if (
+            not application.is_assessor(actor.user_id)
+            or application.status is not ApplicationStatus.ASSESSING
+        ):
+            continue
+        person = application.person
+        contacts[application.id] = HomeVisitContact(
+            address=person.address,
+            township=person.township,
+            phone=person.phone,
+            family_name=person.guardian_name,
+            family_phone=person.guardian_phone,
+        )
+        reads[person.id] = {"application_id": application.id, "purpose": "home_assessment"}
+    record_events(session, actor, "read_contact", "person", reads, now=now)
+    return contacts
 
 
 def get_application_for_assessment(

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 from careapp.access import Actor
 from careapp.clock import city_today
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import Entitlement, EntitlementStatus
+from careapp.models.eligibility import Entitlement
 from careapp.models.people import District, Person
 from careapp.models.providers import (
     Caregiver,
@@ -30,6 +29,7 @@ from careapp.money import format_yuan
 from careapp.services import work_orders
 from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
+from careapp.services.eligibility import care_plan_refusal
 
 # Visits happen between these times (spec: time windows between 07:00 and 20:00).
 EARLIEST_VISIT = dt.time(7, 0)
@@ -103,9 +103,7 @@ def care_plan_options(
     `volunteer`, volunteer organisations (unpaid visits in addition to the paid plan)."""
     _require_admin(actor)
     entitlement = _load_entitlement(session, entitlement_id)
-    _check_entitlement_open(entitlement)
-    if not volunteer:
-        _budget(entitlement)
+    _check_plan_allowed(entitlement, is_paid=not volunteer)
     kind = ProviderKind.VOLUNTEER if volunteer else ProviderKind.HOME_CARE
     providers = list(
         session.scalars(
@@ -146,10 +144,10 @@ def create_care_plan(
     """
     _require_admin(actor)
     entitlement = _load_entitlement(session, entitlement_id, for_update=True)
-    _check_entitlement_open(entitlement)
     chosen = session.get(Provider, data.provider_id) if data.provider_id is not None else None
     is_volunteer = chosen is not None and chosen.kind is ProviderKind.VOLUNTEER
-    budget = None if is_volunteer else _budget(entitlement)
+    _check_plan_allowed(entitlement, is_paid=not is_volunteer)
+    budget = None if is_volunteer else entitlement.monthly_budget_fen
     if not is_volunteer and _active_plan_id(session, entitlement.id) is not None:
         raise ConflictError(gettext("This entitlement already has an active care plan."))
     provider = _check_provider(session, data.provider_id, entitlement.person)
@@ -268,21 +266,11 @@ def _load_entitlement(
     return entitlement
 
 
-def _check_entitlement_open(entitlement: Entitlement) -> None:
-    """The entitlement may have a care plan at all (active, at home with door-to-door service)."""
-    if entitlement.status is not EntitlementStatus.ACTIVE:
-        raise ConflictError(gettext("This entitlement has ended; it cannot get a care plan."))
-    if entitlement.care_setting is not CareSetting.HOME_SERVICE:
-        raise ConflictError(
-            gettext("Only a beneficiary at home with door-to-door service has a care plan.")
-        )
-
-
-def _budget(entitlement: Entitlement) -> int:
-    """The entitlement's monthly budget, which a paid plan must keep within."""
-    if entitlement.monthly_budget_fen is None:
-        raise ConflictError(gettext("This entitlement has no monthly service budget."))
-    return entitlement.monthly_budget_fen
+def _check_plan_allowed(entitlement: Entitlement, *, is_paid: bool) -> None:
+    """The entitlement may have this kind of care plan (the rule the pages offer it by)."""
+    refusal = care_plan_refusal(entitlement, is_paid=is_paid)
+    if refusal is not None:
+        raise ConflictError(refusal)
 
 
 def _active_plan_id(

@@ -65,6 +65,27 @@ def figures_from_policy(policy_version: PolicyVersion) -> PolicyFigures:
     )
 
 
+def care_plan_refusal(entitlement: Entitlement, *, is_paid: bool = True) -> str | None:
+    """Why this entitlement cannot get a care plan (None: it can).
+
+    The one rule behind the care-plan and find-a-provider actions: the services refuse with this
+    message and the pages offer the action only when it is None. A paid plan (a home-care
+    company's visits) needs the monthly visit budget that only severe disability at home with
+    door-to-door service has; a volunteer organisation's unpaid plan needs only an active
+    entitlement at home with door-to-door service.
+    """
+    if entitlement.status is not EntitlementStatus.ACTIVE:
+        return gettext("This entitlement has ended; it cannot get a care plan.")
+    if entitlement.care_setting is not CareSetting.HOME_SERVICE:
+        return gettext("Only a beneficiary at home with door-to-door service has a care plan.")
+    if is_paid and entitlement.monthly_budget_fen is None:
+        return gettext(
+            "This entitlement is paid a daily rate and has no monthly visit budget: only severe "
+            "disability at home with door-to-door service gets a care plan."
+        )
+    return None
+
+
 # The provider kind that runs each care setting (HOME_CASH has none).
 SETTING_PROVIDER_KINDS: dict[CareSetting, ProviderKind] = {
     CareSetting.MEDICAL_CARE_INSTITUTION: ProviderKind.MEDICAL_CARE_INSTITUTION,

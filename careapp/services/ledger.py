@@ -29,7 +29,7 @@ from careapp.eligibility.ledger import (
     RateTable,
     Segment,
 )
-from careapp.eligibility.rules import HOME_SERVICE, Category
+from careapp.eligibility.rules import HOME_SERVICE, Category, has_visit_budget
 from careapp.eligibility.settlement import FlagState, Settlement, VisitClaim
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
@@ -47,7 +47,7 @@ from careapp.models.settlement import SettlementLine
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, Visit, VisitStatus
 from careapp.services.audit import record_event
-from careapp.services.eligibility import SETTING_PROVIDER_KINDS
+from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
 from careapp.services.procedure import end_entitlement
 
 NOTE_MAX = 200
@@ -107,6 +107,7 @@ class EntitlementPage:
     providers: Mapping[int, str]
     is_active: bool
     versions: Mapping[int, str]  # policy version id -> its name
+    can_find_provider: bool = False  # a home-care company's plan is possible (care_plan_refusal)
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -246,6 +247,7 @@ def get_entitlement_page(
         providers=providers,
         is_active=entitlement.status is EntitlementStatus.ACTIVE,
         versions={version.id: version.name for version in versions},
+        can_find_provider=care_plan_refusal(entitlement) is None,
     )
 
 
@@ -419,7 +421,7 @@ def _follow_latest_setting(session: Session, entitlement: Entitlement, moved_on:
     budget = session.get(PolicyVersion, table.version_id)
     entitlement.monthly_budget_fen = (
         budget.home_service_monthly_budget_fen
-        if budget is not None and latest.care_setting is CareSetting.HOME_SERVICE
+        if budget is not None and has_visit_budget(category, latest.care_setting.value)
         else None
     )
     if latest.care_setting is not CareSetting.HOME_SERVICE:

@@ -1,10 +1,15 @@
 """Assessor oversight: each assessor's share of severe grades against the city's, and how often
-an appeal changed their grade. Three queries, however many assessors there are."""
+an appeal changed their grade. Four queries, however many assessors there are.
+
+A grade is severe when the policy in force on the assessment date maps it to the severe benefit
+category (the same mapping the eligibility decision uses), so it works for every instrument:
+Barthel's "severe" and the 2021 national standard's "3"-"5" alike."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -13,17 +18,44 @@ from sqlalchemy.orm import Session
 
 from assessments.procedure import AssessorRecord, OversightReport, oversight_report
 from careapp.access import Actor
+from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, Category
 from careapp.errors import InvalidInputError, PermissionDeniedError
 from careapp.models.assessment import Application, ApplicationKind, Assessment
+from careapp.models.eligibility import PolicyVersion
 from careapp.models.users import Role, User
+from careapp.services.policy import grade_categories_of
 from careapp.services.procedure import ProcedureRules
 
 MAX_PERIOD_DAYS = 366 * 3
 
 
-def is_severe(grade: str) -> bool:
-    """Barthel "severe" and the national standard's severe grades ("severe_1", ...)."""
-    return grade.startswith("severe")
+GradeCategories = Mapping[str, Mapping[str, Category | None]]
+
+
+def is_severe(grade_categories: GradeCategories, instrument: str, grade: str) -> bool:
+    """Whether the mapping gives `instrument`'s `grade` the severe benefit category."""
+    return grade_categories.get(instrument, {}).get(grade) is Category.SEVERE
+
+
+def _mappings_in_force(
+    session: Session, last_day: dt.date
+) -> list[tuple[dt.date, GradeCategories]]:
+    """(effective date, grade -> category mapping) of every policy version up to `last_day`,
+    latest first; one query."""
+    versions = session.scalars(
+        select(PolicyVersion)
+        .where(PolicyVersion.effective_on <= last_day)
+        .order_by(PolicyVersion.effective_on.desc())
+    ).all()
+    return [(version.effective_on, grade_categories_of(version)) for version in versions]
+
+
+def _mapping_on(mappings: list[tuple[dt.date, GradeCategories]], on: dt.date) -> GradeCategories:
+    """The mapping of the version in force `on` (the spec's defaults before the first one)."""
+    for effective_on, mapping in mappings:
+        if effective_on <= on:
+            return mapping
+    return DEFAULT_GRADE_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -56,21 +88,25 @@ def build_oversight_report(
         select(
             Assessment.application_id,
             Assessment.version,
+            Assessment.instrument,
             Assessment.grade,
+            Assessment.assessed_on,
             Assessment.assessor_1_id,
             Assessment.assessor_2_id,
         ).where(Assessment.assessed_on >= first_day, Assessment.assessed_on <= last_day)
     ).all()
-    latest: dict[int, tuple[int, str, int, int]] = {}
-    for application_id, version, grade, first, second in rows:
+    mappings = _mappings_in_force(session, last_day)
+    latest: dict[int, tuple[int, str, bool, int, int]] = {}
+    for application_id, version, instrument, grade, assessed_on, first, second in rows:
         if application_id not in latest or version > latest[application_id][0]:
-            latest[application_id] = (version, grade, first, second)
+            severe_grade = is_severe(_mapping_on(mappings, assessed_on), instrument, grade)
+            latest[application_id] = (version, grade, severe_grade, first, second)
     assessments: dict[int, int] = defaultdict(int)
     severe: dict[int, int] = defaultdict(int)
-    for _, grade, first, second in latest.values():
+    for _, _, severe_grade, first, second in latest.values():
         for assessor_id in (first, second):
             assessments[assessor_id] += 1
-            severe[assessor_id] += is_severe(grade)
+            severe[assessor_id] += severe_grade
     appealed: dict[int, int] = defaultdict(int)
     changed: dict[int, int] = defaultdict(int)
     appeal_rows = session.execute(
@@ -88,7 +124,7 @@ def build_oversight_report(
         if previous_id not in appeal_grade or version > appeal_grade[previous_id][0]:
             appeal_grade[previous_id] = (version, grade)
     for previous_id, (_, grade) in appeal_grade.items():
-        _, original, first, second = latest[previous_id]
+        _, original, _, first, second = latest[previous_id]
         for assessor_id in (first, second):
             appealed[assessor_id] += 1
             changed[assessor_id] += grade != original

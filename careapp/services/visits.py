@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from flask_babel import gettext
 from sqlalchemy import select
@@ -76,6 +77,47 @@ def caregiver_day(session: Session, actor: Actor, day: dt.date) -> list[Visit]:
         )
     )
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class UpcomingDay:
+    """One of the caregiver's coming days (read-only: check-in opens on the day)."""
+
+    day: dt.date
+    visits: list[Visit]
+
+
+def caregiver_upcoming_days(
+    session: Session, actor: Actor, today: dt.date, days: int
+) -> list[UpcomingDay]:
+    """The acting caregiver's visits on the `days` days after `today`, grouped by day (every day
+    listed, empty or not), each in route order with its person; one query."""
+    caregiver = caregiver_for_actor(session, actor)
+    coming = [today + dt.timedelta(days=offset) for offset in range(1, max(0, days) + 1)]
+    if not coming:
+        return []
+    query = (
+        select(Visit)
+        .where(
+            Visit.caregiver_id == caregiver.id,
+            Visit.visit_on >= coming[0],
+            Visit.visit_on <= coming[-1],
+            Visit.status.in_(DAY_STATUSES),
+        )
+        .options(selectinload(Visit.person))
+        .order_by(
+            Visit.visit_on,
+            Visit.route_order.is_(None),
+            Visit.route_order,
+            Visit.planned_start,
+            Visit.window_start,
+            Visit.id,
+        )
+    )
+    by_day: dict[dt.date, list[Visit]] = {day: [] for day in coming}
+    for visit in session.scalars(query):
+        by_day[visit.visit_on].append(visit)
+    return [UpcomingDay(day, visits) for day, visits in by_day.items()]
 
 
 def get_visit_for_caregiver(session: Session, actor: Actor, visit_id: int) -> Visit:

@@ -35,8 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 from careapp.access import Actor
 from careapp.clock import city_datetime, city_today
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import Entitlement, EntitlementStatus
+from careapp.models.eligibility import Entitlement
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ProviderKind
 from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
@@ -51,6 +50,7 @@ from careapp.models.work_orders import (
     WorkOrderStatus,
 )
 from careapp.services.audit import record_event
+from careapp.services.eligibility import care_plan_refusal
 from careapp.services.quality import (
     QualityOutcome,
     evaluate_provider_quality,
@@ -137,12 +137,9 @@ def open_work_order(
     )
     if entitlement is None:
         raise NotFoundError(gettext("Not found."))
-    if entitlement.status is not EntitlementStatus.ACTIVE:
-        raise ConflictError(gettext("This entitlement has ended; it cannot get a care plan."))
-    if entitlement.care_setting is not CareSetting.HOME_SERVICE:
-        raise ConflictError(
-            gettext("Only a beneficiary at home with door-to-door service has a care plan.")
-        )
+    refusal = care_plan_refusal(entitlement)  # the order ends in a paid plan: it needs a budget
+    if refusal is not None:
+        raise ConflictError(refusal)
     if _live_order_id(session, entitlement.id) is not None:
         raise ConflictError(gettext("This beneficiary already has an open work order."))
     plan_id = session.scalar(

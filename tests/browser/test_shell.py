@@ -20,6 +20,7 @@ ROLE_TILES = {
         "/work-orders": "服务工单",
         "/providers": "服务机构",
         "/quality/satisfaction": "满意度",
+        "/visits": "上门服务",
         "/claims": "结算疑点",
         "/settlement": "月度结算",
         "/fund": "基金",

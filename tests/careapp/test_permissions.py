@@ -94,6 +94,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "visits.my_calendar_revoke": frozenset({CAREGIVER}),
     "visits.my_day": frozenset({CAREGIVER}),
     "visits.visit_detail": frozenset({CAREGIVER}),
+    "visits.visit_list": frozenset({ADMIN}),
     "visits.visit_check_in": frozenset({CAREGIVER}),
     "visits.visit_check_out": frozenset({CAREGIVER}),
     "visits.visit_receipt": frozenset({CAREGIVER}),

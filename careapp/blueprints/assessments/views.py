@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +44,7 @@ from careapp.services.assessments import (
     DraftConflict,
     DraftInputError,
     GradingScale,
+    HomeVisitContact,
     confirm_assessment,
     correct_assessment,
     correction_base,
@@ -55,6 +57,7 @@ from careapp.services.assessments import (
     may_confirm,
     may_correct,
     open_assessment_form,
+    read_home_visit_contacts,
     record_assessment,
     save_assessment_draft,
     version_changes,
@@ -85,8 +88,13 @@ def _not_stored(response: Response) -> Response:
 @bp.route("/assessments", methods=["GET"])
 @role_required(Role.ASSESSOR)
 def assessment_queue() -> ResponseReturnValue:
-    applications = list_assessor_queue(db.session(), current_actor())
-    return render_template("assessments/assessment_queue.html", applications=applications)
+    session, actor = db.session(), current_actor()
+    applications = list_assessor_queue(session, actor)
+    contacts = read_home_visit_contacts(session, actor, applications, utcnow())
+    session.commit()  # the audited reads of the contacts
+    return render_template(
+        "assessments/assessment_queue.html", applications=applications, contacts=contacts
+    )
 
 
 @bp.route("/applications/<int:application_id>/assessment", methods=["GET", "POST"])
@@ -122,12 +130,24 @@ def assessment_form(application_id: int) -> ResponseReturnValue:
         except CareappError as error:
             session.rollback()
             form.show_error(error)
-            return _render_form(application, scale, form, context.draft), error.status_code
+            contact = _home_visit_contact(application, now)
+            return _render_form(application, scale, form, context.draft, contact=contact), (
+                error.status_code
+            )
         session.commit()
         flash(_("The assessment is submitted. The other assessor confirms it."), "success")
         return redirect(_detail_url(assessment.id))
     status = 400 if form.is_submitted() else 200
-    return _render_form(application, scale, form, context.draft), status
+    contact = _home_visit_contact(application, now)
+    return _render_form(application, scale, form, context.draft, contact=contact), status
+
+
+def _home_visit_contact(application: Application, now: dt.datetime) -> HomeVisitContact | None:
+    """The contact the assigned assessor needs for the home visit (an audited read, committed)."""
+    session = db.session()
+    contact = read_home_visit_contacts(session, current_actor(), [application], now)
+    session.commit()
+    return contact.get(application.id)
 
 
 @bp.route("/applications/<int:application_id>/assessment/draft", methods=["GET", "PUT"])
@@ -298,6 +318,7 @@ def _render_form(
     form: AssessmentForm,
     draft: AssessmentDraft | None,
     corrected: Assessment | None = None,
+    contact: HomeVisitContact | None = None,
 ) -> str:
     page_data = {
         "application": application.id,
@@ -316,6 +337,7 @@ def _render_form(
         form=form,
         page_data=page_data,
         corrected=corrected,
+        contact=contact,
     )
 
 

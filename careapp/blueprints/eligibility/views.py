@@ -12,7 +12,6 @@ from careapp.blueprints.eligibility import presenters
 from careapp.blueprints.eligibility.forms import DecisionForm
 from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError
-from careapp.models.assessment import CareSetting
 from careapp.models.users import Role
 from careapp.money import format_yuan
 from careapp.services import eligibility
@@ -74,8 +73,8 @@ def decision_detail(decision_id: int) -> ResponseReturnValue:
     decision = summary.decision
     can_plan = (
         summary.entitlement is not None
-        and summary.entitlement.care_setting is CareSetting.HOME_SERVICE
         and summary.care_plan is None
+        and eligibility.care_plan_refusal(summary.entitlement) is None
     )
     return render_template(
         "eligibility/decision_detail.html",

@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import FloatField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import (
+    DateField,
+    Field,
+    FloatField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+
+from careapp.blueprints.visits.labels import STATUS_LABELS
+from careapp.models.visit import VisitStatus
+from careapp.services.registry import is_id_number_query
+from careapp.services.visit_search import RatingFilter, VisitFilter
+
+MAX_NAME_QUERY = 50
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -39,3 +58,81 @@ class CheckOutForm(FlaskForm):
     )
     note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
     lat, lon = _position_fields()
+
+
+def _not_an_id_number(form: FlaskForm, field: Field) -> None:
+    """An ID number would be kept in the address bar and the logs: search it on the People page."""
+    if field.data and is_id_number_query(field.data):
+        raise ValidationError(
+            _l("Search by name here; find a person by ID number on the People page.")
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1  # not a choice: the form says so
+
+
+class VisitFilterForm(FlaskForm):
+    """The administrators' visit list filter (GET, no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    person = StringField(
+        _l("Beneficiary's name"),
+        validators=[Optional(), Length(max=MAX_NAME_QUERY), _not_an_id_number],
+    )
+    provider_id = SelectField(
+        _l("Provider"), coerce=_optional_int, validators=[Optional()], validate_choice=True
+    )
+    caregiver = StringField(
+        _l("Caregiver's name"), validators=[Optional(), Length(max=MAX_NAME_QUERY)]
+    )
+    first_day = DateField(_l("From"), validators=[Optional()])
+    last_day = DateField(_l("Until"), validators=[Optional()])
+    status = SelectField(
+        _l("Status"),
+        choices=[
+            SelectChoice("", _l("Any status")),
+            *(SelectChoice(s.value, STATUS_LABELS[s.value]) for s in VisitStatus),
+        ],
+        default="",
+        validators=[Optional()],
+    )
+    rating = SelectField(
+        _l("Rating"),
+        choices=[
+            SelectChoice("", _l("Rated or not")),
+            SelectChoice(RatingFilter.TO_RATE.value, _l("Done, not rated yet")),
+            SelectChoice(RatingFilter.RATED.value, _l("Rated")),
+        ],
+        default="",
+        validators=[Optional()],
+    )
+    offset = IntegerField(validators=[Optional(), NumberRange(min=0)])
+
+    def set_providers(self, providers: list[tuple[int, str]]) -> None:
+        self.provider_id.choices = [
+            SelectChoice("", _l("Any provider")),
+            *(SelectChoice(provider_id, name) for provider_id, name in providers),
+        ]
+
+    def validate_last_day(self, field: DateField) -> None:
+        if field.data and self.first_day.data and field.data < self.first_day.data:
+            raise ValidationError(_l("The period ends before it starts."))
+
+    def to_filter(self) -> VisitFilter:
+        return VisitFilter(
+            person_name=(self.person.data or "").strip() or None,
+            provider_id=self.provider_id.data,
+            caregiver_name=(self.caregiver.data or "").strip() or None,
+            first_day=self.first_day.data,
+            last_day=self.last_day.data,
+            status=VisitStatus(self.status.data) if self.status.data else None,
+            rating=RatingFilter(self.rating.data) if self.rating.data else None,
+        )

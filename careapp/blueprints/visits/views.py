@@ -6,7 +6,16 @@ import datetime as dt
 from itertools import chain
 from typing import Any
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
@@ -17,7 +26,7 @@ from wtforms import SelectChoice
 from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import CalendarFeedForm
-from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm
+from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
 from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
@@ -32,8 +41,10 @@ from careapp.services.rosters import (
     own_caregiver_id,
     revoke_calendar_feed,
 )
+from careapp.services.visit_search import VisitFilter, search_visits, visit_filter_providers
 from careapp.services.visits import (
     caregiver_day,
+    caregiver_upcoming_days,
     check_in,
     check_out,
     get_visit_for_caregiver,
@@ -64,13 +75,18 @@ def my_day() -> ResponseReturnValue:
     session = db.session()
     day = city_today(utcnow())
     visits = caregiver_day(session, current_actor(), day)
-    names = _item_names(session, chain.from_iterable(v.service_item_codes for v in visits))
+    upcoming = caregiver_upcoming_days(
+        session, current_actor(), day, current_app.config["DISPATCH_HORIZON_DAYS"]
+    )
+    every_visit = chain(visits, *(coming.visits for coming in upcoming))
+    names = _item_names(session, chain.from_iterable(v.service_item_codes for v in every_visit))
     actor = current_actor()
     token = cookie_session.pop(CALENDAR_LINK_KEY, None)
     return render_template(
         "visits/visit_day.html",
         day=day,
         visits=visits,
+        upcoming=upcoming,
         item_names=names,
         travel_minutes=sum(v.travel_minutes or 0 for v in visits),
         has_calendar_feed=has_calendar_feed(session, actor, own_caregiver_id(session, actor)),
@@ -240,3 +256,28 @@ def _flash_check_in(visit: Visit) -> None:
         )
     else:
         flash(_("Checked in."), "success")
+
+
+# --- administrators: every visit, with the phone-survey action --------------------------------
+
+LIST_PAGE_SIZE = 50
+
+
+@bp.route("/visits", methods=["GET"])
+@role_required(Role.ADMIN)
+def visit_list() -> ResponseReturnValue:
+    session, actor = db.session(), current_actor()
+    form = VisitFilterForm(formdata=request.args)
+    form.set_providers(visit_filter_providers(session, actor))
+    valid = form.validate()
+    page = search_visits(
+        session,
+        actor,
+        form.to_filter() if valid else VisitFilter(),
+        offset=(form.offset.data or 0) if valid else 0,
+        limit=LIST_PAGE_SIZE,
+    )
+    args = {k: v for k, v in request.args.items() if k != "offset" and v}
+    return render_template("visits/visit_list.html", page=page, form=form, args=args), (
+        200 if valid else 400
+    )

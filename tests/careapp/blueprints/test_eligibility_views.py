@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -12,11 +13,13 @@ from sqlalchemy.orm import Session
 
 from careapp.models import (
     ApplicationStatus,
+    CarePlan,
     CareSetting,
     EligibilityDecision,
     Entitlement,
     InsuranceStatus,
 )
+from careapp.services.catalogue import ensure_service_catalogue
 from tests.conftest import TODAY
 from tests.factories import (
     ApplicationFactory,
@@ -24,6 +27,7 @@ from tests.factories import (
     DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,
+    ProviderFactory,
     UserFactory,
 )
 
@@ -103,6 +107,56 @@ def test_decision_detail_home_service_offers_a_care_plan_once(
     assert "care-plan/new" not in html
     assert "/care-plans/" in html
     assert decision.is_eligible
+
+
+def test_decision_detail_moderate_home_service_offers_no_care_plan(
+    db_session: Session, admin_client: FlaskClient
+) -> None:
+    """Moderate disability is paid a daily rate with no visit budget: a care plan would be
+    refused, so the page does not offer one (nor does the entitlement page a provider search)."""
+    application = DecidableAssessmentFactory(total=50).application  # Barthel 41-60: moderate
+    location = admin_client.post(
+        f"/applications/{application.id}/decision/new", data={"care_setting": "home_service"}
+    ).headers["Location"]
+    html = admin_client.get(location).get_data(as_text=True)
+    assert "Moderate disability" in html
+    assert "10.00 yuan a day" in html
+    assert "care-plan/new" not in html
+    assert 'data-testid="make-care-plan"' not in html
+    entitlement = db_session.scalars(select(Entitlement)).one()
+    assert entitlement.monthly_budget_fen is None
+    page = admin_client.get(f"/entitlements/{entitlement.id}").get_data(as_text=True)
+    assert "/work-orders/new" not in page
+    # The service agrees: the same rule refuses the plan page.
+    assert admin_client.get(f"/entitlements/{entitlement.id}/care-plan/new").status_code == 409
+
+
+def test_decision_detail_severe_home_service_care_plan_action_works(
+    db_session: Session, admin_client: FlaskClient
+) -> None:
+    items = {item.code: item for item in ensure_service_catalogue(db_session)}
+    provider = ProviderFactory()
+    application = DecidableAssessmentFactory().application
+    location = admin_client.post(
+        f"/applications/{application.id}/decision/new", data={"care_setting": "home_service"}
+    ).headers["Location"]
+    html = admin_client.get(location).get_data(as_text=True)
+    [href] = re.findall(r'href="([^"]+)" data-testid="make-care-plan"', html)
+    assert admin_client.get(href).status_code == 200
+    response = admin_client.post(
+        href,
+        data={
+            "provider_id": str(provider.id),
+            "service_item_ids": [str(items["hair_washing"].id)],
+            "weekdays": ["1", "4"],
+            "window_start": "09:00",
+            "window_end": "11:00",
+            "preferred_caregiver_id": "",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    plan = db_session.scalars(select(CarePlan)).one()
+    assert plan.provider_id == provider.id
 
 
 def test_decision_detail_ineligible_lists_failed_rules(

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from careapp.models import (
     AuditEvent,
+    BenefitCategory,
     CareSetting,
     Entitlement,
     EntitlementEvent,
@@ -72,6 +73,16 @@ def test_a_home_service_entitlement_page_links_to_finding_a_provider(
     home = EntitlementFactory()
     html = admin_client.get(f"/entitlements/{home.id}").get_data(as_text=True)
     assert f"/entitlements/{home.id}/work-orders/new" in html
+
+
+def test_a_moderate_home_service_entitlement_page_offers_no_provider_search(
+    admin_client: FlaskClient,
+) -> None:
+    moderate = EntitlementFactory(
+        category=BenefitCategory.MODERATE, daily_rate_fen=1_000, monthly_budget_fen=None
+    )
+    html = admin_client.get(f"/entitlements/{moderate.id}").get_data(as_text=True)
+    assert "/work-orders/new" not in html
 
 
 def test_move_form_records_a_move_into_an_institution(

@@ -173,6 +173,27 @@ def test_a_move_mid_month_re_rates_from_the_day_of_the_move(
     assert page.providers == {home.id: home.name}
 
 
+@pytest.mark.parametrize(
+    ("category", "budget"),
+    [(BenefitCategory.SEVERE, 120_000), (BenefitCategory.MODERATE, None)],
+)
+def test_a_move_home_gives_a_visit_budget_to_severe_disability_only(
+    db_session: Session, admin: Actor, category: BenefitCategory, budget: int | None
+) -> None:
+    entitlement = beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, category)
+    ledger.record_move(
+        db_session,
+        admin,
+        entitlement.id,
+        MoveInput(D(2026, 10, 16), CareSetting.HOME_SERVICE, None),
+        NOW,
+    )
+    assert entitlement.care_setting is CareSetting.HOME_SERVICE
+    assert entitlement.monthly_budget_fen == budget
+    page = ledger.get_entitlement_page(db_session, admin, entitlement.id, D(2026, 11, 23))
+    assert page.can_find_provider is (budget is not None)
+
+
 def test_a_hospital_stay_across_a_month_end_suspends_the_right_days(
     db_session: Session, admin: Actor
 ) -> None:

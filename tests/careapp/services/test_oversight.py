@@ -13,11 +13,18 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
+from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES
 from careapp.errors import InvalidInputError, PermissionDeniedError
 from careapp.models import ApplicationKind, ApplicationStatus, Role
 from careapp.services.oversight import build_oversight_report, is_severe
+from careapp.services.policy import default_grade_categories_data
 from careapp.services.procedure import ProcedureRules
-from tests.factories import ApplicationFactory, AssessmentFactory, UserFactory
+from tests.factories import (
+    ApplicationFactory,
+    AssessmentFactory,
+    PolicyVersionFactory,
+    UserFactory,
+)
 
 FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
 RULES = ProcedureRules(outlier_points=15, outlier_min_assessments=3)
@@ -54,10 +61,61 @@ def assess(first: object, second: object, grade: str, **changes: object) -> obje
     return AssessmentFactory(**values)
 
 
-def test_is_severe_covers_both_instruments() -> None:
-    assert is_severe("severe")
-    assert is_severe("severe_2")
-    assert not is_severe("moderate")
+@pytest.mark.parametrize(
+    ("instrument", "grade", "severe"),
+    [
+        ("barthel", "severe", True),
+        ("barthel", "moderate", False),
+        ("barthel", "independent", False),
+        ("national_2021", "5", True),
+        ("national_2021", "4", True),
+        ("national_2021", "3", True),
+        ("national_2021", "2", False),
+        ("national_2021", "0", False),
+        ("national_2021", "severe", False),
+        ("unknown", "severe", False),
+    ],
+)
+def test_is_severe_follows_the_grade_category_mapping(
+    instrument: str, grade: str, severe: bool
+) -> None:
+    assert is_severe(DEFAULT_GRADE_CATEGORIES, instrument, grade) is severe
+
+
+def test_build_oversight_report_counts_national_standard_severe_grades(
+    db_session: Session, admin: Actor
+) -> None:
+    strict, lenient, usual = (UserFactory(assessor=True) for _ in range(3))
+    for grade in ("2", "2", "1"):
+        assess(strict, usual, grade, instrument="national_2021", instrument_version="2021")
+    for grade in ("3", "4", "5"):
+        assess(lenient, usual, grade, instrument="national_2021", instrument_version="2021")
+
+    page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+
+    rows = {row.record.assessor_id: row for row in page.report.rows}
+    assert rows[strict.id].severe_share == 0
+    assert rows[lenient.id].severe_share == 1
+    assert rows[usual.id].severe_share == Fraction(1, 2)
+    assert page.report.city_severe_share == Fraction(1, 2)
+
+
+def test_build_oversight_report_uses_the_mapping_in_force_on_the_assessment_date(
+    db_session: Session, admin: Actor
+) -> None:
+    PolicyVersionFactory(effective_on=dt.date(2016, 1, 1))
+    mapping = {code: dict(grades) for code, grades in default_grade_categories_data().items()}
+    mapping["barthel"]["moderate"] = "severe"
+    PolicyVersionFactory(effective_on=dt.date(2026, 7, 1), grade_categories=mapping)
+    before, after = UserFactory(assessor=True), UserFactory(assessor=True)
+    assess(before, UserFactory(assessor=True), "moderate", assessed_on=dt.date(2026, 6, 30))
+    assess(after, UserFactory(assessor=True), "moderate", assessed_on=dt.date(2026, 7, 1))
+
+    page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+
+    rows = {row.record.assessor_id: row for row in page.report.rows}
+    assert rows[before.id].severe_share == 0
+    assert rows[after.id].severe_share == 1
 
 
 def test_build_oversight_report_shares_outliers_and_appeals(
@@ -115,7 +173,7 @@ def test_build_oversight_report_issues_a_bounded_number_of_queries(
     with counting(app) as many:
         page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
     assert len(page.report.rows) == 26
-    assert len(many) == len(few) <= 3
+    assert len(many) == len(few) <= 4
 
 
 def test_build_oversight_report_refuses_a_bad_period_and_other_roles(

@@ -14,6 +14,7 @@ from careapp.errors import ConflictError, InvalidInputError, NotFoundError, Perm
 from careapp.models import (
     AlertKind,
     AuditEvent,
+    BenefitCategory,
     CarePlan,
     OfferBasis,
     OfferStatus,
@@ -140,6 +141,17 @@ def test_open_refuses_non_admins_duplicates_and_bad_entitlements(db_session: Ses
     open_work_order(db_session, ADMIN, entitlement.id, RULES, NOW)
     with pytest.raises(ConflictError):
         open_work_order(db_session, ADMIN, entitlement.id, RULES, NOW)
+
+
+def test_open_refuses_an_entitlement_without_a_visit_budget(db_session: Session) -> None:
+    """Moderate disability at home is paid a daily rate: no company plan, so no work order."""
+    home_provider()
+    moderate = EntitlementFactory(
+        category=BenefitCategory.MODERATE, daily_rate_fen=1_000, monthly_budget_fen=None
+    )
+    with pytest.raises(ConflictError, match="没有每月上门服务额度"):
+        open_work_order(db_session, ADMIN, moderate.id, RULES, NOW)
+    assert db_session.scalars(select(WorkOrder)).all() == []
 
 
 def test_refusal_reoffers_to_the_next_and_never_twice(db_session: Session) -> None:
