@@ -52,6 +52,9 @@ class Config:
     # uses CHECK_IN_MAX_DISTANCE_M.
     CLAIM_MAX_TRAVEL_SPEED_KMH = 60.0
     CLAIM_TRAVEL_TOLERANCE_M = 100.0
+    # A visit checked out after less than this share of the standard minutes of its service
+    # items is flagged (short_visit). The spec is silent; half is a sensible default.
+    CLAIM_MIN_DURATION_SHARE = 0.5
     # The appeal window, the publicity (公示) working days and the re-assessment interval are
     # figures of the policy version in force (careapp.models.eligibility.PolicyVersion).
     # Holidays skipped when counting publicity working days (Mon-Fri less these).

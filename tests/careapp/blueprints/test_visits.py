@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -261,6 +262,42 @@ def test_check_out_shows_the_receipt_with_rating_link_and_qr(
     assert re.search(r'<svg class="qr-code" role="img"[^>]*viewBox', page)
     assert "洗澡顺利" in page
     assert not has_inline_script(page)
+
+
+def test_check_out_right_after_check_in_warns_the_caregiver(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver, duration_minutes=60)
+    phone.post(f"/visits/{visit.id}/check-in", data=HOME)
+
+    response = phone.post(
+        f"/visits/{visit.id}/check-out",
+        data={"done_item_codes": ["bathing"], **HOME},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'data-testid="visit-receipt"' in page
+    assert "Checked out after 0 minutes, far less than the 60 minutes" in page
+    assert "flash-warning" in page
+
+
+def test_check_out_after_the_planned_minutes_gives_no_warning(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient, clock: PinnedClock
+) -> None:
+    visit = caregiver_visit(caregiver, duration_minutes=60)
+    phone.post(f"/visits/{visit.id}/check-in", data=HOME)
+    clock.advance(dt.timedelta(minutes=55))
+
+    response = phone.post(
+        f"/visits/{visit.id}/check-out",
+        data={"done_item_codes": ["bathing"], **HOME},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'data-testid="visit-receipt"' in page
+    assert "Checked out after" not in page
 
 
 def test_receipt_without_the_token_explains_the_phone_survey(
