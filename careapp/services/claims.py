@@ -568,11 +568,20 @@ def get_claim_flag(session: Session, actor: Actor, flag_id: int) -> FlagDetail:
         checked_out_at=to_city(visit.checked_out_at) if visit.checked_out_at else None,
         window_start=to_city(visit.window_start),
         window_end=to_city(visit.window_end),
-        check_in_distance_m=_metres(home, _location(visit.check_in_lat, visit.check_in_lon)),
+        check_in_distance_m=check_in_distance_m(visit),
         check_out_distance_m=_metres(home, _location(visit.check_out_lat, visit.check_out_lon)),
         other_flags=others,
         reviewer_name=reviewer,
         can_review=actor.is_role(*REVIEW_ROLES) and flag.status is ClaimFlagStatus.OPEN,
+    )
+
+
+def check_in_distance_m(visit: Visit) -> int | None:
+    """How far from the home the visit was checked in, in whole metres (its person loaded);
+    None without a check-in position or without the home's coordinates."""
+    return _metres(
+        _location(visit.person.home_lat, visit.person.home_lon),
+        _location(visit.check_in_lat, visit.check_in_lon),
     )
 
 

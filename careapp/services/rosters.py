@@ -28,6 +28,7 @@ from careapp.reports.ical import CalendarEvent, render_calendar, visit_uid
 from careapp.reports.spreadsheet import excel_csv
 from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
+from careapp.services.claims import check_in_distance_m
 from careapp.services.dispatch import unassigned_reason_label
 from scheduling.rosters import check_move, route_map_svg, sequence_route
 from scheduling.types import Booking, CaregiverDay, Location, VisitRequest
@@ -295,6 +296,7 @@ class RosterVisitDetail:
     check_in_flags: tuple[str, ...]
     note: str | None
     caregiver_choices: tuple[tuple[int, str], ...] = ()  # enabled caregivers of the provider
+    check_in_distance_m: int | None = None  # from the home
 
 
 def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDetail:
@@ -323,6 +325,7 @@ def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDe
         check_in_flags=tuple(visit.check_in_flags or ()),
         note=visit.note,
         caregiver_choices=tuple((cid, name) for cid, name in choices),
+        check_in_distance_m=check_in_distance_m(visit),
     )
 
 

@@ -32,7 +32,7 @@ from careapp.blueprints.rosters.forms import (
     RosterDayForm,
     RosterExportForm,
 )
-from careapp.blueprints.visits.labels import FLAG_LABELS
+from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError, InvalidInputError
@@ -344,6 +344,7 @@ def _render_visit(
         "rosters/roster_visit.html",
         detail=detail,
         flag_labels=FLAG_LABELS,
+        check_in_place=check_in_place,
         move_form=form,
         options=options,
         refused=refused,

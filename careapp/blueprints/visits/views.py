@@ -18,13 +18,18 @@ from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm
-from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
+from careapp.blueprints.visits.labels import (
+    FLAG_LABELS,
+    STATUS_BADGES,
+    STATUS_LABELS,
+    check_in_place,
+)
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
 from careapp.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
-from careapp.services.claims import claim_audit_settings, short_visit
+from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
 from careapp.services.rosters import (
     caregiver_route_map,
     create_calendar_feed,
@@ -55,6 +60,7 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "status_badges": STATUS_BADGES,
         "flag_labels": FLAG_LABELS,
+        "check_in_place": check_in_place,
     }
 
 
@@ -200,6 +206,7 @@ def _render_detail(
     return render_template(
         "visits/visit_detail.html",
         visit=visit,
+        check_in_distance_m=check_in_distance_m(visit),
         item_names=_item_names(session, visit.service_item_codes),
         check_in_form=check_in_form,
         check_out_form=check_out_form,

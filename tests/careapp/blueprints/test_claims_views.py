@@ -280,3 +280,20 @@ def test_a_short_visit_flag_is_explained(
     page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
     assert label in page
     assert sentence in page
+
+
+def test_a_far_check_in_is_not_called_at_the_home_on_the_flag_page(
+    client: FlaskClient,
+    login_as,  # type: ignore[no-untyped-def]
+    db_session: Session,
+) -> None:
+    visit = done(f.CaregiverFactory(), at(9))
+    visit.check_in_lat, visit.check_in_lon = 32.0594, 120.86
+    visit.check_in_flags = ["far_from_home"]
+    audit_days(db_session, SYSTEM, TODAY, TODAY, NOW, ClaimAuditSettings())
+    flag = flag_of(db_session, visit, ClaimFlagKind.FAR_FROM_HOME)
+    login_as(f.UserFactory(admin=True))
+    client.post("/lang/en")
+    page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
+    assert "Checked in 6.6 km from the client&#39;s home — flagged" in page
+    assert "Verified on the phone at the home" not in page

@@ -180,6 +180,33 @@ def test_check_in_far_from_home_is_flagged(
     assert reload(db_session, visit).check_in_flags == ["far_from_home"]
 
 
+def test_check_in_6_6_km_away_is_never_called_at_the_home(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver)
+    visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
+    response = phone.post(
+        f"/visits/{visit.id}/check-in", data={"lat": "32.0594", "lon": "120.86"},
+        follow_redirects=True,
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert "Checked in 6.6 km from the client&#39;s home — flagged" in page
+    assert "at the client&#39;s home" not in page
+
+
+def test_check_in_at_the_home_says_so(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver)
+    visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
+    page = phone.post(
+        f"/visits/{visit.id}/check-in", data={"lat": "32.0003", "lon": "120.86"},
+        follow_redirects=True,
+    ).get_data(as_text=True)  # fmt: skip
+    assert "Checked in at the client&#39;s home (33 m away)" in page
+    assert "flagged" not in page
+
+
 def test_check_in_late_is_flagged(
     db_session: Session, caregiver: Caregiver, phone: FlaskClient, clock: PinnedClock
 ) -> None:
