@@ -70,6 +70,9 @@ class Config:
     DISPATCH_HORIZON_DAYS = 2
     # Average travel speed (km/h) by district kind, for visit routing.
     TRAVEL_SPEED_KMH: ClassVar[dict[str, float]] = {"urban": 20.0, "rural": 35.0}
+    # A roster move whose travel around the visit (to it and on to the next) is longer than
+    # this many minutes is made only once the manager confirms the minutes shown.
+    ROSTER_MOVE_CONFIRM_TRAVEL_MINUTES = 60
 
     # Seconds to wait for the cross-process dispatch lock before giving up.
     DISPATCH_LOCK_TIMEOUT = 0
