@@ -297,3 +297,18 @@ def test_a_far_check_in_is_not_called_at_the_home_on_the_flag_page(
     page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
     assert "Checked in 6.6 km from the client&#39;s home — flagged" in page
     assert "Verified on the phone at the home" not in page
+
+
+def test_recording_a_review_asks_for_confirmation_first(
+    client: FlaskClient,
+    login_as,  # type: ignore[no-untyped-def]
+    db_session: Session,
+    world: dict[str, object],
+) -> None:
+    other = world["other"]
+    assert isinstance(other, Visit)
+    flag = flag_of(db_session, other, ClaimFlagKind.MANUAL_ENTRY)
+    login_as(world["admin"])
+    client.post("/lang/en")
+    page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
+    assert 'data-confirm="Record this review decision? A reviewed flag cannot be reopened."' in page

@@ -189,3 +189,19 @@ def test_roster_visit_says_where_the_caregiver_checked_in(
     assert label in html
     if flags:
         assert "at the client&#39;s home" not in html
+
+
+def test_cancelling_a_visit_asks_for_confirmation_first(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    start = city_datetime(DAY, dt.time(9, 0))
+    visit = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        caregiver=CaregiverFactory(provider=provider),
+        planned_start=start,
+        planned_end=start + dt.timedelta(minutes=60),
+        status=VisitStatus.ASSIGNED,
+    )
+    html = english(login_as(manager)).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
+    assert 'data-confirm="Cancel this visit? A cancelled visit cannot be restored."' in html
