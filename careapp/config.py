@@ -52,6 +52,9 @@ class Config:
     # uses CHECK_IN_MAX_DISTANCE_M.
     CLAIM_MAX_TRAVEL_SPEED_KMH = 60.0
     CLAIM_TRAVEL_TOLERANCE_M = 100.0
+    # A visit checked out after less than this share of the standard minutes of its service
+    # items is flagged (short_visit). The spec is silent; half is a sensible default.
+    CLAIM_MIN_DURATION_SHARE = 0.5
     # The appeal window, the publicity (公示) working days and the re-assessment interval are
     # figures of the policy version in force (careapp.models.eligibility.PolicyVersion).
     # Holidays skipped when counting publicity working days (Mon-Fri less these).
@@ -67,6 +70,9 @@ class Config:
     DISPATCH_HORIZON_DAYS = 2
     # Average travel speed (km/h) by district kind, for visit routing.
     TRAVEL_SPEED_KMH: ClassVar[dict[str, float]] = {"urban": 20.0, "rural": 35.0}
+    # A roster move whose travel around the visit (to it and on to the next) is longer than
+    # this many minutes is made only once the manager confirms the minutes shown.
+    ROSTER_MOVE_CONFIRM_TRAVEL_MINUTES = 60
 
     # Seconds to wait for the cross-process dispatch lock before giving up.
     DISPATCH_LOCK_TIMEOUT = 0

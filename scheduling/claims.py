@@ -11,7 +11,10 @@ kind, with a JSON-ready `detail` from which a reviewer's sentence is worded:
 - during a hospital stay: a visit on a day the beneficiary's benefit was suspended (admission
   day up to the day before discharge; an open stay suspends every day from admission);
 - far from home: the check-in was further from the home than allowed;
-- manual entry: the visit was entered by hand rather than verified on the phone.
+- manual entry: the visit was entered by hand rather than verified on the phone;
+- short visit: checked out after less than a share (by default half) of the minutes its service
+  items are planned to take. The spec is silent on the share; half leaves room for a quick
+  visit while catching a check-out straight after the check-in.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ DEFAULT_TRAVEL_TOLERANCE_M = 100.0
 DEFAULT_MAX_DISTANCE_M = 500.0
 # Two homes whose coordinates are this close are one home (a couple's, say).
 SAME_HOME_M = 10.0
+# A visit that lasted less than this share of its planned minutes is short.
+DEFAULT_MIN_DURATION_SHARE = 0.5
 # Rounding allowance when comparing a distance with speed x time (a millimetre).
 _ROUNDING_M = 0.001
 
@@ -45,6 +50,7 @@ class FindingKind(enum.StrEnum):
     DURING_HOSPITAL_STAY = "during_hospital_stay"
     FAR_FROM_HOME = "far_from_home"
     MANUAL_ENTRY = "manual_entry"
+    SHORT_VISIT = "short_visit"
 
 
 class Place(enum.StrEnum):
@@ -72,6 +78,7 @@ class ClaimVisit:
     home: Location | None = None
     is_manual: bool = False
     check_in_flags: tuple[str, ...] = ()
+    planned_minutes: int = 0  # the standard minutes of the visit's service items
 
 
 @dataclass(frozen=True)
@@ -91,10 +98,13 @@ class AuditRules:
     max_travel_speed_kmh: float = DEFAULT_MAX_TRAVEL_SPEED_KMH
     travel_tolerance_m: float = DEFAULT_TRAVEL_TOLERANCE_M
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
+    min_duration_share: float = DEFAULT_MIN_DURATION_SHARE
 
     def __post_init__(self) -> None:
         if self.max_travel_speed_kmh <= 0:
             raise ValueError("the maximum travel speed must be positive")
+        if not 0 < self.min_duration_share <= 1:
+            raise ValueError("the minimum share of the planned minutes must be in (0, 1]")
         if self.travel_tolerance_m < 0 or self.max_distance_m < 0:
             raise ValueError("distances must not be negative")
 
@@ -305,6 +315,45 @@ def manual_entries(visits: Iterable[ClaimVisit]) -> list[ClaimFinding]:
     ]
 
 
+def short_visit_detail(
+    planned_minutes: int,
+    checked_in_at: dt.datetime,
+    checked_out_at: dt.datetime | None,
+    min_share: float = DEFAULT_MIN_DURATION_SHARE,
+) -> dict[str, Any] | None:
+    """The facts of a short visit (None when it is not short, or not checked out yet): it
+    lasted less than `min_share` of the `planned_minutes` of its service items."""
+    if checked_out_at is None or planned_minutes <= 0:
+        return None
+    actual = (checked_out_at - checked_in_at) / dt.timedelta(minutes=1)
+    if actual >= planned_minutes * min_share:
+        return None
+    return {
+        "actual_minutes": round(max(actual, 0.0), 1),
+        "planned_minutes": planned_minutes,
+        "min_minutes": round(planned_minutes * min_share, 1),
+        "checked_in_at": _iso(checked_in_at),
+        "checked_out_at": _iso(checked_out_at),
+    }
+
+
+def short_visits(
+    visits: Iterable[ClaimVisit], rules: AuditRules = DEFAULT_RULES
+) -> list[ClaimFinding]:
+    """Visits checked out after far fewer minutes than their service items take."""
+    findings = []
+    for visit in sorted(visits, key=lambda v: v.visit_id):
+        detail = short_visit_detail(
+            visit.planned_minutes,
+            visit.checked_in_at,
+            visit.checked_out_at,
+            rules.min_duration_share,
+        )
+        if detail is not None:
+            findings.append(ClaimFinding(visit.visit_id, FindingKind.SHORT_VISIT, detail))
+    return findings
+
+
 def audit_claims(
     visits: Sequence[ClaimVisit],
     stays: Iterable[Stay] = (),
@@ -317,6 +366,7 @@ def audit_claims(
         *during_hospital_stay(visits, stays),
         *far_from_home(visits, rules),
         *manual_entries(visits),
+        *short_visits(visits, rules),
     ]
     order = list(FindingKind)
     return sorted(findings, key=lambda f: (f.visit_id, order.index(f.kind)))

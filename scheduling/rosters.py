@@ -25,6 +25,11 @@ from scheduling.types import (
 )
 from scheduling.validation import validate_roster
 
+# The spec's hard rules only ask that travel fits between visits; a move whose travel (to the
+# visit and on to the next) is longer than this is allowed but only once the manager confirms
+# it, seeing the minutes. An hour: more than a whole visit's time spent on the road.
+DEFAULT_CONFIRM_TRAVEL_MINUTES = 60
+
 
 def sequence_route(
     caregiver_id: int,
@@ -52,14 +57,33 @@ def sequence_route(
 
 @dataclass(frozen=True)
 class MoveCheck:
-    """The broken rules (empty: the move is allowed) and the caregiver's route after the move."""
+    """The broken rules (empty: the move is allowed) and the caregiver's route after the move.
+
+    `travel_to` is the leg that reaches the moved visit (from the previous visit, or from the
+    base for the first); `travel_on` the leg from it to the next visit (0 when it is the last).
+    """
 
     broken_rules: tuple[str, ...]
     route: tuple[Assignment, ...]
+    travel_to: int = 0
+    travel_on: int = 0
 
     @property
     def is_allowed(self) -> bool:
         return not self.broken_rules
+
+    @property
+    def travel_minutes(self) -> int:
+        """The travel the move gives the caregiver around the moved visit."""
+        return self.travel_to + self.travel_on
+
+    def needs_travel_confirmation(
+        self, limit_minutes: int, accepted_minutes: int | None = None
+    ) -> bool:
+        """Travel beyond `limit_minutes` needs the manager's yes to at least these minutes."""
+        if self.travel_minutes <= limit_minutes:
+            return False
+        return accepted_minutes is None or self.travel_minutes > accepted_minutes
 
 
 def check_move(
@@ -89,7 +113,13 @@ def check_move(
     )
     result = DispatchResult(assignments=(placed,), unassigned=(), fixed_stops=fixed)
     violations = validate_roster((visit,), (checked_day,), result, speeds_kmh)
-    return MoveCheck(tuple(dict.fromkeys(v.rule for v in violations)), route)
+    following = next((a for a in route if a.route_order == placed.route_order + 1), None)
+    return MoveCheck(
+        tuple(dict.fromkeys(v.rule for v in violations)),
+        route,
+        travel_to=placed.travel_minutes,
+        travel_on=following.travel_minutes if following is not None else 0,
+    )
 
 
 # The drawn map: an equirectangular projection of the route's bounding box (fine over a city).

@@ -26,6 +26,8 @@ class ClaimFlagKind(enum.Enum):
     FAR_FROM_HOME = "far_from_home"
     # Entered by hand afterwards instead of verified on the phone at the home.
     MANUAL_ENTRY = "manual_entry"
+    # Checked out after far fewer minutes than the visit's service items take.
+    SHORT_VISIT = "short_visit"
 
 
 class ClaimFlagStatus(enum.Enum):

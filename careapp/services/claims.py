@@ -37,6 +37,7 @@ from careapp.services.registry import validate_id_number
 from scheduling.claims import (
     DEFAULT_MAX_DISTANCE_M,
     DEFAULT_MAX_TRAVEL_SPEED_KMH,
+    DEFAULT_MIN_DURATION_SHARE,
     DEFAULT_TRAVEL_TOLERANCE_M,
     AuditRules,
     ClaimFinding,
@@ -44,6 +45,7 @@ from scheduling.claims import (
     Stay,
     audit_claims,
     distance_m,
+    short_visit_detail,
     worker_key,
 )
 from scheduling.types import Location
@@ -64,14 +66,21 @@ class ClaimAuditSettings:
     max_travel_speed_kmh: float = DEFAULT_MAX_TRAVEL_SPEED_KMH
     travel_tolerance_m: float = DEFAULT_TRAVEL_TOLERANCE_M
     max_distance_m: float = DEFAULT_MAX_DISTANCE_M
+    min_duration_share: float = DEFAULT_MIN_DURATION_SHARE
 
     @property
     def rules(self) -> AuditRules:
-        return AuditRules(self.max_travel_speed_kmh, self.travel_tolerance_m, self.max_distance_m)
+        return AuditRules(
+            self.max_travel_speed_kmh,
+            self.travel_tolerance_m,
+            self.max_distance_m,
+            self.min_duration_share,
+        )
 
 
 def claim_audit_settings(config: Mapping[str, Any]) -> ClaimAuditSettings:
-    """CLAIM_MAX_TRAVEL_SPEED_KMH, CLAIM_TRAVEL_TOLERANCE_M and CHECK_IN_MAX_DISTANCE_M."""
+    """CLAIM_MAX_TRAVEL_SPEED_KMH, CLAIM_TRAVEL_TOLERANCE_M, CHECK_IN_MAX_DISTANCE_M and
+    CLAIM_MIN_DURATION_SHARE."""
     settings = ClaimAuditSettings(
         max_travel_speed_kmh=float(
             config.get("CLAIM_MAX_TRAVEL_SPEED_KMH", DEFAULT_MAX_TRAVEL_SPEED_KMH)
@@ -80,6 +89,9 @@ def claim_audit_settings(config: Mapping[str, Any]) -> ClaimAuditSettings:
             config.get("CLAIM_TRAVEL_TOLERANCE_M", DEFAULT_TRAVEL_TOLERANCE_M)
         ),
         max_distance_m=float(config.get("CHECK_IN_MAX_DISTANCE_M", DEFAULT_MAX_DISTANCE_M)),
+        min_duration_share=float(
+            config.get("CLAIM_MIN_DURATION_SHARE", DEFAULT_MIN_DURATION_SHARE)
+        ),
     )
     settings.rules  # noqa: B018 - fail fast on impossible thresholds (raises ValueError)
     return settings
@@ -269,6 +281,20 @@ def claim_visit(visit: Visit) -> ClaimVisit:
         home=_location(visit.person.home_lat, visit.person.home_lon),
         is_manual=visit.verification is VerificationMethod.MANUAL,
         check_in_flags=tuple(visit.check_in_flags or ()),
+        planned_minutes=visit.duration_minutes,
+    )
+
+
+def short_visit(visit: Visit, settings: ClaimAuditSettings) -> dict[str, Any] | None:
+    """The facts of the short_visit flag this checked-out visit raises (None: not short), for
+    the caregiver's warning at check-out."""
+    if visit.checked_in_at is None:
+        return None
+    return short_visit_detail(
+        visit.duration_minutes,
+        visit.checked_in_at,
+        visit.checked_out_at,
+        settings.min_duration_share,
     )
 
 
@@ -542,11 +568,20 @@ def get_claim_flag(session: Session, actor: Actor, flag_id: int) -> FlagDetail:
         checked_out_at=to_city(visit.checked_out_at) if visit.checked_out_at else None,
         window_start=to_city(visit.window_start),
         window_end=to_city(visit.window_end),
-        check_in_distance_m=_metres(home, _location(visit.check_in_lat, visit.check_in_lon)),
+        check_in_distance_m=check_in_distance_m(visit),
         check_out_distance_m=_metres(home, _location(visit.check_out_lat, visit.check_out_lon)),
         other_flags=others,
         reviewer_name=reviewer,
         can_review=actor.is_role(*REVIEW_ROLES) and flag.status is ClaimFlagStatus.OPEN,
+    )
+
+
+def check_in_distance_m(visit: Visit) -> int | None:
+    """How far from the home the visit was checked in, in whole metres (its person loaded);
+    None without a check-in position or without the home's coordinates."""
+    return _metres(
+        _location(visit.person.home_lat, visit.person.home_lon),
+        _location(visit.check_in_lat, visit.check_in_lon),
     )
 
 

@@ -28,8 +28,15 @@ from careapp.reports.ical import CalendarEvent, render_calendar, visit_uid
 from careapp.reports.spreadsheet import excel_csv
 from careapp.security import new_token, token_hash
 from careapp.services.audit import record_event
+from careapp.services.claims import check_in_distance_m
 from careapp.services.dispatch import unassigned_reason_label
-from scheduling.rosters import check_move, route_map_svg, sequence_route
+from scheduling.rosters import (
+    DEFAULT_CONFIRM_TRAVEL_MINUTES,
+    MoveCheck,
+    check_move,
+    route_map_svg,
+    sequence_route,
+)
 from scheduling.types import Booking, CaregiverDay, Location, VisitRequest
 
 _BOOKED = frozenset(VisitStatus(value) for value in BOOKED_STATUSES)
@@ -295,6 +302,7 @@ class RosterVisitDetail:
     check_in_flags: tuple[str, ...]
     note: str | None
     caregiver_choices: tuple[tuple[int, str], ...] = ()  # enabled caregivers of the provider
+    check_in_distance_m: int | None = None  # from the home
 
 
 def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDetail:
@@ -323,10 +331,30 @@ def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDe
         check_in_flags=tuple(visit.check_in_flags or ()),
         note=visit.note,
         caregiver_choices=tuple((cid, name) for cid, name in choices),
+        check_in_distance_m=check_in_distance_m(visit),
     )
 
 
 # --- moving a visit by hand ---------------------------------------------------------------
+
+
+class LongTravelError(ConflictError):
+    """The move keeps dispatch's hard rules but gives the caregiver more travel than the limit:
+    it is made only once the manager confirms these minutes (`accepted_travel_minutes`)."""
+
+    def __init__(self, check: MoveCheck, limit_minutes: int) -> None:
+        super().__init__(
+            gettext(
+                "This move needs %(minutes)d minutes of travel: %(to)d to reach the visit and "
+                "%(on)d on to the next one, more than the %(limit)d minutes a move may add "
+                "without a second look. Move it anyway?",
+                minutes=check.travel_minutes,
+                to=check.travel_to,
+                on=check.travel_on,
+                limit=limit_minutes,
+            )
+        )
+        self.travel_minutes = check.travel_minutes
 
 
 def move_visit(
@@ -337,10 +365,17 @@ def move_visit(
     start_time: dt.time | None,
     now: dt.datetime,
     speeds_kmh: Mapping[str, float],
+    *,
+    confirm_travel_over: int = DEFAULT_CONFIRM_TRAVEL_MINUTES,
+    accepted_travel_minutes: int | None = None,
 ) -> Visit:
     """Give a visit of the actor's provider to `caregiver_id` (at `start_time`, or at its
     current start) if dispatch's hard rules hold; it is then edited by hand, so re-dispatch
     keeps it.
+
+    A move whose travel around the visit exceeds `confirm_travel_over` minutes is refused with
+    LongTravelError (naming the minutes) unless the manager has accepted at least that much
+    travel (`accepted_travel_minutes`): never made silently.
 
     Concurrency: the provider's visits of that day are locked (SELECT … FOR UPDATE, in id order
     like dispatch), so moves and dispatch runs of a day take turns; the database constraint
@@ -398,6 +433,8 @@ def move_visit(
     check = check_move(request, target_day, start, speeds_kmh)
     if not check.is_allowed:
         raise ConflictError(" ".join(move_rule_label(rule) for rule in check.broken_rules))
+    if check.needs_travel_confirmation(confirm_travel_over, accepted_travel_minutes):
+        raise LongTravelError(check, confirm_travel_over)
     before = {
         "caregiver_id": visit.caregiver_id,
         "planned_start": visit.planned_start.isoformat() if visit.planned_start else None,
@@ -442,6 +479,7 @@ def move_visit(
         detail={
             "from": before,
             "to": {"caregiver_id": caregiver.id, "planned_start": start.isoformat()},
+            "travel_minutes": check.travel_minutes,
         },
     )
     session.flush()

@@ -237,6 +237,8 @@ def decide_eligibility(page: Page, walk: Walk, screenshots: Path) -> None:
     form.locator("[name=care_setting]").select_option("home_service")
     screenshot(page, screenshots / "decision-new.png")
 
+    # A decision cannot be undone: the browser asks first (tests/browser/test_confirmations.py).
+    page.once("dialog", lambda dialog: dialog.accept())
     submit(page, form.locator("button[type=submit]"))
 
     id_from_path(page, r"/decisions/(\d+)")

@@ -24,6 +24,8 @@ from scheduling.claims import (
     manual_entries,
     overlapping_visits,
     same_home,
+    short_visit_detail,
+    short_visits,
     worker_key,
 )
 from scheduling.travel import EARTH_RADIUS_KM
@@ -386,3 +388,55 @@ def test_audit_claims_of_a_clean_day_is_empty() -> None:
     b = visit(2, NINE + minutes(75), 60, home=HOME_B, check_in=HOME_B)
     assert audit_claims([a, b], [STAY], RULES) == []  # discharged on DAY
     assert distance_m(HOME_A, HOME_A) == 0
+
+
+# --- short visit ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("planned", "length", "share", "is_short"),
+    [
+        (60, 0, 0.5, True),  # checked out straight after the check-in
+        (60, 29.9, 0.5, True),
+        (60, 30, 0.5, False),  # exactly half: not short
+        (60, 45, 0.5, False),
+        (60, 90, 0.5, False),
+        (60, 44, 0.75, True),  # a stricter share
+        (60, 1, 0.01, False),
+        (0, 0, 0.5, False),  # no planned minutes: nothing to compare with
+        (60, None, 0.5, False),  # not checked out yet
+    ],
+)
+def test_short_visit_is_flagged_below_the_share_of_planned_minutes(
+    planned: int, length: float | None, share: float, is_short: bool
+) -> None:
+    rules = AuditRules(min_duration_share=share)
+    findings = short_visits([visit(1, NINE, length, planned_minutes=planned)], rules)
+    assert [(f.visit_id, f.kind) for f in findings] == (
+        [(1, FindingKind.SHORT_VISIT)] if is_short else []
+    )
+
+
+def test_short_visit_detail_names_the_minutes() -> None:
+    detail = short_visit_detail(60, NINE, NINE, 0.5)
+    assert detail == {
+        "actual_minutes": 0.0,
+        "planned_minutes": 60,
+        "min_minutes": 30.0,
+        "checked_in_at": NINE.isoformat(),
+        "checked_out_at": NINE.isoformat(),
+    }
+    assert short_visit_detail(60, NINE, NINE + minutes(50)) is None
+    # A clock going backwards counts as no time at all, never negative minutes.
+    assert short_visit_detail(60, NINE, NINE - minutes(1))["actual_minutes"] == 0.0  # type: ignore[index]
+
+
+def test_audit_claims_includes_short_visits() -> None:
+    findings = audit_claims([visit(1, NINE, 0, check_in=HOME_A, planned_minutes=60)])
+    assert [(f.visit_id, f.kind) for f in findings] == [(1, FindingKind.SHORT_VISIT)]
+
+
+@pytest.mark.parametrize("share", [0, -0.5, 1.01])
+def test_audit_rules_refuse_an_impossible_duration_share(share: float) -> None:
+    with pytest.raises(ValueError, match="share"):
+        AuditRules(min_duration_share=share)

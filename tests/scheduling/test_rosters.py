@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from scheduling.rosters import check_move, route_map_svg, sequence_route
+from scheduling.rosters import MoveCheck, check_move, route_map_svg, sequence_route
 from scheduling.types import Location
 from tests.scheduling.builders import (
     HOME,
@@ -129,3 +129,35 @@ def test_route_map_svg_of_a_day_without_stops_shows_the_base_only() -> None:
     base = root.find(f"{SVG}rect[@data-stop='base']")
     assert base is not None
     assert (float(base.get("x", "0")) + 7, float(base.get("y", "0")) + 7) == (160.0, 120.0)
+
+
+def test_check_move_reports_the_travel_around_the_moved_visit() -> None:
+    far = km_north(60)  # 180 minutes away at 20 km/h
+    day = caregiver(3, existing=(booking(10, (14, 0), (15, 0), far),))
+    check = check_move(visit(1, (9, 0), (11, 0)), day, at(9, 0), SPEEDS)
+    assert check.is_allowed  # the hard rules only ask that the travel fits
+    assert (check.travel_to, check.travel_on, check.travel_minutes) == (0, 180, 180)
+
+
+def test_check_move_travel_to_the_visit_from_the_previous_one() -> None:
+    day = caregiver(3, existing=(booking(10, (8, 0), (8, 30), FIVE_KM),))
+    check = check_move(visit(1, (9, 0), (11, 0)), day, at(9, 0), SPEEDS)
+    assert (check.travel_to, check.travel_on) == (15, 0)  # the last visit of the day
+
+
+@pytest.mark.parametrize(
+    ("travel", "limit", "accepted", "needed"),
+    [
+        (60, 60, None, False),  # at the limit: no question
+        (61, 60, None, True),
+        (227, 60, None, True),
+        (227, 60, 227, False),  # the manager said yes to these minutes
+        (227, 60, 300, False),
+        (227, 60, 200, True),  # a yes to less travel than the move now needs
+    ],
+)
+def test_long_travel_needs_the_managers_confirmation(
+    travel: int, limit: int, accepted: int | None, needed: bool
+) -> None:
+    check = MoveCheck((), (), travel_to=travel - 7, travel_on=7)
+    assert check.needs_travel_confirmation(limit, accepted) is needed

@@ -19,7 +19,7 @@ from careapp.blueprints.claims.wording import (
     STATUS_MEANINGS,
     explain,
 )
-from careapp.blueprints.visits.labels import FLAG_LABELS
+from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
 from careapp.blueprints.visits.labels import STATUS_LABELS as VISIT_STATUS_LABELS
 from careapp.clock import utcnow
 from careapp.errors import CareappError
@@ -49,6 +49,7 @@ def _labels() -> dict[str, Any]:
         "status_meanings": STATUS_MEANINGS,
         "visit_status_labels": VISIT_STATUS_LABELS,
         "check_in_flag_labels": FLAG_LABELS,
+        "check_in_place": check_in_place,
     }
 
 

@@ -18,6 +18,7 @@ KIND_LABELS: dict[str, LazyString] = {
     ClaimFlagKind.DURING_HOSPITAL_STAY.value: _l("During a hospital stay"),
     ClaimFlagKind.FAR_FROM_HOME.value: _l("Far from the home"),
     ClaimFlagKind.MANUAL_ENTRY.value: _l("Entered by hand"),
+    ClaimFlagKind.SHORT_VISIT.value: _l("Visit too short"),
 }
 
 STATUS_LABELS: dict[str, LazyString] = {
@@ -140,6 +141,18 @@ def explain(row: FlagRow) -> str:
             caregiver=caregiver,
             distance=detail.get("distance_m"),
             limit=_number(detail.get("max_distance_m")),
+        )
+    if kind is ClaimFlagKind.SHORT_VISIT:
+        return gettext(
+            "Caregiver %(caregiver)s checked out after %(actual)s minutes (%(start)s–%(end)s), "
+            "less than the %(minimum)s minutes required of the %(planned)s minutes of service "
+            "items planned.",
+            caregiver=caregiver,
+            actual=_number(detail.get("actual_minutes")),
+            start=_time(detail.get("checked_in_at")),
+            end=_time(detail.get("checked_out_at")),
+            minimum=_number(detail.get("min_minutes")),
+            planned=detail.get("planned_minutes"),
         )
     return gettext(
         "The visit was entered by hand afterwards (%(start)s–%(end)s) instead of being verified "

@@ -52,6 +52,8 @@ class MoveVisitForm(FlaskForm):
         _l("Caregiver"), coerce=int, validators=[InputRequired(_l("Choose a caregiver."))]
     )
     start = TimeField(_l("Start"), validators=[DataRequired(_l("Give the start time."))])
+    # Sent by the "move anyway" button: the travel minutes the manager has seen and accepted.
+    accepted_travel_minutes = IntegerField(validators=[Optional()])
 
 
 class CalendarFeedForm(FlaskForm):

@@ -32,7 +32,7 @@ from careapp.blueprints.rosters.forms import (
     RosterDayForm,
     RosterExportForm,
 )
-from careapp.blueprints.visits.labels import FLAG_LABELS
+from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError, InvalidInputError
@@ -40,6 +40,7 @@ from careapp.models.users import Role
 from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.claims import claim_audit_settings
 from careapp.services.rosters import (
+    LongTravelError,
     RosterVisitDetail,
     calendar_feed,
     caregiver_route_map,
@@ -258,13 +259,18 @@ def _manual_choices(
 def roster_visit_move(visit_id: int) -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
     detail = roster_visit(session, actor, visit_id)
-    form, status = _move_form(detail), 400
+    form, status, travel = _move_form(detail), 400, None
     if form.validate_on_submit():
         try:
             move_visit(
                 session, actor, visit_id, form.caregiver_id.data, form.start.data, utcnow(),
                 current_app.config["TRAVEL_SPEED_KMH"],
+                confirm_travel_over=current_app.config["ROSTER_MOVE_CONFIRM_TRAVEL_MINUTES"],
+                accepted_travel_minutes=form.accepted_travel_minutes.data,
             )  # fmt: skip
+        except LongTravelError as error:  # the manager sees the minutes and may confirm
+            session.rollback()
+            travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
             form.form_errors.append(error.message)
@@ -274,7 +280,7 @@ def roster_visit_move(visit_id: int) -> ResponseReturnValue:
             flash(_("The visit was moved."), "success")
             return redirect(url_for("rosters.roster_visit_detail", visit_id=visit_id))
         detail = roster_visit(session, actor, visit_id)
-    return _render_visit(detail, form, status)
+    return _render_visit(detail, form, status, move_travel=travel)
 
 
 def _move_form(detail: RosterVisitDetail) -> MoveVisitForm:
@@ -297,6 +303,7 @@ def _render_visit(
     manual_form: ManualEntryForm | None = None,
     reschedule_form: RescheduleVisitForm | None = None,
     cancel_form: CancelVisitForm | None = None,
+    move_travel: LongTravelError | None = None,
 ) -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
     options: VisitRecordOptions = visit_record_options(
@@ -344,7 +351,9 @@ def _render_visit(
         "rosters/roster_visit.html",
         detail=detail,
         flag_labels=FLAG_LABELS,
+        check_in_place=check_in_place,
         move_form=form,
+        move_travel=move_travel,
         options=options,
         refused=refused,
         manual_form=manual_form,

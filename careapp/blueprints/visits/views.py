@@ -27,13 +27,18 @@ from careapp import db
 from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
-from careapp.blueprints.visits.labels import FLAG_LABELS, STATUS_BADGES, STATUS_LABELS
+from careapp.blueprints.visits.labels import (
+    FLAG_LABELS,
+    STATUS_BADGES,
+    STATUS_LABELS,
+    check_in_place,
+)
 from careapp.blueprints.visits.qr import qr_svg
 from careapp.clock import city_today, utcnow
 from careapp.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
-from careapp.services.claims import claim_audit_settings
+from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
 from careapp.services.rosters import (
     caregiver_route_map,
     create_calendar_feed,
@@ -66,6 +71,7 @@ def _labels() -> dict[str, Any]:
         "status_labels": STATUS_LABELS,
         "status_badges": STATUS_BADGES,
         "flag_labels": FLAG_LABELS,
+        "check_in_place": check_in_place,
     }
 
 
@@ -170,17 +176,19 @@ def visit_check_out(visit_id: int) -> ResponseReturnValue:
     form.done_item_codes.choices = _item_choices(session, visit)
     if form.validate_on_submit():
         valid_for = dt.timedelta(days=current_app.config["RATING_LINK_VALID_DAYS"])
+        settings = claim_audit_settings(current_app.config)
         try:
             token = check_out(
                 session, current_actor(), visit_id, form.done_item_codes.data or [],
                 form.note.data, form.lat.data, form.lon.data, utcnow(), valid_for=valid_for,
-                claim_settings=claim_audit_settings(current_app.config),
+                claim_settings=settings,
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
             status = _attach_error(form, error)
         else:
             session.commit()
+            _flash_short_visit(short_visit(visit, settings))
             cookie_session[RECEIPT_KEY] = {"visit_id": visit_id, "token": token}
             return redirect(url_for("visits.visit_receipt", visit_id=visit_id))
     return _render_detail(session, visit, CheckInForm(), form, status)
@@ -214,6 +222,7 @@ def _render_detail(
     return render_template(
         "visits/visit_detail.html",
         visit=visit,
+        check_in_distance_m=check_in_distance_m(visit),
         item_names=_item_names(session, visit.service_item_codes),
         check_in_form=check_in_form,
         check_out_form=check_out_form,
@@ -244,6 +253,21 @@ def _attach_error(
     else:
         flash(error.message, "error")
     return error.status_code
+
+
+def _flash_short_visit(short: dict[str, Any] | None) -> None:
+    """Warn the caregiver at once that a visit checked out too soon is held for review."""
+    if short is None:
+        return
+    flash(
+        _(
+            "Checked out after %(actual)s minutes, far less than the %(planned)s minutes of "
+            "service items planned: this visit will be reviewed before it is paid.",
+            actual=f"{short['actual_minutes']:g}",
+            planned=short["planned_minutes"],
+        ),
+        "warning",
+    )
 
 
 def _flash_check_in(visit: Visit) -> None:

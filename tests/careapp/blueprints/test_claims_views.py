@@ -248,3 +248,67 @@ def test_the_list_costs_the_same_queries_for_more_flags(
     assert page.count('data-testid="flag-row"') == 4 + extra
     selects = [s for s in statements if s.startswith("SELECT")]
     assert len(selects) <= 4  # the user, the providers, the flags with their visits
+
+
+@pytest.mark.parametrize(
+    ("lang", "label", "sentence"),
+    [
+        (
+            "en",
+            "Visit too short",
+            "Caregiver 赵* checked out after 5 minutes (09:00–09:05), less than the 30 minutes "
+            "required of the 60 minutes of service items planned.",
+        ),
+        ("zh", "服务时长过短", "护理员 赵* 签到 5 分钟后即签退（09:00–09:05）"),
+    ],
+)
+def test_a_short_visit_flag_is_explained(
+    client: FlaskClient,
+    login_as,  # type: ignore[no-untyped-def]
+    db_session: Session,
+    lang: str,
+    label: str,
+    sentence: str,
+) -> None:
+    visit = done(f.CaregiverFactory(name="赵六"), at(9))
+    visit.duration_minutes = 60
+    visit.checked_out_at = at(9, 5)
+    audit_days(db_session, SYSTEM, TODAY, TODAY, NOW, ClaimAuditSettings())
+    flag = flag_of(db_session, visit, ClaimFlagKind.SHORT_VISIT)
+    login_as(f.UserFactory(admin=True))
+    client.post(f"/lang/{lang}")
+    page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
+    assert label in page
+    assert sentence in page
+
+
+def test_a_far_check_in_is_not_called_at_the_home_on_the_flag_page(
+    client: FlaskClient,
+    login_as,  # type: ignore[no-untyped-def]
+    db_session: Session,
+) -> None:
+    visit = done(f.CaregiverFactory(), at(9))
+    visit.check_in_lat, visit.check_in_lon = 32.0594, 120.86
+    visit.check_in_flags = ["far_from_home"]
+    audit_days(db_session, SYSTEM, TODAY, TODAY, NOW, ClaimAuditSettings())
+    flag = flag_of(db_session, visit, ClaimFlagKind.FAR_FROM_HOME)
+    login_as(f.UserFactory(admin=True))
+    client.post("/lang/en")
+    page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
+    assert "Checked in 6.6 km from the client&#39;s home — flagged" in page
+    assert "Verified on the phone at the home" not in page
+
+
+def test_recording_a_review_asks_for_confirmation_first(
+    client: FlaskClient,
+    login_as,  # type: ignore[no-untyped-def]
+    db_session: Session,
+    world: dict[str, object],
+) -> None:
+    other = world["other"]
+    assert isinstance(other, Visit)
+    flag = flag_of(db_session, other, ClaimFlagKind.MANUAL_ENTRY)
+    login_as(world["admin"])
+    client.post("/lang/en")
+    page = client.get(f"/claims/{flag.id}").get_data(as_text=True)
+    assert 'data-confirm="Record this review decision? A reviewed flag cannot be reopened."' in page

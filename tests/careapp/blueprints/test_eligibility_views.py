@@ -246,3 +246,10 @@ def test_decision_pages_need_login(client: FlaskClient, db_session: Session) -> 
     response = client.get("/applications/1/decision/new")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_the_decision_form_asks_for_confirmation_first(admin_client: FlaskClient) -> None:
+    application = DecidableAssessmentFactory().application
+    html = admin_client.get(f"/applications/{application.id}/decision/new").get_data(as_text=True)
+    assert 'data-confirm="Record this eligibility decision? It cannot be undone."' in html
+    assert "/static/js/confirm.js" in html

@@ -147,6 +147,36 @@ def test_a_refused_move_is_a_409_with_the_reason(
     assert visit.caregiver_id == wang.id
 
 
+def test_a_move_with_long_travel_shows_the_minutes_and_waits_for_a_yes(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    wang = CaregiverFactory(provider=provider)
+    li = CaregiverFactory(provider=provider)
+    visit = booked(wang, at(9))
+    far = booked(li, at(13))
+    far.person.home_lat = 32.0 + 50 / 111.195  # 50 km north: about 150 minutes away
+    db_session.flush()
+    client = english(login_as(manager))
+    data = {"caregiver_id": li.id, "start": "09:00"}
+
+    asked = client.post(f"/roster/visits/{visit.id}/move", data=data)
+
+    assert asked.status_code == 409
+    page = asked.get_data(as_text=True)
+    assert "This move needs 154 minutes of travel" in page
+    assert 'name="accepted_travel_minutes" value="154"' in page
+    db_session.refresh(visit)
+    assert visit.caregiver_id == wang.id  # nothing moved yet
+
+    done = client.post(
+        f"/roster/visits/{visit.id}/move", data={**data, "accepted_travel_minutes": "154"}
+    )
+
+    assert done.status_code == 302
+    db_session.refresh(visit)
+    assert (visit.caregiver_id, visit.planned_start) == (li.id, at(9))
+
+
 def test_another_companys_visit_and_caregiver_are_404(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:

@@ -11,7 +11,7 @@ from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from careapp.clock import city_datetime
-from careapp.models import Provider, User, VisitStatus
+from careapp.models import Provider, User, VerificationMethod, VisitStatus
 from tests.conftest import TODAY
 from tests.factories import (
     CaregiverFactory,
@@ -146,3 +146,62 @@ def test_roster_visit_of_another_provider_is_not_found(
     assert response.status_code == 404
     assert theirs.person.name not in response.get_data(as_text=True)
     assert login_as(manager).get("/roster/visits/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("position", "flags", "label"),
+    [
+        (
+            (32.0594, 120.86),
+            ["far_from_home"],
+            "Checked in 6.6 km from the client&#39;s home — flagged",
+        ),
+        ((32.0003, 120.86), [], "Checked in at the client&#39;s home (33 m away)"),
+        ((None, None), ["no_location"], "Checked in without a location from the phone — flagged"),
+    ],
+)
+def test_roster_visit_says_where_the_caregiver_checked_in(
+    db_session: Session,
+    login_as: Any,
+    provider: Provider,
+    manager: User,
+    position: tuple[float | None, float | None],
+    flags: list[str],
+    label: str,
+) -> None:
+    start = city_datetime(TODAY, dt.time(9, 0))
+    visit = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=TODAY,
+        caregiver=CaregiverFactory(provider=provider),
+        planned_start=start,
+        planned_end=start + dt.timedelta(minutes=60),
+        status=VisitStatus.CHECKED_IN,
+        verification=VerificationMethod.PHONE,
+        checked_in_at=start,
+        check_in_lat=position[0],
+        check_in_lon=position[1],
+        check_in_flags=flags,
+    )
+    visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
+    db_session.flush()
+    html = english(login_as(manager)).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
+    assert label in html
+    if flags:
+        assert "at the client&#39;s home" not in html
+
+
+def test_cancelling_a_visit_asks_for_confirmation_first(
+    db_session: Session, login_as: Any, provider: Provider, manager: User
+) -> None:
+    start = city_datetime(DAY, dt.time(9, 0))
+    visit = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        caregiver=CaregiverFactory(provider=provider),
+        planned_start=start,
+        planned_end=start + dt.timedelta(minutes=60),
+        status=VisitStatus.ASSIGNED,
+    )
+    html = english(login_as(manager)).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
+    assert 'data-confirm="Cancel this visit? A cancelled visit cannot be restored."' in html

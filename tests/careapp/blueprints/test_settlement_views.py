@@ -123,3 +123,16 @@ def test_the_settlement_page_is_in_chinese_by_default(
     response = client.get("/settlement?month=2026-13")
     assert response.status_code == 400  # last month is shown, with the message
     assert 'data-testid="month-error"' in response.get_data(as_text=True)
+
+
+def test_issuing_statements_asks_for_confirmation_first(
+    db_session: Session, login_as: Any, admin_user: User, company: Provider
+) -> None:
+    html = english(login_as(admin_user)).get("/settlement?month=2026-10").get_data(as_text=True)
+    assert (
+        'data-confirm="Issue the statement of 甲照护公司? An issued statement is never edited."'
+    ) in html
+    assert (
+        'data-confirm="Issue the statements of 2026-10? Issued statements are never edited."'
+    ) in html
+    assert "/static/js/confirm.js" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -179,6 +180,33 @@ def test_check_in_far_from_home_is_flagged(
     assert reload(db_session, visit).check_in_flags == ["far_from_home"]
 
 
+def test_check_in_6_6_km_away_is_never_called_at_the_home(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver)
+    visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
+    response = phone.post(
+        f"/visits/{visit.id}/check-in", data={"lat": "32.0594", "lon": "120.86"},
+        follow_redirects=True,
+    )  # fmt: skip
+    page = response.get_data(as_text=True)
+    assert "Checked in 6.6 km from the client&#39;s home — flagged" in page
+    assert "at the client&#39;s home" not in page
+
+
+def test_check_in_at_the_home_says_so(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver)
+    visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
+    page = phone.post(
+        f"/visits/{visit.id}/check-in", data={"lat": "32.0003", "lon": "120.86"},
+        follow_redirects=True,
+    ).get_data(as_text=True)  # fmt: skip
+    assert "Checked in at the client&#39;s home (33 m away)" in page
+    assert "flagged" not in page
+
+
 def test_check_in_late_is_flagged(
     db_session: Session, caregiver: Caregiver, phone: FlaskClient, clock: PinnedClock
 ) -> None:
@@ -261,6 +289,42 @@ def test_check_out_shows_the_receipt_with_rating_link_and_qr(
     assert re.search(r'<svg class="qr-code" role="img"[^>]*viewBox', page)
     assert "洗澡顺利" in page
     assert not has_inline_script(page)
+
+
+def test_check_out_right_after_check_in_warns_the_caregiver(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient
+) -> None:
+    visit = caregiver_visit(caregiver, duration_minutes=60)
+    phone.post(f"/visits/{visit.id}/check-in", data=HOME)
+
+    response = phone.post(
+        f"/visits/{visit.id}/check-out",
+        data={"done_item_codes": ["bathing"], **HOME},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'data-testid="visit-receipt"' in page
+    assert "Checked out after 0 minutes, far less than the 60 minutes" in page
+    assert "flash-warning" in page
+
+
+def test_check_out_after_the_planned_minutes_gives_no_warning(
+    db_session: Session, caregiver: Caregiver, phone: FlaskClient, clock: PinnedClock
+) -> None:
+    visit = caregiver_visit(caregiver, duration_minutes=60)
+    phone.post(f"/visits/{visit.id}/check-in", data=HOME)
+    clock.advance(dt.timedelta(minutes=55))
+
+    response = phone.post(
+        f"/visits/{visit.id}/check-out",
+        data={"done_item_codes": ["bathing"], **HOME},
+        follow_redirects=True,
+    )
+
+    page = response.get_data(as_text=True)
+    assert 'data-testid="visit-receipt"' in page
+    assert "Checked out after" not in page
 
 
 def test_receipt_without_the_token_explains_the_phone_survey(

@@ -308,3 +308,57 @@ def test_roster_for_week_issues_a_bounded_number_of_queries(
     with count_statements(db_session) as large:
         roster_for_week(db_session, actor, DAY)
     assert len(large) == len(small) <= 5
+
+
+def far_day(provider: Provider) -> tuple[Caregiver, Visit]:
+    """A caregiver whose afternoon visit is 50 km north (about 150 minutes at 20 km/h), and a visit
+    at the base's door to move into their morning: the hard rules hold, the travel is long."""
+    nurse = CaregiverFactory(provider=provider)
+    far = booked(nurse, at(13, 0))
+    far.person.home_lat = 32.0 + 50 / 111.195
+    visit = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=DAY,
+        window_start=at(8, 0),
+        window_end=at(17, 0),
+    )
+    current_session().flush()
+    return nurse, visit
+
+
+def test_a_move_with_long_travel_needs_the_managers_confirmation(
+    db_session: Session, provider: Provider, manager: User
+) -> None:
+    nurse, visit = far_day(provider)
+    with pytest.raises(rosters.LongTravelError, match=r"needs 154 minutes of travel") as refused:
+        move(manager, visit, nurse, 9)
+    assert refused.value.travel_minutes == 154
+    assert "3 to reach the visit and 151 on to the next one" in refused.value.message
+    assert (visit.caregiver_id, visit.status) == (None, VisitStatus.UNASSIGNED)
+
+    with force_locale("en"):
+        moved = move_visit(
+            db_session, actor_of(manager), visit.id, nurse.id, dt.time(9, 0), NOW, SPEEDS,
+            accepted_travel_minutes=154,
+        )  # fmt: skip
+    assert (moved.caregiver_id, moved.planned_start) == (nurse.id, at(9, 0))
+    event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "visit.move"))
+    assert event is not None
+    assert event.detail["travel_minutes"] == 154  # type: ignore[index]
+
+
+def test_a_yes_to_less_travel_does_not_cover_a_longer_move(
+    db_session: Session, provider: Provider, manager: User
+) -> None:
+    nurse, visit = far_day(provider)
+    with force_locale("en"), pytest.raises(rosters.LongTravelError):
+        move_visit(
+            db_session, actor_of(manager), visit.id, nurse.id, dt.time(9, 0), NOW, SPEEDS,
+            accepted_travel_minutes=20,
+        )  # fmt: skip
+    with force_locale("en"):  # a higher limit: no question
+        move_visit(
+            db_session, actor_of(manager), visit.id, nurse.id, dt.time(9, 0), NOW, SPEEDS,
+            confirm_travel_over=180,
+        )  # fmt: skip
+    assert visit.caregiver_id == nurse.id

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from careapp.access import Actor
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models import AuditEvent, Caregiver, User, Visit, VisitStatus
+from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.security import token_hash
+from careapp.services.claims import ClaimAuditSettings, short_visit
 from careapp.services.visits import (
     caregiver_day,
     check_in,
@@ -364,3 +366,30 @@ def test_check_out_of_another_caregivers_visit_is_not_found(
     with pytest.raises(NotFoundError):
         check_out(db_session, actor, theirs.id, ["bathing"], None, None, None, NOW, valid_for=WEEK)
     assert theirs.status is VisitStatus.CHECKED_IN
+
+
+def test_check_out_soon_after_check_in_raises_a_short_visit_flag(
+    db_session: Session, caregiver: Caregiver, actor: Actor
+) -> None:
+    visit = make_visit(caregiver, duration_minutes=60)
+    checked_in(db_session, actor, visit)
+    check_out(db_session, actor, visit.id, ["bathing"], None, *HOME, NOW, valid_for=WEEK)
+
+    flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == visit.id))
+    assert flag is not None
+    assert (flag.kind, flag.status) == (ClaimFlagKind.SHORT_VISIT, ClaimFlagStatus.OPEN)
+    assert flag.detail["actual_minutes"] == 0.0
+    assert flag.detail["planned_minutes"] == 60
+    assert short_visit(visit, ClaimAuditSettings()) == flag.detail
+
+
+def test_check_out_after_most_of_the_planned_minutes_raises_no_flag(
+    db_session: Session, caregiver: Caregiver, actor: Actor
+) -> None:
+    visit = make_visit(caregiver, duration_minutes=60)
+    checked_in(db_session, actor, visit)
+    later = NOW + dt.timedelta(minutes=45)
+    check_out(db_session, actor, visit.id, ["bathing"], None, *HOME, later, valid_for=WEEK)
+
+    assert db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == visit.id)) is None
+    assert short_visit(visit, ClaimAuditSettings()) is None
