@@ -390,7 +390,7 @@ def issue_assessment_conclusion(
     now: dt.datetime,
     *,
     rules: ProcedureRules = DEFAULT_RULES,
-    base_url: str,
+    base_url: str = "",
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, AssessmentConclusionData]:
     """Issue an assessment conclusion (评估结论书): a numbered Certificate row and its content.
