@@ -154,9 +154,10 @@ def test_an_explicit_reissue_supersedes_the_current_number(
     assert _verify(db_session, first.number).replaced_by == second.number
     # Printing again afterwards reprints the re-issued number.
     assert _benefit(db_session, admin, decision_id, LATER)[0].number == second.number
-    assert current_certificate_of(
-        db_session, _actor(admin), CertificateKind.BENEFIT, decision_id
-    ) == second
+    assert (
+        current_certificate_of(db_session, _actor(admin), CertificateKind.BENEFIT, decision_id)
+        == second
+    )
 
 
 def test_a_reissue_needs_an_issued_document(db_session: Session, admin: User) -> None:
