@@ -236,5 +236,6 @@ def test_a_pdf_without_a_reserved_place_is_sealed_on_its_last_page(keys) -> None
     page, widget = _signature_widget(sealed)
     assert page == 1
     left, bottom, right, top = (float(v) for v in widget["/Rect"])
-    assert right > left and top > bottom
+    assert right > left
+    assert top > bottom
     assert check_seal(sealed, keys.cert_path).is_valid
