@@ -88,8 +88,11 @@ class Config:
     SIGNING_CERT_PATH: str | None = None
     SIGNING_KEY_EPHEMERAL = False  # TestConfig: a throwaway key per app
     # Where printed QR codes point: the public host of /verify/<number>, e.g.
-    # "https://ltc.example.gov.cn". Unset: the host of the request that issues the document.
-    PUBLIC_BASE_URL: str | None = None
+    # "https://ltc.example.gov.cn". Never taken from a request (a forged Host header must not
+    # reach a sealed document); the default suits the demo (`make run`) only.
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # The issuing office, drawn round the red seal (电子印章) that is the signature's appearance.
+    SEAL_OFFICE_NAME = "长期护理保险经办机构"
     # Public verification look-ups allowed per address per minute.
     VERIFY_MAX_PER_MINUTE = 30
     # Directory of the PDFs of print batches (default: instance/print-batches).

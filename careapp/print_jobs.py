@@ -57,6 +57,7 @@ def run_print_batch(
                 base_url=base_url,
                 wording=WORDING,
                 signer=signer,
+                office_name=str(app.config["SEAL_OFFICE_NAME"]),
                 checkpoint=session.commit,
                 on_progress=on_progress,
             )

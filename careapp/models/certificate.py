@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk
@@ -22,8 +22,34 @@ class CertificateKind(enum.Enum):
     SETTLEMENT_STATEMENT = "settlement_statement"  # 结算单 (a provider's monthly statement)
 
 
+# One current (not superseded) certificate per document: an assessment's conclusion, a decision's
+# notice, a decision's benefit certificate. Two simultaneous openings cannot both number it.
+_CURRENT = text("superseded_at IS NULL")
+
+
 class Certificate(Base):
+    """A numbered document. Reprinting the same content gives the same row (and number); new
+    content, or an administrator's explicit re-issue, gives a new row and supersedes this one."""
+
     __tablename__ = "certificates"
+    __table_args__ = (
+        Index(
+            "uq_certificates_current_assessment",
+            "kind",
+            "assessment_id",
+            unique=True,
+            postgresql_where=_CURRENT,
+            sqlite_where=_CURRENT,
+        ),
+        Index(
+            "uq_certificates_current_decision",
+            "kind",
+            "decision_id",
+            unique=True,
+            postgresql_where=_CURRENT,
+            sqlite_where=_CURRENT,
+        ),
+    )
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -38,6 +64,15 @@ class Certificate(Base):
     print_batch_id: Mapped[int | None] = mapped_column(ForeignKey("print_batches.id"), index=True)
     issued_at: Mapped[dt.datetime]
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # SHA-256 of what the document prints (its number, issue date and address aside): the
+    # same content reprints under the same number. None: a settlement statement, or a row
+    # issued before this was recorded (its next print gets a new number).
+    content_digest: Mapped[str | None] = mapped_column(String(64))
+    # Replaced by a later certificate of the same document (new content or a re-issue).
+    superseded_at: Mapped[dt.datetime | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("certificates.id"))
+    # An administrator's re-issue: why (kept for the audit, never shown on /verify).
+    supersede_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class PrintBatchStatus(enum.Enum):

@@ -25,7 +25,6 @@ from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
     Frame,
-    KeepTogether,
     PageBreak,
     PageTemplate,
     Paragraph,
@@ -47,8 +46,8 @@ from careapp.reports.pdf import (
     _p,
     _Styles,
     _styles,
-    _verify_block,
     register_fonts,
+    sign_off,
     zh_date,
 )
 
@@ -224,7 +223,7 @@ def benefit_certificate_story(data: BenefitCertificateData, s: _Styles) -> list[
         Spacer(1, 5 * mm),
         _p(body, s.body),
         Spacer(1, 8 * mm),
-        KeepTogether([_verify_block(data.certificate_number, data.verify_url, s)]),
+        sign_off(data.certificate_number, data.verify_url, data.issued_on, s),
     ]
 
 
@@ -300,7 +299,7 @@ def decision_notice_story(data: DecisionNoticeData, s: _Styles) -> list[Flowable
         _p("申请复评的权利", s.heading),
         _p(appeal, s.body),
         Spacer(1, 6 * mm),
-        KeepTogether([_verify_block(data.certificate_number, data.verify_url, s)]),
+        sign_off(data.certificate_number, data.verify_url, data.issued_on, s),
     ]
 
 

@@ -24,6 +24,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFString
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
@@ -206,7 +207,67 @@ class QrCode(Flowable):
         self.canv.drawPath(path, stroke=0, fill=1)
 
 
-def _verify_block(number: str, url: str, s: _Styles) -> Table:
+# --- the place of the seal ----------------------------------------------------------------
+
+SEAL_ANCHOR = "careapp-seal"  # the /NM of the link annotation that marks the seal's place
+SEAL_SIZE = 40 * mm
+
+
+class SealPlace(Flowable):
+    """The sign-off (落款): the issue date at the right, and above it the place of the round red
+    seal that the signature itself draws over it (its visible appearance, `reports.seal`).
+
+    The place is marked in the PDF by a link annotation named SEAL_ANCHOR to the verification
+    page (clicking the seal opens it); the sealing finds the first such mark.
+    """
+
+    def __init__(self, issued_on: dt.date, verify_url: str) -> None:
+        super().__init__()
+        self.issued_on = issued_on
+        self.verify_url = verify_url
+        self.width = SEAL_SIZE + 6 * mm
+        self.height = SEAL_SIZE + 2 * mm
+
+    def wrap(self, _available_width: float, _available_height: float) -> tuple[float, float]:
+        return self.width, self.height
+
+    def draw(self) -> None:
+        centre = self.width / 2
+        bottom = 2 * mm
+        self.canv.saveState()
+        self.canv.setFont(FONT_NAME, 11)
+        self.canv.setFillColor(colors.black)
+        # The seal covers the date's upper half, as a stamp over the sign-off does.
+        self.canv.drawCentredString(centre, bottom + SEAL_SIZE * 0.1, zh_date(self.issued_on))
+        self.canv.restoreState()
+        box = (centre - SEAL_SIZE / 2, bottom, centre + SEAL_SIZE / 2, bottom + SEAL_SIZE)
+        self.canv.linkURL(self.verify_url, box, relative=1, thickness=0, NM=PDFString(SEAL_ANCHOR))
+
+
+def sign_off(number: str, url: str, issued_on: dt.date, s: _Styles) -> Table:
+    """The foot of every document: the verification block, and beside it the sign-off date
+    under the place of the seal."""
+    seal = SealPlace(issued_on, url)
+    table = Table(
+        [[_verify_block(number, url, s, _CONTENT_WIDTH - seal.width), seal]],
+        colWidths=[_CONTENT_WIDTH - seal.width, seal.width],
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
+                ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 0),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return table
+
+
+def _verify_block(number: str, url: str, s: _Styles, width: float = _CONTENT_WIDTH) -> Table:
     """The QR code with the number and the verification address beside it."""
     text = [
         _p("真伪核验", s.heading),
@@ -217,7 +278,7 @@ def _verify_block(number: str, url: str, s: _Styles) -> Table:
     ]
     table = Table(
         [[QrCode(url), text]],
-        colWidths=[QR_SIZE + 6 * mm, _CONTENT_WIDTH - QR_SIZE - 6 * mm],
+        colWidths=[QR_SIZE + 6 * mm, width - QR_SIZE - 6 * mm],
     )
     table.setStyle(
         TableStyle(
@@ -280,7 +341,7 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
             ]
         ),
         Spacer(1, 6 * mm),
-        KeepTogether([_verify_block(data.certificate_number, data.verify_url, styles)]),
+        sign_off(data.certificate_number, data.verify_url, data.issued_on, styles),
     ]
 
     def footer(canvas: Canvas, _doc: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from reportlab.lib import colors
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from careapp.money import format_yuan
 from careapp.reports.pdf import (
@@ -27,8 +27,8 @@ from careapp.reports.pdf import (
     _NumberedCanvas,
     _p,
     _styles,
-    _verify_block,
     a4_document,
+    sign_off,
     zh_date,
 )
 from careapp.reports.spreadsheet import excel_csv
@@ -125,7 +125,7 @@ def render_statement(data: StatementData) -> bytes:
         _p("明细", styles.heading),
         _rows_table(data.rows),
         Spacer(1, 6 * mm),
-        KeepTogether([_verify_block(data.number, data.verify_url, styles)]),
+        sign_off(data.number, data.verify_url, data.issued_on, styles),
     ]
 
     def footer(canvas: Canvas, _doc: Any) -> None:

@@ -1,18 +1,29 @@
 """Issuing certificates (assessment conclusion, benefit certificate, decision notice): each gets
-a row with a unique number and an audit trail; and the public verification of a number."""
+a row with a unique number and an audit trail; and the public verification of a number.
+
+A document is numbered once: opening or reprinting it again with the same content gives the
+same number (the row is looked up by its document and content digest; a partial unique index
+keeps one current row per document, so two simultaneous openings cannot number it twice). New
+content (e.g. a later decision changes the appeal deadline) or an administrator's explicit
+re-issue gives a new number, and the earlier one verifies as superseded by it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.grading import get_instrument
@@ -102,9 +113,43 @@ def certificate_signer(config: Mapping[str, Any]) -> Any:
         ) from error
 
 
+class PublicAddressMissingError(CareappError):
+    """PUBLIC_BASE_URL is unset: a document never prints an address taken from a request."""
+
+    status_code = 503
+
+
+def public_base_url(config: Mapping[str, Any]) -> str:
+    """The configured public address of /verify (PUBLIC_BASE_URL), printed and encoded in the
+    QR codes. Never the requesting Host: a forged header must not reach a sealed document."""
+    url = str(config.get("PUBLIC_BASE_URL") or "").strip()
+    if not url:
+        raise PublicAddressMissingError(
+            gettext(
+                "Certificates cannot be issued: the public verification address is not set "
+                "(CAREAPP_PUBLIC_BASE_URL)."
+            )
+        )
+    return url
+
+
 def verify_url(base_url: str, number: str) -> str:
     """The public verification address printed (and encoded in the QR code) on a document."""
     return f"{base_url.rstrip('/')}/verify/{number}"
+
+
+# A document printed under a certificate's number.
+D = TypeVar("D", AssessmentConclusionData, BenefitCertificateData, DecisionNoticeData)
+# What a document prints that is not its content: a reprint may differ in these only.
+_NOT_CONTENT = frozenset({"certificate_number", "issued_on", "verify_url"})
+
+
+def content_digest(data: object) -> str:
+    """SHA-256 of a document's printed content (a dataclass), its number, date and address aside."""
+    fields = dataclasses.asdict(data)  # type: ignore[call-overload]  # every document is a dataclass
+    content = {key: value for key, value in fields.items() if key not in _NOT_CONTENT}
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _require_admin(actor: Actor, message: str) -> int:
@@ -133,6 +178,7 @@ def _new_certificate(
     valid_from: dt.date | None = None,
     valid_until: dt.date | None = None,
     print_batch_id: int | None = None,
+    content_digest: str | None = None,
 ) -> Certificate:
     """A numbered Certificate row (flushed) and its audit event."""
     user_id = actor.user_id
@@ -150,6 +196,7 @@ def _new_certificate(
         print_batch_id=print_batch_id,
         issued_at=now,
         issued_by_id=user_id,
+        content_digest=content_digest,
     )
     session.add(certificate)
     session.flush()
@@ -168,6 +215,174 @@ def _new_certificate(
     return certificate
 
 
+@dataclass(frozen=True)
+class DocumentOf:
+    """Which document a certificate numbers: its kind and subject (an assessment for the
+    conclusion, a decision for the notice and the benefit certificate)."""
+
+    kind: CertificateKind
+    assessment_id: int | None = None
+    decision_id: int | None = None
+    entitlement_id: int | None = None
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+
+
+def _current_certificate(session: Session, document: DocumentOf) -> Certificate | None:
+    """The document's current (not superseded) certificate, if it was ever numbered."""
+    query = select(Certificate).where(
+        Certificate.kind == document.kind, Certificate.superseded_at.is_(None)
+    )
+    if document.kind is CertificateKind.ASSESSMENT_CONCLUSION:
+        query = query.where(Certificate.assessment_id == document.assessment_id)
+    else:
+        query = query.where(Certificate.decision_id == document.decision_id)
+    return session.scalar(query)
+
+
+def _hand_out(session: Session, certificate: Certificate, print_batch_id: int | None) -> None:
+    """A reprint hands the certificate out again: one numbered in a batch that never finished
+    is now genuine through this print (alone, or in this batch once it completes)."""
+    if certificate.print_batch_id is None or certificate.print_batch_id == print_batch_id:
+        return
+    status = session.scalar(
+        select(PrintBatch.status).where(PrintBatch.id == certificate.print_batch_id)
+    )
+    if status is not PrintBatchStatus.DONE:
+        certificate.print_batch_id = print_batch_id
+
+
+def _supersede_and_number(
+    session: Session,
+    actor: Actor,
+    document: DocumentOf,
+    current: Certificate | None,
+    now: dt.datetime,
+    *,
+    digest: str,
+    print_batch_id: int | None,
+    reissue_reason: str | None,
+) -> Certificate:
+    """A new certificate of the document; the current one (if any) superseded by it."""
+    if current is not None:
+        current.superseded_at = now  # first: one current row per document, even mid-flush
+        current.supersede_reason = reissue_reason
+        session.flush()
+    certificate = _new_certificate(
+        session,
+        actor,
+        document.kind,
+        now,
+        assessment_id=document.assessment_id,
+        entitlement_id=document.entitlement_id,
+        decision_id=document.decision_id,
+        valid_from=document.valid_from,
+        valid_until=document.valid_until,
+        print_batch_id=print_batch_id,
+        content_digest=digest,
+    )
+    if current is not None:
+        current.superseded_by_id = certificate.id
+        session.flush()
+        record_event(
+            session,
+            actor,
+            "certificate.supersede",
+            "certificate",
+            current.id,
+            now=now,
+            detail={
+                "number": current.number,
+                "superseded_by": certificate.number,
+                "cause": "reissue" if reissue_reason is not None else "content_changed",
+                "reason": reissue_reason or "",
+            },
+        )
+    return certificate
+
+
+def _numbered(
+    session: Session,
+    actor: Actor,
+    document: DocumentOf,
+    data: D,
+    now: dt.datetime,
+    *,
+    base_url: str,
+    print_batch_id: int | None = None,
+    reissue_reason: str | None = None,
+) -> tuple[Certificate, D]:
+    """The document's certificate and its content under that number.
+
+    The same content as the current certificate reprints under its number and issue date; new
+    content, or a re-issue (`reissue_reason`), gets a new number and supersedes the current one.
+    """
+    digest = content_digest(data)
+    current = _current_certificate(session, document)
+    if reissue_reason is not None and current is None:
+        raise ConflictError(
+            gettext("This document has not been issued yet, so there is nothing to re-issue.")
+        )
+    if current is not None and current.content_digest == digest and reissue_reason is None:
+        return _reprinted(session, actor, current, data, now, base_url, print_batch_id)
+    try:
+        with session.begin_nested():
+            certificate = _supersede_and_number(
+                session,
+                actor,
+                document,
+                current,
+                now,
+                digest=digest,
+                print_batch_id=print_batch_id,
+                reissue_reason=reissue_reason,
+            )
+    except IntegrityError:
+        # A simultaneous opening numbered it first: the same content takes its number.
+        racer = _current_certificate(session, document)
+        if racer is None or racer.content_digest != digest or reissue_reason is not None:
+            raise ConflictError(
+                gettext(
+                    "This document was being numbered by another print at the same moment. "
+                    "Please try again."
+                )
+            ) from None
+        return _reprinted(session, actor, racer, data, now, base_url, print_batch_id)
+    return certificate, _under_number(data, certificate, base_url)
+
+
+def _reprinted(
+    session: Session,
+    actor: Actor,
+    certificate: Certificate,
+    data: D,
+    now: dt.datetime,
+    base_url: str,
+    print_batch_id: int | None,
+) -> tuple[Certificate, D]:
+    _hand_out(session, certificate, print_batch_id)
+    record_event(
+        session,
+        actor,
+        "certificate.reprint",
+        "certificate",
+        certificate.id,
+        now=now,
+        detail={"number": certificate.number},
+    )
+    return certificate, _under_number(data, certificate, base_url)
+
+
+def _under_number(data: D, certificate: Certificate, base_url: str) -> D:
+    """The content as printed under the certificate: its number, issue date and address."""
+    return dataclasses.replace(
+        data,
+        certificate_number=certificate.number,
+        issued_on=city_today(certificate.issued_at),
+        verify_url=verify_url(base_url, certificate.number),
+    )
+
+
 def issue_assessment_conclusion(
     session: Session,
     actor: Actor,
@@ -176,13 +391,14 @@ def issue_assessment_conclusion(
     *,
     rules: ProcedureRules = DEFAULT_RULES,
     base_url: str = "",
+    reissue_reason: str | None = None,
 ) -> tuple[Certificate, AssessmentConclusionData]:
     """Issue an assessment conclusion (评估结论书): a numbered Certificate row and its content.
 
     The appeal deadline is the procedure's (`appeal_deadline` of the eligibility decision taken
     on this assessment, with the procedure's appeal window); before the decision, the period
     has not started and no date is printed. The person's ID number is never decrypted: only
-    the stored masked form is printed.
+    the stored masked form is printed. Reprinting the same content gives the same number.
     """
     _require_admin(actor, gettext("Only an administrator can issue an assessment conclusion."))
     assessment = session.scalar(
@@ -207,16 +423,9 @@ def issue_assessment_conclusion(
     )
     if decision is not None:  # the window of the version the decision used, as the procedure
         rules = rules.with_policy(decision.policy_version)
-    certificate = _new_certificate(
-        session,
-        actor,
-        CertificateKind.ASSESSMENT_CONCLUSION,
-        now,
-        assessment_id=assessment.id,
-    )
     person = assessment.application.person
     data = AssessmentConclusionData(
-        certificate_number=certificate.number,
+        certificate_number="",
         issued_on=city_today(now),
         person_name=person.name,
         id_number_masked=person.id_number_masked,
@@ -238,7 +447,11 @@ def issue_assessment_conclusion(
             if decision is not None
             else None
         ),
-        verify_url=verify_url(base_url, certificate.number),
+        verify_url="",
+    )
+    document = DocumentOf(CertificateKind.ASSESSMENT_CONCLUSION, assessment_id=assessment.id)
+    certificate, data = _numbered(
+        session, actor, document, data, now, base_url=base_url, reissue_reason=reissue_reason
     )
     record_event(session, actor, "read", "assessment", assessment.id, now=now)
     return certificate, data
@@ -304,6 +517,7 @@ def issue_benefit_certificate(
     wording: Wording,
     print_batch_id: int | None = None,
     loaded: tuple[EligibilityDecision, Entitlement | None] | None = None,
+    reissue_reason: str | None = None,
 ) -> tuple[Certificate, BenefitCertificateData]:
     """Issue the benefit certificate (待遇资格证明) of the entitlement a decision opened."""
     _require_admin(actor, gettext("Only an administrator can issue a benefit certificate."))
@@ -317,24 +531,13 @@ def issue_benefit_certificate(
             gettext("This entitlement has ended; a benefit certificate can no longer be issued.")
         )
     valid_from, valid_until, until_reason = benefit_validity(decision, entitlement, rules)
-    certificate = _new_certificate(
-        session,
-        actor,
-        CertificateKind.BENEFIT,
-        now,
-        entitlement_id=entitlement.id,
-        decision_id=decision.id,
-        valid_from=valid_from,
-        valid_until=valid_until,
-        print_batch_id=print_batch_id,
-    )
     person = decision.application.person
     policy = decision.policy_version
     with force_locale("zh"):
         category_zh = wording.category(entitlement.category.value)
         care_setting_zh = wording.care_setting(entitlement.care_setting)
     data = BenefitCertificateData(
-        certificate_number=certificate.number,
+        certificate_number="",
         issued_on=city_today(now),
         person_name=person.name,
         id_number_masked=person.id_number_masked,
@@ -350,7 +553,24 @@ def issue_benefit_certificate(
         policy_name=policy.name,
         policy_effective_on=policy.effective_on,
         decided_on=decision.decided_on,
-        verify_url=verify_url(base_url, certificate.number),
+        verify_url="",
+    )
+    document = DocumentOf(
+        CertificateKind.BENEFIT,
+        decision_id=decision.id,
+        entitlement_id=entitlement.id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    certificate, data = _numbered(
+        session,
+        actor,
+        document,
+        data,
+        now,
+        base_url=base_url,
+        print_batch_id=print_batch_id,
+        reissue_reason=reissue_reason,
     )
     record_event(session, actor, "read", "entitlement", entitlement.id, now=now)
     return certificate, data
@@ -367,18 +587,11 @@ def issue_decision_notice(
     wording: Wording,
     print_batch_id: int | None = None,
     loaded: tuple[EligibilityDecision, Entitlement | None] | None = None,
+    reissue_reason: str | None = None,
 ) -> tuple[Certificate, DecisionNoticeData]:
     """Issue the eligibility decision notice (决定通知书): every rule, passed or failed, and why."""
     _require_admin(actor, gettext("Only an administrator can issue a decision notice."))
     decision, entitlement = loaded or _decision(session, decision_id)
-    certificate = _new_certificate(
-        session,
-        actor,
-        CertificateKind.DECISION_NOTICE,
-        now,
-        decision_id=decision.id,
-        print_batch_id=print_batch_id,
-    )
     person = decision.application.person
     # The window of the version the decision used, as the appeal procedure reads it.
     appeal_days = rules.with_policy(decision.policy_version).appeal_days
@@ -394,7 +607,7 @@ def issue_decision_notice(
         category_zh = wording.category(decision.category.value if decision.category else None)
         care_setting_zh = wording.care_setting(decision.care_setting)
     data = DecisionNoticeData(
-        certificate_number=certificate.number,
+        certificate_number="",
         issued_on=city_today(now),
         person_name=person.name,
         id_number_masked=person.id_number_masked,
@@ -414,10 +627,40 @@ def issue_decision_notice(
         policy_name=decision.policy_version.name,
         appeal_days=appeal_days,
         appeal_deadline=appeal_deadline(decision.decided_on, appeal_days),
-        verify_url=verify_url(base_url, certificate.number),
+        verify_url="",
+    )
+    certificate, data = _numbered(
+        session,
+        actor,
+        DocumentOf(CertificateKind.DECISION_NOTICE, decision_id=decision.id),
+        data,
+        now,
+        base_url=base_url,
+        print_batch_id=print_batch_id,
+        reissue_reason=reissue_reason,
     )
     record_event(session, actor, "read", "eligibility_decision", decision.id, now=now)
     return certificate, data
+
+
+REISSUABLE = (
+    CertificateKind.ASSESSMENT_CONCLUSION,
+    CertificateKind.DECISION_NOTICE,
+    CertificateKind.BENEFIT,
+)
+
+
+def current_certificate_of(
+    session: Session, actor: Actor, kind: CertificateKind, subject_id: int
+) -> Certificate | None:
+    """The current certificate of a document an administrator may re-issue: the conclusion of
+    assessment `subject_id`, or the notice or benefit certificate of decision `subject_id`."""
+    _require_admin(actor, gettext("Only an administrator can re-issue a document."))
+    if kind not in REISSUABLE:
+        raise NotFoundError(gettext("Not found."))
+    if kind is CertificateKind.ASSESSMENT_CONCLUSION:
+        return _current_certificate(session, DocumentOf(kind, assessment_id=subject_id))
+    return _current_certificate(session, DocumentOf(kind, decision_id=subject_id))
 
 
 # --- public verification -------------------------------------------------------------------
@@ -441,9 +684,12 @@ class Verification:
     masked_id: str | None = None
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
-    # Why it is not valid: "entitlement_ended", "expired", "superseded".
+    # Why it is not valid: "entitlement_ended", "expired", "superseded" (by a later round of
+    # the case), "replaced" (by a later certificate of this document: `replaced_by`, since
+    # `ended_on`).
     reason: str | None = None
     ended_on: dt.date | None = None
+    replaced_by: str | None = None
 
 
 def mask_name(name: str) -> str:
@@ -527,6 +773,12 @@ def _verification(session: Session, certificate: Certificate, today: dt.date) ->
             masked_name=provider_name,
         )
     person, reason, ended_on = _subject_and_standing(session, certificate, today)
+    replaced_by = None
+    if certificate.superseded_at is not None:  # whatever else holds: this number is replaced
+        reason, ended_on = "replaced", city_today(certificate.superseded_at)
+        replaced_by = session.scalar(
+            select(Certificate.number).where(Certificate.id == certificate.superseded_by_id)
+        )
     return Verification(
         result=VerificationResult.VALID if reason is None else VerificationResult.NOT_VALID,
         number=certificate.number,
@@ -538,6 +790,7 @@ def _verification(session: Session, certificate: Certificate, today: dt.date) ->
         valid_until=certificate.valid_until,
         reason=reason,
         ended_on=ended_on,
+        replaced_by=replaced_by,
     )
 
 

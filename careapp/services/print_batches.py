@@ -2,9 +2,10 @@
 background with its progress in a PrintBatch row.
 
 Each decision gets its notice and, when it opened an entitlement that is still open, its
-benefit certificate, each with its own number. Decisions are loaded and laid out a chunk at a
-time, so memory does not grow with the number of documents' flowables; the PDF is written to a
-file and sealed in place.
+benefit certificate, each with its own number: the number it already has when it was printed
+before with the same content (a reprint), else a new one. Decisions are loaded and laid out a
+chunk at a time, so memory does not grow with the number of documents' flowables; the PDF is
+written to a file and sealed in place.
 """
 
 from __future__ import annotations
@@ -130,6 +131,7 @@ def build_print_batch(
     base_url: str,
     wording: Wording,
     signer: Any,
+    office_name: str,
     checkpoint: Callable[[], None],
     on_progress: Callable[[int], None] | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
@@ -211,7 +213,7 @@ def build_print_batch(
     title = f"长期护理保险待遇资格认定决定 {monday.isoformat()} 至 {sunday.isoformat()}"
     try:
         write_batch(partial, items(), title, on_item=progress)
-        seal_pdf_file(partial, signer)
+        seal_pdf_file(partial, signer, office_name=office_name)
         partial.replace(final)
     finally:
         partial.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 
@@ -19,3 +19,13 @@ class VerifyForm(FlaskForm):
         csrf = False  # a public look-up by GET: it changes nothing
 
     number = StringField(_l("Certificate number"), validators=[InputRequired(), Length(max=40)])
+
+
+class ReissueForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Reason for the re-issue"), validators=[InputRequired(), Length(max=500)]
+    )
+    confirm = BooleanField(
+        _l("I understand that the earlier number will show as superseded when verified."),
+        validators=[InputRequired()],
+    )

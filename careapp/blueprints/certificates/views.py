@@ -24,21 +24,24 @@ from flask_babel import lazy_gettext as _l
 
 from careapp import db
 from careapp.access import current_actor, role_required
-from careapp.blueprints.certificates.forms import PrintBatchForm, VerifyForm
+from careapp.blueprints.certificates.forms import PrintBatchForm, ReissueForm, VerifyForm
 from careapp.blueprints.certificates.wording import WORDING
 from careapp.clock import city_today, utcnow
 from careapp.errors import CareappError
-from careapp.models.certificate import CertificateKind, PrintBatch, PrintBatchStatus
+from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
 from careapp.models.users import Role
 from careapp.reports.notices import render_benefit_certificate, render_decision_notice
 from careapp.reports.pdf import render_assessment_conclusion
 from careapp.reports.seal import seal_pdf
 from careapp.services import print_batches
 from careapp.services.certificates import (
+    REISSUABLE,
     certificate_signer,
+    current_certificate_of,
     issue_assessment_conclusion,
     issue_benefit_certificate,
     issue_decision_notice,
+    public_base_url,
     verify_certificate,
 )
 from careapp.services.procedure import ProcedureRules
@@ -60,8 +63,8 @@ STATUS_LABELS = {
 
 
 def _base_url() -> str:
-    """Where printed QR codes point: PUBLIC_BASE_URL, else this request's own host."""
-    return str(current_app.config.get("PUBLIC_BASE_URL") or request.url_root)
+    """Where printed QR codes point: PUBLIC_BASE_URL, never this request's Host header."""
+    return public_base_url(current_app.config)
 
 
 def _rules() -> ProcedureRules:
@@ -75,58 +78,87 @@ def _pdf(body: bytes, number: str) -> Response:
     return response
 
 
+def _sealed(kind: CertificateKind, subject_id: int, reissue_reason: str | None = None) -> Response:
+    """Issue (or reprint under its number) the document and return it sealed; committed only
+    once the PDF is sealed, so no number is spent on a document that was never produced."""
+    session = db.session()
+    signer = certificate_signer(current_app.config)  # no key: refused before any number
+    actor, now, rules, base_url = current_actor(), utcnow(), _rules(), _base_url()
+    certificate: Certificate
+    if kind is CertificateKind.ASSESSMENT_CONCLUSION:
+        certificate, conclusion = issue_assessment_conclusion(
+            session, actor, subject_id, now, rules=rules, base_url=base_url,
+            reissue_reason=reissue_reason,
+        )  # fmt: skip
+        pdf = render_assessment_conclusion(conclusion)
+    elif kind is CertificateKind.DECISION_NOTICE:
+        certificate, notice = issue_decision_notice(
+            session, actor, subject_id, now, rules=rules, base_url=base_url, wording=WORDING,
+            reissue_reason=reissue_reason,
+        )  # fmt: skip
+        pdf = render_decision_notice(notice)
+    else:
+        certificate, benefit = issue_benefit_certificate(
+            session, actor, subject_id, now, rules=rules, base_url=base_url, wording=WORDING,
+            reissue_reason=reissue_reason,
+        )  # fmt: skip
+        pdf = render_benefit_certificate(benefit)
+    body = seal_pdf(pdf, signer, office_name=str(current_app.config["SEAL_OFFICE_NAME"]))
+    session.commit()
+    return _pdf(body, certificate.number)
+
+
 @bp.route("/assessments/<int:assessment_id>/conclusion.pdf", methods=["GET"])
 @role_required(Role.ADMIN)
 def assessment_conclusion_pdf(assessment_id: int) -> ResponseReturnValue:
-    """Issue a numbered, sealed assessment conclusion (评估结论书) and show it inline."""
-    session = db.session()
-    signer = certificate_signer(current_app.config)  # no key: refused before any number
-    certificate, data = issue_assessment_conclusion(
-        session, current_actor(), assessment_id, utcnow(), rules=_rules(), base_url=_base_url()
-    )
-    body = seal_pdf(render_assessment_conclusion(data), signer)  # no number without a PDF
-    session.commit()
-    return _pdf(body, certificate.number)
+    """The numbered, sealed assessment conclusion (评估结论书), inline; the same number on
+    every opening while its content is unchanged."""
+    return _sealed(CertificateKind.ASSESSMENT_CONCLUSION, assessment_id)
 
 
 @bp.route("/decisions/<int:decision_id>/notice.pdf", methods=["POST"])
 @role_required(Role.ADMIN)
 def decision_notice_pdf(decision_id: int) -> ResponseReturnValue:
-    """Issue a numbered, sealed eligibility decision notice (决定通知书)."""
-    session = db.session()
-    signer = certificate_signer(current_app.config)
-    certificate, data = issue_decision_notice(
-        session,
-        current_actor(),
-        decision_id,
-        utcnow(),
-        rules=_rules(),
-        base_url=_base_url(),
-        wording=WORDING,
-    )
-    body = seal_pdf(render_decision_notice(data), signer)
-    session.commit()
-    return _pdf(body, certificate.number)
+    """The numbered, sealed eligibility decision notice (决定通知书)."""
+    return _sealed(CertificateKind.DECISION_NOTICE, decision_id)
 
 
 @bp.route("/decisions/<int:decision_id>/benefit-certificate.pdf", methods=["POST"])
 @role_required(Role.ADMIN)
 def benefit_certificate_pdf(decision_id: int) -> ResponseReturnValue:
-    """Issue a numbered, sealed benefit certificate (待遇资格证明) of the decision's entitlement."""
-    session = db.session()
-    signer = certificate_signer(current_app.config)
-    certificate, data = issue_benefit_certificate(
-        session,
-        current_actor(),
-        decision_id,
-        utcnow(),
-        rules=_rules(),
-        base_url=_base_url(),
-        wording=WORDING,
-    )
-    body = seal_pdf(render_benefit_certificate(data), signer)
-    session.commit()
-    return _pdf(body, certificate.number)
+    """The numbered, sealed benefit certificate (待遇资格证明) of the decision's entitlement."""
+    return _sealed(CertificateKind.BENEFIT, decision_id)
+
+
+@bp.route("/certificates/<string:kind>/<int:subject_id>/reissue", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def reissue(kind: str, subject_id: int) -> ResponseReturnValue:
+    """Re-issue a document under a new number, with a reason and a confirmation; the earlier
+    number then verifies as superseded by the new one."""
+    try:
+        document_kind = CertificateKind(kind)
+    except ValueError:
+        abort(404)
+    if document_kind not in REISSUABLE:
+        abort(404)
+    current = current_certificate_of(db.session(), current_actor(), document_kind, subject_id)
+    form = ReissueForm()
+    status = 200
+    if current is not None and form.validate_on_submit():
+        try:
+            return _sealed(document_kind, subject_id, reissue_reason=form.reason.data.strip())
+        except CareappError as error:
+            db.session().rollback()
+            form.form_errors.append(error.message)
+            status = error.status_code
+    elif form.is_submitted():
+        status = 400 if current is not None else 409
+    return render_template(
+        "certificates/reissue.html",
+        form=form,
+        current=current,
+        kind_label=KIND_LABELS[document_kind.value],
+    ), status
 
 
 # --- the public verification page (no login) ------------------------------------------------

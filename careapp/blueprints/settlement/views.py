@@ -30,7 +30,7 @@ from careapp.money import format_yuan
 from careapp.reports.seal import seal_pdf
 from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import settlement
-from careapp.services.certificates import certificate_signer
+from careapp.services.certificates import certificate_signer, public_base_url
 
 bp = Blueprint("settlement", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -59,7 +59,8 @@ def _month_or_default(value: str | None) -> dt.date:
 
 
 def _base_url() -> str:
-    return str(current_app.config.get("PUBLIC_BASE_URL") or request.url_root)
+    """Where printed QR codes point: PUBLIC_BASE_URL, never this request's Host header."""
+    return public_base_url(current_app.config)
 
 
 @bp.route("/settlement", methods=["GET"])
@@ -154,7 +155,11 @@ def statement_pdf(statement_id: int) -> ResponseReturnValue:
     statement = settlement.get_statement(
         session, current_actor(), statement_id, utcnow(), purpose="pdf"
     )
-    body = seal_pdf(render_statement(settlement.statement_data(statement, _base_url())), signer)
+    body = seal_pdf(
+        render_statement(settlement.statement_data(statement, _base_url())),
+        signer,
+        office_name=str(current_app.config["SEAL_OFFICE_NAME"]),
+    )
     session.commit()
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'

@@ -104,6 +104,7 @@ def test_decision_notice_pdf_is_sealed_and_complete(
 def test_benefit_certificate_pdf_is_sealed_and_complete(
     app: Flask, db_session: Session, login_as, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    default = app.config["PUBLIC_BASE_URL"]
     app.config["PUBLIC_BASE_URL"] = "https://ltc.example.cn"
     try:
         entitlement = _entitlement()
@@ -111,7 +112,7 @@ def test_benefit_certificate_pdf_is_sealed_and_complete(
             f"/decisions/{entitlement.decision_id}/benefit-certificate.pdf"
         )
     finally:
-        app.config["PUBLIC_BASE_URL"] = None
+        app.config["PUBLIC_BASE_URL"] = default
     assert response.status_code == 200
     assert check_seal(response.data, app.config["SIGNING_CERT_PATH"]).is_valid
     certificate = db_session.scalars(
@@ -142,7 +143,7 @@ def test_assessment_conclusion_pdf_is_sealed_with_a_qr_code(
     assert response.status_code == 200
     assert check_seal(response.data, app.config["SIGNING_CERT_PATH"]).is_valid
     text = flat(pdftotext(response.data, tmp_path))
-    assert "http://localhost/verify/PG-" in text  # no PUBLIC_BASE_URL: this request's host
+    assert "http://127.0.0.1:5000/verify/PG-" in text  # the configured default (the demo's)
 
 
 @pytest.mark.parametrize("trait", ["assessor", "manager", "caregiver"])
@@ -405,9 +406,14 @@ def test_print_decisions_command(app: Flask, db_session: Session, tmp_path: Path
 
 
 def test_print_decisions_command_needs_a_public_address(app: Flask, db_session: Session) -> None:
-    result = app.test_cli_runner().invoke(
-        args=["print-decisions", "--week", "2026-11-16", "--out", "x.pdf"]
-    )
+    default = app.config["PUBLIC_BASE_URL"]
+    app.config["PUBLIC_BASE_URL"] = ""  # unset in the environment
+    try:
+        result = app.test_cli_runner().invoke(
+            args=["print-decisions", "--week", "2026-11-16", "--out", "x.pdf"]
+        )
+    finally:
+        app.config["PUBLIC_BASE_URL"] = default
     assert result.exit_code != 0
     assert "PUBLIC_BASE_URL" in result.output
 

@@ -108,6 +108,7 @@ def test_build_print_batch_one_sealed_pdf(
         base_url="https://ltc.example.cn",
         wording=WORDING,
         signer=signer,
+        office_name="长期护理保险经办机构",
         checkpoint=checkpoint,
         on_progress=progress.append,
         clock=lambda: NOW,
@@ -189,5 +190,6 @@ def test_build_print_batch_refuses_a_started_batch(
             base_url="https://x",
             wording=WORDING,
             signer=None,
+            office_name="长期护理保险经办机构",
             checkpoint=lambda: None,
         )
