@@ -48,6 +48,7 @@ from careapp.models.users import Role
 from careapp.models.visit import CarePlan, Visit, VisitStatus
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS
+from careapp.services.policy import policy_version_name
 from careapp.services.procedure import end_entitlement
 
 NOTE_MAX = 200
@@ -245,7 +246,7 @@ def get_entitlement_page(
         open_stay=open_stay,
         providers=providers,
         is_active=entitlement.status is EntitlementStatus.ACTIVE,
-        versions={version.id: version.name for version in versions},
+        versions={version.id: policy_version_name(version.name) for version in versions},
     )
 
 
@@ -750,7 +751,7 @@ def ledgers_for_months(session: Session, months: Sequence[dt.date]) -> dict[dt.d
     last = ledger.month_bounds(max(months))[1]
     versions = _versions(session)
     tables = rate_tables_of(versions)
-    names = {version.id: version.name for version in versions}
+    names = {version.id: policy_version_name(version.name) for version in versions}
     result = {month: MonthLedger(month, versions=names) for month in months}
     entitlements = _entitlements_between(session, first, last)
     pieces_by_month: dict[dt.date, dict[int, list[Segment]]] = defaultdict(dict)
