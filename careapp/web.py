@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from careapp import db
+from careapp.display import format_day, format_weekdays, weekday_name
 from careapp.errors import CareappError
 from careapp.extensions import login_manager
 from careapp.models.users import User
@@ -24,6 +25,10 @@ def register_web(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
         return db.session().get(User, int(user_id))
+
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(weekday_name, "weekday")
+    app.add_template_filter(format_weekdays, "weekdays")
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

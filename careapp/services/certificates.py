@@ -54,6 +54,7 @@ from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.reports.seal import SealError, load_signer
 from careapp.services.applications import add_months
 from careapp.services.audit import record_event
+from careapp.services.policy import policy_version_name
 from careapp.services.procedure import ProcedureRules
 
 ASSESSMENT_CONCLUSION_PREFIX = "PG"  # 评估 (pinggu)
@@ -536,6 +537,7 @@ def issue_benefit_certificate(
     with force_locale("zh"):
         category_zh = wording.category(entitlement.category.value)
         care_setting_zh = wording.care_setting(entitlement.care_setting)
+        policy_name_zh = policy_version_name(policy.name)
     data = BenefitCertificateData(
         certificate_number="",
         issued_on=city_today(now),
@@ -550,7 +552,7 @@ def issue_benefit_certificate(
         valid_from=valid_from,
         valid_until=valid_until,
         valid_until_reason_zh=until_reason,
-        policy_name=policy.name,
+        policy_name=policy_name_zh,
         policy_effective_on=policy.effective_on,
         decided_on=decision.decided_on,
         verify_url="",
@@ -606,6 +608,7 @@ def issue_decision_notice(
         )
         category_zh = wording.category(decision.category.value if decision.category else None)
         care_setting_zh = wording.care_setting(decision.care_setting)
+        policy_name_zh = policy_version_name(decision.policy_version.name)
     data = DecisionNoticeData(
         certificate_number="",
         issued_on=city_today(now),
@@ -624,7 +627,7 @@ def issue_decision_notice(
             entitlement.monthly_budget_fen if entitlement is not None else None,
         ),
         starts_on=entitlement.starts_on if entitlement is not None else None,
-        policy_name=decision.policy_version.name,
+        policy_name=policy_name_zh,
         appeal_days=appeal_days,
         appeal_deadline=appeal_deadline(decision.decided_on, appeal_days),
         verify_url="",

@@ -48,6 +48,7 @@ from careapp.models.users import Role
 from careapp.models.visit import CarePlan, Visit, VisitStatus
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
+from careapp.services.policy import policy_version_name
 from careapp.services.procedure import end_entitlement
 
 NOTE_MAX = 200
@@ -246,7 +247,7 @@ def get_entitlement_page(
         open_stay=open_stay,
         providers=providers,
         is_active=entitlement.status is EntitlementStatus.ACTIVE,
-        versions={version.id: version.name for version in versions},
+        versions={version.id: policy_version_name(version.name) for version in versions},
         can_find_provider=care_plan_refusal(entitlement) is None,
     )
 
@@ -752,7 +753,7 @@ def ledgers_for_months(session: Session, months: Sequence[dt.date]) -> dict[dt.d
     last = ledger.month_bounds(max(months))[1]
     versions = _versions(session)
     tables = rate_tables_of(versions)
-    names = {version.id: version.name for version in versions}
+    names = {version.id: policy_version_name(version.name) for version in versions}
     result = {month: MonthLedger(month, versions=names) for month in months}
     entitlements = _entitlements_between(session, first, last)
     pieces_by_month: dict[dt.date, dict[int, list[Segment]]] = defaultdict(dict)

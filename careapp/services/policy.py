@@ -82,6 +82,8 @@ NAME_MAX = 100
 DEFAULT_APPEAL_DAYS = 30
 DEFAULT_PUBLICITY_WORKING_DAYS = 5
 DEFAULT_REASSESSMENT_INTERVAL_MONTHS = 24
+# The seeded version's stored name; shown in the user's language by `policy_version_name`.
+DEFAULT_POLICY_NAME = "Default (spec figures)"
 APPEAL_DAYS_RANGE = (1, 365)
 PUBLICITY_WORKING_DAYS_RANGE = (1, 30)
 REASSESSMENT_INTERVAL_MONTHS_RANGE = (1, 120)
@@ -111,10 +113,19 @@ def default_grade_categories_data() -> dict[str, dict[str, str | None]]:
     return grade_categories_to_data(DEFAULT_GRADE_CATEGORIES)
 
 
+def policy_version_name(name: str) -> str:
+    """A policy version's name as shown on pages and documents.
+
+    Administrators name the versions they create, in their words; the seeded default's stored
+    name is worded in the user's language (Chinese on documents: call under force_locale).
+    """
+    return gettext("Default (spec figures)") if name == DEFAULT_POLICY_NAME else name
+
+
 def build_default_policy(effective_on: dt.date = DEFAULT_EFFECTIVE_ON) -> PolicyVersion:
     """A new (unsaved) policy version with the spec's default figures."""
     return PolicyVersion(
-        name="Default (spec figures)",
+        name=DEFAULT_POLICY_NAME,
         effective_on=effective_on,
         min_disability_months=6,
         instrument_code=DEFAULT_INSTRUMENT,

@@ -446,6 +446,27 @@ def _make_offer(
     return offer
 
 
+def _resolve_offer_alert(
+    session: Session, actor: Actor, offer: WorkOrderOffer, now: dt.datetime
+) -> None:
+    """The offer is no longer waiting for an answer: its reminder leaves the roster page.
+
+    Whether it was accepted, refused, expired or withdrawn, there is nothing left to answer;
+    the alert is kept for the record, marked done at `now`.
+    """
+    alerts = session.scalars(
+        select(ProviderAlert).where(
+            ProviderAlert.provider_id == offer.provider_id,
+            ProviderAlert.kind == AlertKind.WORK_ORDER_OFFER,
+            ProviderAlert.acknowledged_at.is_(None),
+        )
+    )
+    for alert in alerts:
+        if (alert.detail or {}).get("offer_id") == offer.id:
+            alert.acknowledged_at = now
+            alert.acknowledged_by_id = actor.user_id
+
+
 # --- answers ------------------------------------------------------------------------------
 
 
@@ -482,6 +503,7 @@ def answer_offer(
         offer.status = OfferStatus.ACCEPTED
         offer.answered_at = now
         offer.answered_by_id = actor.user_id
+        _resolve_offer_alert(session, actor, offer, now)
         _accept(session, actor, order, offer, now)
         return offer
     reason = (refusal_reason or "").strip()
@@ -495,6 +517,7 @@ def answer_offer(
     offer.answered_at = now
     offer.answered_by_id = actor.user_id
     offer.refusal_reason = reason
+    _resolve_offer_alert(session, actor, offer, now)
     record_event(
         session,
         actor,
@@ -526,6 +549,7 @@ def expire_overdue_offers(
         offer = pending[0]
         offer.status = OfferStatus.EXPIRED
         offer.answered_at = now
+        _resolve_offer_alert(session, actor, offer, now)
         expired += 1
         record_event(
             session,
@@ -665,6 +689,7 @@ def _withdraw_pending(session: Session, actor: Actor, order: WorkOrder, now: dt.
             offer.status = OfferStatus.WITHDRAWN
             offer.answered_at = now
             offer.answered_by_id = actor.user_id
+            _resolve_offer_alert(session, actor, offer, now)
             record_event(
                 session,
                 actor,

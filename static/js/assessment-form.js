@@ -4,9 +4,11 @@
  * No inline scripts (CSP script-src 'self'): the instrument, its grading rules, the server draft
  * and the texts come from the <script type="application/json" id="assessment-data"> block.
  *
- * The device keeps ONLY the application number and the item answers (points, the revision each
- * was based on, whether it still has to reach the server) under careapp-assessment-<id>: no name,
- * no ID number, no free text. Notes and the family member go to the server draft only.
+ * The device keeps ONLY the application number and what the assessor entered on the form: the
+ * item answers and the texts (each item's note, the family member present, the overall note),
+ * each with the revision it was based on and whether it still has to reach the server, under
+ * careapp-assessment-<id>: no name, no ID number, no assessor. It is cleared once the assessment
+ * is submitted and at logout (device-drafts.js).
  *
  * Each change carries the revision of the field it was based on; the server merges per field and
  * reports a change the other assessor made meanwhile to the same field, which is shown on its
@@ -93,7 +95,19 @@
         answers[item.code] = { points: entry.value, base: entry.base, dirty: entry.dirty };
       }
     });
-    var record = { application: data.application, saved: Date.now(), answers: answers };
+    var notes = {};
+    fieldKeys.forEach(function (key) {
+      var entry = local[key];
+      if (key.indexOf("item:") !== 0 && entry && (entry.value || entry.dirty)) {
+        notes[key] = { text: entry.value || "", base: entry.base, dirty: entry.dirty };
+      }
+    });
+    var record = {
+      application: data.application,
+      saved: Date.now(),
+      answers: answers,
+      notes: notes,
+    };
     try {
       store.setItem(storeKey, JSON.stringify(record));
     } catch (e) {
@@ -109,9 +123,12 @@
   }
 
   function hasUnsynced(record) {
-    return Object.keys(record.answers || {}).some(function (code) {
-      return record.answers[code].dirty;
-    });
+    var dirty = function (kept) {
+      return Object.keys(kept || {}).some(function (key) {
+        return kept[key] && kept[key].dirty;
+      });
+    };
+    return dirty(record.answers) || dirty(record.notes);
   }
 
   // Drafts of other applications: drop the ones the server already has, and very old ones.
@@ -176,6 +193,10 @@
     var element = textElement(key);
     if (element && element.value !== (value || "")) {
       element.value = value || "";
+    }
+    var details = element && value ? element.closest("details") : null;
+    if (details) {
+      details.open = true; // a restored or adopted item note is shown
     }
   }
 
@@ -614,6 +635,19 @@
         if ((saved.dirty || shell) && fieldKeys.indexOf(key) >= 0) {
           local[key] = { value: saved.points, base: saved.base, dirty: Boolean(saved.dirty) };
           writeElement(key, saved.points);
+        }
+      });
+      Object.keys(device.notes || {}).forEach(function (key) {
+        var saved = device.notes[key];
+        if (
+          saved &&
+          (saved.dirty || shell) &&
+          fieldKeys.indexOf(key) >= 0 &&
+          key.indexOf("item:") !== 0 &&
+          typeof saved.text === "string"
+        ) {
+          local[key] = { value: saved.text, base: saved.base, dirty: Boolean(saved.dirty) };
+          writeElement(key, saved.text);
         }
       });
     }

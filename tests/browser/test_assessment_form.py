@@ -59,6 +59,14 @@ NATIONAL_REST = {
 NATIONAL_ANSWERS = {**NATIONAL_ADL, **NATIONAL_REST}
 REST_ITEMS = list(NATIONAL_REST.items())
 SHELL_CACHE = "careapp-shell-v1"
+ITEM_NOTE = "时间定向尚可，午后易混淆"
+FAMILY_MEMBER = "钱小华（女儿）"
+OVERALL_NOTE = "老人午后精神较差"
+OFFLINE_TEXTS = {
+    "note:time_orientation": ITEM_NOTE,
+    "family_member_present": FAMILY_MEMBER,
+    "note": OVERALL_NOTE,
+}
 
 
 @contextmanager
@@ -148,6 +156,20 @@ def stored_draft(live_app: Flask, application_id: int) -> dict[str, object]:
     }
 
 
+def stored_texts(live_app: Flask, application_id: int) -> dict[str, object]:
+    """field key -> text of the server draft (notes and the family member; non-empty only)."""
+    with live_session(live_app) as session:
+        draft = session.scalars(
+            select(AssessmentDraft).where(AssessmentDraft.application_id == application_id)
+        ).one_or_none()
+        entries = dict(draft.entries) if draft is not None else {}
+    return {
+        key: entry["value"]
+        for key, entry in entries.items()
+        if not key.startswith("item:") and entry["value"]
+    }
+
+
 def wait_until_saved(page: Page) -> None:
     expect(page.locator("[data-sync-status]")).to_have_text(zh("Saved"))
 
@@ -206,6 +228,10 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
         for code, points in first_rest.items():
             choose(page, code, points)
         expect(answered).to_have_text("14")
+        # Notes typed offline: an item's note and the family member present.
+        page.locator("#item-time_orientation .item-note summary").tap()
+        page.locator("[name=time_orientation__note]").fill(ITEM_NOTE)
+        form.locator("[name=family_member_present]").fill(FAMILY_MEMBER)
         expect(page.locator("[data-sync-status]")).to_have_text(
             zh("Offline: answers are kept on this device and sent when the network returns.")
         )
@@ -228,13 +254,29 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
             zh("Offline: answers are kept on this device and sent when the network returns.")
         )
         expect(form.locator("button[type=submit]")).to_be_disabled()
+        # The notes typed offline are back too (the item's note shown open), and more can be
+        # written in the offline copy.
+        expect(page.locator("[name=time_orientation__note]")).to_have_value(ITEM_NOTE)
+        expect(page.locator("[name=time_orientation__note]")).to_be_visible()
+        expect(form.locator("[name=family_member_present]")).to_have_value(FAMILY_MEMBER)
+        form.locator("[name=note]").fill(OVERALL_NOTE)
         for code, points in last_rest.items():
             choose(page, code, points)
         expect(answered).to_have_text("17")
         expect(total).to_have_text("48")
         assert stored_draft(live_app, application_id) == NATIONAL_ADL
+        assert stored_texts(live_app, application_id) == {}
 
-        # What the device keeps: the answers and the application number, nothing personal.
+        # Reloaded once more without network: everything typed offline is still there.
+        page.reload()
+        expect(page.locator("h1")).to_have_text(shell_heading)
+        expect(answered).to_have_text("17")
+        expect(page.locator("[name=time_orientation__note]")).to_have_value(ITEM_NOTE)
+        expect(form.locator("[name=family_member_present]")).to_have_value(FAMILY_MEMBER)
+        expect(form.locator("[name=note]")).to_have_value(OVERALL_NOTE)
+
+        # What the device keeps: the application number, the answers and the texts typed on the
+        # form, nothing else personal.
         kept = device_drafts(page)
         assert list(kept) == [f"{DEVICE_PREFIX}{application_id}"]
         secrets = ("钱淑珍", id_number, id_number[-4:], "评估员")
@@ -243,9 +285,11 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
             assert secret not in text
         record = kept[f"{DEVICE_PREFIX}{application_id}"]
         assert isinstance(record, dict)
-        assert set(record) == {"application", "saved", "answers"}
+        assert set(record) == {"application", "saved", "answers", "notes"}
         assert {code: a["points"] for code, a in record["answers"].items()} == NATIONAL_ANSWERS
         assert all(record["answers"][code]["dirty"] for code in NATIONAL_REST)
+        assert {key: n["text"] for key, n in record["notes"].items()} == OFFLINE_TEXTS
+        assert all(note["dirty"] for note in record["notes"].values())
         cached = cache_storage(page)
         assert any(
             key.startswith(f"{SHELL_CACHE} ") and key.endswith("/assessment-shell")
@@ -265,9 +309,11 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
         )
         expect(answered).to_have_text("17")
         assert stored_draft(live_app, application_id) == NATIONAL_ANSWERS  # sent before it opened
+        assert stored_texts(live_app, application_id) == OFFLINE_TEXTS
         synced = device_drafts(page)[f"{DEVICE_PREFIX}{application_id}"]
         assert isinstance(synced, dict)
         assert not any(answer["dirty"] for answer in synced["answers"].values())
+        assert not any(note["dirty"] for note in synced["notes"].values())
         page.reload()
         expect(answered).to_have_text("17")
         expect(total).to_have_text("48")
@@ -279,11 +325,13 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
         expect(lines.nth(2)).to_contain_text("轻度受损")
         for code, points in NATIONAL_ANSWERS.items():
             expect(page.locator(f"#item-{code} input[value='{points}']")).to_be_checked()
+        expect(page.locator("[name=time_orientation__note]")).to_have_value(ITEM_NOTE)
+        expect(form.locator("[name=family_member_present]")).to_have_value(FAMILY_MEMBER)
+        expect(form.locator("[name=note]")).to_have_value(OVERALL_NOTE)
 
-        # A note on one item, the family member present, the confirmation; then submit.
+        # A note on one more item, the confirmation; then submit.
         page.locator("#item-memory .item-note summary").tap()
         page.locator("[name=memory__note]").fill("近事遗忘明显")
-        form.locator("[name=family_member_present]").fill("钱小华（女儿）")
         form.locator("label", has=page.locator("[name=confirmed]")).tap()
         wait_until_saved(page)
         page.locator("#item-feeding").scroll_into_view_if_needed()
@@ -301,6 +349,7 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
             stored = (assessment.instrument, assessment.answers, assessment.grade)
             assessment_id = assessment.id
             notes, family = assessment.item_notes, assessment.family_member_present
+            overall_note = assessment.note
             status = session.get(Application, application_id).status  # type: ignore[union-attr]  # it exists
             draft_left = session.scalars(
                 select(AssessmentDraft).where(AssessmentDraft.application_id == application_id)
@@ -308,8 +357,9 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
         expected = grade(get_instrument(NATIONAL), NATIONAL_ANSWERS)
         assert expected.grade_code == "4"
         assert stored == (NATIONAL, NATIONAL_ANSWERS, expected.grade_code)
-        assert notes == {"memory": "近事遗忘明显"}
-        assert family == "钱小华（女儿）"
+        assert notes == {"time_orientation": ITEM_NOTE, "memory": "近事遗忘明显"}
+        assert family == FAMILY_MEMBER
+        assert overall_note == OVERALL_NOTE
         assert status is ApplicationStatus.ASSESSING  # awaiting the second confirmation
         assert draft_left == []
 
@@ -317,8 +367,10 @@ def test_assessment_form_national_standard_offline_reload_submit_confirm(
         other_id = assigned_application(live_app, live_data, "孙立新")
         page.goto(f"/applications/{other_id}/assessment")
         choose(page, "feeding", 10)
+        page.locator("[name=note]").fill("下次复评")
         wait_until_saved(page)
         assert list(device_drafts(page)) == [f"{DEVICE_PREFIX}{other_id}"]
+        assert "下次复评" in json.dumps(device_drafts(page), ensure_ascii=False)
         logout(page)
         assert device_drafts(page) == {}
         assert not any(SHELL_CACHE in key for key in cache_storage(page))  # the copy is gone

@@ -58,6 +58,12 @@ def test_week_roster_and_moving_a_visit(
         expect(page.get_by_test_id("unassigned")).to_contain_text(
             zh("No caregiver of the provider holds the qualification.")
         )
+        # The days read as Chinese dates with their weekday, never as "15/12".
+        day_headings = table.locator("thead th a")
+        expect(day_headings).to_have_text(
+            [f"12月{14 + n}日周{'一二三四五六日'[n]}" for n in range(7)]
+        )
+        expect(page.get_by_test_id("unassigned")).to_contain_text("12月16日周三")
         screenshot(page, screenshots / "roster-week-tablet.png")
 
         with page.expect_navigation():

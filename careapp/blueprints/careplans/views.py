@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from careapp import db
 from careapp.access import current_actor, role_required
-from careapp.blueprints.careplans.forms import WEEKDAY_LABELS, CarePlanForm
+from careapp.blueprints.careplans.forms import CarePlanForm
 from careapp.clock import utcnow
 from careapp.errors import CareappError
 from careapp.models.users import Role
@@ -63,7 +63,6 @@ def careplan_detail(care_plan_id: int) -> ResponseReturnValue:
         "careplans/careplan_detail.html",
         plan=plan,
         cost=careplans.care_plan_cost(plan),
-        weekday_labels=dict(WEEKDAY_LABELS),
         item_name=careplans.localized_name,
         qualification_label=careplans.qualification_label,
     )

@@ -15,6 +15,7 @@ from careapp.errors import CareappError
 from careapp.models.users import Role
 from careapp.money import format_yuan
 from careapp.services import eligibility
+from careapp.services.policy import policy_version_name
 from careapp.services.procedure import decision_refusal
 
 bp = Blueprint("eligibility", __name__)
@@ -28,6 +29,7 @@ LABELS = {
     "reason": presenters.describe_reason,
     "instrument": presenters.instrument_name,
     "grade": presenters.grade_label,
+    "policy": policy_version_name,
 }
 
 

@@ -21,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from assessments.grading import INSTRUMENTS, rules_to_data
+from assessments.instruments import barthel, national_2021
 from assessments.types import BandRules, CombinationRules, Instrument
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.errors import CareappError
@@ -108,6 +109,28 @@ def localized(obj: Any, attribute: str = "label") -> str:
     locale = get_locale()
     language = "en" if locale is not None and locale.language == "en" else "zh"
     return str(getattr(obj, f"{attribute}_{language}"))
+
+
+# Where each instrument's default figures come from: stored (in English) with the rules of
+# every policy version that keeps them, worded here in the user's language. A source an
+# administrator wrote is shown as written.
+DEFAULT_SOURCES = {
+    barthel.SOURCE: _l(
+        "Mahoney & Barthel 1965; bands of the common Chinese form 日常生活能力评定量表: "
+        "≤40 severe, 41–60 moderate, 61–99 mild, 100 independent."
+    ),
+    national_2021.SOURCE: _l(
+        "《长期护理失能等级评估标准（试行）》医保办发〔2021〕37号 (2021-08-03). "
+        "Default level bands and combination table as published in implementations; "
+        "the C2/C3 bands and the table cells were not checked against the official annex: "
+        "correct them in a policy version if they differ."
+    ),
+}
+
+
+def source_text(source: str) -> str:
+    """A rules' source as shown: an instrument's default one in the user's language."""
+    return str(DEFAULT_SOURCES.get(source, source))
 
 
 @dataclass
@@ -282,7 +305,7 @@ def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
         section = InstrumentSection(
             code=code,
             name=localized(instrument, "name"),
-            source=rules.source,
+            source=source_text(rules.source),
             band_tables=[],
             combination=None,
             categories=[],

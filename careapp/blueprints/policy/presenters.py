@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 
 from assessments.types import Band, BandRules
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
-from careapp.blueprints.policy.forms import localized
+from careapp.blueprints.policy.forms import localized, source_text
 from careapp.eligibility.rules import Category
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
 from careapp.money import format_yuan
-from careapp.services.policy import PolicyRules
+from careapp.services.policy import PolicyRules, policy_version_name
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,12 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
     mapping = policy.categories.get(instrument.code, {})
     return VersionView(
         id=version.id,
-        name=version.name,
+        name=policy_version_name(version.name),
         effective_on=version.effective_on,
         approved_by=version.approved_by.display_name if version.approved_by else "—",
         status=status,
         instrument_name=localized(instrument, "name"),
-        source=rules.source,
+        source=source_text(rules.source),
         bands=bands,
         table=table,
         categories=[(localized(g), category_label(mapping.get(g.code))) for g in rules.grades],

@@ -58,6 +58,7 @@ def alert_kind_label(value: str) -> str:
         "quality_warning": _("Quality warning"),
         "quality_suspension": _("Suspension"),
         "quality_exit": _("Exit"),
+        "work_order_offer": _("Work order offer"),
     }.get(value, value)
 
 

@@ -97,7 +97,7 @@ def test_careplan_new_post_saves_and_shows_the_plan(
     html = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "崇川居家照护" in html
     assert "护理员乙" in html
-    assert "Monday, Wednesday, Friday" in html
+    assert "Monday, Wednesday, and Friday" in html
     assert "09:00–11:00" in html
     assert "Hair washing" in html
     assert "14 visits, 560.00 yuan" in html

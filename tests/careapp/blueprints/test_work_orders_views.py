@@ -241,3 +241,19 @@ def test_refusing_an_answered_offer_shows_the_error(
     response = client.post(f"/my-offers/{offer.id}/refuse", data={"refusal_reason": "late"})
     assert response.status_code == 409
     assert "already been answered" in response.get_data(as_text=True)
+
+
+def test_the_offer_reminder_leaves_the_roster_page_once_accepted(
+    db_session: Session, client: FlaskClient, login_as: Any
+) -> None:
+    provider = home_provider()
+    english(login_as(UserFactory(admin=True)))
+    entitlement = EntitlementFactory()
+    client.post(f"/entitlements/{entitlement.id}/work-orders/new", data={"reason": "new_client"})
+    offer = pending(db_session, the_order(db_session))
+    english(login_as(UserFactory(manager=True, provider=provider)))
+    assert "A new client is offered to you" in client.get("/roster").get_data(as_text=True)
+    assert client.post(f"/my-offers/{offer.id}/accept").status_code == 302
+    page = client.get("/roster").get_data(as_text=True)
+    assert "A new client is offered to you" not in page
+    assert 'data-testid="answer-offer-' not in page

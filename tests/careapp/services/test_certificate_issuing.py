@@ -129,7 +129,8 @@ def test_issue_benefit_certificate_content(db_session: Session, admin: User) -> 
     assert data.valid_until == dt.date(2028, 11, 20)
     assert data.valid_until_reason_zh == "下次定期复评"
     assert (certificate.valid_from, certificate.valid_until) == (data.valid_from, data.valid_until)
-    assert data.policy_name == entitlement.policy_version.name
+    assert entitlement.policy_version.name == "Default (spec figures)"
+    assert data.policy_name == "默认政策（规范数值）"  # a document is in Chinese
     assert data.verify_url == f"{BASE}/verify/{certificate.number}"
 
 

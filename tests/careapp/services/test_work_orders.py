@@ -178,6 +178,59 @@ def test_refusal_reoffers_to_the_next_and_never_twice(db_session: Session) -> No
         )
 
 
+def offer_alerts(session: Session, offer: WorkOrderOffer) -> list[ProviderAlert]:
+    return [
+        alert
+        for alert in session.scalars(
+            select(ProviderAlert).where(ProviderAlert.kind == AlertKind.WORK_ORDER_OFFER)
+        )
+        if alert.detail.get("offer_id") == offer.id
+    ]
+
+
+def test_answering_an_offer_resolves_its_reminder(db_session: Session) -> None:
+    home_provider(), home_provider()
+    order = open_work_order(db_session, ADMIN, EntitlementFactory().id, RULES, NOW)
+    first = pending(db_session, order)
+    manager = manager_of(first.provider)
+    assert [a.kind for a in open_provider_alerts(db_session, manager)] == [
+        AlertKind.WORK_ORDER_OFFER
+    ]
+    later = NOW + dt.timedelta(hours=1)
+    answer_offer(
+        db_session, manager, first.id, accept=False, refusal_reason="full", rules=RULES, now=later
+    )
+    assert open_provider_alerts(db_session, manager) == ()
+    [refused] = offer_alerts(db_session, first)
+    assert (refused.acknowledged_at, refused.acknowledged_by_id) == (later, manager.user_id)
+
+    # The next provider accepts: its reminder goes too (kept for the record).
+    second = pending(db_session, order)
+    other = manager_of(second.provider)
+    assert len(open_provider_alerts(db_session, other)) == 1
+    answer_offer(
+        db_session, other, second.id, accept=True, refusal_reason=None, rules=RULES, now=later
+    )
+    assert order.status is WorkOrderStatus.ACCEPTED
+    assert open_provider_alerts(db_session, other) == ()
+    [accepted] = offer_alerts(db_session, second)
+    assert accepted.acknowledged_at == later
+
+
+def test_expired_and_withdrawn_offers_leave_no_reminder(db_session: Session) -> None:
+    home_provider(), home_provider()
+    order = open_work_order(db_session, ADMIN, EntitlementFactory().id, RULES, NOW)
+    first = pending(db_session, order)
+    expire_overdue_offers(db_session, SCHEDULER, RULES, first.deadline_at)
+    assert open_provider_alerts(db_session, manager_of(first.provider)) == ()
+    second = pending(db_session, order)
+    assert len(open_provider_alerts(db_session, manager_of(second.provider))) == 1
+    cancel_work_order(db_session, ADMIN, order.id, NOW)
+    assert second.status is OfferStatus.WITHDRAWN
+    assert open_provider_alerts(db_session, manager_of(second.provider)) == ()
+    assert all(a.acknowledged_at is not None for a in offer_alerts(db_session, second))
+
+
 def test_a_manager_cannot_answer_another_providers_offer(db_session: Session) -> None:
     home_provider()
     other = home_provider()
