@@ -42,9 +42,8 @@ from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.colors import Color
 from reportlab.pdfgen.canvas import Canvas
 
-from careapp.reports.pdf import SEAL_ANCHOR, SEAL_SIZE, register_fonts
-
 from careapp.clock import utcnow
+from careapp.reports.pdf import SEAL_ANCHOR, SEAL_SIZE, register_fonts
 
 SIGNATURE_FIELD = "CareInsuranceSeal"
 SIGNER_NAME = "长期护理保险经办机构"
