@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -173,3 +175,26 @@ def test_seed_demo_prints_each_step_at_the_served_address(
     result = runner.invoke(args=["seed-demo", "--if-empty", "--host", everywhere, "--port", "80"])
 
     assert "http://127.0.0.1:80/login" in result.output
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_make_run_serves_and_prints_the_same_address() -> None:
+    recipe = ROOT.joinpath("Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    seed = next(line for line in recipe.splitlines() if "careapp seed-demo" in line)
+    serve = next(line for line in recipe.splitlines() if "careapp run" in line)
+
+    for line in (seed, serve):
+        assert "--host '$(HOST)'" in line
+        assert "--port '$(PORT)'" in line
+
+
+def test_readme_sends_a_newcomer_only_to_files_in_the_repository() -> None:
+    readme = ROOT.joinpath("README.md").read_text()
+    named = set(re.findall(r"`((?:docs|benchmarks|careapp|tests)/[\w./-]+)`", readme))
+
+    assert "../" not in readme
+    assert "shared/" not in readme
+    assert "docs/domain.md" in named
+    assert [path for path in named if not ROOT.joinpath(path).exists()] == []
