@@ -29,6 +29,7 @@ from careapp.access import Actor
 from careapp.clock import city_datetime, city_today
 from careapp.config import Config
 from careapp.identity import make_resident_id, mask_id_number
+from careapp.jobs import SCHEDULER_ACTOR
 from careapp.models import (
     Applicant,
     Application,
@@ -572,8 +573,6 @@ def _scheduler_history(
             SimulationReport(day, day),
             night=min(now, city_datetime(day + dt.timedelta(days=1), dt.time(2, 0))),
         )
-    from careapp.jobs import SCHEDULER_ACTOR
-
     first_of_month = min(now, city_datetime(today.replace(day=1), dt.time(3, 0)))
     evaluate_quality_and_hand_over(
         session, SCHEDULER_ACTOR, last_month_end, first_of_month, settings
