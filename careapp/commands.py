@@ -382,7 +382,7 @@ def validate_roster_command(day: object, provider_id: int | None) -> None:
 @click.option("--providers", default=40, show_default=True)
 @with_appcontext
 def seed_city_command(day: object, seed: int, visits: int, caregivers: int, providers: int) -> None:
-    """Write the city-scale workload (docs/domain.md) into CAREAPP_DATABASE_URL with bulk inserts."""
+    """Write the city-scale workload (docs/domain.md) into CAREAPP_DATABASE_URL (bulk inserts)."""
     import datetime as dt
 
     from sqlalchemy import select

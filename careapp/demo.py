@@ -106,6 +106,7 @@ SURNAMES = (
 )
 GIVEN = "秀英桂兰玉珍凤华建国德明志强永兴文斌春梅海燕丽娟金宝福生国庆红霞美玲小平立新"
 STREETS = ("人民路", "工农路", "青年路", "濠河路", "跃龙路", "长江路", "世纪大道", "通京大道")
+CITY_CENTRE = "320602"  # 崇川区: manager1's company serves every district, from here first
 # Rough centres of each district or county (lat, lon).
 CENTRES = {
     "320602": (32.015, 120.864),
@@ -453,9 +454,13 @@ def demo_tour(session: Session, now: dt.datetime) -> DemoTour:
 
 
 def _tour_people(people: list[Person], taken: list[Person]) -> tuple[Person, Person, Person]:
-    """Three people who have not applied yet, the oldest first (elderly people apply)."""
+    """Three people who have not applied yet: the oldest first (elderly people apply), in the
+    city centre (where caregiver1 starts the day) when there are enough there."""
     chosen = {p.id for p in taken}
-    free = sorted((p for p in people if p.id not in chosen), key=lambda p: (p.born_on, p.id))
+    free = sorted(
+        (p for p in people if p.id not in chosen),
+        key=lambda p: (p.district_code != CITY_CENTRE, p.born_on, p.id),
+    )
     if len(free) < 3:
         raise ValueError("the demo needs at least three people besides its applicants")
     return free[0], free[1], free[2]
