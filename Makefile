@@ -14,13 +14,14 @@ export HYPOTHESIS_PROFILE ?= ci
 
 .PHONY: run test install system-deps check lint test-sqlite test-postgres test-moved-clock translations vendor clean
 
-## run: install, create secrets, migrate, load demo data and serve on http://$(HOST):$(PORT)
+## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
+## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
 run: install
 	$(BIN)/python -m careapp.secrets instance/careapp.env
 	set -a && . ./instance/careapp.env && set +a && \
 		$(BIN)/careapp init-db && \
-		$(BIN)/careapp seed-demo --if-empty && \
-		$(BIN)/careapp run --host $(HOST) --port $(PORT)
+		$(BIN)/careapp seed-demo --if-empty --host '$(HOST)' --port '$(PORT)' && \
+		$(BIN)/careapp run --host '$(HOST)' --port '$(PORT)'
 
 ## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL, then again
 ## (without the browser) with the process clock moved to another date

@@ -14,6 +14,9 @@ best-known solutions: hierarchical (vehicles, then distance) and distance-only.
 
     .venv/bin/python benchmarks/solomon.py --seconds 10 --out /tmp/solomon.md
 
+The instances and the best-known results (`best_known.csv`, `best_known_distance_only.csv`) are
+all read from `--data`, by default `../shared/data/solomon` beside the repository.
+
 Not a test: it takes 44 x 10 s per method.
 """
 
@@ -33,7 +36,8 @@ from pathlib import Path
 import numpy as np
 import vrplib
 
-DATA = Path("/work/shared/data/solomon")
+# The shared data sets live beside the repository (../shared from its root), wherever it is.
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "solomon"
 # Time ticks per Solomon unit inside the solvers; travel times are rounded UP to a tick, so a
 # route feasible for the solver is feasible in double precision too.
 TICKS = 60
@@ -271,8 +275,9 @@ METHODS: dict[str, Callable[[Instance, float], Routes]] = {
 # --- reporting -----------------------------------------------------------------------------
 
 
-def best_known(name: str) -> dict[str, tuple[int, float]]:
-    with (DATA / name).open(newline="") as handle:
+def best_known(data: Path, name: str) -> dict[str, tuple[int, float]]:
+    """One best-known table of the data folder: instance -> (vehicles, distance)."""
+    with (data / name).open(newline="") as handle:
         return {
             row["instance"]: (int(row["vehicles"]), float(row["distance"]))
             for row in csv.DictReader(handle)
@@ -293,8 +298,11 @@ def gap(value: float, reference: float) -> float:
     return 100 * (value - reference) / reference
 
 
-def report(outcomes: Sequence[Outcome], methods: Sequence[str], seconds: float) -> str:
-    hier, dist = best_known("best_known.csv"), best_known("best_known_distance_only.csv")
+def report(
+    outcomes: Sequence[Outcome], methods: Sequence[str], seconds: float, data: Path = DATA
+) -> str:
+    hier = best_known(data, "best_known.csv")
+    dist = best_known(data, "best_known_distance_only.csv")
     lines = [
         f"Budget {seconds:g} s per instance and method, seed {SEED}, dispatcher fairness weight "
         f"{FAIRNESS}. "
@@ -372,6 +380,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     paths = sorted(args.data.glob("*.txt"))
     if args.instances:
         paths = [p for p in paths if p.stem in args.instances]
+    if not paths:
+        parser.error(
+            f"no Solomon instances (*.txt) in {args.data.resolve()}: pass --data with the folder "
+            "holding them and their best_known*.csv (see ../shared/data/solomon/README.md)"
+        )
     outcomes = []
     for path in paths:
         inst = load(path)
@@ -393,7 +406,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 f" {took:5.1f}s {'ok' if not outcome.problems else outcome.problems}",
                 flush=True,
             )
-    text = report(outcomes, methods, args.seconds)
+    text = report(outcomes, methods, args.seconds, args.data)
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -1,4 +1,4 @@
-"""City-scale workload (the "city" column of spec/scale.md), seeded so runs repeat.
+"""City-scale workload (the "city" column of docs/domain.md), seeded so runs repeat.
 
 40 providers, 3,000 caregivers and as many home-care beneficiaries (each with a decided
 application, an entitlement and a care plan) as make exactly 10,000 home visits due on the

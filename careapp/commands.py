@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
 
 from careapp import db
+
+if TYPE_CHECKING:
+    from careapp.demo import DemoTour
 
 
 def register_commands(app: Flask) -> None:
@@ -47,24 +51,54 @@ def init_db() -> None:
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
 @click.option("--seed", default=2017, show_default=True, help="Random seed (runs repeat).")
+@click.option(
+    "--host",
+    envvar="HOST",
+    default="127.0.0.1",
+    show_default=True,
+    help="The host `careapp run` serves on (for the addresses printed); env HOST.",
+)
+@click.option(
+    "--port",
+    envvar="PORT",
+    type=click.IntRange(1, 65535),
+    default=5000,
+    show_default=True,
+    help="The port `careapp run` serves on (for the addresses printed); env PORT.",
+)
 @with_appcontext
-def seed_demo_command(if_empty: bool, seed: int) -> None:
-    """Load the demo city (spec/scale.md, demo column) and print one login per role."""
+def seed_demo_command(if_empty: bool, seed: int, host: str, port: int) -> None:
+    """Load the demo city around today (docs/domain.md, demo column) and print one login per
+    role and what to do at each step today."""
+    from flask import current_app
+
     from careapp.clock import utcnow
-    from careapp.demo import database_is_empty, seed_demo
+    from careapp.demo import database_is_empty, demo_tour, seed_demo
     from careapp.security import protector
 
     session = db.session()
+    base = served_address(host, port)
+    now = utcnow()
     if not database_is_empty(session):
         if if_empty:
-            click.echo("demo data already loaded")
-            _print_logins()
+            click.echo("demo data already loaded (`make clean` starts over on today's date)")
+            _print_logins(base)
+            _print_tour(base, demo_tour(session, now))
             return
         raise click.ClickException("the database is not empty; use a fresh database")
-    seed_demo(session, protector(), now=utcnow(), seed=seed)
+    demo = seed_demo(session, protector(), now=now, seed=seed, config=current_app.config)
     session.commit()
     click.echo("demo data loaded")
-    _print_logins()
+    _print_logins(base)
+    _print_tour(base, demo.tour)
+
+
+def served_address(host: str, port: int) -> str:
+    """The address to open for an app served on host:port (all interfaces: this machine)."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104 - compared, not bound
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}"
 
 
 @click.command("simulate")
@@ -112,12 +146,47 @@ def simulate_command(
     click.echo(report.summary)
 
 
-def _print_logins() -> None:
+def _print_logins(base: str) -> None:
     from careapp.demo import DEMO_LOGINS, DEMO_PASSWORD
 
-    click.echo(f"log in at http://127.0.0.1:5000 with password {DEMO_PASSWORD!r} as:")
+    click.echo(f"log in at {base}/login with password {DEMO_PASSWORD!r} as:")
     for role, username in DEMO_LOGINS:
         click.echo(f"  {role:<18} {username}")
+
+
+def _print_tour(base: str, tour: DemoTour) -> None:
+    """Where each step of the job waits today (docs/operations.md: the scheduler's part)."""
+    steps: list[tuple[str, str | None]] = [
+        (
+            "admin: decide an application whose publicity has ended",
+            f"{base}/applications/{tour.application_id}/decision/new"
+            if tour.application_id
+            else None,
+        ),
+        (
+            "admin: plan care for a new entitlement (severe, home care)",
+            f"{base}/entitlements/{tour.entitlement_id}/care-plan/new"
+            if tour.entitlement_id
+            else None,
+        ),
+        (
+            f"{tour.caregiver_username}: {tour.visits_today} visit(s) today to check in and out",
+            f"{base}/my-day" if tour.visits_today else None,
+        ),
+        (
+            "family (no login): rate yesterday's completed visit (one-time link)",
+            f"{base}/rate/{tour.rating_token}"
+            if tour.rating_token
+            else ("printed when the demo was loaded" if tour.completed_visit_id else None),
+        ),
+        (
+            f"admin: review a provider under quality review (its manager: {tour.provider_manager})",
+            f"{base}/providers/{tour.provider_id}" if tour.provider_id else None,
+        ),
+    ]
+    click.echo("today's steps:")
+    for label, where in steps:
+        click.echo(f"  {label}\n      {where or 'nothing today (the scheduler adds more)'}")
 
 
 @click.group("scheduler")
@@ -313,7 +382,7 @@ def validate_roster_command(day: object, provider_id: int | None) -> None:
 @click.option("--providers", default=40, show_default=True)
 @with_appcontext
 def seed_city_command(day: object, seed: int, visits: int, caregivers: int, providers: int) -> None:
-    """Write the city-scale workload (spec/scale.md) into CAREAPP_DATABASE_URL with bulk inserts."""
+    """Write the city-scale workload (docs/domain.md) into CAREAPP_DATABASE_URL (bulk inserts)."""
     import datetime as dt
 
     from sqlalchemy import select

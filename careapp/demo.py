@@ -1,40 +1,61 @@
-"""Demo data: a small, friendly city (the demo column of spec/scale.md), seeded so runs repeat.
+"""Demo data: a small, friendly city (the demo column of docs/domain.md), seeded so runs repeat.
 
 Everything goes through the same services the pages use, so the demo data obeys every rule
 (valid ID numbers, budgets, dispatch without double booking) and leaves an audit trail.
+
+The data is laid out around `now`, whatever the date, so a newcomer has something to do at
+each step of the job today (`DemoTour`): an application whose publicity has ended, ready for a
+decision; a new entitlement waiting for its care plan; caregiver1's visits today; yesterday's
+completed visit with its family's rating link; a provider warned by last month's quality
+evaluation. The demo carries what the scheduler process (`careapp scheduler run`) would have
+done by now: last month's evaluation, yesterday's visits and jobs, and the dispatch of today and
+the next two days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assessments.grading import get_instrument
+from assessments.procedure import is_working_day, publicity_period
 from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.clock import city_datetime, city_today
+from careapp.config import Config
 from careapp.identity import make_resident_id, mask_id_number
+from careapp.jobs import SCHEDULER_ACTOR
 from careapp.models import (
     Applicant,
     Application,
+    ApplicationStatus,
     BenefitCategory,
     Caregiver,
+    CarePlan,
     CareSetting,
     District,
     DistrictKind,
+    Entitlement,
+    EntitlementStatus,
     HouseholdType,
     InsuranceScheme,
     InsuranceStatus,
     Person,
     Provider,
     ProviderKind,
+    ProviderStatus,
     Qualification,
     Role,
+    SatisfactionRating,
     ServiceItem,
     User,
+    Visit,
+    VisitStatus,
 )
 from careapp.security import DataProtector
 from careapp.services.applications import (
@@ -58,9 +79,17 @@ from careapp.services.devices import (
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.eligibility import decide_application
 from careapp.services.policy import ensure_default_policy
-from careapp.services.procedure import ProcedureRules, review_application
+from careapp.services.procedure import (
+    ProcedureRules,
+    decision_refusal,
+    review_application,
+    rules_in_force,
+)
+from careapp.services.ratings import issue_rating_token
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import PersonInput, register_person
+from careapp.services.work_orders import evaluate_quality_and_hand_over
+from careapp.simulation import Behaviour, SimulationReport, play_day
 
 DEMO_PASSWORD = "demo-care-2026"  # noqa: S105 - published demo password, printed by seed-demo
 # One login per role (role, username), printed by `careapp seed-demo`.
@@ -77,6 +106,7 @@ SURNAMES = (
 )
 GIVEN = "秀英桂兰玉珍凤华建国德明志强永兴文斌春梅海燕丽娟金宝福生国庆红霞美玲小平立新"
 STREETS = ("人民路", "工农路", "青年路", "濠河路", "跃龙路", "长江路", "世纪大道", "通京大道")
+CITY_CENTRE = "320602"  # 崇川区: manager1's company serves every district, from here first
 # Rough centres of each district or county (lat, lon).
 CENTRES = {
     "320602": (32.015, 120.864),
@@ -110,6 +140,38 @@ class DemoLogin:
     password: str
 
 
+# The caregiver whose day the tour shows (manager1's company) and their client's visit window.
+TOUR_CAREGIVER = "caregiver1"
+TOUR_WINDOW = (dt.time(9, 0), dt.time(11, 0))
+
+
+@dataclass(frozen=True)
+class DemoTour:
+    """Something to do at each step of the job today (None: that step has nothing today)."""
+
+    application_id: int | None  # publicity over, no objection: ready for the decision
+    entitlement_id: int | None  # severe, door-to-door service at home, no care plan yet
+    caregiver_username: str
+    visits_today: int  # the caregiver's visits today, to check in and out
+    completed_visit_id: int | None  # completed and not rated yet
+    rating_token: str | None  # that visit's one-time rating link (only when just issued)
+    provider_id: int | None  # warned or suspended by the last quality evaluation
+    provider_manager: str | None  # that provider's manager login
+
+
+@dataclass(frozen=True)
+class Demo:
+    logins: list[DemoLogin]
+    tour: DemoTour
+
+
+def demo_settings(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The app settings the demo uses: the running app's config, else the defaults."""
+    if config is not None:
+        return dict(config)
+    return {name: getattr(Config, name) for name in dir(Config) if name.isupper()}
+
+
 def seed_demo(
     session: Session,
     protector: DataProtector,
@@ -117,8 +179,13 @@ def seed_demo(
     now: dt.datetime,
     size: DemoSize = DEMO,
     seed: int = 2017,
-) -> list[DemoLogin]:
-    """Load the demo city and return one login per role. Call on an empty database."""
+    config: Mapping[str, Any] | None = None,
+) -> Demo:
+    """Load the demo city around `now` and return one login per role and today's tour.
+
+    Call on an empty database. `config` is the app's (holidays, travel speeds, thresholds).
+    """
+    settings = demo_settings(config)
     rng = random.Random(seed)
     today = city_today(now)
     ensure_districts(session)
@@ -159,7 +226,7 @@ def seed_demo(
     beneficiaries = candidates[: size.beneficiaries]
     pending = candidates[size.beneficiaries :]
     instrument = get_instrument("barthel")
-    rules = ProcedureRules()
+    rules = ProcedureRules.from_config(settings)
     institutions = _institutions(session, today)
     for index, person in enumerate(beneficiaries):
         setting = _demo_setting(index)
@@ -202,12 +269,13 @@ def seed_demo(
         ):
             entitlement_id = _entitlement_id(session, person.id)
             provider = _provider_for(providers, person.district_code, index)
+            # Planned on the day of the decision: the visits run since then.
             create_care_plan(
                 session,
                 admin_actor,
                 entitlement_id,
                 _plan_input(rng, provider, caregivers[provider.id], items),
-                now,
+                decided_at,
             )
     # Applications still in the procedure, so every role has something to do.
     for index, person in enumerate(pending):
@@ -248,17 +316,273 @@ def seed_demo(
         now,
     )
     session.flush()
+    _lend_devices(session, admin_actor, beneficiaries, now)
+    _entitlement_events(session, admin_actor, institutions, now)
+    # The tour: three more people at the steps a newcomer walks through today.
+    ready, waiting, regular = _tour_people(people, candidates)
+    tour_rng = random.Random(seed + 1)
+    procedure = _Procedure(session, admin_actor, assessors[1:3], rules, tour_rng)
+    procedure.through_publicity(ready, ready_by=today, now=now)
+    procedure.through_publicity(waiting, ready_by=today, now=now)
+    decide_application(session, admin_actor, _application_id(session, waiting.id), _HOME, now)
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    # The client caregiver1 sees every day, decided a week before the end of last month.
+    regular_ready = last_month_end - dt.timedelta(days=7)
+    procedure.through_publicity(regular, ready_by=regular_ready, now=now)
+    decided_at = min(now, city_datetime(regular_ready, dt.time(10, 0)))
+    decide_application(
+        session, admin_actor, _application_id(session, regular.id), _HOME, decided_at
+    )
+    tour_caregiver = caregivers[providers[0].id][0]  # caregiver1, manager1's company
+    create_care_plan(
+        session,
+        admin_actor,
+        _entitlement_id(session, regular.id),
+        CarePlanInput(
+            provider_id=providers[0].id,
+            service_item_ids=[items["companionship"].id],
+            weekdays=[1, 2, 3, 4, 5, 6, 7],
+            window_start=TOUR_WINDOW[0],
+            window_end=TOUR_WINDOW[1],
+            preferred_caregiver_id=tour_caregiver.id,
+        ),
+        decided_at,
+    )
+    session.flush()
+    warned = _scheduler_history(session, settings, providers, today, now, tour_rng)
+    # The nightly dispatch (01:00 in the city) planned today and the next two days.
     dispatch_visits(
         session,
         admin_actor,
         today,
         today + dt.timedelta(days=2),
-        now,
-        {"urban": 20.0, "rural": 35.0},
+        min(now, city_datetime(today, dt.time(1, 0))),
+        settings["TRAVEL_SPEED_KMH"],
     )
-    _lend_devices(session, admin_actor, beneficiaries, now)
-    _entitlement_events(session, admin_actor, institutions, now)
-    return [DemoLogin(role, username, DEMO_PASSWORD) for role, username in DEMO_LOGINS]
+    tour = demo_tour(session, now)
+    token = None
+    if tour.completed_visit_id is not None:
+        # The link the caregiver showed the family yesterday, issued again for the newcomer.
+        visit = session.get(Visit, tour.completed_visit_id)
+        assert visit is not None  # noqa: S101 - just found
+        token = issue_rating_token(
+            visit, now, dt.timedelta(days=int(settings["RATING_LINK_VALID_DAYS"]))
+        )
+        session.flush()
+    assert warned is None or tour.provider_id == warned  # noqa: S101 - the evaluation warned it
+    logins = [DemoLogin(role, username, DEMO_PASSWORD) for role, username in DEMO_LOGINS]
+    return Demo(logins, replace(tour, rating_token=token))
+
+
+_HOME = CareSetting.HOME_SERVICE
+
+
+def demo_tour(session: Session, now: dt.datetime) -> DemoTour:
+    """What the demo data offers at each step today (the rating link is never stored)."""
+    today = city_today(now)
+    ready = None
+    for application in session.scalars(
+        select(Application)
+        .where(Application.status == ApplicationStatus.PUBLICITY)
+        .order_by(Application.publicity_ends_on, Application.id)
+    ):
+        if decision_refusal(session, application, today) is None:
+            ready = application.id
+            break
+    planned = select(CarePlan.entitlement_id).where(CarePlan.is_active.is_(True))
+    entitlement_id = session.scalar(
+        select(Entitlement.id)
+        .where(
+            Entitlement.status == EntitlementStatus.ACTIVE,
+            Entitlement.care_setting == _HOME,
+            Entitlement.category == BenefitCategory.SEVERE,
+            Entitlement.id.not_in(planned),
+        )
+        .order_by(Entitlement.starts_on.desc(), Entitlement.id)
+        .limit(1)
+    )
+    caregiver_id = session.scalar(
+        select(Caregiver.id)
+        .join(User, User.id == Caregiver.user_id)
+        .where(User.username == TOUR_CAREGIVER)
+    )
+    visits_today = session.scalar(
+        select(func.count())
+        .select_from(Visit)
+        .where(
+            Visit.caregiver_id == caregiver_id,
+            Visit.visit_on == today,
+            Visit.status.in_((VisitStatus.ASSIGNED, VisitStatus.CONFIRMED)),
+        )
+    )
+    completed = session.scalar(
+        select(Visit.id)
+        .where(
+            Visit.caregiver_id == caregiver_id,
+            Visit.status == VisitStatus.COMPLETED,
+            Visit.id.not_in(select(SatisfactionRating.visit_id)),
+        )
+        .order_by(Visit.checked_out_at.desc(), Visit.id)
+        .limit(1)
+    )
+    provider = session.scalar(
+        select(Provider)
+        .where(Provider.status.in_((ProviderStatus.WARNED, ProviderStatus.SUSPENDED)))
+        .order_by(Provider.id)
+        .limit(1)
+    )
+    manager = (
+        session.scalar(
+            select(User.username)
+            .where(User.provider_id == provider.id, User.role == Role.PROVIDER_MANAGER)
+            .order_by(User.id)
+            .limit(1)
+        )
+        if provider is not None
+        else None
+    )
+    return DemoTour(
+        application_id=ready,
+        entitlement_id=entitlement_id,
+        caregiver_username=TOUR_CAREGIVER,
+        visits_today=visits_today or 0,
+        completed_visit_id=completed,
+        rating_token=None,
+        provider_id=provider.id if provider is not None else None,
+        provider_manager=manager,
+    )
+
+
+def _tour_people(people: list[Person], taken: list[Person]) -> tuple[Person, Person, Person]:
+    """Three people who have not applied yet: the oldest first (elderly people apply), in the
+    city centre (where caregiver1 starts the day) when there are enough there."""
+    chosen = {p.id for p in taken}
+    free = sorted(
+        (p for p in people if p.id not in chosen),
+        key=lambda p: (p.district_code != CITY_CENTRE, p.born_on, p.id),
+    )
+    if len(free) < 3:
+        raise ValueError("the demo needs at least three people besides its applicants")
+    return free[0], free[1], free[2]
+
+
+@dataclass(frozen=True)
+class _Procedure:
+    """An application through assessment and review, its publicity over by a given day."""
+
+    session: Session
+    admin: Actor
+    assessors: list[User]
+    rules: ProcedureRules
+    rng: random.Random
+
+    def through_publicity(self, person: Person, *, ready_by: dt.date, now: dt.datetime) -> None:
+        """Apply, assess (totally dependent: severe) and review on the last working day whose
+        publicity, under the policy in force then, ends before `ready_by`."""
+        reviewed_on = _last_review_day(self.session, self.rules, ready_by)
+        applied_at = min(now, city_datetime(reviewed_on - dt.timedelta(days=14), dt.time(9, 0)))
+        assessed_at = min(now, city_datetime(reviewed_on - dt.timedelta(days=7), dt.time(10, 0)))
+        reviewed_at = min(now, city_datetime(reviewed_on, dt.time(15, 0)))
+        first, second = self.assessors
+        application = _apply(
+            self.session, self.admin, person, _HOME, self.rng, city_today(applied_at), applied_at
+        )
+        assign_assessors(
+            self.session, self.admin, application.id, first.id, second.id, assessed_at, applied_at
+        )
+        instrument = get_instrument("barthel")
+        answers = {item.code: min(o.points for o in item.options) for item in instrument.items}
+        assessment = record_assessment(
+            self.session,
+            _actor(first),
+            application.id,
+            answers,
+            "家属（子女）",
+            None,
+            True,
+            assessed_at,
+        )
+        confirm_assessment(self.session, _actor(second), assessment.id, assessed_at)
+        review_application(
+            self.session, self.admin, application.id, True, None, self.rules, reviewed_at
+        )
+
+
+def _last_review_day(session: Session, rules: ProcedureRules, ready_by: dt.date) -> dt.date:
+    """The last working day before `ready_by` whose publicity is over by then."""
+    day = ready_by - dt.timedelta(days=1)
+    while True:
+        windows = rules_in_force(session, rules, day)
+        holidays = windows.public_holidays
+        if is_working_day(day, holidays):
+            _, last = publicity_period(day, windows.publicity_working_days, holidays)
+            if last < ready_by:
+                return day
+        day -= dt.timedelta(days=1)
+
+
+def _application_id(session: Session, person_id: int) -> int:
+    found = session.scalar(
+        select(Application.id)
+        .where(Application.person_id == person_id)
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+    assert found is not None  # noqa: S101 - the tour just applied
+    return found
+
+
+def _scheduler_history(
+    session: Session,
+    settings: Mapping[str, Any],
+    providers: list[Provider],
+    today: dt.date,
+    now: dt.datetime,
+    rng: random.Random,
+) -> int | None:
+    """What the scheduler and the people did before today: the last day of last month (one
+    company sent nobody: its visits were missed) and yesterday (every visit made, not rated
+    yet), then the quality evaluation of last month on the first. Returns the company the
+    evaluation warned (None when it had no visit that day)."""
+    last_month_end = today.replace(day=1) - dt.timedelta(days=1)
+    yesterday = today - dt.timedelta(days=1)
+    home = [p.id for p in providers]
+    plans = dict(
+        session.execute(
+            select(CarePlan.provider_id, func.count())
+            .where(CarePlan.is_active.is_(True), CarePlan.starts_on <= last_month_end)
+            .group_by(CarePlan.provider_id)
+        ).all()
+    )
+    # The busiest company besides manager1's (caregiver1's day stays clean).
+    failing = max(home[1:], key=lambda p: (plans.get(p, 0), -p), default=None)
+    if failing is not None and not plans.get(failing):
+        failing = None
+    quiet = Behaviour(miss=0.0, far_check_in=0.0, late=0.0, rated=0.0, unhappy=0.0)
+    for day in sorted({last_month_end, yesterday}):
+        rated = (
+            quiet
+            if day == yesterday
+            else Behaviour(miss=0.0, far_check_in=0.0, late=0.0, rated=0.7, unhappy=0.0)
+        )
+        behaviours = dict.fromkeys(home, rated)
+        if day == last_month_end and failing is not None:
+            behaviours[failing] = Behaviour(miss=1.0)
+        play_day(
+            session,
+            settings,
+            day,
+            rng,
+            behaviours,
+            None,
+            SimulationReport(day, day),
+            night=min(now, city_datetime(day + dt.timedelta(days=1), dt.time(2, 0))),
+        )
+    first_of_month = min(now, city_datetime(today.replace(day=1), dt.time(3, 0)))
+    evaluate_quality_and_hand_over(
+        session, SCHEDULER_ACTOR, last_month_end, first_of_month, settings
+    )
+    return failing
 
 
 def _lend_devices(
@@ -328,7 +652,7 @@ def _institutions(session: Session, today: dt.date) -> dict[CareSetting, int]:
             kind=kind,
             contact_phone=f"0513-8552{n:04d}",
             contract_from=dt.date(2017, 1, 1),
-            contract_until=today.replace(year=today.year + 2),
+            contract_until=dt.date(today.year + 2, 12, 31),
         )
         session.add(institution)
         session.flush()
@@ -423,7 +747,7 @@ def _providers(
             kind=ProviderKind.HOME_CARE,
             contact_phone=f"0513-8551{n:04d}",
             contract_from=dt.date(2017, 1, 1),
-            contract_until=today.replace(year=today.year + 2),
+            contract_until=dt.date(today.year + 2, 12, 31),
             districts=served,
         )
         session.add(provider)

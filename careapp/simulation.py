@@ -129,7 +129,7 @@ def simulate(
         if day.day == 1 and day != first_day and day <= end:
             _first_of_month(session, config, admin, day, report)
         _answer_offers(session, config, day, report)
-        _play_day(session, config, day, rng, behaviours, dispatcher, report)
+        play_day(session, config, day, rng, behaviours, dispatcher, report)
         if commit is not None:
             commit()
         day += dt.timedelta(days=1)
@@ -155,7 +155,7 @@ def _behaviours(session: Session, poor_provider_id: int | None) -> dict[int, Beh
     return {p.id: POOR if p.id == poor else Behaviour() for p in providers}
 
 
-def _play_day(
+def play_day(
     session: Session,
     config: Mapping[str, object],
     day: dt.date,
@@ -163,8 +163,12 @@ def _play_day(
     behaviours: Mapping[int, Behaviour],
     dispatcher: Dispatcher | None,
     report: SimulationReport,
+    *,
+    night: dt.datetime | None = None,
 ) -> None:
-    """The night before: dispatch; the day: visits made or not, ratings; the night: jobs."""
+    """The night before: dispatch; the day: visits made or not, ratings; the night (by default
+    02:00 the next day): the missed-visit and claim-audit jobs. The demo plays its past days
+    with it too (careapp/demo.py)."""
     dispatch_visits(
         session,
         SCHEDULER,
@@ -228,7 +232,8 @@ def _play_day(
             stars = rng.randint(1, 3) if rng.random() < behaviour.unhappy else rng.choice((4, 5, 5))
             submit_rating(session, token, stars, None, end + dt.timedelta(hours=2))
             report.stars[stars] += 1
-    night = city_datetime(day + dt.timedelta(days=1), dt.time(2, 0))
+    if night is None:
+        night = city_datetime(day + dt.timedelta(days=1), dt.time(2, 0))
     grace = int(config["MISSED_VISIT_GRACE_MINUTES"])  # type: ignore[call-overload]
     mark_missed_visits(session, SCHEDULER, day, day, night, grace)
     audit_days(session, SCHEDULER, day, day, night, claims)

@@ -87,7 +87,7 @@ def test_demo_city_loads_on_a_migrated_database(empty_engine: Engine) -> None:
     )
     now = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
     with Session(empty_engine) as session:
-        logins = seed_demo(session, DataProtector(TestConfig.DATA_KEY), now=now, size=size)
+        logins = seed_demo(session, DataProtector(TestConfig.DATA_KEY), now=now, size=size).logins
         session.commit()
         assert {login.role for login in logins} == {r.value for r in Role}
         for login in logins:
