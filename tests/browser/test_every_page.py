@@ -29,7 +29,7 @@ from careapp.services.ledger import AdmissionInput, record_hospital_stay
 from careapp.services.settlement import issue_statement
 from careapp.services.visits import check_in, check_out
 from tests import factories
-from tests.browser.conftest import TABLET, LiveData, live_clock, live_session, login
+from tests.browser.conftest import TABLET, LiveData, live_clock, live_session, login, zh
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -254,6 +254,7 @@ def world(live_app: Flask, live_data: LiveData) -> World:
                 "number": statement.number,
                 "order_id": order.id,
                 "missed_visit_id": missed.id,
+                "weekend_visit_ids": [visit.id for visit in visits[4:]],
             },
             by_endpoint={
                 "assessments.assessment_form": {"application_id": assessing.id},
@@ -325,8 +326,31 @@ def page_problems(page: Page) -> list[str]:
             TABLET["width"],
         )
         problems.append(f"page is {width}px wide: {wide}")
+    problems.extend(structure_problems(page))
     problems.extend(axe_violations(page))
     return problems
+
+
+def structure_problems(page: Page) -> list[str]:
+    """What axe-core 4.x no longer checks under WCAG 2.1 tags, and the scroll box rule.
+
+    Duplicate ids: a label's `for` then names the wrong field (a tap fills another form);
+    hidden inputs (each form's csrf_token) are left out: nothing labels or focuses them.
+    Every box that scrolls sideways is a scroll_box (focusable, named), overflowing or not yet.
+    """
+    found: list[str] = page.evaluate(
+        """() => {
+            const counts = {};
+            for (const e of document.querySelectorAll('[id]:not([type=hidden])')) counts[e.id] = (counts[e.id] || 0) + 1;
+            const dup = Object.keys(counts).filter(id => counts[id] > 1)
+                .map(id => `duplicate id "${id}" (${counts[id]}×)`);
+            const boxes = [...document.querySelectorAll('main .overflow-auto, main .scroll-box')]
+                .filter(e => e.getAttribute('tabindex') !== '0' || !e.getAttribute('aria-label'))
+                .map(e => `scroll box without tabindex/aria-label: ${e.outerHTML.slice(0, 80)}`);
+            return [...dup, ...boxes];
+        }"""
+    )
+    return found
 
 
 def is_page_for(context: BrowserContext, url: str) -> bool:
@@ -381,3 +405,139 @@ def test_every_page_fits_a_tablet_and_passes_axe(
     if unchecked:
         problems.append(f"no role could open these pages: {unchecked}")
     assert problems == [], "\n".join(problems)
+
+
+# --- what the crawl found, checked one by one ---------------------------------------------------
+
+
+def test_week_roster_shows_friday_to_sunday_on_a_tablet(
+    role_pages: Callable[[str], Page], world: World
+) -> None:
+    page = role_pages("provider_manager")
+    page.goto(f"/roster/week?day={CRAWL_DAY.isoformat()}")
+
+    table = page.get_by_test_id("week-table")
+    headers = table.locator("thead th")
+    expect(headers).to_have_count(8)  # the caregiver, then Monday to Sunday
+    box = table.locator("xpath=..")
+    assert box.evaluate("b => b.scrollWidth <= b.clientWidth"), "the week scrolls sideways"
+    visit_ids = world.ids["weekend_visit_ids"]
+    assert isinstance(visit_ids, list)
+    for visit_id in visit_ids:  # Friday, Saturday, Sunday
+        visit = table.get_by_test_id(f"visit-{visit_id}")
+        expect(visit).to_be_in_viewport()
+        right = visit.evaluate("v => v.getBoundingClientRect().right")
+        assert right <= TABLET["width"], (visit_id, right)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_fund_breakdown_amounts_are_not_clipped(
+    role_pages: Callable[[str], Page], lang: str
+) -> None:
+    page = role_pages("admin")
+    page.goto(f"/fund?month=2027-01&lang={lang}")
+
+    cells = page.locator("[data-testid^=by-] td")
+    assert cells.count() >= 6
+    clipped = cells.evaluate_all(
+        """cells => cells
+            .filter(c => c.scrollWidth > c.clientWidth || c.getBoundingClientRect().right > innerWidth)
+            .map(c => c.innerText)"""
+    )
+    assert clipped == []
+    overlapping = page.locator("[data-testid^=by-]").evaluate_all(
+        """tables => tables.map(t => t.getBoundingClientRect()).flatMap((a, i, all) =>
+            all.slice(i + 1).filter(b => a.left < b.right && b.left < a.right
+                && a.top < b.bottom && b.top < a.bottom)).length"""
+    )
+    assert overlapping == 0
+
+
+def test_manager_visit_forms_each_label_their_own_fields(
+    role_pages: Callable[[str], Page], world: World
+) -> None:
+    page = role_pages("provider_manager")
+    page.goto(f"/roster/visits/{world.ids['missed_visit_id']}")
+
+    manual = page.get_by_test_id("manual-entry")
+    reschedule = page.get_by_test_id("reschedule-visit")
+    caregiver = zh("Caregiver")
+    manual_select = manual.get_by_label(caregiver, exact=True)
+    reschedule_select = reschedule.get_by_label(caregiver, exact=True)
+    expect(manual_select).to_have_attribute("name", "caregiver_id")
+    expect(reschedule_select).to_have_attribute("name", "caregiver_id")
+    assert manual_select.get_attribute("id") != reschedule_select.get_attribute("id")
+
+    manual.locator("label", has=manual_select).click(position={"x": 5, "y": 5})
+    expect(manual_select).to_be_focused()
+
+
+def test_refused_submit_focuses_the_first_error_it_describes(
+    role_pages: Callable[[str], Page], world: World
+) -> None:
+    page = role_pages("provider_manager")
+    page.goto(f"/roster/visits/{world.ids['missed_visit_id']}")
+    form = page.get_by_test_id("manual-entry")
+
+    with page.expect_navigation():
+        form.get_by_test_id("manual-entry-submit").click()
+
+    focused = page.locator(":focus")
+    expect(focused).to_have_attribute("aria-invalid", "true")
+    error_id = focused.get_attribute("aria-describedby")
+    assert error_id
+    error = page.locator(f"#{error_id}")
+    expect(error.locator(".field-error").first).to_be_visible()
+    first_invalid = page.locator("main [aria-invalid=true]").first
+    assert focused.evaluate("(f, first) => f === first", first_invalid.element_handle())
+
+
+def _luminance(rgb: tuple[float, ...]) -> float:
+    def channel(value: float) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+FOCUS_RING = """e => {
+    e.focus();
+    const rgb = s => s.match(/[\\d.]+/g).map(Number);
+    const style = getComputedStyle(e);
+    let p = e.parentElement, bg = 'rgb(255, 255, 255)';
+    for (; p; p = p.parentElement) {
+        const c = getComputedStyle(p).backgroundColor;
+        if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') { bg = c; break; }
+    }
+    return {focused: document.activeElement === e, style: style.outlineStyle,
+            width: parseFloat(style.outlineWidth), ring: rgb(style.outlineColor), background: rgb(bg)};
+}"""
+
+
+def test_focus_ring_contrasts_on_radios_switches_buttons_and_links(
+    role_pages: Callable[[str], Page], world: World
+) -> None:
+    manager = role_pages("provider_manager")
+    manager.goto(f"/roster/visits/{world.ids['missed_visit_id']}")
+    family = role_pages("anonymous")
+    family.goto(f"/rate/{world.ids['token']}")
+    controls = {
+        "switch": manager.locator("input[role=switch]").first,
+        "checkbox": manager.locator("main input[type=checkbox]").last,
+        "button": manager.get_by_test_id("manual-entry-submit"),
+        "link": manager.locator("main a").first,
+        "select": manager.locator("main select").first,
+        "radio": family.locator("input[type=radio]").first,
+    }
+    for name, control in controls.items():
+        ring = control.evaluate(FOCUS_RING)
+        assert ring["focused"], name
+        assert ring["style"] != "none" and ring["width"] >= 2, (name, ring)
+        ratio = contrast(tuple(ring["ring"]), tuple(ring["background"]))
+        assert ratio >= 3, (name, ratio, ring)
