@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -122,7 +121,9 @@ def world(live_app: Flask, live_data: LiveData) -> World:
         publicized = factories.DecidableAssessmentFactory(
             application__created_by=admin, application__person__name="周巡检", **assessors
         )
-        objection = factories.ObjectionFactory(application=publicized.application, recorded_by=admin)
+        objection = factories.ObjectionFactory(
+            application=publicized.application, recorded_by=admin
+        )
         # A beneficiary of the provider: its plan runs only in the crawl's weeks.
         plan = factories.provider_care_plan(
             provider,
@@ -235,7 +236,11 @@ def world(live_app: Flask, live_data: LiveData) -> World:
         session.add(order)
         session.flush()
         statement = issue_statement(
-            session, _actor(admin), provider.id, dt.date(2027, 1, 1), dt.datetime(2027, 2, 2, 2, tzinfo=dt.UTC)
+            session,
+            _actor(admin),
+            provider.id,
+            dt.date(2027, 1, 1),
+            dt.datetime(2027, 2, 2, 2, tzinfo=dt.UTC),
         )
         session.flush()
         return World(
@@ -348,7 +353,9 @@ def structure_problems(page: Page) -> list[str]:
     found: list[str] = page.evaluate(
         """() => {
             const counts = {};
-            for (const e of document.querySelectorAll('[id]:not([type=hidden])')) counts[e.id] = (counts[e.id] || 0) + 1;
+            for (const e of document.querySelectorAll('[id]:not([type=hidden])')) {
+                counts[e.id] = (counts[e.id] || 0) + 1;
+            }
             const dup = Object.keys(counts).filter(id => counts[id] > 1)
                 .map(id => `duplicate id "${id}" (${counts[id]}×)`);
             const boxes = [...document.querySelectorAll('main .overflow-auto, main .scroll-box')]
@@ -390,7 +397,7 @@ def test_every_page_fits_a_tablet_and_passes_axe(
 ) -> None:
     started = time.monotonic()
     targets, missing = crawl_targets(live_app, world)
-    assert missing == [], f"routes with no ids here: add records or a justified SKIPPED entry: {missing}"
+    assert missing == [], f"routes without ids: add records or a SKIPPED reason: {missing}"
     checked: dict[str, list[str]] = {}
     problems: list[str] = []
     for role in ROLES:
@@ -452,7 +459,8 @@ def test_fund_breakdown_amounts_are_not_clipped(
     assert cells.count() >= 6
     clipped = cells.evaluate_all(
         """cells => cells
-            .filter(c => c.scrollWidth > c.clientWidth || c.getBoundingClientRect().right > innerWidth)
+            .filter(c => c.scrollWidth > c.clientWidth
+                || c.getBoundingClientRect().right > innerWidth)
             .map(c => c.innerText)"""
     )
     assert clipped == []
@@ -475,7 +483,8 @@ def test_manager_visit_forms_each_label_their_own_fields(
     manual_select = manual.locator("select[name=caregiver_id]")
     reschedule_select = reschedule.locator("select[name=caregiver_id]")
     manual_id = manual_select.get_attribute("id")
-    assert manual_id and manual_id != reschedule_select.get_attribute("id")
+    assert manual_id
+    assert manual_id != reschedule_select.get_attribute("id")
     expect(manual_select).to_have_accessible_name(re.compile(zh("Caregiver")))
     label = page.locator(f"label[for={manual_id}]")
     expect(label).to_have_count(1)
@@ -549,7 +558,8 @@ FOCUS_RING = """e => {
         if (c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') { bg = c; break; }
     }
     return {focused: document.activeElement === e, style: style.outlineStyle,
-            width: parseFloat(style.outlineWidth), ring: rgb(style.outlineColor), background: rgb(bg)};
+            width: parseFloat(style.outlineWidth), ring: rgb(style.outlineColor),
+            background: rgb(bg)};
 }"""
 
 
@@ -571,6 +581,7 @@ def test_focus_ring_contrasts_on_radios_switches_buttons_and_links(
     for name, control in controls.items():
         ring = control.evaluate(FOCUS_RING)
         assert ring["focused"], name
-        assert ring["style"] != "none" and ring["width"] >= 2, (name, ring)
+        assert ring["style"] != "none", (name, ring)
+        assert ring["width"] >= 2, (name, ring)
         ratio = contrast(tuple(ring["ring"]), tuple(ring["background"]))
         assert ratio >= 3, (name, ratio, ring)
