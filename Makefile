@@ -70,7 +70,7 @@ translations:
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
 	$(BIN)/pybabel compile -d translations -f
 
-## vendor: refresh the front-end files served from static/vendor (needs npm)
+## vendor: refresh the front-end files served from static/vendor, and the tests' axe-core (needs npm)
 vendor:
 	npm install --no-audit --no-fund
 	mkdir -p static/vendor/pico
@@ -82,6 +82,9 @@ vendor:
 	cp node_modules/@fontsource/noto-sans-sc/LICENSE static/vendor/noto-sans-sc/
 	sed -E "s#, url\(([^)]*)\.woff\) format\('woff'\)##" node_modules/@fontsource/noto-sans-sc/400.css \
 		> static/vendor/noto-sans-sc/400.css
+	# axe-core, for the browser tests only (never served by the app): injected into each page.
+	mkdir -p tests/browser/vendor/axe-core
+	cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE tests/browser/vendor/axe-core/
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .coverage htmlcov
