@@ -277,6 +277,7 @@ def world(live_app: Flask, live_data: LiveData) -> World:
                 "rosters.roster_visit_detail": {"visit_id": missed.id},
                 "careplans.careplan_new": {"entitlement_id": fresh.id},
                 "work_orders.work_order_new": {"entitlement_id": fresh.id},
+                "certificates.reissue": {"kind": "decision_notice", "subject_id": decision.id},
             },
         )
 
