@@ -311,7 +311,7 @@ def test_admin_home_links_to_the_policy_pages(admin_client: FlaskClient) -> None
 
 def field_errors(html: str, name: str) -> list[str]:
     """The error messages shown right after the input named `name`."""
-    errors = r'((?:\s*<small class="field-error">[^<]*</small>)*)'
+    errors = r'(?:\s*<span id="[^"]*">)?((?:\s*<small class="field-error">[^<]*</small>)*)'
     found = re.search(rf'<input[^>]*name="{name}"[^>]*>{errors}', html)
     assert found is not None, name
     return re.findall(r'<small class="field-error">([^<]*)</small>', found.group(1))
