@@ -40,13 +40,14 @@ from careapp.services.careplans import EARLIEST_VISIT, LATEST_VISIT
 from careapp.services.claims import ClaimAuditSettings, audit_visits
 from careapp.services.ratings import issue_rating_token
 from careapp.services.rosters import (
+    LongTravelError,
     _bookings,
     _caregiver_day,
     _lock_provider_day,
     move_rule_label,
     visit_status_label,
 )
-from scheduling.rosters import check_move
+from scheduling.rosters import DEFAULT_CONFIRM_TRAVEL_MINUTES, check_move
 from scheduling.types import Assignment, Location, VisitRequest
 from scheduling.visits import (
     InvalidTransitionError,
@@ -341,6 +342,7 @@ class RescheduleInput:
     window_end: dt.time | None
     caregiver_id: int | None = None  # none: the next dispatch run assigns it
     start_time: dt.time | None = None  # with a caregiver; by default the window's start
+    accepted_travel_minutes: int | None = None  # the long travel the manager said yes to
 
 
 def reschedule_missed_visit(
@@ -350,11 +352,15 @@ def reschedule_missed_visit(
     data: RescheduleInput,
     now: dt.datetime,
     speeds_kmh: Mapping[str, float],
+    *,
+    confirm_travel_over: int = DEFAULT_CONFIRM_TRAVEL_MINUTES,
 ) -> Visit:
     """Make up for a missed visit with a NEW visit (same plan, person, items, duration and
     qualifications) on a day within the entitlement; returns it.
 
-    With a caregiver it is assigned if the roster move's hard rules hold (and kept by dispatch);
+    With a caregiver it is assigned if the roster move's hard rules hold (and kept by dispatch)
+    and, like a move, travel over `confirm_travel_over` minutes is LongTravelError until the
+    manager accepts at least that much (`data.accepted_travel_minutes`);
     without one it waits unassigned for the next dispatch run. A missed visit is rescheduled
     once: the unique `rescheduled_from_id` makes a second (or racing) one a ConflictError.
     """
@@ -421,7 +427,9 @@ def reschedule_missed_visit(
         )
     placement = None
     if data.caregiver_id is not None:
-        placement = _check_rescheduled_caregiver(session, missed, data, window, now, speeds_kmh)
+        placement = _check_rescheduled_caregiver(
+            session, missed, data, window, now, speeds_kmh, confirm_travel_over
+        )
     visit = Visit(
         care_plan_id=missed.care_plan_id,
         person_id=missed.person_id,
@@ -471,6 +479,7 @@ def _check_rescheduled_caregiver(
     window: tuple[dt.datetime, dt.datetime],
     now: dt.datetime,
     speeds_kmh: Mapping[str, float],
+    confirm_travel_over: int,
 ) -> _Placement:
     """Where the chosen caregiver takes the make-up visit, checked against the roster move's
     hard rules before anything is written (the provider's day is locked meanwhile)."""
@@ -503,6 +512,8 @@ def _check_rescheduled_caregiver(
         raise InvalidInputError(
             " ".join(move_rule_label(rule) for rule in check.broken_rules), field="caregiver_id"
         )
+    if check.needs_travel_confirmation(confirm_travel_over, data.accepted_travel_minutes):
+        raise LongTravelError(check, confirm_travel_over)
     return _Placement(caregiver.id, start, start + request.duration, day_visits, check.route)
 
 

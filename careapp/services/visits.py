@@ -6,11 +6,12 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import format_date, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from careapp.access import Actor
+from careapp.clock import city_today
 from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
@@ -160,6 +161,12 @@ def check_in(
     """
     visit = _lock_visit_for_caregiver(session, actor, visit_id)
     target = _next_state(visit, VisitAction.CHECK_IN)
+    if city_today(now) < visit.visit_on:
+        raise ConflictError(
+            gettext(
+                "This visit is on %(day)s: check in on that day.", day=format_date(visit.visit_on)
+            )
+        )
     position = _position(lat, lon)
     note = (location_note or "").strip() or None
     problems = check_in_problems(position, note)

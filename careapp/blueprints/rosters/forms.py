@@ -110,6 +110,7 @@ class RescheduleVisitForm(FlaskForm):
     )
     caregiver_id = SelectField(_l("Caregiver"), coerce=_optional_int, validators=[Optional()])
     start = TimeField(_l("Start (with a caregiver)"), validators=[Optional()])
+    accepted_travel_minutes = IntegerField(validators=[Optional()])
 
 
 class CancelVisitForm(FlaskForm):

@@ -185,16 +185,21 @@ def roster_visit_manual_entry_done(visit_id: int) -> ResponseReturnValue:
 def roster_visit_reschedule(visit_id: int) -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
     detail = roster_visit(session, actor, visit_id)
-    form, status = RescheduleVisitForm(), 400
+    form, status, travel = RescheduleVisitForm(), 400, None
     _caregiver_choices(form.caregiver_id, detail, _("Leave it to dispatch"))
     if form.validate_on_submit():
         data = RescheduleInput(
             form.day.data, form.window_start.data, form.window_end.data,
-            form.caregiver_id.data, form.start.data,
+            form.caregiver_id.data, form.start.data, form.accepted_travel_minutes.data,
         )  # fmt: skip
-        speeds = current_app.config["TRAVEL_SPEED_KMH"]
         try:
-            visit = reschedule_missed_visit(session, actor, visit_id, data, utcnow(), speeds)
+            visit = reschedule_missed_visit(
+                session, actor, visit_id, data, utcnow(), current_app.config["TRAVEL_SPEED_KMH"],
+                confirm_travel_over=current_app.config["ROSTER_MOVE_CONFIRM_TRAVEL_MINUTES"],
+            )  # fmt: skip
+        except LongTravelError as error:  # the manager sees the minutes and may confirm
+            session.rollback()
+            travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
             status = _form_error(form, error)
@@ -203,7 +208,9 @@ def roster_visit_reschedule(visit_id: int) -> ResponseReturnValue:
             flash(_("The missed visit was rescheduled."), "success")
             return redirect(url_for("rosters.roster_visit_detail", visit_id=visit.id))
         detail = roster_visit(session, actor, visit_id)
-    return _render_visit(detail, _move_form(detail), reschedule_form=form, status=status)
+    return _render_visit(
+        detail, _move_form(detail), reschedule_form=form, status=status, reschedule_travel=travel
+    )
 
 
 @bp.route("/roster/visits/<int:visit_id>/cancel", methods=["POST"])
@@ -304,6 +311,7 @@ def _render_visit(
     reschedule_form: RescheduleVisitForm | None = None,
     cancel_form: CancelVisitForm | None = None,
     move_travel: LongTravelError | None = None,
+    reschedule_travel: LongTravelError | None = None,
 ) -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
     options: VisitRecordOptions = visit_record_options(
@@ -354,6 +362,7 @@ def _render_visit(
         check_in_place=check_in_place,
         move_form=form,
         move_travel=move_travel,
+        reschedule_travel=reschedule_travel,
         options=options,
         refused=refused,
         manual_form=manual_form,

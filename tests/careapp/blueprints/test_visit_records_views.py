@@ -4,6 +4,7 @@ a visit; and the volunteer care-plan pages."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from careapp.clock import city_datetime
 from careapp.models import (
     AlertKind,
     Caregiver,
@@ -34,6 +36,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
     caregiver_visit,
+    provider_care_plan,
 )
 
 TOMORROW = TODAY + dt.timedelta(days=1)
@@ -168,6 +171,43 @@ def test_manual_entry_completes_the_visit_and_shows_the_rating_link(
     page = manager_client.get(f"/roster/visits/{visit.id}").get_data(as_text=True)
     assert "Entered by hand from a paper record" in page
     assert "phone battery dead" in page
+
+
+def test_reschedule_with_long_travel_asks_then_takes_the_managers_yes(
+    db_session: Session, manager_client: FlaskClient, caregiver: Caregiver, provider: Provider
+) -> None:
+    visit = missed_visit(caregiver)
+    far = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=TOMORROW,
+        window_start=city_datetime(TOMORROW, dt.time(8)),
+        window_end=city_datetime(TOMORROW, dt.time(20)),
+        caregiver=caregiver,
+        planned_start=city_datetime(TOMORROW, dt.time(18)),
+        planned_end=city_datetime(TOMORROW, dt.time(19)),
+        route_order=1,
+        status=VisitStatus.ASSIGNED,
+    )
+    far.person.home_lat = 32.0 + 50 / 111.195  # that home is 50 km north
+    db_session.flush()
+    data = reschedule_form(caregiver_id=str(caregiver.id), start="14:00")
+    asked = manager_client.post(f"/roster/visits/{visit.id}/reschedule", data=data)
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409
+    assert 'data-testid="reschedule-travel"' in page
+    minutes = re.search(r'name="accepted_travel_minutes" value="(\d+)"', page)
+    assert minutes is not None
+    assert f"Reschedule anyway ({minutes[1]} minutes of travel)" in page
+    assert db_session.scalar(select(Visit).where(Visit.rescheduled_from_id == visit.id)) is None
+
+    yes = manager_client.post(
+        f"/roster/visits/{visit.id}/reschedule",
+        data={**data, "accepted_travel_minutes": minutes[1]},
+    )
+    assert yes.status_code == 302
+    new = db_session.scalar(select(Visit).where(Visit.rescheduled_from_id == visit.id))
+    assert new is not None
+    assert new.caregiver_id == caregiver.id
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from careapp.models.quality import AlertKind
 from careapp.security import token_hash
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.missed_visits import mark_missed_visits
+from careapp.services.rosters import LongTravelError
 from careapp.services.visit_records import (
     ManualEntryInput,
     RescheduleInput,
@@ -485,6 +486,43 @@ def test_reschedule_with_a_free_caregiver_assigns_the_new_visit(
     assert new.planned_end == at(TOMORROW, 15, 30)
     assert new.is_hand_edited
     assert new.route_order == 1
+
+
+def test_reschedule_with_long_travel_needs_the_managers_confirmation(
+    db_session: Session, caregiver: Caregiver, provider: Provider, manager: Actor
+) -> None:
+    missed = visit_in(caregiver, VisitStatus.MISSED)
+    nurse = CaregiverFactory(provider=provider)
+    # The nurse's 18:00 visit tomorrow is 50 km north: the make-up visit at 14:00 keeps the hard
+    # rules (the window is wide), but the travel on to that visit is long.
+    far = VisitFactory(
+        care_plan=provider_care_plan(provider),
+        visit_on=TOMORROW,
+        window_start=at(TOMORROW, 8),
+        window_end=at(TOMORROW, 20),
+        caregiver=nurse,
+        planned_start=at(TOMORROW, 18),
+        planned_end=at(TOMORROW, 19),
+        route_order=1,
+        status=VisitStatus.ASSIGNED,
+    )
+    far.person.home_lat = 32.0 + 50 / 111.195
+    db_session.flush()
+    data = make_up(caregiver_id=nurse.id, start_time=T(14, 0))
+    with pytest.raises(LongTravelError) as refused:
+        reschedule_missed_visit(db_session, manager, missed.id, data, NOW, SPEEDS)
+    minutes = refused.value.travel_minutes
+    assert minutes > 60
+    assert str(minutes) in refused.value.message
+    db_session.expire_all()
+    assert db_session.scalar(select(Visit).where(Visit.rescheduled_from_id == missed.id)) is None
+
+    less = make_up(caregiver_id=nurse.id, start_time=T(14, 0), accepted_travel_minutes=minutes - 1)
+    with pytest.raises(LongTravelError):  # a yes to less travel does not cover it
+        reschedule_missed_visit(db_session, manager, missed.id, less, NOW, SPEEDS)
+    accepted = make_up(caregiver_id=nurse.id, start_time=T(14, 0), accepted_travel_minutes=minutes)
+    new = reschedule_missed_visit(db_session, manager, missed.id, accepted, NOW, SPEEDS)
+    assert (new.caregiver_id, new.status) == (nurse.id, VisitStatus.ASSIGNED)
 
 
 def test_a_missed_visit_is_rescheduled_once(

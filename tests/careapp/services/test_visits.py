@@ -239,6 +239,18 @@ def test_check_in_in_a_wrong_state_is_a_conflict(
     assert visit.status is status
 
 
+def test_check_in_before_the_visit_day_is_a_conflict(
+    db_session: Session, caregiver: Caregiver, actor: Actor
+) -> None:
+    # The caregiver's page lists the coming days read-only; a check-in sent anyway is refused.
+    visit = make_visit(caregiver, visit_on=TODAY + dt.timedelta(days=1))
+    with pytest.raises(ConflictError, match="2026年11月24日"):
+        check_in(db_session, actor, visit.id, *HOME, None, NOW)
+    assert visit.status is VisitStatus.ASSIGNED
+    assert visit.checked_in_at is None
+    assert audit_count(db_session, "visit.check_in") == 0
+
+
 def test_check_in_twice_says_already_checked_in(
     db_session: Session, caregiver: Caregiver, actor: Actor
 ) -> None:
