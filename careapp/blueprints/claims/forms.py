@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,18 +18,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from careapp.blueprints.claims.wording import KIND_LABELS, STATUS_LABELS
+from careapp.blueprints.fields import optional_choice_id
 from careapp.errors import CareappError
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
-
-
-def _optional_int(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # not a choice: the form says so
 
 
 class FlagFilterForm(FlaskForm):
@@ -56,7 +47,7 @@ class FlagFilterForm(FlaskForm):
         validators=[Optional()],
     )
     provider_id = SelectField(
-        _l("Provider"), coerce=_optional_int, validators=[Optional()], validate_choice=True
+        _l("Provider"), coerce=optional_choice_id, validators=[Optional()], validate_choice=True
     )
     month = StringField(
         _l("Month of the visits"),

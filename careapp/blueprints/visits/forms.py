@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,6 +18,7 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from careapp.blueprints.fields import optional_choice_id
 from careapp.blueprints.visits.labels import STATUS_LABELS
 from careapp.models.visit import VisitStatus
 from careapp.services.registry import is_id_number_query
@@ -68,15 +67,6 @@ def _not_an_id_number(form: FlaskForm, field: Field) -> None:
         )
 
 
-def _optional_int(value: Any) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return -1  # not a choice: the form says so
-
-
 class VisitFilterForm(FlaskForm):
     """The administrators' visit list filter (GET, no CSRF token)."""
 
@@ -88,7 +78,7 @@ class VisitFilterForm(FlaskForm):
         validators=[Optional(), Length(max=MAX_NAME_QUERY), _not_an_id_number],
     )
     provider_id = SelectField(
-        _l("Provider"), coerce=_optional_int, validators=[Optional()], validate_choice=True
+        _l("Provider"), coerce=optional_choice_id, validators=[Optional()], validate_choice=True
     )
     caregiver = StringField(
         _l("Caregiver's name"), validators=[Optional(), Length(max=MAX_NAME_QUERY)]
