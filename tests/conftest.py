@@ -10,12 +10,13 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from hypothesis import settings
-from sqlalchemy import Connection
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from careapp import clock as app_clock
@@ -146,6 +147,19 @@ def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]  # returns a 
         return client
 
     return _login
+
+
+@pytest.fixture
+def count_queries(connection: Connection) -> Iterator[list[str]]:
+    """The SQL statements sent while the test runs (a page's count must not grow with data)."""
+    statements: list[str] = []
+
+    def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(connection, "before_cursor_execute", _count)
+    yield statements
+    event.remove(connection, "before_cursor_execute", _count)
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from careapp.access import Actor
@@ -87,18 +85,6 @@ def test_my_day_coming_days_in_chinese(
     page = client.get("/my-day").get_data(as_text=True)
     assert "接下来几天" in page
     assert "签到在服务当天进行" in page
-
-
-@pytest.fixture
-def count_queries(connection: Connection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(connection, "before_cursor_execute", record)
-    yield statements
-    event.remove(connection, "before_cursor_execute", record)
 
 
 def test_my_day_with_coming_days_issues_a_bounded_number_of_queries(

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 
 from careapp.models import Caregiver, Visit, VisitStatus
@@ -46,18 +44,6 @@ def reload(session: Session, visit: Visit) -> Visit:
 
 def has_inline_script(page: str) -> bool:
     return re.search(r"<script(?![^>]*\bsrc=)", page) is not None
-
-
-@pytest.fixture
-def count_queries(connection: Connection) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: Any) -> None:
-        statements.append(args[2])
-
-    event.listen(connection, "before_cursor_execute", record)
-    yield statements
-    event.remove(connection, "before_cursor_execute", record)
 
 
 # my day
