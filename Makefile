@@ -17,7 +17,7 @@ export HYPOTHESIS_PROFILE ?= ci
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
 run: install
-	$(BIN)/python -m careapp.secrets instance/careapp.env
+	$(BIN)/python -m careapp.cli.secrets instance/careapp.env
 	set -a && . ./instance/careapp.env && set +a && \
 		$(BIN)/careapp init-db && \
 		$(BIN)/careapp seed-demo --if-empty --host '$(HOST)' --port '$(PORT)' && \

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from careapp.clock import utcnow  # noqa: E402 - after the path set-up above
+from careapp.core.clock import utcnow  # noqa: E402 - after the path set-up above
 from careapp.reports.notices import (  # noqa: E402 - after the path set-up above
     BatchItem,
     BenefitCertificateData,

@@ -3,15 +3,16 @@
 For each database asked for (a throwaway PostgreSQL database it creates and drops, and/or a
 temporary SQLite file) it:
 
-1. builds the schema and writes the city with the seeded generator (`careapp.city`: 40
+1. builds the schema and writes the city with the seeded generator (`careapp.demo.city`: 40
    providers, 3,000 caregivers, care plans making 10,000 home visits due on the day);
 2. turns the care plans into the day's visits (`generate_visits`) and commits;
 3. dispatches the day through the real service (`careapp.services.dispatch.dispatch_visits`)
    and commits, timing the phases: **load** (read visits, caregivers and history, build the
    solver's input), **solve** (the dispatcher), **store** (write assignments, route order,
    travel and reasons, the run and its audit row, commit);
-4. checks the stored roster with the INDEPENDENT validator (`careapp.rostercheck`: plain SQL,
-   every hard rule) and counts the visits assigned and unassigned by reason.
+4. checks the stored roster with the INDEPENDENT validator
+   (`careapp.services.roster_check`: plain SQL, every hard rule) and counts the visits assigned
+   and unassigned by reason.
 
 With ``--workers N`` (N > 1) the service itself solves each day's providers in N processes
 (`scheduling.parallel`, the `DISPATCH_WORKERS` setting of the nightly job); the phases are then
@@ -184,13 +185,13 @@ class Measurement:
 
 def run(kind: str, args: argparse.Namespace) -> Measurement:
     from careapp import db
-    from careapp.city import CitySize, seed_city
     from careapp.db import Base
-    from careapp.jobs import SCHEDULER_ACTOR
+    from careapp.demo.city import CitySize, seed_city
+    from careapp.jobs.scheduled import SCHEDULER_ACTOR
     from careapp.models import DispatchRun, Visit
-    from careapp.rostercheck import check_stored_roster_db
     from careapp.security import DataProtector, new_data_key
     from careapp.services.dispatch import dispatch_visits, generate_visits
+    from careapp.services.roster_check import check_stored_roster_db
 
     day = args.day
     # The nightly run: 01:00 in the city on the day before.

@@ -49,9 +49,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
         _ephemeral_signing_key(app)
 
     from careapp import db
-    from careapp.extensions import babel, csrf, login_manager
     from careapp.security import DataProtector
     from careapp.web import register_web
+    from careapp.web.extensions import babel, csrf, login_manager
 
     db.init_app(app)
     app.extensions["careapp.protector"] = DataProtector(app.config["DATA_KEY"])

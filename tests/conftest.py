@@ -19,9 +19,9 @@ from hypothesis import settings
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from careapp import clock as app_clock
 from careapp import create_app
 from careapp.config import TestConfig
+from careapp.core import clock as app_clock
 from careapp.db import Base
 from careapp.models import User
 from careapp.reports.seal import create_signing_key

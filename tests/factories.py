@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from assessments.instruments.barthel import BARTHEL
 from careapp import models as m
-from careapp.clock import city_datetime
-from careapp.identity import make_resident_id, mask_id_number
+from careapp.core.clock import city_datetime
+from careapp.core.identity import make_resident_id, mask_id_number
 from careapp.security import DataProtector, hash_password
 from careapp.services.policy import build_default_policy
 

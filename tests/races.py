@@ -27,8 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
+from careapp.core.errors import CareappError, ConflictError
 from careapp.db import Base
-from careapp.errors import CareappError, ConflictError
 from tests import factories
 
 

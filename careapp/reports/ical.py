@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import icalendar
 
-from careapp.clock import CITY_TZ
+from careapp.core.clock import CITY_TZ
 
 PRODID = "-//careapp//rosters//ZH"
 

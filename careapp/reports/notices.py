@@ -33,7 +33,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from careapp.money import format_yuan
+from careapp.core.money import format_yuan
 from careapp.reports.pdf import (
     _CONTENT_WIDTH,
     _GRID,

@@ -6,7 +6,7 @@ reserved it (`pdf.SealPlace`). Being the signature's own appearance, it cannot b
 from the signature onto another document and still verify.
 
 The key and its self-signed X.509 certificate are created once at set-up
-(`careapp create-signing-key`, or `python -m careapp.secrets` used by `make run`) and are never
+(`careapp create-signing-key`, or `python -m careapp.cli.secrets` used by `make run`) and are never
 committed. Signing is an incremental update of the finished PDF, so any change to the signed
 bytes afterwards makes the signature fail to verify.
 """
@@ -42,7 +42,7 @@ from pyhanko_certvalidator import ValidationContext
 from reportlab.lib.colors import Color
 from reportlab.pdfgen.canvas import Canvas
 
-from careapp.clock import utcnow
+from careapp.core.clock import utcnow
 from careapp.reports.pdf import SEAL_ANCHOR, SEAL_SIZE, register_fonts
 
 SIGNATURE_FIELD = "CareInsuranceSeal"

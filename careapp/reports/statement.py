@@ -17,7 +17,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
-from careapp.money import format_yuan
+from careapp.core.money import format_yuan
 from careapp.reports.pdf import (
     _CONTENT_WIDTH,
     _GRID,

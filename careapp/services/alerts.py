@@ -13,11 +13,11 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import to_city
-from careapp.errors import NotFoundError, PermissionDeniedError
+from careapp.core.clock import to_city
+from careapp.core.errors import NotFoundError, PermissionDeniedError
 from careapp.models.quality import AlertKind, ProviderAlert
 from careapp.models.users import Role
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 
 

@@ -12,9 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.procedure import Tie, find_conflicts
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import (
+from careapp.core.clock import city_today
+from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
@@ -34,6 +33,7 @@ from careapp.models.procedure import AssessorProviderTie
 from careapp.models.providers import Provider
 from careapp.models.users import Role, User
 from careapp.models.visit import CarePlan
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_in_force
 

@@ -27,9 +27,8 @@ from assessments.types import (
     InvalidRulesError,
     Item,
 )
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError
+from careapp.core.clock import city_today
+from careapp.core.errors import ConflictError, InvalidInputError, NotFoundError
 from careapp.models.assessment import (
     Application,
     ApplicationStatus,
@@ -39,6 +38,7 @@ from careapp.models.assessment import (
 )
 from careapp.models.people import Person
 from careapp.models.users import Role
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event, record_events
 from careapp.services.policy import grading_rules_of, policy_in_force
 

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models.audit import AuditEvent
+from careapp.services.actor import Actor
 
 
 def record_event(

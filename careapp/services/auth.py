@@ -8,10 +8,10 @@ from flask_babel import gettext
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import InvalidInputError, ThrottledError
+from careapp.core.errors import InvalidInputError, ThrottledError
 from careapp.models.users import LoginAttempt, Role, User
 from careapp.security import DUMMY_PASSWORD_HASH, hash_password, verify_password
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 
 

@@ -10,9 +10,14 @@ from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from careapp.core.money import format_yuan
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import District, Person
 from careapp.models.providers import (
@@ -25,8 +30,8 @@ from careapp.models.providers import (
 )
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, CarePlanItem
-from careapp.money import format_yuan
 from careapp.services import work_orders
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
 from careapp.services.eligibility import care_plan_refusal

@@ -28,9 +28,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.grading import get_instrument
 from assessments.procedure import appeal_deadline
-from careapp.access import Actor
-from careapp.clock import city_today, to_city
-from careapp.errors import (
+from careapp.core.clock import city_today, to_city
+from careapp.core.errors import (
     CareappError,
     ConflictError,
     NotFoundError,
@@ -52,6 +51,7 @@ from careapp.reports.notices import (
 )
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.reports.seal import SealError, load_signer
+from careapp.services.actor import Actor
 from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_version_name

@@ -22,15 +22,20 @@ from sqlalchemy import ColumnElement, Select, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
 
-from careapp.access import Actor
-from careapp.clock import city_today, to_city
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today, to_city
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.eligibility import Entitlement, EntitlementEvent, EntitlementEventKind
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.users import Role, User
 from careapp.models.visit import VerificationMethod, Visit, VisitStatus
 from careapp.security import DataProtector
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.certificates import mask_name
 from careapp.services.registry import validate_id_number

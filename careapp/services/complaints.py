@@ -15,9 +15,13 @@ from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.people import Person
 from careapp.models.providers import Provider
 from careapp.models.quality import (
@@ -28,6 +32,7 @@ from careapp.models.quality import (
 )
 from careapp.models.users import Role
 from careapp.models.visit import Visit
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 
 SUMMARY_MAX = COMPLAINT_SUMMARY_LENGTH

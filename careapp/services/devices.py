@@ -18,8 +18,14 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.base import ExecutableOption
 
-from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from careapp.core.money import format_yuan
 from careapp.eligibility.devices import (
     DUE_BEFORE_START,
     RETURN_BEFORE_START,
@@ -30,12 +36,11 @@ from careapp.eligibility.devices import (
     is_overdue,
     stock_covers_loans,
 )
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.devices import DeviceLoan, DeviceProvision, DeviceType
 from careapp.models.eligibility import Entitlement, EntitlementStatus
 from careapp.models.people import Person
 from careapp.models.users import Role
-from careapp.money import format_yuan
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 
 CODE_MAX = 40

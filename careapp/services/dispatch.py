@@ -22,9 +22,8 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.eligibility import Entitlement, EntitlementStatus
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver
@@ -38,6 +37,7 @@ from careapp.models.visit import (
     Visit,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from scheduling.dispatch import Dispatcher
 from scheduling.parallel import Problem, solve_all

@@ -10,10 +10,9 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.core.clock import city_today
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.eligibility.rules import EligibilityFacts, PolicyFigures, decide, months_between
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models.assessment import Application, ApplicationStatus, Assessment, CareSetting
 from careapp.models.eligibility import (
     BenefitCategory,
@@ -29,6 +28,7 @@ from careapp.models.people import Person
 from careapp.models.providers import ProviderKind
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.policy import grade_categories_of, policy_in_force
 from careapp.services.procedure import prepare_decision

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
+from careapp.core.errors import PermissionDeniedError
 from careapp.eligibility import ledger
-from careapp.errors import PermissionDeniedError
 from careapp.models.users import Role
+from careapp.services.actor import Actor
 from careapp.services.devices import device_subsidies_between
 from careapp.services.ledger import MonthLedger, ledgers_for_months
 

@@ -16,8 +16,13 @@ from flask_babel import format_date, gettext
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.eligibility import ledger, settlement
 from careapp.eligibility.ledger import (
     DayStatus,
@@ -31,7 +36,6 @@ from careapp.eligibility.ledger import (
 )
 from careapp.eligibility.rules import HOME_SERVICE, Category, has_visit_budget
 from careapp.eligibility.settlement import FlagState, Settlement, VisitClaim
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
 from careapp.models.claims import HOLDING_FLAG_STATUSES, ClaimFlag, ClaimFlagStatus
 from careapp.models.eligibility import (
@@ -46,6 +50,7 @@ from careapp.models.providers import Provider, ServiceItem
 from careapp.models.settlement import SettlementLine
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
 from careapp.services.policy import policy_version_name

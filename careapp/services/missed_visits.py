@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models.quality import AlertKind, ProviderAlert
 from careapp.models.visit import Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from scheduling.visits import MISSABLE_STATES, VisitState, is_missed
 

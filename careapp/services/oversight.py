@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.procedure import AssessorRecord, OversightReport, oversight_report
-from careapp.access import Actor
+from careapp.core.errors import InvalidInputError, PermissionDeniedError
 from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, Category
-from careapp.errors import InvalidInputError, PermissionDeniedError
 from careapp.models.assessment import Application, ApplicationKind, Assessment
 from careapp.models.eligibility import PolicyVersion
 from careapp.models.users import Role, User
+from careapp.services.actor import Actor
 from careapp.services.policy import grade_categories_of
 from careapp.services.procedure import ProcedureRules
 

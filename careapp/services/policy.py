@@ -33,8 +33,16 @@ from assessments.types import (
     Instrument,
     InvalidRulesError,
 )
-from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.core.clock import city_today
+from careapp.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from careapp.core.money import (
+    AMOUNT_TOO_LARGE,
+    NEGATIVE_AMOUNT,
+    TOO_MANY_DECIMALS,
+    InvalidAmountError,
+    check_fen,
+    format_yuan,
+)
 from careapp.eligibility.rules import (
     CATEGORIES_NOT_MONOTONE,
     DEFAULT_GRADE_CATEGORIES,
@@ -45,7 +53,6 @@ from careapp.eligibility.rules import (
     grade_categories_from_data,
     grade_categories_to_data,
 )
-from careapp.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import (
     BenefitCategory,
@@ -54,14 +61,7 @@ from careapp.models.eligibility import (
     PolicyVersion,
 )
 from careapp.models.users import Role
-from careapp.money import (
-    AMOUNT_TOO_LARGE,
-    NEGATIVE_AMOUNT,
-    TOO_MANY_DECIMALS,
-    InvalidAmountError,
-    check_fen,
-    format_yuan,
-)
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 
 # Daily rates in fen (1 yuan = 100 fen); None = paid per visit within the monthly budget.

@@ -19,14 +19,14 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import utcnow
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import utcnow
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models.certificate import PrintBatch, PrintBatchStatus
 from careapp.models.eligibility import EligibilityDecision, EntitlementStatus
 from careapp.models.users import Role
 from careapp.reports.notices import BatchItem, write_batch
 from careapp.reports.seal import seal_pdf_file
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.certificates import (
     Wording,

@@ -13,9 +13,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.procedure import publicity_period
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.assessment import Application, ApplicationKind, ApplicationStatus, Assessment
 from careapp.models.eligibility import (
     Entitlement,
@@ -32,6 +36,7 @@ from careapp.models.procedure import (
 )
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.policy import (
     DEFAULT_APPEAL_DAYS,

@@ -15,8 +15,12 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.providers import Provider, ProviderStatus
 from careapp.models.quality import (
     COMPLAINT_SUMMARY_LENGTH,
@@ -26,6 +30,7 @@ from careapp.models.quality import (
     SuspensionLift,
 )
 from careapp.models.users import Role
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.complaints import provider_complaints
 from scheduling.quality import Standing

@@ -21,9 +21,8 @@ from flask_babel import gettext
 from sqlalchemy import String, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import InvalidInputError
+from careapp.core.clock import city_today
+from careapp.core.errors import InvalidInputError
 from careapp.models.providers import Provider, ProviderStatus
 from careapp.models.quality import (
     AlertKind,
@@ -34,6 +33,7 @@ from careapp.models.quality import (
 )
 from careapp.models.rating import SatisfactionRating
 from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from scheduling.quality import (
     MonthFigures,

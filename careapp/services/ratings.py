@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.errors import (
+from careapp.core.errors import (
     CareappError,
     ConflictError,
     InvalidInputError,
@@ -23,6 +22,7 @@ from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.security import new_token, token_hash
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from scheduling.ratings import (
     MAX_COMMENT_LENGTH,

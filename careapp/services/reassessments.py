@@ -12,9 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.procedure import appeal_deadline
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.assessment import (
     OPEN_APPLICATION_STATUSES,
     Application,
@@ -31,6 +35,7 @@ from careapp.models.eligibility import (
 from careapp.models.people import Person
 from careapp.models.procedure import ReassessmentReminder, ReminderStatus
 from careapp.models.users import Role
+from careapp.services.actor import Actor
 from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.procedure import ProcedureRules, end_entitlement

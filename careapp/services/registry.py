@@ -11,15 +11,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import (
+from careapp.core.clock import city_today
+from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.identity import IdProblem, InvalidIdNumberError, ResidentId, parse_resident_id
+from careapp.core.identity import IdProblem, InvalidIdNumberError, ResidentId, parse_resident_id
 from careapp.models.people import (
     District,
     HouseholdType,
@@ -30,6 +29,7 @@ from careapp.models.people import (
 )
 from careapp.models.users import Role
 from careapp.security import DataProtector
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.reference import district_name
 

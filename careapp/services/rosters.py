@@ -15,9 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
 
-from careapp.access import Actor
-from careapp.clock import city_datetime, city_today, to_city
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime, city_today, to_city
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ServiceItem
 from careapp.models.roster import CalendarFeed
@@ -27,6 +31,7 @@ from careapp.reports.day_sheet import DaySheetData, DaySheetRoute, DaySheetStop,
 from careapp.reports.ical import CalendarEvent, render_calendar, visit_uid
 from careapp.reports.spreadsheet import excel_csv
 from careapp.security import new_token, token_hash
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.claims import check_in_distance_m
 from careapp.services.dispatch import unassigned_reason_label

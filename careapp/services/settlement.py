@@ -18,12 +18,11 @@ from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
+from careapp.core.clock import city_today
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.eligibility import ledger as ledger_rules
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.settlement import Outcome, VisitLine
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models.certificate import CertificateKind
 from careapp.models.people import Person
 from careapp.models.providers import Provider, ServiceItem
@@ -31,6 +30,7 @@ from careapp.models.settlement import SettlementLine, SettlementStatement, State
 from careapp.models.users import Role
 from careapp.models.visit import Visit
 from careapp.reports.statement import StatementData, StatementRow
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.certificates import mask_name, new_certificate, verify_url
 from careapp.services.ledger import LedgerLine, MonthLedger, ledgers_for_months

@@ -20,9 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime, city_today, to_city
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime, city_today, to_city
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.eligibility import EntitlementStatus
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver
@@ -35,6 +39,7 @@ from careapp.models.visit import (
     Visit,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.careplans import EARLIEST_VISIT, LATEST_VISIT
 from careapp.services.claims import ClaimAuditSettings, audit_visits

@@ -10,12 +10,17 @@ from flask_babel import format_date, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
 from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.claims import ClaimAuditSettings, audit_visits
 from careapp.services.ratings import issue_rating_token

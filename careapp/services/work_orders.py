@@ -32,9 +32,13 @@ from flask_babel import gettext
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from careapp.access import Actor
-from careapp.clock import city_datetime, city_today
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime, city_today
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ProviderKind
@@ -49,6 +53,7 @@ from careapp.models.work_orders import (
     WorkOrderReason,
     WorkOrderStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.eligibility import care_plan_refusal
 from careapp.services.quality import (

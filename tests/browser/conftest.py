@@ -28,8 +28,9 @@ from sqlalchemy import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from careapp import clock, create_app
+from careapp import create_app
 from careapp.config import TestConfig
+from careapp.core import clock
 from careapp.db import Base
 from careapp.models import Role
 from careapp.services.catalogue import ensure_service_catalogue

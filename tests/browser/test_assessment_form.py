@@ -15,8 +15,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
 from assessments.grading import get_instrument, grade
-from careapp.clock import city_today, utcnow
-from careapp.identity import make_resident_id
+from careapp.core.clock import city_today, utcnow
+from careapp.core.identity import make_resident_id
 from careapp.models import (
     Application,
     ApplicationStatus,

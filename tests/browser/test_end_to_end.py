@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from assessments.procedure import publicity_period
-from careapp.clock import CITY_TZ, city_datetime, utcnow
-from careapp.identity import make_resident_id
+from careapp.core.clock import CITY_TZ, city_datetime, utcnow
+from careapp.core.identity import make_resident_id
 from tests.browser.conftest import LiveData, live_clock, login, logout, screenshot, zh
 from tests.factories import SEVERE_BARTHEL_ANSWERS
 

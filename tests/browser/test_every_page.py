@@ -23,8 +23,8 @@ from flask import Flask
 from playwright.sync_api import BrowserContext, Page, expect
 
 from careapp import models as m
-from careapp.access import Actor
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
+from careapp.services.actor import Actor
 from careapp.services.ledger import AdmissionInput, record_hospital_stay
 from careapp.services.settlement import issue_statement
 from careapp.services.visits import check_in, check_out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from careapp.clock import city_today
+from careapp.core.clock import city_today
 from tests.browser.conftest import TABLET, LiveData, login, screenshot, zh
 
 

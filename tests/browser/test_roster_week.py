@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import Caregiver, Provider, VisitStatus
 from tests import factories
 from tests.browser.conftest import LiveData, live_clock, live_session, login, screenshot, zh

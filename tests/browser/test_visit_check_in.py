@@ -9,9 +9,9 @@ from flask import Flask
 from playwright.sync_api import BrowserContext, Page, expect
 from sqlalchemy import select
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import Provider, User
+from careapp.services.actor import Actor
 from careapp.services.visits import check_in, check_out
 from tests import factories
 from tests.browser.conftest import LiveData, live_clock, live_session, login, zh

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from flask import Flask
 from playwright.sync_api import BrowserContext, expect
 
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import Provider
 from tests import factories
 from tests.browser.conftest import LiveData, live_clock, live_session, login, zh

@@ -77,7 +77,7 @@ def test_demo_city_loads_on_a_migrated_database(empty_engine: Engine) -> None:
     from sqlalchemy.orm import Session
 
     from careapp.config import TestConfig
-    from careapp.demo import DemoSize, seed_demo
+    from careapp.demo.seed import DemoSize, seed_demo
     from careapp.models import User, Visit
     from careapp.security import DataProtector, verify_password
 
@@ -136,7 +136,7 @@ def test_upgrade_gives_existing_entitlements_their_start_and_end_events(
     from sqlalchemy.orm import Session
 
     from careapp.config import TestConfig
-    from careapp.demo import DemoSize, seed_demo
+    from careapp.demo.seed import DemoSize, seed_demo
     from careapp.security import DataProtector
 
     upgrade_database(empty_engine)

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from careapp.blueprints.applications.labels import choices
 from careapp.blueprints.registry.forms import DomainErrorForm
-from careapp.clock import CITY_TZ, to_city
+from careapp.core.clock import CITY_TZ, to_city
 from careapp.models.assessment import Applicant, CareSetting
 from careapp.models.procedure import ObjectionSource
 from careapp.models.providers import Provider

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.applications.forms import (
     ApplicationForm,
     AssignAssessorsForm,
@@ -23,8 +22,8 @@ from careapp.blueprints.applications.forms import (
 )
 from careapp.blueprints.applications.labels import STATUS_BADGES, label
 from careapp.blueprints.eligibility.presenters import grade_label
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
 from careapp.models.assessment import ApplicationKind, ApplicationStatus
 from careapp.models.users import Role
 from careapp.services.applications import (
@@ -57,6 +56,7 @@ from careapp.services.reassessments import (
 )
 from careapp.services.reference import district_name
 from careapp.services.registry import get_person
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("applications", __name__)
 

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import HiddenInput
 
 from assessments.types import INVALID_OPTION, MISSING, Instrument, Item
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
 from careapp.services.assessments import (
     FAMILY_MEMBER_MAX,
     ITEM_NOTE_MAX,

@@ -25,7 +25,6 @@ from flask_wtf.csrf import generate_csrf
 from assessments.grading import INSTRUMENTS
 from assessments.types import BandRules, GradingRules, Instrument
 from careapp import db
-from careapp.access import Actor, current_actor, role_required
 from careapp.blueprints.assessments.forms import (
     NOTE_SUFFIX,
     AssessmentForm,
@@ -34,10 +33,11 @@ from careapp.blueprints.assessments.forms import (
     build_assessment_form,
     localized,
 )
-from careapp.clock import utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
 from careapp.models.assessment import Application, Assessment, AssessmentDraft
 from careapp.models.users import Role, User
+from careapp.services.actor import Actor
 from careapp.services.assessments import (
     AlreadySubmittedError,
     AnswerChange,
@@ -64,6 +64,7 @@ from careapp.services.assessments import (
     view_assessment,
 )
 from careapp.services.reference import district_name
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("assessments", __name__)
 

@@ -11,8 +11,8 @@ from flask_login import login_user, logout_user
 
 from careapp import db
 from careapp.blueprints.auth.forms import LoginForm
-from careapp.clock import utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
 from careapp.services.auth import authenticate
 
 bp = Blueprint("auth", __name__)

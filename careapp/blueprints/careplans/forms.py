@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from careapp.money import format_yuan
+from careapp.core.money import format_yuan
 from careapp.services.careplans import (
     CarePlanInput,
     CarePlanOptions,

@@ -7,13 +7,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.careplans.forms import CarePlanForm
-from careapp.clock import utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.users import Role
-from careapp.money import format_yuan
 from careapp.services import careplans
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("careplans", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")

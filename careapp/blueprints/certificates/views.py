@@ -23,11 +23,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.certificates.forms import PrintBatchForm, ReissueForm, VerifyForm
 from careapp.blueprints.certificates.wording import WORDING
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
 from careapp.models.users import Role
 from careapp.reports.notices import render_benefit_certificate, render_decision_notice
@@ -45,6 +44,7 @@ from careapp.services.certificates import (
     verify_certificate,
 )
 from careapp.services.procedure import ProcedureRules
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("certificates", __name__)
 
@@ -237,7 +237,7 @@ def batch_new() -> ResponseReturnValue:
 
 
 def _launch(batch_id: int, actor: object, signer: object, base_url: str) -> None:
-    from careapp.print_jobs import start_print_batch
+    from careapp.jobs.print_batches import start_print_batch
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
     start_print_batch(app, batch_id, actor, signer, base_url)  # type: ignore[arg-type]  # an Actor

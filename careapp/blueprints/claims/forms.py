@@ -18,10 +18,10 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from careapp.blueprints.claims.wording import KIND_LABELS, STATUS_LABELS
-from careapp.blueprints.fields import optional_choice_id
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
+from careapp.web.fields import optional_choice_id
 
 
 class FlagFilterForm(FlaskForm):

@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.claims.forms import FlagFilterForm, ReviewForm
 from careapp.blueprints.claims.wording import (
     KIND_LABELS,
@@ -21,8 +20,8 @@ from careapp.blueprints.claims.wording import (
 )
 from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
 from careapp.blueprints.visits.labels import STATUS_LABELS as VISIT_STATUS_LABELS
-from careapp.clock import utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
 from careapp.models.claims import ClaimFlagStatus
 from careapp.models.users import Role
 from careapp.services.claims import (
@@ -33,6 +32,7 @@ from careapp.services.claims import (
     list_claim_flags,
     review_claim_flag,
 )
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("claims", __name__)
 

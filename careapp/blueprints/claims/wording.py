@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
-from careapp.clock import to_city
+from careapp.core.clock import to_city
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.services.claims import FlagRow
 

@@ -19,9 +19,9 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.devices import DeviceProvision
-from careapp.money import format_yuan
 from careapp.services.devices import (
     CODE_MAX,
     CONDITION_MAX,

@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.devices.forms import (
     ActiveForm,
     DeviceFiguresForm,
@@ -18,12 +17,13 @@ from careapp.blueprints.devices.forms import (
     ReturnForm,
     yuan_text,
 )
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.users import Role
-from careapp.money import format_yuan
 from careapp.services import devices
 from careapp.services.devices import LoanFilter
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("devices", __name__)
 

@@ -9,12 +9,12 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.dispatch.forms import DispatchRunForm
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
 from careapp.models.users import Role
 from careapp.services.dispatch import dispatch_visits, recent_dispatch_runs
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("dispatch", __name__)
 

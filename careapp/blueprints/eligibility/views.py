@@ -7,16 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.eligibility import presenters
 from careapp.blueprints.eligibility.forms import DecisionForm
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.users import Role
-from careapp.money import format_yuan
 from careapp.services import eligibility
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import decision_refusal
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("eligibility", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")

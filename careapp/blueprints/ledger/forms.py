@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
 from careapp.models.assessment import CareSetting
 from careapp.models.providers import Provider
 from careapp.services.ledger import END_REASONS, NOTE_MAX

@@ -12,9 +12,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from careapp.core.errors import InvalidInputError
+from careapp.core.money import format_yuan
 from careapp.eligibility.ledger import Payee, month_bounds
-from careapp.errors import InvalidInputError
-from careapp.money import format_yuan
 from careapp.services.fund import FundOverview
 
 PAYEE_LABELS: Mapping[Payee, LazyString] = {

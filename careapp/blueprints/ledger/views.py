@@ -10,7 +10,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, category_label
 from careapp.blueprints.ledger import presenters
 from careapp.blueprints.ledger.forms import (
@@ -21,12 +20,13 @@ from careapp.blueprints.ledger.forms import (
     HospitalStayForm,
     MoveForm,
 )
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.users import Role
-from careapp.money import format_yuan
 from careapp.services import fund, ledger
 from careapp.services.applications import list_providers
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("ledger", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")

@@ -24,10 +24,10 @@ from assessments.grading import INSTRUMENTS, rules_to_data
 from assessments.instruments import barthel, national_2021
 from assessments.types import BandRules, CombinationRules, Instrument
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
+from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory
-from careapp.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.services.policy import (
     APPEAL_DAYS_RANGE,
     DAILY_RATE_MAX_FEN,
@@ -74,7 +74,7 @@ def _window_field(label: Any, bounds: tuple[int, int]) -> IntegerField:
 class YuanField(StringField):
     """An amount of yuan typed as text (`"50"`, `"12.50"`); `data` is exact integer fen.
 
-    Parsed with Decimal (`careapp.money.parse_yuan`): an empty, negative, fractional-fen or
+    Parsed with Decimal (`careapp.core.money.parse_yuan`): an empty, negative, fractional-fen or
     too large amount is a translated field error, and `data` stays None.
     """
 

@@ -11,10 +11,10 @@ from flask_babel import gettext as _
 from assessments.types import Band, BandRules
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.blueprints.policy.forms import localized, source_text
+from careapp.core.money import format_yuan
 from careapp.eligibility.rules import Category
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
-from careapp.money import format_yuan
 from careapp.services.policy import PolicyRules, policy_version_name
 
 

@@ -11,7 +11,7 @@ from wtforms import DateField, Field, IntegerField, RadioField, SelectField, Tex
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.services.complaints import ComplaintInput
 

@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.providers import labels
 from careapp.blueprints.providers.forms import (
     ComplaintForm,
@@ -21,13 +20,14 @@ from careapp.blueprints.providers.forms import (
     ResolveComplaintForm,
     parse_month,
 )
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError, InvalidInputError, NotFoundError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError, InvalidInputError, NotFoundError
 from careapp.models.quality import ComplaintStatus
 from careapp.models.users import Role
 from careapp.reports.spreadsheet import excel_csv
 from careapp.services import complaints, providers
 from careapp.services.ratings import SatisfactionReport, satisfaction_report
+from careapp.web.access import current_actor, role_required
 from scheduling.quality import previous_month
 from scheduling.ratings import percent_text
 

@@ -7,10 +7,9 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.ratings.forms import PhoneRatingForm, RatingForm
-from careapp.clock import utcnow
-from careapp.errors import CareappError, ConflictError, InvalidInputError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError, ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.services.ratings import (
     get_visit_rating,
@@ -18,6 +17,7 @@ from careapp.services.ratings import (
     record_phone_rating,
     submit_rating,
 )
+from careapp.web.access import current_actor, role_required
 from scheduling.ratings import caregiver_first_name
 
 bp = Blueprint("ratings", __name__)

@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from careapp.blueprints.registry.labels import choices
-from careapp.errors import CareappError
+from careapp.core.errors import CareappError
 from careapp.models.people import District, HouseholdType, InsuranceScheme, InsuranceStatus
 from careapp.services.reference import district_name
 from careapp.services.registry import PersonInput

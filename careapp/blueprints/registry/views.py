@@ -18,12 +18,11 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.applications.labels import STATUS_BADGES, label
 from careapp.blueprints.registry.forms import PersonForm, PersonSearchForm, RevealIdForm
-from careapp.clock import utcnow
-from careapp.errors import CareappError
-from careapp.identity import mask_id_number
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
+from careapp.core.identity import mask_id_number
 from careapp.models.users import Role
 from careapp.security import protector
 from careapp.services.applications import list_applications
@@ -35,6 +34,7 @@ from careapp.services.registry import (
     register_person,
     reveal_id_number,
 )
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("registry", __name__)
 

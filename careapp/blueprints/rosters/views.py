@@ -22,7 +22,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import (
     CalendarFeedForm,
     CancelVisitForm,
@@ -34,8 +33,8 @@ from careapp.blueprints.rosters.forms import (
 )
 from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
 from careapp.blueprints.visits.qr import qr_svg
-from careapp.clock import city_today, utcnow
-from careapp.errors import CareappError, InvalidInputError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import CareappError, InvalidInputError
 from careapp.models.users import Role
 from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.claims import claim_audit_settings
@@ -63,6 +62,7 @@ from careapp.services.visit_records import (
     reschedule_missed_visit,
     visit_record_options,
 )
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("rosters", __name__)
 

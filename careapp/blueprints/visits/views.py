@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
 from careapp.blueprints.visits.labels import (
@@ -34,8 +33,8 @@ from careapp.blueprints.visits.labels import (
     check_in_place,
 )
 from careapp.blueprints.visits.qr import qr_svg
-from careapp.clock import city_today, utcnow
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.clock import city_today, utcnow
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
@@ -55,6 +54,7 @@ from careapp.services.visits import (
     get_visit_for_caregiver,
     service_items_by_code,
 )
+from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("visits", __name__)
 

@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from careapp import db
-from careapp.access import current_actor, role_required
 from careapp.blueprints.work_orders.forms import (
     BASIS_LABELS,
     OFFER_STATUS_LABELS,
@@ -19,11 +18,12 @@ from careapp.blueprints.work_orders.forms import (
     RefuseForm,
     WorkOrderForm,
 )
-from careapp.clock import utcnow
-from careapp.errors import CareappError
+from careapp.core.clock import utcnow
+from careapp.core.errors import CareappError
 from careapp.models.users import Role
 from careapp.models.work_orders import WorkOrderReason
 from careapp.services import work_orders as service
+from careapp.web.access import current_actor, role_required
 from scheduling.work_orders import Ineligibility
 
 bp = Blueprint("work_orders", __name__)

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Application, ApplicationStatus, AuditEvent, Role
+from careapp.services.actor import Actor
 from careapp.services.assessments import read_home_visit_contacts
 from tests.conftest import NOW
 from tests.factories import ApplicationFactory, PersonFactory, UserFactory

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from assessments.instruments.barthel import BARTHEL
 from careapp.blueprints.assessments.forms import build_assessment_form
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models import (
     Application,
     ApplicationStatus,

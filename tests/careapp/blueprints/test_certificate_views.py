@@ -15,8 +15,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.identity import make_resident_id
+from careapp.core.identity import make_resident_id
+from careapp.jobs.print_batches import run_print_batch
 from careapp.models import (
     AuditEvent,
     CareSetting,
@@ -26,8 +26,8 @@ from careapp.models import (
     PrintBatch,
     PrintBatchStatus,
 )
-from careapp.print_jobs import run_print_batch
 from careapp.reports.seal import check_seal
+from careapp.services.actor import Actor
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, pdftotext
 from tests.conftest import NOW
 from tests.factories import (
@@ -435,7 +435,7 @@ def test_batch_builds_in_a_background_thread(
     """The real launcher starts a daemon thread running the batch with the request's actor."""
     import threading
 
-    import careapp.print_jobs
+    import careapp.jobs.print_batches
 
     calls: list[tuple[int, Actor, str]] = []
     finished = threading.Event()
@@ -445,7 +445,7 @@ def test_batch_builds_in_a_background_thread(
         finished.set()
         return True
 
-    monkeypatch.setattr(careapp.print_jobs, "run_print_batch", fake_run)
+    monkeypatch.setattr(careapp.jobs.print_batches, "run_print_batch", fake_run)
     admin = UserFactory(admin=True)
     response = login_as(admin).post("/certificates/batches", data={"week": "2026-11-18"})
     assert response.status_code == 302

@@ -14,7 +14,6 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.blueprints.providers.labels import alert_kind_label
 from careapp.models import (
     AlertKind,
@@ -24,6 +23,7 @@ from careapp.models import (
     SettlementStatement,
     WorkOrderReason,
 )
+from careapp.services.actor import Actor
 from careapp.services.work_orders import WorkOrderRules, open_work_order
 from tests.careapp.blueprints.test_certificate_views import _entitlement
 from tests.careapp.reports.pdf_checks import flat, pdftotext

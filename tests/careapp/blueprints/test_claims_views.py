@@ -11,7 +11,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import (
     Caregiver,
     ClaimFlag,
@@ -22,6 +21,7 @@ from careapp.models import (
     Visit,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, audit_days
 from tests import factories as f
 from tests.conftest import NOW, TODAY

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import careapp.blueprints.dispatch.views as dispatch_views
-from careapp.errors import ConflictError
+from careapp.core.errors import ConflictError
 from careapp.models import DispatchRun, DispatchRunStatus, Visit, VisitStatus
 from tests.conftest import TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan

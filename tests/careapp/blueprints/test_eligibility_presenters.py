@@ -15,7 +15,7 @@ from careapp.blueprints.eligibility.presenters import (
     instrument_name,
     rule_label,
 )
-from careapp.money import format_yuan
+from careapp.core.money import format_yuan
 
 
 @pytest.fixture

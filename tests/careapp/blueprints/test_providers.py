@@ -19,7 +19,7 @@ from careapp.models import (
     SuspensionLift,
     VisitStatus,
 )
-from tests.careapp.test_ops_jobs import rate, visit_of
+from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parents[3]

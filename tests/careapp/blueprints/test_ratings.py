@@ -11,10 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.blueprints.ratings import views as rating_views
-from careapp.errors import ConflictError
+from careapp.core.errors import ConflictError
 from careapp.models import RatingChannel, SatisfactionRating, Visit
+from careapp.services.actor import Actor
 from careapp.services.visits import check_in, check_out
 from tests.conftest import NOW, PinnedClock
 from tests.factories import (

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from careapp.identity import make_resident_id
+from careapp.core.identity import make_resident_id
 from careapp.models import AuditEvent, Person, Role
 from careapp.security import DataProtector
 from careapp.services.reference import ensure_districts

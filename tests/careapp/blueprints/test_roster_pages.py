@@ -14,7 +14,7 @@ from flask_babel import refresh
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import (
     AlertKind,
     Caregiver,

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from flask_babel import refresh
 from sqlalchemy.orm import Session
 
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import Provider, User, VerificationMethod, VisitStatus
 from tests.conftest import TODAY
 from tests.factories import (

@@ -11,8 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Caregiver, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.visits import caregiver_upcoming_days
 from tests.conftest import TODAY
 from tests.factories import CaregiverUserFactory, PersonFactory, caregiver_visit

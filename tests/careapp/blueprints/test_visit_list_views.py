@@ -13,9 +13,9 @@ from flask_babel import refresh
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import PermissionDeniedError
+from careapp.core.errors import PermissionDeniedError
 from careapp.models import RatingChannel, Role, SatisfactionRating, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
 from tests.conftest import NOW
 from tests.factories import (

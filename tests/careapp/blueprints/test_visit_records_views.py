@@ -13,7 +13,7 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.clock import city_datetime
+from careapp.core.clock import city_datetime
 from careapp.models import (
     AlertKind,
     Caregiver,

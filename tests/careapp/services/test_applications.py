@@ -8,8 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     Applicant,
     Application,
@@ -23,6 +27,7 @@ from careapp.models import (
     Role,
 )
 from careapp.services import applications as service
+from careapp.services.actor import Actor
 from careapp.services.applications import (
     ApplicationInput,
     add_months,

@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from assessments.grading import rules_to_data
 from assessments.instruments.barthel import barthel_bands
 from assessments.types import BandRules
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError
+from careapp.core.errors import ConflictError, InvalidInputError, NotFoundError
 from careapp.models import (
     Application,
     ApplicationStatus,
@@ -24,6 +23,7 @@ from careapp.models import (
     User,
 )
 from careapp.services import assessments as service
+from careapp.services.actor import Actor
 from careapp.services.assessments import (
     AlreadySubmittedError,
     AssessmentAnswersError,

@@ -7,8 +7,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Role
+from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from tests.conftest import NOW
 

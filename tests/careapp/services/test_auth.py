@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.errors import InvalidInputError, ThrottledError
+from careapp.core.errors import InvalidInputError, ThrottledError
 from careapp.models import AuditEvent, LoginAttempt, Role
 from careapp.security import verify_password
 from careapp.services.auth import authenticate, create_user

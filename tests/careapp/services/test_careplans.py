@@ -9,8 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AuditEvent,
     CarePlan,
@@ -21,6 +25,7 @@ from careapp.models import (
     Role,
     ServiceItem,
 )
+from careapp.services.actor import Actor
 from careapp.services.careplans import (
     CarePlanInput,
     care_plan_cost,

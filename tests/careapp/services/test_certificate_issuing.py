@@ -9,10 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.blueprints.certificates.wording import WORDING
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError, ThrottledError
-from careapp.identity import make_resident_id
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ThrottledError
+from careapp.core.identity import make_resident_id
 from careapp.models import (
     ApplicationKind,
     ApplicationStatus,
@@ -24,6 +23,7 @@ from careapp.models import (
     PrintBatchStatus,
     User,
 )
+from careapp.services.actor import Actor
 from careapp.services.certificates import (
     VerificationResult,
     issue_assessment_conclusion,

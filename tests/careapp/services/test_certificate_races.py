@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Certificate, Role
+from careapp.services.actor import Actor
 from careapp.services.certificates import issue_assessment_conclusion
 from tests.conftest import NOW
 from tests.factories import AssessmentFactory, UserFactory

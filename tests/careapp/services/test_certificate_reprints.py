@@ -11,10 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.blueprints.certificates.wording import WORDING
-from careapp.errors import ConflictError, PermissionDeniedError
+from careapp.core.errors import ConflictError, PermissionDeniedError
 from careapp.models import AuditEvent, Certificate, CertificateKind, PrintBatchStatus, User
+from careapp.services.actor import Actor
 from careapp.services.certificates import (
     VerificationResult,
     content_digest,

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.grading import get_instrument
-from careapp.access import Actor
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
-from careapp.identity import make_resident_id
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.identity import make_resident_id
 from careapp.models import ApplicationStatus, AuditEvent, Certificate, CertificateKind, Sex, User
 from careapp.reports.pdf import render_assessment_conclusion, zh_date
 from careapp.security import DataProtector
+from careapp.services.actor import Actor
 from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
 from careapp.services.procedure import ProcedureRules
 from careapp.services.reassessments import get_appeal_context

@@ -15,7 +15,6 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import (
     AuditEvent,
     ClaimFlag,
@@ -24,6 +23,7 @@ from careapp.models import (
     VerificationMethod,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.claims import (
     ClaimAuditSettings,
     ReviewDecision,

@@ -12,12 +12,16 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-import careapp.jobs as jobs
-from careapp.access import Actor
-from careapp.clock import to_city
-from careapp.demo import DemoSize, seed_demo
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.identity import make_resident_id
+import careapp.jobs.scheduled as jobs
+from careapp.core.clock import to_city
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from careapp.core.identity import make_resident_id
+from careapp.demo.seed import DemoSize, seed_demo
 from careapp.models import (
     AuditEvent,
     Caregiver,
@@ -32,6 +36,7 @@ from careapp.models import (
     VisitStatus,
 )
 from careapp.security import DataProtector
+from careapp.services.actor import Actor
 from careapp.services.claims import (
     ClaimAuditSettings,
     FlagFilter,

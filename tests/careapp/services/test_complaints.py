@@ -8,9 +8,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import AuditEvent, Complaint, ComplaintChannel, ComplaintStatus, User
+from careapp.services.actor import Actor
 from careapp.services.complaints import (
     ComplaintInput,
     get_complaint,

@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import DeviceLoan, Role
+from careapp.services.actor import Actor
 from careapp.services.devices import LoanInput, record_device_loan
 from tests.conftest import NOW, TODAY
 from tests.factories import DeviceTypeFactory, EntitlementFactory, PolicyVersionFactory, UserFactory

@@ -11,8 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AuditEvent,
     DeviceLoan,
@@ -22,6 +26,7 @@ from careapp.models import (
     Role,
 )
 from careapp.services import devices as svc
+from careapp.services.actor import Actor
 from careapp.services.devices import (
     DEFAULT_DEVICE_TYPES,
     DeviceTypeInput,

@@ -13,9 +13,8 @@ from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models import (
     AuditEvent,
     Caregiver,
@@ -30,6 +29,7 @@ from careapp.models import (
     Visit,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.dispatch import (
     DISPATCH_LOCK_KEY,
     NO_HOME_LOCATION,

@@ -10,9 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.eligibility.rules import Category
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models import (
     ApplicationStatus,
     AuditEvent,
@@ -26,6 +25,7 @@ from careapp.models import (
     PolicyRate,
     Role,
 )
+from careapp.services.actor import Actor
 from careapp.services.eligibility import (
     decide_application,
     figures_from_policy,

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import (
     BenefitCategory,
     CareSetting,
@@ -16,6 +15,7 @@ from careapp.models import (
     HouseholdType,
     Role,
 )
+from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application, figures_from_policy
 from careapp.services.policy import default_grade_categories_data
 from tests.conftest import NOW

@@ -12,9 +12,13 @@ from flask_babel import refresh
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.eligibility.ledger import DayStatus, Payee
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models import (
     AuditEvent,
     BenefitCategory,
@@ -31,6 +35,7 @@ from careapp.models import (
     VisitStatus,
 )
 from careapp.services import fund, ledger
+from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application
 from careapp.services.ledger import AdmissionInput, EndInput, MoveInput
 from careapp.services.policy import (

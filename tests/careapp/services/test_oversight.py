@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
+from careapp.core.errors import InvalidInputError, PermissionDeniedError
 from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES
-from careapp.errors import InvalidInputError, PermissionDeniedError
 from careapp.models import ApplicationKind, ApplicationStatus, Role
+from careapp.services.actor import Actor
 from careapp.services.oversight import build_oversight_report, is_severe
 from careapp.services.policy import default_grade_categories_data
 from careapp.services.procedure import ProcedureRules

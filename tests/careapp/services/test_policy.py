@@ -19,9 +19,8 @@ from assessments.instruments.barthel import BARTHEL, barthel_bands
 from assessments.instruments.national_2021 import DEFAULT_RULES as NATIONAL_RULES
 from assessments.instruments.national_2021 import NATIONAL_2021
 from assessments.types import BandRules, CombinationRules
-from careapp.access import Actor
+from careapp.core.errors import ConflictError, PermissionDeniedError
 from careapp.eligibility.rules import Category
-from careapp.errors import ConflictError, PermissionDeniedError
 from careapp.models import (
     AuditEvent,
     BenefitCategory,
@@ -33,6 +32,7 @@ from careapp.models import (
     PolicyVersion,
     Role,
 )
+from careapp.services.actor import Actor
 from careapp.services.assessments import grading_scale_in_force
 from careapp.services.eligibility import decide_application
 from careapp.services.policy import (

@@ -12,9 +12,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.blueprints.certificates.wording import WORDING
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.jobs.print_batches import run_print_batch
 from careapp.models import (
     AuditEvent,
     Certificate,
@@ -24,8 +24,8 @@ from careapp.models import (
     PrintBatchStatus,
     User,
 )
-from careapp.print_jobs import run_print_batch
 from careapp.reports.seal import check_seal, load_signer
+from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.print_batches import (
     build_print_batch,

@@ -9,9 +9,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.config import Config
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     ApplicationKind,
     ApplicationReview,
@@ -27,6 +31,7 @@ from careapp.models import (
     ObjectionStatus,
     Role,
 )
+from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application
 from careapp.services.procedure import (
     ObjectionInput,

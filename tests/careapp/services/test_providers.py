@@ -9,9 +9,13 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AuditEvent,
     ProviderQualityEvaluation,
@@ -20,10 +24,11 @@ from careapp.models import (
     User,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.providers import lift_suspension, list_providers, provider_quality
 from careapp.services.ratings import satisfaction_report
 from scheduling.ratings import Tally
-from tests.careapp.test_ops_jobs import rate, visit_of
+from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 

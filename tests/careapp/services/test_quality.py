@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
 from careapp.config import Config
+from careapp.core.clock import city_datetime
 from careapp.models import (
     AlertKind,
     AuditEvent,
@@ -24,6 +23,7 @@ from careapp.models import (
     VerificationMethod,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.providers import lift_suspension
 from careapp.services.quality import (
     evaluate_provider_quality,
@@ -31,7 +31,7 @@ from careapp.services.quality import (
     thresholds_from_config,
 )
 from scheduling.quality import QualityThresholds
-from tests.careapp.test_ops_jobs import rate, visit_of
+from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 

@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import (
     AuditEvent,
     Complaint,
@@ -24,6 +23,7 @@ from careapp.models import (
     SuspensionLift,
     User,
 )
+from careapp.services.actor import Actor
 from careapp.services.complaints import resolve_complaint
 from careapp.services.providers import lift_suspension
 from tests.conftest import NOW

@@ -8,8 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AuditEvent,
     RatingChannel,
@@ -20,6 +24,7 @@ from careapp.models import (
 )
 from careapp.security import token_hash
 from careapp.services import ratings as ratings_service
+from careapp.services.actor import Actor
 from careapp.services.ratings import (
     LinkExpiredError,
     get_visit_rating,

@@ -9,8 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     Application,
     ApplicationKind,
@@ -22,6 +26,7 @@ from careapp.models import (
     ReminderStatus,
     Role,
 )
+from careapp.services.actor import Actor
 from careapp.services.applications import assign_assessors
 from careapp.services.procedure import ProcedureRules
 from careapp.services.reassessments import (

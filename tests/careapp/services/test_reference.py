@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.identity import is_known_region
+from careapp.core.identity import is_known_region
 from careapp.models import District, DistrictKind
 from careapp.services.reference import (
     NANTONG_DISTRICTS,

@@ -10,9 +10,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.identity import IdProblem, InvalidIdNumberError, make_resident_id
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from careapp.core.identity import IdProblem, InvalidIdNumberError, make_resident_id
 from careapp.models import (
     AuditEvent,
     HouseholdType,
@@ -24,6 +28,7 @@ from careapp.models import (
 )
 from careapp.security import DataProtector
 from careapp.services import registry
+from careapp.services.actor import Actor
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import (
     PersonInput,

@@ -13,9 +13,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from careapp.models import (
     AuditEvent,
     CalendarFeed,
@@ -28,6 +27,7 @@ from careapp.models import (
 )
 from careapp.reports.spreadsheet import excel_csv, safe_cell
 from careapp.security import token_hash
+from careapp.services.actor import Actor
 from careapp.services.rosters import (
     calendar_feed,
     caregiver_route_map,

@@ -9,11 +9,16 @@ from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import AuditEvent, Caregiver, Provider, Role, User, Visit, VisitStatus
 from careapp.services import rosters
+from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit, roster_for_week
 from scheduling.rosters import MoveCheck

@@ -18,10 +18,10 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models import Role
+from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit
 from tests.conftest import NOW, TODAY

@@ -11,10 +11,10 @@ from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import CITY_TZ, city_datetime
-from careapp.errors import NotFoundError, PermissionDeniedError
+from careapp.core.clock import CITY_TZ, city_datetime
+from careapp.core.errors import NotFoundError, PermissionDeniedError
 from careapp.models import Caregiver, Provider, Role, User, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.rosters import RosterDay, roster_for_day, visit_status_label
 from scheduling.types import NO_TIME_IN_WINDOW
 from tests.conftest import TODAY

@@ -14,8 +14,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.models import (
     AuditEvent,
     BenefitCategory,
@@ -38,6 +37,7 @@ from careapp.models import (
 )
 from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import fund, ledger, settlement
+from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
 from tests.careapp.reports.pdf_checks import flat, pdftotext

@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Role
+from careapp.services.actor import Actor
 from careapp.services.settlement import issue_month_statements, issue_statement
 from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
 from tests.conftest import NOW

@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
 from careapp.models import Role, Visit, VisitStatus
+from careapp.services.actor import Actor
 from careapp.services.visit_records import (
     ManualEntryInput,
     RescheduleInput,

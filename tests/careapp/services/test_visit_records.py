@@ -12,9 +12,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AuditEvent,
     Caregiver,
@@ -31,6 +35,7 @@ from careapp.models import (
 )
 from careapp.models.quality import AlertKind
 from careapp.security import token_hash
+from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.missed_visits import mark_missed_visits
 from careapp.services.rosters import LongTravelError

@@ -8,11 +8,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import AuditEvent, Caregiver, User, Visit, VisitStatus
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.security import token_hash
+from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, short_visit
 from careapp.services.visits import (
     caregiver_day,

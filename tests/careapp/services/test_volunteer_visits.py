@@ -10,8 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models import (
     CarePlan,
     ProviderKind,
@@ -21,6 +20,7 @@ from careapp.models import (
     Visit,
     VisitStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.careplans import (
     CarePlanInput,
     care_plan_cost,

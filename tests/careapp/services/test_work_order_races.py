@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.errors import ConflictError, InvalidInputError
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models import ProviderStatus, Role
+from careapp.services.actor import Actor
 from careapp.services.work_orders import (
     WorkOrderRules,
     answer_offer,

@@ -8,9 +8,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.access import Actor
-from careapp.clock import city_datetime
-from careapp.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from careapp.core.clock import city_datetime
+from careapp.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from careapp.models import (
     AlertKind,
     AuditEvent,
@@ -29,6 +33,7 @@ from careapp.models import (
     WorkOrderReason,
     WorkOrderStatus,
 )
+from careapp.services.actor import Actor
 from careapp.services.alerts import open_provider_alerts
 from careapp.services.dispatch import generate_visits
 from careapp.services.work_orders import (
@@ -490,7 +495,7 @@ def test_provider_quality_job_opens_exit_work_orders(
     db_session: Session,
     monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    from careapp import jobs
+    from careapp.jobs import scheduled as jobs
 
     leaving = home_provider(status=ProviderStatus.SUSPENDED)
     taker = home_provider()
@@ -511,7 +516,7 @@ def test_provider_quality_job_opens_exit_work_orders(
 
 
 def test_work_order_deadlines_job_runs_by_hand(app, db_session: Session) -> None:  # type: ignore[no-untyped-def]
-    from careapp import jobs
+    from careapp.jobs import scheduled as jobs
 
     home_provider()
     order = open_work_order(db_session, ADMIN, EntitlementFactory().id, RULES, NOW)

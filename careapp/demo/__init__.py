@@ -1,0 +1,1 @@
+"""Generated data: the demo a newcomer clicks through, the city-sized day, the simulation."""

@@ -1,0 +1,35 @@
+"""Who is acting: the Actor every service receives (no Flask objects)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import gettext
+
+from careapp.core.errors import PermissionDeniedError
+from careapp.models.users import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The user behind an action, as services see it (no Flask objects)."""
+
+    user_id: int | None
+    role: Role | None
+    provider_id: int | None = None
+    address: str | None = None
+
+    def is_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+    def require(self, *roles: Role, message: str | None = None) -> int:
+        """The acting user's id when they are logged in with one of `roles`.
+
+        Anyone else (another role, or no user at all, like the scheduler) gets a
+        PermissionDeniedError with `message`, by default "You do not have permission to do this."
+        """
+        if self.user_id is None or self.role not in roles:
+            raise PermissionDeniedError(
+                message or gettext("You do not have permission to do this.")
+            )
+        return self.user_id

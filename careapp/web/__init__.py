@@ -1,0 +1,101 @@
+"""Wiring shared by every page: the user loader, error pages, locale and security headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request, session
+from flask_babel import get_locale, lazy_gettext
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from careapp import db
+from careapp.core.errors import CareappError
+from careapp.models.users import User
+from careapp.web.display import format_day, format_weekdays, weekday_name
+from careapp.web.extensions import login_manager
+
+
+def register_web(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = lazy_gettext("Please log in to see this page.")
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session().get(User, int(user_id))
+
+    app.add_template_filter(format_day, "day")
+    app.add_template_filter(weekday_name, "weekday")
+    app.add_template_filter(format_weekdays, "weekdays")
+
+    @app.context_processor
+    def inject_locale() -> dict[str, Any]:
+        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"]}
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError) -> tuple[Response | str, int]:
+        return _error_response(400, lazy_gettext("The form expired. Please go back and try again."))
+
+    @app.errorhandler(CareappError)
+    def domain_error(error: CareappError) -> tuple[Response | str, int]:
+        db.session().rollback()
+        return _error_response(error.status_code, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response | str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        return _error_response(error.code, _http_message(error.code))
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.route("/lang/<code>", methods=["POST"])
+    def set_language(code: str) -> Any:
+        from flask import abort, redirect, url_for
+
+        if code not in app.config["LANGUAGES"]:
+            abort(404)
+        session["lang"] = code
+        referrer = request.referrer or ""
+        same_site = referrer.startswith(request.host_url)
+        return redirect(referrer if same_site else url_for("main.index"))
+
+
+def _http_message(code: int) -> str:
+    messages = {
+        400: lazy_gettext("The request could not be understood."),
+        401: lazy_gettext("Please log in."),
+        403: lazy_gettext("You do not have permission to do this."),
+        404: lazy_gettext("Not found."),
+        405: lazy_gettext("This action is not allowed here."),
+        409: lazy_gettext("This conflicts with the current state."),
+        429: lazy_gettext("Too many attempts. Please wait and try again."),
+    }
+    return str(messages.get(code, lazy_gettext("Something went wrong.")))
+
+
+def wants_json() -> bool:
+    if request.path.startswith("/api/") or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return (
+        best == "application/json"
+        and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
+
+
+def _error_response(code: int, message: Any) -> tuple[Response | str, int]:
+    if wants_json():
+        return jsonify(error=str(message), status=code), code
+    return render_template("errors.html", code=code, message=str(message)), code
