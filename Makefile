@@ -12,7 +12,7 @@ FAKETIME_AT ?= 2028-02-29 01:30:00
 # CI's Hypothesis profile: derandomized, so a failure replays on any machine.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: run test install system-deps check lint test-sqlite test-postgres test-moved-clock translations vendor clean
+.PHONY: run test install system-deps check hooks lint test-sqlite test-postgres test-moved-clock translations vendor clean
 
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
@@ -43,11 +43,13 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium poppler-utils faketime >/dev/null; }
 
+## check: lint, format, types and import contracts: the hooks of .pre-commit-config.yaml, on every file
 check:
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy careapp assessments scheduling
-	$(BIN)/lint-imports
+	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+## hooks: run those checks before every commit in this clone
+hooks: install
+	$(BIN)/pre-commit install
 
 test-sqlite:
 	env -u CAREAPP_DATABASE_URL $(BIN)/pytest --cov --cov-branch --cov-report=term

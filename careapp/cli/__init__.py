@@ -1,4 +1,10 @@
-"""Command line: `careapp ...` (or `flask --app careapp ...`)."""
+"""Command line: `careapp ...` (or `flask --app careapp ...`), one module per topic.
+
+database (init-db), demo (seed-demo, simulate, seed-city), scheduler (scheduler, jobs, dispatch,
+reassessment-reminders), rosters (validate-roster), certificates (create-signing-key,
+print-decisions), settlement (settle); secrets is run before the app exists
+(`python -m careapp.cli.secrets PATH`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,23 @@ from flask.cli import FlaskGroup
 
 
 def register_cli(app: Flask) -> None:
-    from careapp.cli.commands import register_commands
+    from careapp.cli import certificates, database, demo, rosters, scheduler, settlement
 
-    register_commands(app)
+    for command in (
+        database.init_db,
+        demo.seed_demo_command,
+        demo.simulate_command,
+        demo.seed_city_command,
+        scheduler.scheduler_group,
+        scheduler.jobs_group,
+        scheduler.dispatch_command,
+        scheduler.reminders_command,
+        rosters.validate_roster_command,
+        certificates.create_signing_key_command,
+        certificates.print_decisions_command,
+        settlement.settle_command,
+    ):
+        app.cli.add_command(command)
 
 
 def _create_app() -> Flask:
