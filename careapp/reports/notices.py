@@ -46,6 +46,7 @@ from careapp.reports.pdf import (
     _p,
     _Styles,
     _styles,
+    label_grid,
     register_fonts,
     sign_off,
     zh_date,
@@ -139,29 +140,6 @@ class BatchItem:
 # --- shared pieces -----------------------------------------------------------------------
 
 
-def _grid(rows: list[tuple[str, str, str, str]], s: _Styles) -> Table:
-    cells = [
-        [_p(a, s.cell_label), _p(b, s.cell), _p(c, s.cell_label), _p(d, s.cell)]
-        for a, b, c, d in rows
-    ]
-    width = _CONTENT_WIDTH
-    table = Table(cells, colWidths=[0.15 * width, 0.35 * width, 0.15 * width, 0.35 * width])
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONTNAME", (0, 0), (-1, -1), FONT_NAME),
-                ("GRID", (0, 0), (-1, -1), 0.6, _GRID),
-                ("BACKGROUND", (0, 0), (0, -1), _SHADE),
-                ("BACKGROUND", (2, 0), (2, -1), _SHADE),
-                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 4),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-            ]
-        )
-    )
-    return table
-
-
 class _FooterMark(Flowable):
     """Invisible: tells the page footer which document the current page belongs to."""
 
@@ -218,8 +196,8 @@ def benefit_certificate_story(data: BenefitCertificateData, s: _Styles) -> list[
         Spacer(1, 2 * mm),
         _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", s.meta),
         Spacer(1, 4 * mm),
-        _grid(rows, s),
-        _grid(validity, s),
+        label_grid(rows, s),
+        label_grid(validity, s),
         Spacer(1, 5 * mm),
         _p(body, s.body),
         Spacer(1, 8 * mm),
@@ -291,7 +269,7 @@ def decision_notice_story(data: DecisionNoticeData, s: _Styles) -> list[Flowable
         Spacer(1, 2 * mm),
         _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", s.meta),
         Spacer(1, 4 * mm),
-        _grid(rows, s),
+        label_grid(rows, s),
         _p("认定条件及理由", s.heading),
         rules_table,
         Spacer(1, 4 * mm),

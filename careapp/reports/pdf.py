@@ -355,13 +355,8 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
     return buffer.getvalue()
 
 
-def _header_table(data: AssessmentConclusionData, s: _Styles) -> Table:
-    rows = [
-        ("姓名", data.person_name, "性别", data.sex_zh),
-        ("身份证号", data.id_number_masked, "出生日期", f"{zh_date(data.born_on)}（{data.age}岁）"),
-        ("所属区县", data.district_zh, "评估日期", zh_date(data.assessed_on)),
-        ("评估工具", data.instrument_zh, "在场家属", data.family_member_present),
-    ]
+def label_grid(rows: list[tuple[str, str, str, str]], s: _Styles) -> Table:
+    """Two label-value pairs a row, labels shaded: the head of every certificate."""
     cells = [
         [_p(a, s.cell_label), _p(b, s.cell), _p(c, s.cell_label), _p(d, s.cell)]
         for a, b, c, d in rows
@@ -382,6 +377,16 @@ def _header_table(data: AssessmentConclusionData, s: _Styles) -> Table:
         )
     )
     return table
+
+
+def _header_table(data: AssessmentConclusionData, s: _Styles) -> Table:
+    rows = [
+        ("姓名", data.person_name, "性别", data.sex_zh),
+        ("身份证号", data.id_number_masked, "出生日期", f"{zh_date(data.born_on)}（{data.age}岁）"),
+        ("所属区县", data.district_zh, "评估日期", zh_date(data.assessed_on)),
+        ("评估工具", data.instrument_zh, "在场家属", data.family_member_present),
+    ]
+    return label_grid(rows, s)
 
 
 def _items_table(data: AssessmentConclusionData, s: _Styles) -> Table:
