@@ -12,7 +12,6 @@ from careapp import db
 from careapp.blueprints.applications.forms import (
     ApplicationForm,
     AssignAssessorsForm,
-    ConfirmForm,
     ObjectionForm,
     OversightForm,
     ReassessmentRequestForm,
@@ -57,6 +56,7 @@ from careapp.services.reassessments import (
 from careapp.services.reference import district_name
 from careapp.services.registry import get_person
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("applications", __name__)
 

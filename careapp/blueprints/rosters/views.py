@@ -23,7 +23,6 @@ from wtforms import SelectChoice, SelectField
 
 from careapp import db
 from careapp.blueprints.rosters.forms import (
-    CalendarFeedForm,
     CancelVisitForm,
     ManualEntryForm,
     MoveVisitForm,
@@ -63,6 +62,7 @@ from careapp.services.visit_records import (
     visit_record_options,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("rosters", __name__)
 
@@ -99,7 +99,7 @@ def roster_day() -> ResponseReturnValue:
         "rosters/roster_day.html",
         roster=roster,
         form=form,
-        feed_form=CalendarFeedForm(),
+        feed_form=ConfirmForm(),
         calendar_link=link,
         calendar_link_for=link_for,
         provider_alerts=open_provider_alerts(db.session(), current_actor()),
@@ -416,7 +416,7 @@ def day_sheet() -> ResponseReturnValue:
 @bp.route("/roster/caregivers/<int:caregiver_id>/calendar", methods=["POST"])
 @role_required(Role.PROVIDER_MANAGER)
 def calendar_feed_create(caregiver_id: int) -> ResponseReturnValue:
-    session, form = db.session(), CalendarFeedForm()
+    session, form = db.session(), ConfirmForm()
     if not form.validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     token = create_calendar_feed(session, current_actor(), caregiver_id, utcnow())
@@ -429,7 +429,7 @@ def calendar_feed_create(caregiver_id: int) -> ResponseReturnValue:
 @bp.route("/roster/caregivers/<int:caregiver_id>/calendar/revoke", methods=["POST"])
 @role_required(Role.PROVIDER_MANAGER)
 def calendar_feed_revoke(caregiver_id: int) -> ResponseReturnValue:
-    session, form = db.session(), CalendarFeedForm()
+    session, form = db.session(), ConfirmForm()
     if not form.validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     revoke_calendar_feed(session, current_actor(), caregiver_id, utcnow())

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from careapp import db
-from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
 from careapp.blueprints.visits.labels import (
     FLAG_LABELS,
@@ -55,6 +54,7 @@ from careapp.services.visits import (
     service_items_by_code,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("visits", __name__)
 
@@ -99,7 +99,7 @@ def my_day() -> ResponseReturnValue:
         calendar_link=url_for("rosters.calendar_feed_ics", token=token, _external=True)
         if token
         else None,
-        feed_form=CalendarFeedForm(),
+        feed_form=ConfirmForm(),
     )
 
 
@@ -116,7 +116,7 @@ def my_day_map() -> ResponseReturnValue:
 @role_required(Role.CAREGIVER)
 def my_calendar_create() -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
-    if not CalendarFeedForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     token = create_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
     session.commit()
@@ -129,7 +129,7 @@ def my_calendar_create() -> ResponseReturnValue:
 @role_required(Role.CAREGIVER)
 def my_calendar_revoke() -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
-    if not CalendarFeedForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     revoke_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
     session.commit()

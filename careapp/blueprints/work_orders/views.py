@@ -13,7 +13,6 @@ from careapp.blueprints.work_orders.forms import (
     OFFER_STATUS_LABELS,
     ORDER_STATUS_LABELS,
     REASON_LABELS,
-    ConfirmForm,
     ProviderChoiceForm,
     RefuseForm,
     WorkOrderForm,
@@ -24,6 +23,7 @@ from careapp.models.users import Role
 from careapp.models.work_orders import WorkOrderReason
 from careapp.services import work_orders as service
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 from scheduling.work_orders import Ineligibility
 
 bp = Blueprint("work_orders", __name__)
