@@ -321,7 +321,7 @@ def oversight_report() -> ResponseReturnValue:
                 db.session(), current_actor(), form.first_day.data, form.last_day.data, _rules()
             )
         except CareappError as error:
-            form.last_day.errors = [*form.last_day.errors, error.message]
+            form.show_error(error)
             status = error.status_code
     else:
         status = 400

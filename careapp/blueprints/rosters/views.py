@@ -18,7 +18,6 @@ from flask import (
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
 from careapp import db
@@ -155,7 +154,8 @@ def roster_visit_manual_entry(visit_id: int) -> ResponseReturnValue:
             )
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             cookie_session[MANUAL_ENTRY_KEY] = {"visit_id": visit_id, "token": entry.rating_token}
@@ -202,7 +202,8 @@ def roster_visit_reschedule(visit_id: int) -> ResponseReturnValue:
             travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("The missed visit was rescheduled."), "success")
@@ -224,23 +225,14 @@ def roster_visit_cancel(visit_id: int) -> ResponseReturnValue:
             cancel_visit(session, actor, visit_id, form.reason.data, utcnow())
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("The visit was cancelled."), "success")
             return redirect(url_for("rosters.roster_day", day=detail.day.isoformat()))
         detail = roster_visit(session, actor, visit_id)
     return _render_visit(detail, _move_form(detail), cancel_form=form, status=status)
-
-
-def _form_error(form: FlaskForm, error: CareappError) -> int:
-    """Show a domain error on its field, or above the form; its HTTP status."""
-    target = form._fields.get(error.field) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-    return error.status_code
 
 
 def _caregiver_choices(field: SelectField, detail: RosterVisitDetail, empty: str) -> None:
@@ -280,7 +272,7 @@ def roster_visit_move(visit_id: int) -> ResponseReturnValue:
             travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
-            form.form_errors.append(error.message)
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()

@@ -159,7 +159,8 @@ def visit_check_in(visit_id: int) -> ResponseReturnValue:
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             _flash_check_in(visit)
@@ -185,7 +186,8 @@ def visit_check_out(visit_id: int) -> ResponseReturnValue:
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             _flash_short_visit(short_visit(visit, settings))
@@ -241,18 +243,6 @@ def _item_names(session: Session, codes: Any) -> dict[str, str]:
 def _item_choices(session: Session, visit: Visit) -> list[SelectChoice]:
     names = _item_names(session, visit.service_item_codes)
     return [SelectChoice(code, names.get(code, code)) for code in visit.service_item_codes]
-
-
-def _attach_error(
-    form: CheckInForm | CheckOutForm, error: InvalidInputError | ConflictError
-) -> int:
-    """Show a domain error on its form field (or at the top of the page); its HTTP status."""
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-    return error.status_code
 
 
 def _flash_short_visit(short: dict[str, Any] | None) -> None:
