@@ -40,14 +40,15 @@ def authenticate(
             gettext(
                 "Too many failed logins. Please wait %(minutes)d minutes and try again.",
                 minutes=int(window.total_seconds() // 60),
-            )
+            ),
+            field="password",
         )
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
     ok = ok and user is not None and user.is_enabled
     session.add(LoginAttempt(username=username, address=address, attempted_at=now, is_success=ok))
     if not ok or user is None:
-        raise InvalidInputError(gettext("Wrong username or password."))
+        raise InvalidInputError(gettext("Wrong username or password."), field="password")
     record_event(
         session,
         Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),

@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     DateTimeLocalField,
@@ -19,7 +18,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from careapp.blueprints.applications.labels import choices
-from careapp.blueprints.registry.forms import DomainErrorForm
 from careapp.core.clock import CITY_TZ, to_city
 from careapp.models.assessment import Applicant, CareSetting
 from careapp.models.procedure import ObjectionSource
@@ -27,9 +25,10 @@ from careapp.models.providers import Provider
 from careapp.models.users import User
 from careapp.services.applications import ApplicationInput, TieInput
 from careapp.services.procedure import ObjectionInput
+from careapp.web.forms import CareappForm
 
 
-class ApplicationForm(DomainErrorForm):
+class ApplicationForm(CareappForm):
     applicant = SelectField(_l("Applicant"), choices=choices(Applicant), default="family")
     applicant_name = StringField(
         _l("Name of the family member or institution"), validators=[Optional(), Length(max=100)]
@@ -64,7 +63,7 @@ class ApplicationForm(DomainErrorForm):
         )
 
 
-class AssignAssessorsForm(DomainErrorForm):
+class AssignAssessorsForm(CareappForm):
     assessor_1_id = SelectField(_l("First assessor"), coerce=int, validators=[DataRequired()])
     assessor_2_id = SelectField(_l("Second assessor"), coerce=int, validators=[DataRequired()])
     appointment_at = DateTimeLocalField(
@@ -95,11 +94,7 @@ class AssignAssessorsForm(DomainErrorForm):
         return entered.replace(tzinfo=CITY_TZ).astimezone(dt.UTC)
 
 
-class ConfirmForm(FlaskForm):
-    """A confirmation button (the CSRF token is its only field)."""
-
-
-class ReviewForm(DomainErrorForm):
+class ReviewForm(CareappForm):
     outcome = RadioField(
         _l("Review"),
         choices=[
@@ -119,7 +114,7 @@ class ReviewForm(DomainErrorForm):
         return bool(self.outcome.data == "approve")
 
 
-class ObjectionForm(DomainErrorForm):
+class ObjectionForm(CareappForm):
     source = SelectField(_l("Lodged by"), choices=choices(ObjectionSource), default="applicant")
     lodged_by_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     text = TextAreaField(
@@ -134,7 +129,7 @@ class ObjectionForm(DomainErrorForm):
         )
 
 
-class ResolveObjectionForm(DomainErrorForm):
+class ResolveObjectionForm(CareappForm):
     outcome = RadioField(
         _l("Resolution"),
         choices=[
@@ -148,7 +143,7 @@ class ResolveObjectionForm(DomainErrorForm):
     )
 
 
-class ReassessmentRequestForm(DomainErrorForm):
+class ReassessmentRequestForm(CareappForm):
     kind = RadioField(
         _l("Request"),
         choices=[
@@ -162,7 +157,7 @@ class ReassessmentRequestForm(DomainErrorForm):
     )
 
 
-class OversightForm(FlaskForm):
+class OversightForm(CareappForm):
     class Meta:
         csrf = False  # a GET filter
 
@@ -170,7 +165,7 @@ class OversightForm(FlaskForm):
     last_day = DateField(_l("Until"), validators=[DataRequired()])
 
 
-class TieForm(DomainErrorForm):
+class TieForm(CareappForm):
     assessor_id = SelectField(_l("Assessor"), coerce=int, validators=[DataRequired()])
     provider_id = SelectField(_l("Care provider"), coerce=int, validators=[DataRequired()])
     description = StringField(

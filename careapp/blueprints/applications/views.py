@@ -12,7 +12,6 @@ from careapp import db
 from careapp.blueprints.applications.forms import (
     ApplicationForm,
     AssignAssessorsForm,
-    ConfirmForm,
     ObjectionForm,
     OversightForm,
     ReassessmentRequestForm,
@@ -57,6 +56,7 @@ from careapp.services.reassessments import (
 from careapp.services.reference import district_name
 from careapp.services.registry import get_person
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("applications", __name__)
 
@@ -321,7 +321,7 @@ def oversight_report() -> ResponseReturnValue:
                 db.session(), current_actor(), form.first_day.data, form.last_day.data, _rules()
             )
         except CareappError as error:
-            form.last_day.errors = [*form.last_day.errors, error.message]
+            form.show_error(error)
             status = error.status_code
     else:
         status = 400

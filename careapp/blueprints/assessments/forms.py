@@ -8,7 +8,6 @@ from typing import Any
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -29,6 +28,7 @@ from careapp.services.assessments import (
     NOTE_MAX,
     AssessmentAnswersError,
 )
+from careapp.web.forms import CareappForm
 
 NOTE_SUFFIX = "__note"
 
@@ -44,7 +44,7 @@ def localized(obj: Any, attribute: str) -> str:
     return str(getattr(obj, f"{attribute}_{current_language()}"))
 
 
-class AssessmentForm(FlaskForm):
+class AssessmentForm(CareappForm):
     """The fields every instrument shares; `build_assessment_form` adds one radio per item."""
 
     family_member_present = StringField(
@@ -85,22 +85,17 @@ class AssessmentForm(FlaskForm):
         }
 
     def show_error(self, error: CareappError) -> None:
-        """Put a domain error on the field it names, or on the form as a whole."""
-        if isinstance(error, AssessmentAnswersError):
-            messages = {
-                MISSING: _("Choose one answer."),
-                INVALID_OPTION: _("Not one of the answers."),
-            }
-            item_codes = {item.code for item in self.items}
-            for code, reason in error.problems.items():
-                if code in item_codes and code in self._fields:
-                    self[code].errors = [*self[code].errors, messages.get(reason, error.message)]
-                elif error.message not in self.form_errors:
-                    self.form_errors.append(error.message)
-        elif error.field is not None and error.field in self._fields:
-            self[error.field].errors = [*self[error.field].errors, error.message]
-        else:
-            self.form_errors.append(error.message)
+        """Put each unanswered or invalid item's problem on its radio; other errors as usual."""
+        if not isinstance(error, AssessmentAnswersError):
+            super().show_error(error)
+            return
+        messages = {MISSING: _("Choose one answer."), INVALID_OPTION: _("Not one of the answers.")}
+        item_codes = {item.code for item in self.items}
+        for code, reason in error.problems.items():
+            if code in item_codes and code in self._fields:
+                self[code].errors = [*self[code].errors, messages.get(reason, error.message)]
+            elif error.message not in self.form_errors:
+                self.form_errors.append(error.message)
 
 
 class CorrectionForm(AssessmentForm):
@@ -114,10 +109,6 @@ class CorrectionForm(AssessmentForm):
         ],
         render_kw={"rows": 2},
     )
-
-
-class ConfirmForm(FlaskForm):
-    """The second assessor's confirmation (a button; CSRF only)."""
 
 
 def build_assessment_form(

@@ -28,7 +28,6 @@ from careapp import db
 from careapp.blueprints.assessments.forms import (
     NOTE_SUFFIX,
     AssessmentForm,
-    ConfirmForm,
     CorrectionForm,
     build_assessment_form,
     localized,
@@ -65,6 +64,7 @@ from careapp.services.assessments import (
 )
 from careapp.services.reference import district_name
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("assessments", __name__)
 

@@ -35,7 +35,7 @@ def login() -> ResponseReturnValue:
             )
         except CareappError as error:
             session.commit()  # the failed attempt counts towards throttling
-            form.password.errors.append(error.message)
+            form.show_error(error)
             return render_template("auth/login.html", form=form), error.status_code
         session.commit()
         login_user(user)

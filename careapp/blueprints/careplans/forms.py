@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, TimeField
+from wtforms import SelectField, TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from careapp.core.money import format_yuan
 from careapp.services.careplans import (
@@ -19,6 +15,7 @@ from careapp.services.careplans import (
     localized_name,
     qualification_label,
 )
+from careapp.web.forms import CareappForm, MultiCheckboxField, optional_int
 
 WEEKDAY_LABELS = (
     (1, _l("Monday")),
@@ -31,18 +28,7 @@ WEEKDAY_LABELS = (
 )
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
-class CarePlanForm(FlaskForm):
+class CarePlanForm(CareappForm):
     provider_id = SelectField(_l("Provider"), coerce=int, validators=[InputRequired()])
     service_item_ids = MultiCheckboxField(_l("Service items"), coerce=int)
     weekdays = MultiCheckboxField(
@@ -53,7 +39,7 @@ class CarePlanForm(FlaskForm):
     window_start = TimeField(_l("Window starts"), validators=[InputRequired()])
     window_end = TimeField(_l("Window ends"), validators=[InputRequired()])
     preferred_caregiver_id = SelectField(
-        _l("Preferred caregiver (optional)"), coerce=_optional_int, validators=[Optional()]
+        _l("Preferred caregiver (optional)"), coerce=optional_int, validators=[Optional()]
     )
 
     def set_choices(self, options: CarePlanOptions) -> None:

@@ -40,11 +40,7 @@ def careplan_new(entitlement_id: int) -> ResponseReturnValue:
             )
         except CareappError as error:
             session.rollback()
-            target = getattr(form, error.field, None) if error.field else None
-            if target is None:
-                form.form_errors.append(error.message)
-            else:
-                target.errors = [*target.errors, error.message]
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()

@@ -3,25 +3,26 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from careapp.web.forms import CareappForm
 
-class PrintBatchForm(FlaskForm):
+
+class PrintBatchForm(CareappForm):
     week = DateField(
         _l("A day of the week to print (Monday to Sunday)"), validators=[InputRequired()]
     )
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(CareappForm):
     class Meta:
         csrf = False  # a public look-up by GET: it changes nothing
 
     number = StringField(_l("Certificate number"), validators=[InputRequired(), Length(max=40)])
 
 
-class ReissueForm(FlaskForm):
+class ReissueForm(CareappForm):
     reason = TextAreaField(
         _l("Reason for the re-issue"), validators=[InputRequired(), Length(max=500)]
     )

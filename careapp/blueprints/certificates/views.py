@@ -149,7 +149,7 @@ def reissue(kind: str, subject_id: int) -> ResponseReturnValue:
             return _sealed(document_kind, subject_id, reissue_reason=form.reason.data.strip())
         except CareappError as error:
             db.session().rollback()
-            form.form_errors.append(error.message)
+            form.show_error(error)
             status = error.status_code
     elif form.is_submitted():
         status = 400 if current is not None else 409
@@ -219,7 +219,7 @@ def batch_new() -> ResponseReturnValue:
             batch = print_batches.request_print_batch(session, actor, form.week.data, utcnow())
         except CareappError as error:
             session.rollback()
-            form.form_errors.append(error.message)
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()

@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
-    Field,
     IntegerField,
     RadioField,
     SelectChoice,
@@ -18,13 +16,12 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
 from careapp.blueprints.claims.wording import KIND_LABELS, STATUS_LABELS
-from careapp.core.errors import CareappError
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
-from careapp.web.fields import optional_choice_id
+from careapp.web.forms import CareappForm, optional_choice_id
 
 
-class FlagFilterForm(FlaskForm):
+class FlagFilterForm(CareappForm):
     class Meta:
         csrf = False
 
@@ -75,7 +72,7 @@ class FlagFilterForm(FlaskForm):
         )
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(CareappForm):
     decision = RadioField(
         _l("Decision"),
         choices=[
@@ -96,10 +93,3 @@ class ReviewForm(FlaskForm):
         ],
         render_kw={"rows": 3},
     )
-
-    def show_error(self, error: CareappError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)

@@ -6,10 +6,8 @@ import re
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    Field,
     HiddenField,
     IntegerField,
     SelectField,
@@ -19,7 +17,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.core.errors import CareappError
 from careapp.core.money import format_yuan
 from careapp.models.devices import DeviceProvision
 from careapp.services.devices import (
@@ -33,6 +30,7 @@ from careapp.services.devices import (
     ReturnInput,
     describe_device,
 )
+from careapp.web.forms import CareappForm
 
 YUAN = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
 COUNT_MAX = 100_000
@@ -47,18 +45,7 @@ def yuan_to_fen(text: str | None) -> int | None:
     return int(whole) * 100 + int(cents.ljust(2, "0"))
 
 
-class DomainErrorForm(FlaskForm):
-    """A form that shows a service's error on the field it names (or on the whole form)."""
-
-    def show_error(self, error: CareappError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
-
-
-class DeviceFiguresForm(DomainErrorForm):
+class DeviceFiguresForm(CareappForm):
     """What an administrator may change on a device type: names and figures."""
 
     name_zh = StringField(_l("Chinese name"), validators=[InputRequired(), Length(max=NAME_MAX)])
@@ -115,11 +102,11 @@ class DeviceTypeForm(DeviceFiguresForm):
         return self.figures(self.code.data or "", DeviceProvision(self.provision.data))
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(CareappForm):
     is_active = HiddenField(validators=[InputRequired(), AnyOf(["0", "1"])])
 
 
-class LoanForm(DomainErrorForm):
+class LoanForm(CareappForm):
     device_type_id = SelectField(_l("Device"), coerce=int, validators=[InputRequired()])
     starts_on = DateField(_l("Start date (or date granted)"), validators=[InputRequired()])
     due_on = DateField(_l("Due back on"), validators=[Optional()])
@@ -143,7 +130,7 @@ class LoanForm(DomainErrorForm):
         )
 
 
-class ReturnForm(DomainErrorForm):
+class ReturnForm(CareappForm):
     returned_on = DateField(_l("Returned on"), validators=[InputRequired()])
     condition = TextAreaField(
         _l("Condition of the device"),

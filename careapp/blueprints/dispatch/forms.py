@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField
 from wtforms.validators import InputRequired, NumberRange
+
+from careapp.web.forms import CareappForm
 
 MAX_DAYS = 14
 
 
-class DispatchRunForm(FlaskForm):
+class DispatchRunForm(CareappForm):
     first_day = DateField(
         _l("First day"),
         validators=[InputRequired(_l("Choose the first day."))],

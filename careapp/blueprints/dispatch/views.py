@@ -42,7 +42,7 @@ def dispatch_run() -> ResponseReturnValue:
             )
         except CareappError as error:
             session.rollback()
-            flash(error.message, "error")
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()

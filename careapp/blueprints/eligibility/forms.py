@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
 from careapp.models.assessment import CareSetting
+from careapp.web.forms import CareappForm
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(CareappForm):
     care_setting = SelectField(
         _l("Care setting"),
         choices=[

@@ -49,7 +49,7 @@ def decision_new(application_id: int) -> ResponseReturnValue:
             )
         except CareappError as error:
             session.rollback()
-            form.form_errors.append(error.message)
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
-from careapp.core.errors import CareappError
 from careapp.models.assessment import CareSetting
 from careapp.models.providers import Provider
 from careapp.services.ledger import END_REASONS, NOTE_MAX
+from careapp.web.forms import CareappForm
 
 END_REASON_LABELS = {
     "death": _l("Death"),
@@ -24,15 +23,8 @@ END_REASON_LABELS = {
 }
 
 
-class EventForm(FlaskForm):
+class EventForm(CareappForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=NOTE_MAX)])
-
-    def show_error(self, error: CareappError) -> None:
-        """Attach a service error to its field, or to the form as a whole."""
-        if error.field is not None and error.field in self:
-            self[error.field].errors = [*self[error.field].errors, error.message]
-        else:
-            self.form_errors.append(error.message)
 
 
 class MoveForm(EventForm):

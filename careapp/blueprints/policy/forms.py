@@ -15,7 +15,6 @@ from typing import Any
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
@@ -24,7 +23,6 @@ from assessments.grading import INSTRUMENTS, rules_to_data
 from assessments.instruments import barthel, national_2021
 from assessments.types import BandRules, CombinationRules, Instrument
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
-from careapp.core.errors import CareappError
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory
@@ -43,6 +41,7 @@ from careapp.services.policy import (
     describe_amount_error,
     rate_field,
 )
+from careapp.web.forms import CareappForm
 
 NO_CATEGORY = "none"
 CATEGORY_CHOICES = (
@@ -165,7 +164,7 @@ class InstrumentSection:
     categories: list[tuple[str, str]]  # grade label, field name
 
 
-class PolicyVersionForm(FlaskForm):
+class PolicyVersionForm(CareappForm):
     """The fields every version has; `build_policy_form` adds the rules of every instrument."""
 
     name = StringField(
@@ -248,13 +247,6 @@ class PolicyVersionForm(FlaskForm):
             home_service_monthly_budget_fen=self.home_service_monthly_budget.data or 0,
             min_disability_months=self.min_disability_months.data or 0,
         )
-
-    def show_error(self, error: CareappError) -> None:
-        """Attach a service error to its field, or to the form as a whole."""
-        if error.field is not None and error.field in self:
-            self[error.field].errors = [*self[error.field].errors, error.message]
-        else:
-            self.form_errors.append(error.message)
 
 
 def _limit(instrument: str, indicator: str | None, band: str, end: str) -> str:

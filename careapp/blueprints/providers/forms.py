@@ -6,14 +6,13 @@ import datetime as dt
 import re
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, Field, IntegerField, RadioField, SelectField, TextAreaField
+from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from careapp.core.errors import CareappError
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.services.complaints import ComplaintInput
+from careapp.web.forms import CareappForm
 
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ID_RANGE = NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number."))
@@ -30,18 +29,7 @@ def parse_month(text: str | None) -> dt.date | None:
     return dt.date(year, month, 1)
 
 
-class DomainErrorForm(FlaskForm):
-    """A form that shows a service's error on the field it names (or on the whole form)."""
-
-    def show_error(self, error: CareappError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
-
-
-class ComplaintForm(DomainErrorForm):
+class ComplaintForm(CareappForm):
     received_on = DateField(
         _l("Received on"), validators=[InputRequired(message=_l("Enter a date."))]
     )
@@ -71,7 +59,7 @@ class ComplaintForm(DomainErrorForm):
         )
 
 
-class ResolveComplaintForm(DomainErrorForm):
+class ResolveComplaintForm(CareappForm):
     outcome = RadioField(
         _l("Decision"),
         choices=[
@@ -83,5 +71,5 @@ class ResolveComplaintForm(DomainErrorForm):
     note = TextAreaField(_l("Resolution note"))
 
 
-class LiftSuspensionForm(DomainErrorForm):
+class LiftSuspensionForm(CareappForm):
     reason = TextAreaField(_l("Why the suspension is lifted"))

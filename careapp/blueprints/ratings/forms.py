@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, TextAreaField
 from wtforms.validators import Optional
+
+from careapp.web.forms import CareappForm
 
 STARS_MESSAGE = _l("Choose from 1 to 5 stars.")
 
 
-class RatingForm(FlaskForm):
+class RatingForm(CareappForm):
     stars = RadioField(
         _l("How satisfied are you with this visit?"),
         choices=[

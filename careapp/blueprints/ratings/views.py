@@ -44,7 +44,8 @@ def rate_visit(token: str) -> ResponseReturnValue:
             submit_rating(session, token, form.stars.data or 0, form.comment.data, now)
         except InvalidInputError as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         except CareappError as error:
             session.rollback()
             return _unavailable(error)
@@ -71,7 +72,8 @@ def phone_rating(visit_id: int) -> ResponseReturnValue:
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("Phone-survey rating recorded."), "success")
@@ -89,13 +91,3 @@ def _unavailable(error: CareappError) -> ResponseReturnValue:
     return render_template(
         "ratings/rating_unavailable.html", message=error.message, code=error.status_code
     ), error.status_code
-
-
-def _attach_error(form: RatingForm, error: CareappError) -> int:
-    """Show a domain error on its form field (or at the top of the page); its HTTP status."""
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-    return error.status_code

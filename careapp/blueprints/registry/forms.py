@@ -5,32 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import DateField, Field, FloatField, SelectField, StringField, TextAreaField
+from wtforms import DateField, FloatField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from careapp.blueprints.registry.labels import choices
-from careapp.core.errors import CareappError
 from careapp.models.people import District, HouseholdType, InsuranceScheme, InsuranceStatus
 from careapp.services.reference import district_name
 from careapp.services.registry import PersonInput
+from careapp.web.forms import CareappForm
 
 PHONE = Regexp(r"^[0-9+\-() ]{5,30}$", message=_l("Enter a phone number (digits)."))
 
 
-class DomainErrorForm(FlaskForm):
-    """A form that can show a service's error on the field it names (or on the whole form)."""
-
-    def show_error(self, error: CareappError) -> None:
-        field = getattr(self, error.field, None) if error.field else None
-        if isinstance(field, Field):
-            field.errors = [*field.errors, error.message]
-        else:
-            self.form_errors.append(error.message)
-
-
-class PersonForm(DomainErrorForm):
+class PersonForm(CareappForm):
     id_number = StringField(
         _l("Resident ID number"),
         validators=[DataRequired(), Length(max=30)],
@@ -88,7 +76,7 @@ class PersonForm(DomainErrorForm):
         )
 
 
-class RevealIdForm(DomainErrorForm):
+class RevealIdForm(CareappForm):
     reason = TextAreaField(
         _l("Reason for seeing the full ID number"),
         validators=[DataRequired(), Length(max=200)],
@@ -96,5 +84,5 @@ class RevealIdForm(DomainErrorForm):
     )
 
 
-class PersonSearchForm(FlaskForm):
+class PersonSearchForm(CareappForm):
     q = StringField(_l("Search"), validators=[Length(max=100)])

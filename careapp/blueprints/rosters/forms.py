@@ -3,26 +3,23 @@ manager's hand on a visit: manual entry, reschedule, cancel (POST)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+
+from careapp.web.forms import CareappForm, MultiCheckboxField, optional_int
 
 
-class RosterDayForm(FlaskForm):
+class RosterDayForm(CareappForm):
     class Meta:
         csrf = False
 
@@ -45,7 +42,7 @@ class RosterExportForm(RosterDayForm):
     caregiver_id = IntegerField(_l("Caregiver"), validators=[Optional()])
 
 
-class MoveVisitForm(FlaskForm):
+class MoveVisitForm(CareappForm):
     """Give a visit to another caregiver and/or another start time within its window."""
 
     caregiver_id = SelectField(
@@ -56,25 +53,10 @@ class MoveVisitForm(FlaskForm):
     accepted_travel_minutes = IntegerField(validators=[Optional()])
 
 
-class CalendarFeedForm(FlaskForm):
-    """The create/revoke buttons of a calendar link (a CSRF token only)."""
-
-
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
-
-class _Checkboxes(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-
-class ManualEntryForm(FlaskForm):
+class ManualEntryForm(CareappForm):
     """A visit entered by hand from the caregiver's paper record (city times)."""
 
-    caregiver_id = SelectField(_l("Caregiver"), coerce=_optional_int, validators=[Optional()])
+    caregiver_id = SelectField(_l("Caregiver"), coerce=optional_int, validators=[Optional()])
     check_in_time = TimeField(
         _l("Check-in time"), validators=[InputRequired(_l("Give the check-in time."))]
     )
@@ -82,7 +64,7 @@ class ManualEntryForm(FlaskForm):
         _l("Check-out time"), validators=[InputRequired(_l("Give the check-out time."))]
     )
     check_out_next_day = BooleanField(_l("Checked out after midnight (the next day)"))
-    done_item_codes = _Checkboxes(_l("Service items done"))
+    done_item_codes = MultiCheckboxField(_l("Service items done"))
     reason = StringField(
         _l("Why the phone was not used"),
         validators=[
@@ -96,7 +78,7 @@ class ManualEntryForm(FlaskForm):
     )
 
 
-class RescheduleVisitForm(FlaskForm):
+class RescheduleVisitForm(CareappForm):
     """A make-up visit for a missed one: a day, a window and optionally a caregiver."""
 
     day = DateField(
@@ -108,12 +90,12 @@ class RescheduleVisitForm(FlaskForm):
     window_end = TimeField(
         _l("Window ends"), validators=[InputRequired(_l("Give the end of the time window."))]
     )
-    caregiver_id = SelectField(_l("Caregiver"), coerce=_optional_int, validators=[Optional()])
+    caregiver_id = SelectField(_l("Caregiver"), coerce=optional_int, validators=[Optional()])
     start = TimeField(_l("Start (with a caregiver)"), validators=[Optional()])
     accepted_travel_minutes = IntegerField(validators=[Optional()])
 
 
-class CancelVisitForm(FlaskForm):
+class CancelVisitForm(CareappForm):
     reason = StringField(
         _l("Why the visit is cancelled"),
         validators=[

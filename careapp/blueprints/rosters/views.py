@@ -18,12 +18,10 @@ from flask import (
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 
 from careapp import db
 from careapp.blueprints.rosters.forms import (
-    CalendarFeedForm,
     CancelVisitForm,
     ManualEntryForm,
     MoveVisitForm,
@@ -63,6 +61,7 @@ from careapp.services.visit_records import (
     visit_record_options,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("rosters", __name__)
 
@@ -99,7 +98,7 @@ def roster_day() -> ResponseReturnValue:
         "rosters/roster_day.html",
         roster=roster,
         form=form,
-        feed_form=CalendarFeedForm(),
+        feed_form=ConfirmForm(),
         calendar_link=link,
         calendar_link_for=link_for,
         provider_alerts=open_provider_alerts(db.session(), current_actor()),
@@ -155,7 +154,8 @@ def roster_visit_manual_entry(visit_id: int) -> ResponseReturnValue:
             )
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             cookie_session[MANUAL_ENTRY_KEY] = {"visit_id": visit_id, "token": entry.rating_token}
@@ -202,7 +202,8 @@ def roster_visit_reschedule(visit_id: int) -> ResponseReturnValue:
             travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("The missed visit was rescheduled."), "success")
@@ -224,23 +225,14 @@ def roster_visit_cancel(visit_id: int) -> ResponseReturnValue:
             cancel_visit(session, actor, visit_id, form.reason.data, utcnow())
         except CareappError as error:
             session.rollback()
-            status = _form_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("The visit was cancelled."), "success")
             return redirect(url_for("rosters.roster_day", day=detail.day.isoformat()))
         detail = roster_visit(session, actor, visit_id)
     return _render_visit(detail, _move_form(detail), cancel_form=form, status=status)
-
-
-def _form_error(form: FlaskForm, error: CareappError) -> int:
-    """Show a domain error on its field, or above the form; its HTTP status."""
-    target = form._fields.get(error.field) if error.field else None
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
-    return error.status_code
 
 
 def _caregiver_choices(field: SelectField, detail: RosterVisitDetail, empty: str) -> None:
@@ -280,7 +272,7 @@ def roster_visit_move(visit_id: int) -> ResponseReturnValue:
             travel, status = error, error.status_code
         except CareappError as error:
             session.rollback()
-            form.form_errors.append(error.message)
+            form.show_error(error)
             status = error.status_code
         else:
             session.commit()
@@ -416,7 +408,7 @@ def day_sheet() -> ResponseReturnValue:
 @bp.route("/roster/caregivers/<int:caregiver_id>/calendar", methods=["POST"])
 @role_required(Role.PROVIDER_MANAGER)
 def calendar_feed_create(caregiver_id: int) -> ResponseReturnValue:
-    session, form = db.session(), CalendarFeedForm()
+    session, form = db.session(), ConfirmForm()
     if not form.validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     token = create_calendar_feed(session, current_actor(), caregiver_id, utcnow())
@@ -429,7 +421,7 @@ def calendar_feed_create(caregiver_id: int) -> ResponseReturnValue:
 @bp.route("/roster/caregivers/<int:caregiver_id>/calendar/revoke", methods=["POST"])
 @role_required(Role.PROVIDER_MANAGER)
 def calendar_feed_revoke(caregiver_id: int) -> ResponseReturnValue:
-    session, form = db.session(), CalendarFeedForm()
+    session, form = db.session(), ConfirmForm()
     if not form.validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     revoke_calendar_feed(session, current_actor(), caregiver_id, utcnow())

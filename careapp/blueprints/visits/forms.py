@@ -11,27 +11,19 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
+from wtforms.widgets import HiddenInput
 
 from careapp.blueprints.visits.labels import STATUS_LABELS
 from careapp.models.visit import VisitStatus
 from careapp.services.registry import is_id_number_query
 from careapp.services.visit_search import RatingFilter, VisitFilter
-from careapp.web.fields import optional_choice_id
+from careapp.web.forms import CareappForm, MultiCheckboxField, optional_choice_id
 
 MAX_NAME_QUERY = 50
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes (one per choice) instead of a multiple select."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 def _position_fields() -> tuple[FloatField, FloatField]:
@@ -42,7 +34,7 @@ def _position_fields() -> tuple[FloatField, FloatField]:
     )
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(CareappForm):
     lat, lon = _position_fields()
     location_note = StringField(
         _l("Location unavailable — reason"),
@@ -50,7 +42,7 @@ class CheckInForm(FlaskForm):
     )
 
 
-class CheckOutForm(FlaskForm):
+class CheckOutForm(CareappForm):
     # The service checks the ticked items against the visit (one message for every mistake).
     done_item_codes = MultiCheckboxField(
         _l("Service items done"), choices=[], validate_choice=False
@@ -67,7 +59,7 @@ def _not_an_id_number(form: FlaskForm, field: Field) -> None:
         )
 
 
-class VisitFilterForm(FlaskForm):
+class VisitFilterForm(CareappForm):
     """The administrators' visit list filter (GET, no CSRF token)."""
 
     class Meta:

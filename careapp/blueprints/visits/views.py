@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from careapp import db
-from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
 from careapp.blueprints.visits.labels import (
     FLAG_LABELS,
@@ -55,6 +54,7 @@ from careapp.services.visits import (
     service_items_by_code,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("visits", __name__)
 
@@ -99,7 +99,7 @@ def my_day() -> ResponseReturnValue:
         calendar_link=url_for("rosters.calendar_feed_ics", token=token, _external=True)
         if token
         else None,
-        feed_form=CalendarFeedForm(),
+        feed_form=ConfirmForm(),
     )
 
 
@@ -116,7 +116,7 @@ def my_day_map() -> ResponseReturnValue:
 @role_required(Role.CAREGIVER)
 def my_calendar_create() -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
-    if not CalendarFeedForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     token = create_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
     session.commit()
@@ -129,7 +129,7 @@ def my_calendar_create() -> ResponseReturnValue:
 @role_required(Role.CAREGIVER)
 def my_calendar_revoke() -> ResponseReturnValue:
     session, actor = db.session(), current_actor()
-    if not CalendarFeedForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         raise InvalidInputError(_("The form expired. Please go back and try again."))
     revoke_calendar_feed(session, actor, own_caregiver_id(session, actor), utcnow())
     session.commit()
@@ -159,7 +159,8 @@ def visit_check_in(visit_id: int) -> ResponseReturnValue:
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             _flash_check_in(visit)
@@ -185,7 +186,8 @@ def visit_check_out(visit_id: int) -> ResponseReturnValue:
             )  # fmt: skip
         except (InvalidInputError, ConflictError) as error:
             session.rollback()
-            status = _attach_error(form, error)
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             _flash_short_visit(short_visit(visit, settings))
@@ -241,18 +243,6 @@ def _item_names(session: Session, codes: Any) -> dict[str, str]:
 def _item_choices(session: Session, visit: Visit) -> list[SelectChoice]:
     names = _item_names(session, visit.service_item_codes)
     return [SelectChoice(code, names.get(code, code)) for code in visit.service_item_codes]
-
-
-def _attach_error(
-    form: CheckInForm | CheckOutForm, error: InvalidInputError | ConflictError
-) -> int:
-    """Show a domain error on its form field (or at the top of the page); its HTTP status."""
-    field = form._fields.get(error.field) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        flash(error.message, "error")
-    return error.status_code
 
 
 def _flash_short_visit(short: dict[str, Any] | None) -> None:

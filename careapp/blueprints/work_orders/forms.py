@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
@@ -13,13 +10,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from careapp.models.providers import Provider
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
 from careapp.services.work_orders import REASON_MAX
-
-
-def _optional_int(value: Any) -> int | None:
-    if value in (None, "", "None"):
-        return None
-    return int(value)
-
+from careapp.web.forms import CareappForm, optional_int
 
 REASON_LABELS = {
     WorkOrderReason.NEW_CLIENT: _l("New client"),
@@ -28,7 +19,7 @@ REASON_LABELS = {
 }
 
 
-class WorkOrderForm(FlaskForm):
+class WorkOrderForm(CareappForm):
     reason = SelectField(
         _l("Reason"),
         choices=[
@@ -38,7 +29,7 @@ class WorkOrderForm(FlaskForm):
         validators=[InputRequired()],
     )
     family_choice_provider_id = SelectField(
-        _l("The family's choice (optional)"), coerce=_optional_int, validators=[Optional()]
+        _l("The family's choice (optional)"), coerce=optional_int, validators=[Optional()]
     )
 
     def set_providers(self, providers: list[Provider]) -> None:
@@ -48,8 +39,8 @@ class WorkOrderForm(FlaskForm):
         ]
 
 
-class ProviderChoiceForm(FlaskForm):
-    provider_id = SelectField(_l("Provider"), coerce=_optional_int, validators=[InputRequired()])
+class ProviderChoiceForm(CareappForm):
+    provider_id = SelectField(_l("Provider"), coerce=optional_int, validators=[InputRequired()])
 
     def set_providers(self, providers: list[Provider]) -> None:
         self.provider_id.choices = [
@@ -58,14 +49,10 @@ class ProviderChoiceForm(FlaskForm):
         ]
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(CareappForm):
     refusal_reason = TextAreaField(
         _l("Reason for refusing"), validators=[InputRequired(), Length(max=REASON_MAX)]
     )
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only needs the CSRF token (accept, cancel)."""
 
 
 ORDER_STATUS_LABELS = {

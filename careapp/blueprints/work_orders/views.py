@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 
 from careapp import db
 from careapp.blueprints.work_orders.forms import (
@@ -13,7 +12,6 @@ from careapp.blueprints.work_orders.forms import (
     OFFER_STATUS_LABELS,
     ORDER_STATUS_LABELS,
     REASON_LABELS,
-    ConfirmForm,
     ProviderChoiceForm,
     RefuseForm,
     WorkOrderForm,
@@ -24,6 +22,7 @@ from careapp.models.users import Role
 from careapp.models.work_orders import WorkOrderReason
 from careapp.services import work_orders as service
 from careapp.web.access import current_actor, role_required
+from careapp.web.forms import ConfirmForm
 from scheduling.work_orders import Ineligibility
 
 bp = Blueprint("work_orders", __name__)
@@ -41,17 +40,6 @@ def _labels() -> dict[str, object]:
 
 def _rules() -> service.WorkOrderRules:
     return service.WorkOrderRules.from_config(current_app.config)
-
-
-def _show_error(form: FlaskForm, error: CareappError) -> int:
-    """Put a domain error on its field (or on the form) and return the status to answer."""
-    db.session().rollback()
-    target = getattr(form, error.field, None) if error.field else None
-    if target is None:
-        form.form_errors.append(error.message)
-    else:
-        target.errors = [*target.errors, error.message]
-    return error.status_code
 
 
 @bp.route("/work-orders", methods=["GET"])
@@ -90,7 +78,9 @@ def work_order_new(entitlement_id: int) -> ResponseReturnValue:
                 family_choice_provider_id=form.family_choice_provider_id.data,
             )
         except CareappError as error:
-            status = _show_error(form, error)
+            session.rollback()
+            form.show_error(error)
+            status = error.status_code
         else:
             session.commit()
             flash(_("The work order is open and the first offer has been made."), "success")
@@ -154,7 +144,9 @@ def work_order_family_choice(order_id: int) -> ResponseReturnValue:
             db.session(), current_actor(), order_id, form.provider_id.data, _rules(), utcnow()
         )
     except CareappError as error:
-        return _detail(order_id, choice_form=form, status=_show_error(form, error))
+        db.session().rollback()
+        form.show_error(error)
+        return _detail(order_id, choice_form=form, status=error.status_code)
     db.session().commit()
     flash(_("The family's choice has been recorded and offered."), "success")
     return redirect(url_for("work_orders.work_order_detail", order_id=order_id))
@@ -173,7 +165,9 @@ def work_order_assign(order_id: int) -> ResponseReturnValue:
             db.session(), current_actor(), order_id, form.provider_id.data, _rules(), utcnow()
         )
     except CareappError as error:
-        return _detail(order_id, assign_form=form, status=_show_error(form, error))
+        db.session().rollback()
+        form.show_error(error)
+        return _detail(order_id, assign_form=form, status=error.status_code)
     db.session().commit()
     flash(_("The provider has been assigned."), "success")
     return redirect(url_for("work_orders.work_order_detail", order_id=order_id))
@@ -263,9 +257,12 @@ def offer_refuse(offer_id: int) -> ResponseReturnValue:
             now=utcnow(),
         )
     except CareappError as error:
-        status = _show_error(form, error)
+        db.session().rollback()
+        form.show_error(error)
         message = None if error.field else error.message  # e.g. answered already
-        return _offers_page(refuse_form=form, refusing=offer_id, error=message, status=status)
+        return _offers_page(
+            refuse_form=form, refusing=offer_id, error=message, status=error.status_code
+        )
     db.session().commit()
     flash(_("You have refused the offer; it goes to the next provider."), "success")
     return redirect(url_for("work_orders.offer_list"))
