@@ -54,7 +54,6 @@ from careapp.services.reassessments import (
     request_reassessment,
     suspend_overdue_benefit,
 )
-from careapp.services.reference import district_name
 from careapp.services.registry import get_person
 from careapp.web.access import current_actor, role_required
 
@@ -65,7 +64,6 @@ bp = Blueprint("applications", __name__)
 def _display_helpers() -> dict[str, Any]:
     return {
         "label": label,
-        "district_name": district_name,
         "status_badges": STATUS_BADGES,
         "grade_label": grade_label,
     }

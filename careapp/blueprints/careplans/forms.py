@@ -16,9 +16,9 @@ from careapp.core.money import format_yuan
 from careapp.services.careplans import (
     CarePlanInput,
     CarePlanOptions,
-    localized_name,
     qualification_label,
 )
+from careapp.services.i18n import localized
 
 WEEKDAY_LABELS = (
     (1, _l("Monday")),
@@ -63,7 +63,7 @@ class CarePlanForm(FlaskForm):
                 item.id,
                 _(
                     "%(name)s — %(minutes)d min, %(price)s yuan, %(qualification)s",
-                    name=localized_name(item),
+                    name=localized(item),
                     minutes=item.duration_minutes,
                     price=format_yuan(item.unit_price_fen),
                     qualification=qualification_label(item.qualification),

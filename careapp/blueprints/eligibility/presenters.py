@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -14,6 +13,7 @@ from assessments.grading import INSTRUMENTS
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory
 from careapp.models.people import InsuranceScheme
+from careapp.services.i18n import localized
 
 CARE_SETTING_LABELS: Mapping[CareSetting, LazyString] = {
     CareSetting.MEDICAL_CARE_INSTITUTION: _l("Medical nursing institution"),
@@ -40,17 +40,12 @@ RULE_LABELS: Mapping[str, LazyString] = {
 }
 
 
-def _is_english() -> bool:
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
-
-
 def instrument_name(code: str) -> str:
     """The instrument's own name in the user's language (its code if it is not known here)."""
     instrument = INSTRUMENTS.get(code)
     if instrument is None:
         return code
-    return instrument.name_en if _is_english() else instrument.name_zh
+    return localized(instrument)
 
 
 def grade_label(instrument_code: str, grade: str) -> str:
@@ -59,7 +54,7 @@ def grade_label(instrument_code: str, grade: str) -> str:
     band = instrument.band(grade) if instrument is not None else None
     if band is None:
         return grade
-    return band.label_en if _is_english() else band.label_zh
+    return localized(band, "label")
 
 
 def category_label(value: str | None) -> str:

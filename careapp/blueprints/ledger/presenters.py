@@ -7,7 +7,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -44,13 +43,6 @@ def parse_month(value: str | None, today: dt.date) -> dt.date:
         if 2000 <= year <= 2100 and 1 <= month <= 12:
             return dt.date(year, month, 1)
     raise InvalidInputError(_("Give the month as YYYY-MM, e.g. 2026-03."), field="month")
-
-
-def district_labels(names: Mapping[str, tuple[str, str]]) -> dict[str, str]:
-    """District code -> its name in the user's language."""
-    locale = get_locale()
-    english = locale is not None and locale.language == "en"
-    return {code: en if english else zh for code, (zh, en) in names.items()}
 
 
 def is_projection(month: dt.date, today: dt.date) -> bool:

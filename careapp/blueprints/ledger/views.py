@@ -26,6 +26,7 @@ from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import fund, ledger
 from careapp.services.applications import list_providers
+from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("ledger", __name__)
@@ -168,7 +169,9 @@ def fund_overview() -> ResponseReturnValue:
         "ledger/fund_overview.html",
         overview=overview,
         chart=presenters.fund_chart(overview),
-        districts=presenters.district_labels(overview.ledger.district_names()),
+        districts={
+            code: localized(names) for code, names in overview.ledger.district_names().items()
+        },
         error=error,
         projected=projected,
         labels=LABELS,

@@ -13,7 +13,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Field, IntegerField, SelectField, StringField
@@ -28,6 +27,7 @@ from careapp.core.errors import CareappError
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory
+from careapp.services.i18n import localized
 from careapp.services.policy import (
     APPEAL_DAYS_RANGE,
     DAILY_RATE_MAX_FEN,
@@ -102,13 +102,6 @@ class RateTable:
 
     columns: list[str]
     rows: list[tuple[str, list[str | None]]] = field(default_factory=list)
-
-
-def localized(obj: Any, attribute: str = "label") -> str:
-    """`obj.<attribute>_zh` or `obj.<attribute>_en`, in the user's language."""
-    locale = get_locale()
-    language = "en" if locale is not None and locale.language == "en" else "zh"
-    return str(getattr(obj, f"{attribute}_{language}"))
 
 
 # Where each instrument's default figures come from: stored (in English) with the rules of
@@ -322,14 +315,14 @@ def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
                 Form,
                 name,
                 SelectField(
-                    localized(grade),
+                    localized(grade, "label"),
                     choices=[SelectChoice(value, label) for value, label in CATEGORY_CHOICES],
                     validators=[InputRequired()],
                 ),
             )
             chosen = base.categories.get(code, {}).get(grade.code)
             defaults[name] = chosen.value if chosen is not None else NO_CATEGORY
-            section.categories.append((localized(grade), name))
+            section.categories.append((localized(grade, "label"), name))
         sections.append(section)
     Form.instrument_code = SelectField(
         _l("Assessment instrument in force"),
@@ -356,7 +349,7 @@ def _band_table(
         low, high = instrument.min_total, instrument.max_total
     else:
         found = instrument.indicator(indicator)
-        title = localized(found) if found is not None else indicator
+        title = localized(found, "label") if found is not None else indicator
         low = instrument.indicator_min_total(indicator)
         high = instrument.indicator_max_total(indicator)
     table = BandTable(title=str(title), total_range=f"{low}–{high}")
@@ -367,7 +360,7 @@ def _band_table(
         setattr(form_class, max_name, _limit_field())
         defaults[min_name] = band.min_total
         defaults[max_name] = band.max_total
-        table.rows.append(BandRow(localized(band), min_name, max_name))
+        table.rows.append(BandRow(localized(band, "label"), min_name, max_name))
     return table
 
 
@@ -400,13 +393,13 @@ def _add_combination(
             setattr(form_class, name, SelectField(choices=choices, validators=[InputRequired()]))
             defaults[name] = cell
             names.append(name)
-        rows.append((localized(level), names))
+        rows.append((localized(level, "label"), names))
     row = instrument.indicator(rules.row_indicator)
     section.combination = CombinationTable(
-        title=localized(row) if row is not None else rules.row_indicator,
-        columns=[localized(level) for level in rules.levels],
+        title=localized(row, "label") if row is not None else rules.row_indicator,
+        columns=[localized(level, "label") for level in rules.levels],
         rows=rows,
-        legend=" · ".join(f"{g.code} {localized(g)}" for g in rules.grades),
+        legend=" · ".join(f"{g.code} {localized(g, 'label')}" for g in rules.grades),
     )
 
 

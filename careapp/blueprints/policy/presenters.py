@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 
 from assessments.types import Band, BandRules
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
-from careapp.blueprints.policy.forms import localized, source_text
+from careapp.blueprints.policy.forms import source_text
 from careapp.core.money import format_yuan
 from careapp.eligibility.rules import Category
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
+from careapp.services.i18n import localized
 from careapp.services.policy import PolicyRules, policy_version_name
 
 
@@ -59,7 +60,7 @@ def category_label(category: Category | None) -> str:
 
 
 def _bands(title: str, bands: tuple[Band, ...]) -> BandsView:
-    return BandsView(title, [(localized(b), b.min_total, b.max_total) for b in bands])
+    return BandsView(title, [(localized(b, "label"), b.min_total, b.max_total) for b in bands])
 
 
 def _windows(version: PolicyVersion) -> str:
@@ -109,15 +110,15 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         bands = []
         for indicator_bands in rules.indicator_bands:
             indicator = instrument.indicator(indicator_bands.indicator)
-            title = localized(indicator) if indicator else indicator_bands.indicator
+            title = localized(indicator, "label") if indicator else indicator_bands.indicator
             bands.append(_bands(title, indicator_bands.bands))
-        grades = {g.code: f"{g.code} {localized(g)}" for g in rules.grades}
+        grades = {g.code: f"{g.code} {localized(g, 'label')}" for g in rules.grades}
         row = instrument.indicator(rules.row_indicator)
         table = TableView(
-            title=localized(row) if row else rules.row_indicator,
-            columns=[localized(level) for level in rules.levels],
+            title=localized(row, "label") if row else rules.row_indicator,
+            columns=[localized(level, "label") for level in rules.levels],
             rows=[
-                (localized(level), [grades[cell] for cell in cells])
+                (localized(level, "label"), [grades[cell] for cell in cells])
                 for level, cells in zip(rules.levels, rules.table, strict=True)
             ],
         )
@@ -132,7 +133,9 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         source=source_text(rules.source),
         bands=bands,
         table=table,
-        categories=[(localized(g), category_label(mapping.get(g.code))) for g in rules.grades],
+        categories=[
+            (localized(g, "label"), category_label(mapping.get(g.code))) for g in rules.grades
+        ],
         windows=_windows(version),
         rate_columns=[str(CATEGORY_LABELS[category]) for category in BenefitCategory],
         rates=_rates(version),

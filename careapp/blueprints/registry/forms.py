@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from careapp.blueprints.registry.labels import choices
 from careapp.core.errors import CareappError
 from careapp.models.people import District, HouseholdType, InsuranceScheme, InsuranceStatus
-from careapp.services.reference import district_name
+from careapp.services.i18n import localized
 from careapp.services.registry import PersonInput
 
 PHONE = Regexp(r"^[0-9+\-() ]{5,30}$", message=_l("Enter a phone number (digits)."))
@@ -66,7 +66,7 @@ class PersonForm(DomainErrorForm):
     )
 
     def set_districts(self, districts: Iterable[District]) -> None:
-        self.district_code.choices = [SelectChoice(d.code, district_name(d)) for d in districts]
+        self.district_code.choices = [SelectChoice(d.code, localized(d)) for d in districts]
 
     def to_input(self) -> PersonInput:
         return PersonInput(

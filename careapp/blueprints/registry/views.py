@@ -26,7 +26,7 @@ from careapp.core.identity import mask_id_number
 from careapp.models.users import Role
 from careapp.security import protector
 from careapp.services.applications import list_applications
-from careapp.services.reference import district_name, list_districts
+from careapp.services.reference import list_districts
 from careapp.services.registry import (
     find_people,
     get_person,
@@ -43,7 +43,7 @@ PAGE_SIZE = 50
 
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
-    return {"label": label, "district_name": district_name, "status_badges": STATUS_BADGES}
+    return {"label": label, "status_badges": STATUS_BADGES}
 
 
 @bp.route("/people", methods=["GET"])

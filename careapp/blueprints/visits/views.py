@@ -18,7 +18,6 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
@@ -38,6 +37,7 @@ from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
+from careapp.services.i18n import localized
 from careapp.services.rosters import (
     caregiver_route_map,
     create_calendar_feed,
@@ -233,9 +233,8 @@ def _render_detail(
 
 def _item_names(session: Session, codes: Any) -> dict[str, str]:
     """Service item names in the user's language, by code."""
-    is_zh = str(get_locale()) == "zh"
     items = service_items_by_code(session, codes)
-    return {code: item.name_zh if is_zh else item.name_en for code, item in items.items()}
+    return {code: localized(item) for code, item in items.items()}
 
 
 def _item_choices(session: Session, visit: Visit) -> list[SelectChoice]:
