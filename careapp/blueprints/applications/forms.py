@@ -18,7 +18,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from careapp.blueprints.applications.labels import choices
 from careapp.blueprints.registry.forms import DomainErrorForm
 from careapp.core.clock import CITY_TZ, to_city
 from careapp.models.assessment import Applicant, CareSetting
@@ -27,6 +26,7 @@ from careapp.models.providers import Provider
 from careapp.models.users import User
 from careapp.services.applications import ApplicationInput, TieInput
 from careapp.services.procedure import ObjectionInput
+from careapp.web.labels import choices
 
 
 class ApplicationForm(DomainErrorForm):

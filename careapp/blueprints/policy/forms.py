@@ -20,9 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from assessments.grading import INSTRUMENTS, rules_to_data
-from assessments.instruments import barthel, national_2021
 from assessments.types import BandRules, CombinationRules, Instrument
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.core.errors import CareappError
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.models.assessment import CareSetting
@@ -43,13 +41,14 @@ from careapp.services.policy import (
     describe_amount_error,
     rate_field,
 )
+from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, GRADE_CATEGORY_LABELS
+from careapp.web.wording import source_text
 
 NO_CATEGORY = "none"
-CATEGORY_CHOICES = (
-    (NO_CATEGORY, _l("No benefit")),
-    ("moderate", _l("Moderate")),
-    ("severe", _l("Severe")),
-)
+CATEGORY_CHOICES = [
+    (category.value if category is not None else NO_CATEGORY, label)
+    for category, label in GRADE_CATEGORY_LABELS.items()
+]
 LIMIT_MAX = 10_000
 START_CHOICES = (
     ("decision", _l("The decision date")),
@@ -102,28 +101,6 @@ class RateTable:
 
     columns: list[str]
     rows: list[tuple[str, list[str | None]]] = field(default_factory=list)
-
-
-# Where each instrument's default figures come from: stored (in English) with the rules of
-# every policy version that keeps them, worded here in the user's language. A source an
-# administrator wrote is shown as written.
-DEFAULT_SOURCES = {
-    barthel.SOURCE: _l(
-        "Mahoney & Barthel 1965; bands of the common Chinese form 日常生活能力评定量表: "
-        "≤40 severe, 41–60 moderate, 61–99 mild, 100 independent."
-    ),
-    national_2021.SOURCE: _l(
-        "《长期护理失能等级评估标准（试行）》医保办发〔2021〕37号 (2021-08-03). "
-        "Default level bands and combination table as published in implementations; "
-        "the C2/C3 bands and the table cells were not checked against the official annex: "
-        "correct them in a policy version if they differ."
-    ),
-}
-
-
-def source_text(source: str) -> str:
-    """A rules' source as shown: an instrument's default one in the user's language."""
-    return str(DEFAULT_SOURCES.get(source, source))
 
 
 @dataclass

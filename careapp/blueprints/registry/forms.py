@@ -10,11 +10,11 @@ from wtforms import DateField, Field, FloatField, SelectField, StringField, Text
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.blueprints.registry.labels import choices
 from careapp.core.errors import CareappError
 from careapp.models.people import District, HouseholdType, InsuranceScheme, InsuranceStatus
 from careapp.services.i18n import localized
 from careapp.services.registry import PersonInput
+from careapp.web.labels import choices
 
 PHONE = Regexp(r"^[0-9+\-() ]{5,30}$", message=_l("Enter a phone number (digits)."))
 

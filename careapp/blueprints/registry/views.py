@@ -18,7 +18,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.blueprints.applications.labels import STATUS_BADGES, label
 from careapp.blueprints.registry.forms import PersonForm, PersonSearchForm, RevealIdForm
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
@@ -35,6 +34,7 @@ from careapp.services.registry import (
     reveal_id_number,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import APPLICATION_STATUS_BADGES, label
 
 bp = Blueprint("registry", __name__)
 
@@ -43,7 +43,7 @@ PAGE_SIZE = 50
 
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
-    return {"label": label, "status_badges": STATUS_BADGES}
+    return {"label": label, "status_badges": APPLICATION_STATUS_BADGES}
 
 
 @bp.route("/people", methods=["GET"])

@@ -25,13 +25,6 @@ from wtforms import SelectChoice
 from careapp import db
 from careapp.blueprints.rosters.forms import CalendarFeedForm
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
-from careapp.blueprints.visits.labels import (
-    FLAG_LABELS,
-    STATUS_BADGES,
-    STATUS_LABELS,
-    check_in_place,
-)
-from careapp.blueprints.visits.qr import qr_svg
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
@@ -55,6 +48,9 @@ from careapp.services.visits import (
     service_items_by_code,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_BADGES, VISIT_STATUS_LABELS
+from careapp.web.qr import qr_svg
+from careapp.web.wording import check_in_place
 
 bp = Blueprint("visits", __name__)
 
@@ -68,9 +64,9 @@ CALENDAR_LINK_KEY = "my_calendar_link"
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "status_labels": STATUS_LABELS,
-        "status_badges": STATUS_BADGES,
-        "flag_labels": FLAG_LABELS,
+        "status_labels": VISIT_STATUS_LABELS,
+        "status_badges": VISIT_STATUS_BADGES,
+        "flag_labels": CHECK_IN_FLAG_LABELS,
         "check_in_place": check_in_place,
     }
 
@@ -272,7 +268,7 @@ def _flash_short_visit(short: dict[str, Any] | None) -> None:
 def _flash_check_in(visit: Visit) -> None:
     flags = visit.check_in_flags or []
     if flags:
-        reasons = ", ".join(str(FLAG_LABELS.get(flag, flag)) for flag in flags)
+        reasons = ", ".join(str(CHECK_IN_FLAG_LABELS.get(flag, flag)) for flag in flags)
         flash(
             _("Checked in. This check-in will be reviewed: %(reasons)s.", reasons=reasons),
             "warning",

@@ -11,8 +11,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from careapp.models.providers import Provider
-from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from careapp.models.work_orders import WorkOrderReason
 from careapp.services.work_orders import REASON_MAX
+from careapp.web.labels import WORK_ORDER_REASON_LABELS
 
 
 def _optional_int(value: Any) -> int | None:
@@ -21,18 +22,11 @@ def _optional_int(value: Any) -> int | None:
     return int(value)
 
 
-REASON_LABELS = {
-    WorkOrderReason.NEW_CLIENT: _l("New client"),
-    WorkOrderReason.MOVE: _l("Move to another provider"),
-    WorkOrderReason.PROVIDER_EXIT: _l("Provider exit"),
-}
-
-
 class WorkOrderForm(FlaskForm):
     reason = SelectField(
         _l("Reason"),
         choices=[
-            SelectChoice(reason.value, REASON_LABELS[reason])
+            SelectChoice(reason.value, WORK_ORDER_REASON_LABELS[reason])
             for reason in (WorkOrderReason.NEW_CLIENT, WorkOrderReason.MOVE)
         ],
         validators=[InputRequired()],
@@ -66,23 +60,3 @@ class RefuseForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that only needs the CSRF token (accept, cancel)."""
-
-
-ORDER_STATUS_LABELS = {
-    WorkOrderStatus.OPEN: _l("open"),
-    WorkOrderStatus.ACCEPTED: _l("accepted"),
-    WorkOrderStatus.ESCALATED: _l("escalated: nobody left"),
-    WorkOrderStatus.CANCELLED: _l("cancelled"),
-}
-OFFER_STATUS_LABELS = {
-    OfferStatus.PENDING: _l("awaiting an answer"),
-    OfferStatus.ACCEPTED: _l("accepted"),
-    OfferStatus.REFUSED: _l("refused"),
-    OfferStatus.EXPIRED: _l("no answer in time"),
-    OfferStatus.WITHDRAWN: _l("withdrawn"),
-}
-BASIS_LABELS = {
-    OfferBasis.FAMILY_CHOICE: _l("the family's choice"),
-    OfferBasis.ROTATION: _l("rotation"),
-    OfferBasis.ADMINISTRATOR: _l("assigned by an administrator"),
-}

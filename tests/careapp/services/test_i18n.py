@@ -14,4 +14,3 @@ def test_localized_name_follows_the_language(app: Flask) -> None:
         assert localized(district) == "如皋市"
     with app.test_request_context("/?lang=en"):
         assert localized(district) == "Rugao City"
-
