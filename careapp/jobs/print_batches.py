@@ -40,10 +40,10 @@ def run_print_batch(
     Returns True when the batch was completed.
     """
     from careapp import db
-    from careapp.blueprints.certificates.wording import WORDING
     from careapp.core.errors import CareappError
     from careapp.services.print_batches import build_print_batch, fail_print_batch
     from careapp.services.procedure import ProcedureRules
+    from careapp.web.wording import WORDING
 
     with app.app_context():
         session = db.session()

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -25,7 +25,6 @@ from assessments.types import (
     Instrument,
     InvalidAnswersError,
     InvalidRulesError,
-    Item,
 )
 from careapp.core.clock import city_today
 from careapp.core.errors import ConflictError, InvalidInputError, NotFoundError
@@ -40,6 +39,7 @@ from careapp.models.people import Person
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event, record_events
+from careapp.services.i18n import localized
 from careapp.services.policy import grading_rules_of, policy_in_force
 
 # The instrument the city uses (spec: which instrument is policy; Barthel is the one in force).
@@ -734,7 +734,7 @@ def _refuse_unseen_changes(
             continue
         if _blank_is_none(entry["value"]) != _blank_is_none(submitted.get(key)):
             changed = instrument.item(key.partition(":")[2])
-            unseen.append(localized_label(changed) if changed is not None else key)
+            unseen.append(localized(changed, "label") if changed is not None else key)
     if unseen:
         raise ConflictError(
             gettext(
@@ -748,11 +748,6 @@ def _blank_is_none(value: object) -> object:
     if isinstance(value, str):
         return value.strip() or None
     return value
-
-
-def localized_label(item: Item) -> str:
-    locale = get_locale()
-    return item.label_en if locale is not None and locale.language == "en" else item.label_zh
 
 
 def _assessment_for_assessor(

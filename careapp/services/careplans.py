@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -35,6 +35,7 @@ from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
 from careapp.services.eligibility import care_plan_refusal
+from careapp.services.i18n import localized
 
 # Visits happen between these times (spec: time windows between 07:00 and 20:00).
 EARLIEST_VISIT = dt.time(7, 0)
@@ -244,12 +245,6 @@ def qualification_label(qualification: Qualification) -> str:
     return labels[qualification]
 
 
-def localized_name(thing: District | ServiceItem) -> str:
-    """Domain data carries its own wording: the English name in an English page, else Chinese."""
-    locale = get_locale()
-    return thing.name_en if locale is not None and locale.language == "en" else thing.name_zh
-
-
 def _require_admin(actor: Actor) -> None:
     if not actor.is_role(Role.ADMIN):
         raise PermissionDeniedError(gettext("You do not have permission to do this."))
@@ -313,7 +308,7 @@ def _check_provider(session: Session, provider_id: int | None, person: Person) -
             gettext(
                 "%(name)s does not serve %(district)s.",
                 name=provider.name,
-                district=localized_name(person.district),
+                district=localized(person.district),
             ),
             field="provider_id",
         )

@@ -11,7 +11,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +42,7 @@ from careapp.models.people import Person
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from careapp.services.i18n import localized
 
 CODE_MAX = 40
 NAME_MAX = 100
@@ -97,12 +98,6 @@ def ensure_device_catalogue(session: Session) -> list[DeviceType]:
             existing[spec.code] = device
     session.flush()
     return sorted(existing.values(), key=lambda device: device.id)
-
-
-def device_name(device: DeviceType) -> str:
-    """The device type's own wording: English on an English page, else Chinese."""
-    locale = get_locale()
-    return device.name_en if locale is not None and locale.language == "en" else device.name_zh
 
 
 def _require_admin(actor: Actor) -> int:
@@ -439,7 +434,7 @@ def record_device_loan(
         raise InvalidInputError(gettext("Choose a device type."), field="device_type_id")
     if not device.is_active:
         raise ConflictError(
-            gettext("%(device)s is no longer offered.", device=device_name(device)),
+            gettext("%(device)s is no longer offered.", device=localized(device)),
             field="device_type_id",
         )
     entitlement = _entitlement_on(session, person.id, data.starts_on)
@@ -470,14 +465,14 @@ def record_device_loan(
                 gettext(
                     "%(name)s already has a %(device)s on loan.",
                     name=person.name,
-                    device=device_name(device),
+                    device=localized(device),
                 ),
                 field="device_type_id",
             )
         on_loan = _on_loan_counts(session, [device.id]).get(device.id, 0)
         if available_stock(device.stock or 0, on_loan) < 1:
             raise ConflictError(
-                gettext("No %(device)s is left in stock.", device=device_name(device)),
+                gettext("No %(device)s is left in stock.", device=localized(device)),
                 field="device_type_id",
             )
     loan = DeviceLoan(
@@ -502,7 +497,7 @@ def record_device_loan(
             gettext(
                 "%(name)s already has a %(device)s on loan.",
                 name=person.name,
-                device=device_name(device),
+                device=localized(device),
             ),
             field="device_type_id",
         ) from None
@@ -732,13 +727,13 @@ def describe_device(device: DeviceType, available: int | None) -> str:
     if device.provision is DeviceProvision.LOAN:
         return gettext(
             "%(name)s — loan up to %(days)d days, subsidy %(amount)s yuan, %(left)d in stock",
-            name=device_name(device),
+            name=localized(device),
             days=device.max_loan_days or 0,
             amount=format_yuan(device.subsidy_fen),
             left=available or 0,
         )
     return gettext(
         "%(name)s — purchase subsidy %(amount)s yuan",
-        name=device_name(device),
+        name=localized(device),
         amount=format_yuan(device.subsidy_fen),
     )

@@ -53,6 +53,7 @@ from careapp.models.visit import CarePlan, Visit, VisitStatus
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
+from careapp.services.i18n import Names
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import end_entitlement
 
@@ -577,7 +578,7 @@ class LedgerLine:
     person_id: int
     person_name: str
     district_code: str
-    district_names: tuple[str, str]  # Chinese, English
+    district_names: Names
     category: Category
     payee: Payee
     provider_id: int | None
@@ -657,8 +658,8 @@ class MonthLedger:
             key=lambda row: (-row[2], row[0]),
         )
 
-    def district_names(self) -> dict[str, tuple[str, str]]:
-        """District code -> (Chinese, English) name, for the districts of the lines."""
+    def district_names(self) -> dict[str, Names]:
+        """District code -> its names, for the districts of the lines."""
         return {line.district_code: line.district_names for line in self.lines}
 
     def payees(self) -> list[PayeeTotal]:
@@ -736,7 +737,7 @@ def _lines(
             person_id=person.id,
             person_name=person.name,
             district_code=person.district_code,
-            district_names=(person.district.name_zh, person.district.name_en),
+            district_names=Names(person.district.name_zh, person.district.name_en),
             category=Category(entitlement.category.value),
             payee=payee,
             provider_id=provider,

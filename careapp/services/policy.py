@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -63,6 +63,7 @@ from careapp.models.eligibility import (
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from careapp.services.i18n import localized
 
 # Daily rates in fen (1 yuan = 100 fen); None = paid per visit within the monthly budget.
 DEFAULT_RATES_FEN: dict[tuple[BenefitCategory, CareSetting], int | None] = {
@@ -255,24 +256,15 @@ def policy_base(session: Session, actor: Actor, now: dt.datetime) -> PolicyRules
     return policy_rules(policy_in_force(session, city_today(now)) or build_default_policy())
 
 
-def _english() -> bool:
-    locale = get_locale()
-    return locale is not None and locale.language == "en"
-
-
-def _pick(zh: str, en: str) -> str:
-    return en if _english() else zh
-
-
 def _rules_where(instrument: Instrument, error: InvalidRulesError) -> str:
     indicator_code = error.params.get("indicator")
     indicator = instrument.indicator(str(indicator_code)) if indicator_code else None
-    name = _pick(instrument.name_zh, instrument.name_en)
+    name = localized(instrument)
     if indicator is not None:
         return gettext(
             "%(instrument)s, level bands of “%(indicator)s”",
             instrument=name,
-            indicator=_pick(indicator.label_zh, indicator.label_en),
+            indicator=localized(indicator, "label"),
         )
     return gettext("%(instrument)s, bands", instrument=name)
 
@@ -282,7 +274,7 @@ def _band_label(instrument: Instrument, code: object, *, is_level: bool) -> str:
     rules = instrument.default_rules
     labels = rules.levels if is_level and isinstance(rules, CombinationRules) else rules.grades
     found = next((label for label in labels if label.code == code), None)
-    return _pick(found.label_zh, found.label_en) if found is not None else str(code)
+    return localized(found, "label") if found is not None else str(code)
 
 
 def describe_rules_error(instrument: Instrument, error: InvalidRulesError) -> str:
@@ -351,7 +343,7 @@ def describe_rules_error(instrument: Instrument, error: InvalidRulesError) -> st
 
 
 def describe_categories_error(instrument: Instrument, error: InvalidGradeCategoriesError) -> str:
-    name = _pick(instrument.name_zh, instrument.name_en)
+    name = localized(instrument)
     if error.reason == CATEGORIES_NOT_MONOTONE:
         return gettext(
             "%(instrument)s: grade %(grade)s gives a lesser benefit category than a less severe "

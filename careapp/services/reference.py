@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,11 +53,3 @@ def ensure_districts(session: Session) -> list[District]:
 def list_districts(session: Session) -> list[District]:
     """Every district of the registry, by code (a short list: the city's counties)."""
     return list(session.scalars(select(District).order_by(District.code)))
-
-
-def district_name(district: District) -> str:
-    """The district's name in the user's language (Chinese unless English is chosen)."""
-    locale = get_locale()
-    if locale is not None and locale.language == "en":
-        return district.name_en
-    return district.name_zh

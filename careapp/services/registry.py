@@ -31,7 +31,7 @@ from careapp.models.users import Role
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from careapp.services.reference import district_name
+from careapp.services.i18n import localized
 
 # Who may enrol, search and read people in this foundation.
 REGISTRY_ROLES = (Role.ADMIN,)
@@ -256,7 +256,7 @@ def _duplicate_error(existing: Person) -> ConflictError:
         gettext(
             "This ID number is already registered (district: %(district)s, scheme: %(scheme)s). "
             "A person has one record whatever the scheme or district.",
-            district=district_name(existing.district),
+            district=localized(existing.district),
             scheme=scheme_name(existing.insurance_scheme),
         ),
         field="id_number",

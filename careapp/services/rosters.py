@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, joinedload
@@ -35,6 +35,7 @@ from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.claims import check_in_distance_m
 from careapp.services.dispatch import unassigned_reason_label
+from careapp.services.i18n import localized
 from scheduling.rosters import (
     DEFAULT_CONFIRM_TRAVEL_MINUTES,
     MoveCheck,
@@ -886,15 +887,13 @@ def _route_key(visit: RosterVisit) -> tuple[bool, int, dt.datetime, int]:
 def _service_item_names(session: Session, codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
-    english = (locale := get_locale()) is not None and locale.language == "en"
     items = session.scalars(select(ServiceItem).where(ServiceItem.code.in_(codes)))
-    return {item.code: item.name_en if english else item.name_zh for item in items}
+    return {item.code: localized(item) for item in items}
 
 
 def _address_area(person: Person) -> str:
     """The district and township of a home, never the street address."""
-    english = (locale := get_locale()) is not None and locale.language == "en"
-    district = person.district.name_en if english else person.district.name_zh
+    district = localized(person.district)
     return " ".join(part for part in (district, person.township) if part)
 
 

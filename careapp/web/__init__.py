@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from careapp import db
 from careapp.core.errors import CareappError
 from careapp.models.users import User
+from careapp.services.i18n import localized
 from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
 
@@ -29,6 +30,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(format_day, "day")
     app.add_template_filter(weekday_name, "weekday")
     app.add_template_filter(format_weekdays, "weekdays")
+    app.add_template_filter(localized, "localized")
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

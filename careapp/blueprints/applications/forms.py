@@ -17,7 +17,6 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from careapp.blueprints.applications.labels import choices
 from careapp.core.clock import CITY_TZ, to_city
 from careapp.models.assessment import Applicant, CareSetting
 from careapp.models.procedure import ObjectionSource
@@ -26,6 +25,7 @@ from careapp.models.users import User
 from careapp.services.applications import ApplicationInput, TieInput
 from careapp.services.procedure import ObjectionInput
 from careapp.web.forms import CareappForm
+from careapp.web.labels import choices
 
 
 class ApplicationForm(CareappForm):

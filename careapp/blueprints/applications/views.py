@@ -19,8 +19,6 @@ from careapp.blueprints.applications.forms import (
     ReviewForm,
     TieForm,
 )
-from careapp.blueprints.applications.labels import STATUS_BADGES, label
-from careapp.blueprints.eligibility.presenters import grade_label
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
 from careapp.models.assessment import ApplicationKind, ApplicationStatus
@@ -53,10 +51,11 @@ from careapp.services.reassessments import (
     request_reassessment,
     suspend_overdue_benefit,
 )
-from careapp.services.reference import district_name
 from careapp.services.registry import get_person
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
+from careapp.web.labels import APPLICATION_STATUS_BADGES, label
+from careapp.web.wording import grade_label
 
 bp = Blueprint("applications", __name__)
 
@@ -65,8 +64,7 @@ bp = Blueprint("applications", __name__)
 def _display_helpers() -> dict[str, Any]:
     return {
         "label": label,
-        "district_name": district_name,
-        "status_badges": STATUS_BADGES,
+        "status_badges": APPLICATION_STATUS_BADGES,
         "grade_label": grade_label,
     }
 

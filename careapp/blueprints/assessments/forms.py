@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
@@ -28,20 +27,10 @@ from careapp.services.assessments import (
     NOTE_MAX,
     AssessmentAnswersError,
 )
+from careapp.services.i18n import localized
 from careapp.web.forms import CareappForm
 
 NOTE_SUFFIX = "__note"
-
-
-def current_language() -> str:
-    """ "en" when the user chose English, else "zh" (instrument data carries both)."""
-    locale = get_locale()
-    return "en" if locale is not None and locale.language == "en" else "zh"
-
-
-def localized(obj: Any, attribute: str) -> str:
-    """`obj.<attribute>_zh` or `obj.<attribute>_en`, in the user's language."""
-    return str(getattr(obj, f"{attribute}_{current_language()}"))
 
 
 class AssessmentForm(CareappForm):

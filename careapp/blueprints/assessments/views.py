@@ -30,7 +30,6 @@ from careapp.blueprints.assessments.forms import (
     AssessmentForm,
     CorrectionForm,
     build_assessment_form,
-    localized,
 )
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
@@ -62,16 +61,11 @@ from careapp.services.assessments import (
     version_changes,
     view_assessment,
 )
-from careapp.services.reference import district_name
+from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("assessments", __name__)
-
-
-@bp.context_processor
-def _display_helpers() -> dict[str, Any]:
-    return {"tr": localized, "district_name": district_name}
 
 
 # Pages and JSON naming a person or holding answers: not to be kept by the browser's HTTP cache

@@ -12,9 +12,9 @@ from careapp.core.money import format_yuan
 from careapp.services.careplans import (
     CarePlanInput,
     CarePlanOptions,
-    localized_name,
     qualification_label,
 )
+from careapp.services.i18n import localized
 from careapp.web.forms import CareappForm, MultiCheckboxField, optional_int
 
 WEEKDAY_LABELS = (
@@ -49,7 +49,7 @@ class CarePlanForm(CareappForm):
                 item.id,
                 _(
                     "%(name)s — %(minutes)d min, %(price)s yuan, %(qualification)s",
-                    name=localized_name(item),
+                    name=localized(item),
                     minutes=item.duration_minutes,
                     price=format_yuan(item.unit_price_fen),
                     qualification=qualification_label(item.qualification),

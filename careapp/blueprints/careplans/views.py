@@ -59,6 +59,5 @@ def careplan_detail(care_plan_id: int) -> ResponseReturnValue:
         "careplans/careplan_detail.html",
         plan=plan,
         cost=careplans.care_plan_cost(plan),
-        item_name=careplans.localized_name,
         qualification_label=careplans.qualification_label,
     )

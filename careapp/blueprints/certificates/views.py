@@ -20,11 +20,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from careapp import db
 from careapp.blueprints.certificates.forms import PrintBatchForm, ReissueForm, VerifyForm
-from careapp.blueprints.certificates.wording import WORDING
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
@@ -45,21 +43,10 @@ from careapp.services.certificates import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import CERTIFICATE_KIND_LABELS, PRINT_BATCH_STATUS_LABELS
+from careapp.web.wording import WORDING
 
 bp = Blueprint("certificates", __name__)
-
-KIND_LABELS = {
-    CertificateKind.ASSESSMENT_CONCLUSION.value: _l("Assessment conclusion"),
-    CertificateKind.BENEFIT.value: _l("Benefit certificate"),
-    CertificateKind.DECISION_NOTICE.value: _l("Eligibility decision notice"),
-    CertificateKind.SETTLEMENT_STATEMENT.value: _l("Settlement statement"),
-}
-STATUS_LABELS = {
-    PrintBatchStatus.QUEUED.value: _l("Waiting"),
-    PrintBatchStatus.RUNNING.value: _l("Printing"),
-    PrintBatchStatus.DONE.value: _l("Done"),
-    PrintBatchStatus.FAILED.value: _l("Failed"),
-}
 
 
 def _base_url() -> str:
@@ -157,7 +144,7 @@ def reissue(kind: str, subject_id: int) -> ResponseReturnValue:
         "certificates/reissue.html",
         form=form,
         current=current,
-        kind_label=KIND_LABELS[document_kind.value],
+        kind_label=CERTIFICATE_KIND_LABELS[document_kind.value],
     ), status
 
 
@@ -173,7 +160,10 @@ def verify_form() -> ResponseReturnValue:
         return redirect(url_for("certificates.verify_number", number=number))
     status = 400 if request.args else 200
     return render_template(
-        "certificates/verify.html", form=form, verification=None, kind_labels=KIND_LABELS
+        "certificates/verify.html",
+        form=form,
+        verification=None,
+        kind_labels=CERTIFICATE_KIND_LABELS,
     ), status
 
 
@@ -194,7 +184,7 @@ def verify_number(number: str) -> ResponseReturnValue:
             "certificates/verify.html",
             form=VerifyForm(data={"number": number}),
             verification=verification,
-            kind_labels=KIND_LABELS,
+            kind_labels=CERTIFICATE_KIND_LABELS,
         )
     )
     response.headers["Cache-Control"] = "no-store"
@@ -232,7 +222,10 @@ def batch_new() -> ResponseReturnValue:
         form.week.data = print_batches.week_of(city_today(utcnow()))[0]
     batches = print_batches.recent_print_batches(session, current_actor())
     return render_template(
-        "certificates/batch_new.html", form=form, batches=batches, status_labels=STATUS_LABELS
+        "certificates/batch_new.html",
+        form=form,
+        batches=batches,
+        status_labels=PRINT_BATCH_STATUS_LABELS,
     ), status
 
 

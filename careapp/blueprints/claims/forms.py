@@ -15,10 +15,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.blueprints.claims.wording import KIND_LABELS, STATUS_LABELS
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
 from careapp.web.forms import CareappForm, optional_choice_id
+from careapp.web.labels import CLAIM_FLAG_KIND_LABELS, CLAIM_FLAG_STATUS_LABELS
 
 
 class FlagFilterForm(CareappForm):
@@ -29,7 +29,7 @@ class FlagFilterForm(CareappForm):
         _l("Status"),
         choices=[
             SelectChoice("", _l("Any status")),
-            *(SelectChoice(s.value, STATUS_LABELS[s.value]) for s in ClaimFlagStatus),
+            *(SelectChoice(s.value, CLAIM_FLAG_STATUS_LABELS[s.value]) for s in ClaimFlagStatus),
         ],
         default="",
         validators=[Optional()],
@@ -38,7 +38,7 @@ class FlagFilterForm(CareappForm):
         _l("Kind"),
         choices=[
             SelectChoice("", _l("Any kind")),
-            *(SelectChoice(k.value, KIND_LABELS[k.value]) for k in ClaimFlagKind),
+            *(SelectChoice(k.value, CLAIM_FLAG_KIND_LABELS[k.value]) for k in ClaimFlagKind),
         ],
         default="",
         validators=[Optional()],

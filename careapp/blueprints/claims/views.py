@@ -11,15 +11,6 @@ from flask_babel import gettext as _
 
 from careapp import db
 from careapp.blueprints.claims.forms import FlagFilterForm, ReviewForm
-from careapp.blueprints.claims.wording import (
-    KIND_LABELS,
-    STATUS_BADGES,
-    STATUS_LABELS,
-    STATUS_MEANINGS,
-    explain,
-)
-from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
-from careapp.blueprints.visits.labels import STATUS_LABELS as VISIT_STATUS_LABELS
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
 from careapp.models.claims import ClaimFlagStatus
@@ -32,7 +23,9 @@ from careapp.services.claims import (
     list_claim_flags,
     review_claim_flag,
 )
+from careapp.web import labels
 from careapp.web.access import current_actor, role_required
+from careapp.web.wording import check_in_place, explain
 
 bp = Blueprint("claims", __name__)
 
@@ -43,12 +36,12 @@ PAGE_SIZE = 50
 def _labels() -> dict[str, Any]:
     return {
         "explain": explain,
-        "kind_labels": KIND_LABELS,
-        "status_labels": STATUS_LABELS,
-        "status_badges": STATUS_BADGES,
-        "status_meanings": STATUS_MEANINGS,
-        "visit_status_labels": VISIT_STATUS_LABELS,
-        "check_in_flag_labels": FLAG_LABELS,
+        "kind_labels": labels.CLAIM_FLAG_KIND_LABELS,
+        "status_labels": labels.CLAIM_FLAG_STATUS_LABELS,
+        "status_badges": labels.CLAIM_FLAG_STATUS_BADGES,
+        "status_meanings": labels.CLAIM_FLAG_STATUS_MEANINGS,
+        "visit_status_labels": labels.VISIT_STATUS_LABELS,
+        "check_in_flag_labels": labels.CHECK_IN_FLAG_LABELS,
         "check_in_place": check_in_place,
     }
 

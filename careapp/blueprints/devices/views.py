@@ -23,6 +23,7 @@ from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import devices
 from careapp.services.devices import LoanFilter
+from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("devices", __name__)
@@ -33,7 +34,6 @@ PAGE_SIZE = 50
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
     return {
-        "device_name": devices.device_name,
         "provision_label": devices.provision_label,
         "yuan": format_yuan,
     }
@@ -59,7 +59,7 @@ def device_type_new() -> ResponseReturnValue:
             form.show_error(error)
             return render_template("devices/device_type_form.html", form=form), error.status_code
         session.commit()
-        flash(_("%(device)s is in the catalogue.", device=devices.device_name(device)), "success")
+        flash(_("%(device)s is in the catalogue.", device=localized(device)), "success")
         return redirect(url_for("devices.catalogue_list"))
     status = 400 if form.is_submitted() else 200
     return render_template("devices/device_type_form.html", form=form), status
@@ -108,7 +108,7 @@ def device_type_active(device_type_id: int) -> ResponseReturnValue:
         session, current_actor(), device_type_id, is_active, utcnow()
     )
     session.commit()
-    name = devices.device_name(device)
+    name = localized(device)
     if is_active:
         flash(_("%(device)s is offered again.", device=name), "success")
     else:

@@ -7,9 +7,9 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
 from careapp.models.assessment import CareSetting
 from careapp.web.forms import CareappForm
+from careapp.web.labels import CARE_SETTING_LABELS
 
 
 class DecisionForm(CareappForm):

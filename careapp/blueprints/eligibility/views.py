@@ -7,7 +7,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.blueprints.eligibility import presenters
 from careapp.blueprints.eligibility.forms import DecisionForm
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
@@ -16,19 +15,20 @@ from careapp.models.users import Role
 from careapp.services import eligibility
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import decision_refusal
+from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("eligibility", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
 
 LABELS = {
-    "care_setting": presenters.CARE_SETTING_LABELS,
-    "category": presenters.category_label,
-    "scheme": presenters.SCHEME_LABELS,
-    "rule": presenters.rule_label,
-    "reason": presenters.describe_reason,
-    "instrument": presenters.instrument_name,
-    "grade": presenters.grade_label,
+    "care_setting": labels.CARE_SETTING_LABELS,
+    "category": labels.category_label,
+    "scheme": labels.INSURANCE_SCHEME_LABELS,
+    "rule": wording.rule_label,
+    "reason": wording.describe_reason,
+    "instrument": wording.instrument_name,
+    "grade": wording.grade_label,
     "policy": policy_version_name,
 }
 

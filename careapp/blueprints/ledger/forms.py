@@ -7,20 +7,11 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS
 from careapp.models.assessment import CareSetting
 from careapp.models.providers import Provider
 from careapp.services.ledger import END_REASONS, NOTE_MAX
 from careapp.web.forms import CareappForm
-
-END_REASON_LABELS = {
-    "death": _l("Death"),
-    "insurance_ended": _l("Insurance ended"),
-    "moved_away": _l("Moved out of the city"),
-    "below_threshold": _l("Re-assessed below the threshold"),
-    "reassessed": _l("Replaced by a later decision"),
-    "reassessment_overdue": _l("Re-assessment overdue"),
-}
+from careapp.web.labels import CARE_SETTING_LABELS, END_REASON_LABELS
 
 
 class EventForm(CareappForm):

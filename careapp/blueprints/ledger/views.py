@@ -10,10 +10,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, category_label
-from careapp.blueprints.ledger import presenters
 from careapp.blueprints.ledger.forms import (
-    END_REASON_LABELS,
     DischargeForm,
     EndForm,
     EventForm,
@@ -26,7 +23,10 @@ from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import fund, ledger
 from careapp.services.applications import list_providers
+from careapp.services.i18n import localized
+from careapp.web import presenters
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import CARE_SETTING_LABELS, END_REASON_LABELS, PAYEE_LABELS, category_label
 
 bp = Blueprint("ledger", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -34,7 +34,7 @@ bp.add_app_template_filter(format_yuan, "yuan")
 LABELS = {
     "care_setting": {setting.value: label for setting, label in CARE_SETTING_LABELS.items()},
     "category": category_label,
-    "payee": presenters.PAYEE_LABELS,
+    "payee": PAYEE_LABELS,
     "end_reason": END_REASON_LABELS,
     "month": presenters.month_label,
 }
@@ -168,7 +168,9 @@ def fund_overview() -> ResponseReturnValue:
         "ledger/fund_overview.html",
         overview=overview,
         chart=presenters.fund_chart(overview),
-        districts=presenters.district_labels(overview.ledger.district_names()),
+        districts={
+            code: localized(names) for code, names in overview.ledger.district_names().items()
+        },
         error=error,
         projected=projected,
         labels=LABELS,

@@ -13,19 +13,17 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Field, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from assessments.grading import INSTRUMENTS, rules_to_data
-from assessments.instruments import barthel, national_2021
 from assessments.types import BandRules, CombinationRules, Instrument
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory
+from careapp.services.i18n import localized
 from careapp.services.policy import (
     APPEAL_DAYS_RANGE,
     DAILY_RATE_MAX_FEN,
@@ -42,13 +40,14 @@ from careapp.services.policy import (
     rate_field,
 )
 from careapp.web.forms import CareappForm
+from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, GRADE_CATEGORY_LABELS
+from careapp.web.wording import source_text
 
 NO_CATEGORY = "none"
-CATEGORY_CHOICES = (
-    (NO_CATEGORY, _l("No benefit")),
-    ("moderate", _l("Moderate")),
-    ("severe", _l("Severe")),
-)
+CATEGORY_CHOICES = [
+    (category.value if category is not None else NO_CATEGORY, label)
+    for category, label in GRADE_CATEGORY_LABELS.items()
+]
 LIMIT_MAX = 10_000
 START_CHOICES = (
     ("decision", _l("The decision date")),
@@ -101,35 +100,6 @@ class RateTable:
 
     columns: list[str]
     rows: list[tuple[str, list[str | None]]] = field(default_factory=list)
-
-
-def localized(obj: Any, attribute: str = "label") -> str:
-    """`obj.<attribute>_zh` or `obj.<attribute>_en`, in the user's language."""
-    locale = get_locale()
-    language = "en" if locale is not None and locale.language == "en" else "zh"
-    return str(getattr(obj, f"{attribute}_{language}"))
-
-
-# Where each instrument's default figures come from: stored (in English) with the rules of
-# every policy version that keeps them, worded here in the user's language. A source an
-# administrator wrote is shown as written.
-DEFAULT_SOURCES = {
-    barthel.SOURCE: _l(
-        "Mahoney & Barthel 1965; bands of the common Chinese form 日常生活能力评定量表: "
-        "≤40 severe, 41–60 moderate, 61–99 mild, 100 independent."
-    ),
-    national_2021.SOURCE: _l(
-        "《长期护理失能等级评估标准（试行）》医保办发〔2021〕37号 (2021-08-03). "
-        "Default level bands and combination table as published in implementations; "
-        "the C2/C3 bands and the table cells were not checked against the official annex: "
-        "correct them in a policy version if they differ."
-    ),
-}
-
-
-def source_text(source: str) -> str:
-    """A rules' source as shown: an instrument's default one in the user's language."""
-    return str(DEFAULT_SOURCES.get(source, source))
 
 
 @dataclass
@@ -314,14 +284,14 @@ def build_policy_form(base: PolicyRules, today: dt.date) -> PolicyVersionForm:
                 Form,
                 name,
                 SelectField(
-                    localized(grade),
+                    localized(grade, "label"),
                     choices=[SelectChoice(value, label) for value, label in CATEGORY_CHOICES],
                     validators=[InputRequired()],
                 ),
             )
             chosen = base.categories.get(code, {}).get(grade.code)
             defaults[name] = chosen.value if chosen is not None else NO_CATEGORY
-            section.categories.append((localized(grade), name))
+            section.categories.append((localized(grade, "label"), name))
         sections.append(section)
     Form.instrument_code = SelectField(
         _l("Assessment instrument in force"),
@@ -348,7 +318,7 @@ def _band_table(
         low, high = instrument.min_total, instrument.max_total
     else:
         found = instrument.indicator(indicator)
-        title = localized(found) if found is not None else indicator
+        title = localized(found, "label") if found is not None else indicator
         low = instrument.indicator_min_total(indicator)
         high = instrument.indicator_max_total(indicator)
     table = BandTable(title=str(title), total_range=f"{low}–{high}")
@@ -359,7 +329,7 @@ def _band_table(
         setattr(form_class, max_name, _limit_field())
         defaults[min_name] = band.min_total
         defaults[max_name] = band.max_total
-        table.rows.append(BandRow(localized(band), min_name, max_name))
+        table.rows.append(BandRow(localized(band, "label"), min_name, max_name))
     return table
 
 
@@ -392,13 +362,13 @@ def _add_combination(
             setattr(form_class, name, SelectField(choices=choices, validators=[InputRequired()]))
             defaults[name] = cell
             names.append(name)
-        rows.append((localized(level), names))
+        rows.append((localized(level, "label"), names))
     row = instrument.indicator(rules.row_indicator)
     section.combination = CombinationTable(
-        title=localized(row) if row is not None else rules.row_indicator,
-        columns=[localized(level) for level in rules.levels],
+        title=localized(row, "label") if row is not None else rules.row_indicator,
+        columns=[localized(level, "label") for level in rules.levels],
         rows=rows,
-        legend=" · ".join(f"{g.code} {localized(g)}" for g in rules.grades),
+        legend=" · ".join(f"{g.code} {localized(g, 'label')}" for g in rules.grades),
     )
 
 

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 
 from careapp import db
 from careapp.blueprints.policy.forms import build_policy_form
-from careapp.blueprints.policy.presenters import version_views
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
 from careapp.models.users import Role
 from careapp.services import policy
 from careapp.web.access import current_actor, role_required
+from careapp.web.presenters import version_views
 
 bp = Blueprint("policy", __name__)
 

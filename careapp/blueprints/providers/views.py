@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from careapp import db
-from careapp.blueprints.providers import labels
 from careapp.blueprints.providers.forms import (
     ComplaintForm,
     LiftSuspensionForm,
@@ -27,6 +26,7 @@ from careapp.models.users import Role
 from careapp.reports.spreadsheet import excel_csv
 from careapp.services import complaints, providers
 from careapp.services.ratings import SatisfactionReport, satisfaction_report
+from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
 from scheduling.quality import previous_month
 from scheduling.ratings import percent_text
@@ -37,15 +37,15 @@ bp = Blueprint("providers", __name__)
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "status_label": labels.status_label,
-        "kind_label": labels.kind_label,
-        "problem_label": labels.problem_label,
-        "channel_label": labels.channel_label,
+        "status_label": labels.provider_status_label,
+        "kind_label": labels.provider_kind_label,
+        "problem_label": labels.quality_problem_label,
+        "channel_label": labels.complaint_channel_label,
         "complaint_status_label": labels.complaint_status_label,
         "alert_kind_label": labels.alert_kind_label,
-        "share_text": labels.share_text,
-        "share_percent": labels.share_percent,
-        "threshold_lines": labels.threshold_lines,
+        "share_text": wording.share_text,
+        "share_percent": wording.share_percent,
+        "threshold_lines": wording.threshold_lines,
         "percent_text": percent_text,
     }
 

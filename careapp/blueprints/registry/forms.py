@@ -9,11 +9,11 @@ from wtforms import DateField, FloatField, SelectField, StringField, TextAreaFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.blueprints.registry.labels import choices
 from careapp.models.people import District, HouseholdType, InsuranceScheme, InsuranceStatus
-from careapp.services.reference import district_name
+from careapp.services.i18n import localized
 from careapp.services.registry import PersonInput
 from careapp.web.forms import CareappForm
+from careapp.web.labels import choices
 
 PHONE = Regexp(r"^[0-9+\-() ]{5,30}$", message=_l("Enter a phone number (digits)."))
 
@@ -54,7 +54,7 @@ class PersonForm(CareappForm):
     )
 
     def set_districts(self, districts: Iterable[District]) -> None:
-        self.district_code.choices = [SelectChoice(d.code, district_name(d)) for d in districts]
+        self.district_code.choices = [SelectChoice(d.code, localized(d)) for d in districts]
 
     def to_input(self) -> PersonInput:
         return PersonInput(

@@ -18,7 +18,6 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.blueprints.applications.labels import STATUS_BADGES, label
 from careapp.blueprints.registry.forms import PersonForm, PersonSearchForm, RevealIdForm
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
@@ -26,7 +25,7 @@ from careapp.core.identity import mask_id_number
 from careapp.models.users import Role
 from careapp.security import protector
 from careapp.services.applications import list_applications
-from careapp.services.reference import district_name, list_districts
+from careapp.services.reference import list_districts
 from careapp.services.registry import (
     find_people,
     get_person,
@@ -35,6 +34,7 @@ from careapp.services.registry import (
     reveal_id_number,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import APPLICATION_STATUS_BADGES, label
 
 bp = Blueprint("registry", __name__)
 
@@ -43,7 +43,7 @@ PAGE_SIZE = 50
 
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
-    return {"label": label, "district_name": district_name, "status_badges": STATUS_BADGES}
+    return {"label": label, "status_badges": APPLICATION_STATUS_BADGES}
 
 
 @bp.route("/people", methods=["GET"])

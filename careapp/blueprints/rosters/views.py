@@ -29,8 +29,6 @@ from careapp.blueprints.rosters.forms import (
     RosterDayForm,
     RosterExportForm,
 )
-from careapp.blueprints.visits.labels import FLAG_LABELS, check_in_place
-from careapp.blueprints.visits.qr import qr_svg
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError, InvalidInputError
 from careapp.models.users import Role
@@ -62,6 +60,9 @@ from careapp.services.visit_records import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
+from careapp.web.labels import CHECK_IN_FLAG_LABELS
+from careapp.web.qr import qr_svg
+from careapp.web.wording import check_in_place
 
 bp = Blueprint("rosters", __name__)
 
@@ -350,7 +351,7 @@ def _render_visit(
     return render_template(
         "rosters/roster_visit.html",
         detail=detail,
-        flag_labels=FLAG_LABELS,
+        flag_labels=CHECK_IN_FLAG_LABELS,
         check_in_place=check_in_place,
         move_form=form,
         move_travel=move_travel,

@@ -21,7 +21,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from careapp import db
-from careapp.blueprints.ledger.presenters import month_label, parse_month
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
 from careapp.core.money import format_yuan
@@ -31,6 +30,7 @@ from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import settlement
 from careapp.services.certificates import certificate_signer, public_base_url
 from careapp.web.access import current_actor, role_required
+from careapp.web.presenters import month_label, parse_month
 
 bp = Blueprint("settlement", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")

@@ -18,25 +18,18 @@ from flask import (
 )
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from careapp import db
 from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilterForm
-from careapp.blueprints.visits.labels import (
-    FLAG_LABELS,
-    STATUS_BADGES,
-    STATUS_LABELS,
-    check_in_place,
-)
-from careapp.blueprints.visits.qr import qr_svg
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
+from careapp.services.i18n import localized
 from careapp.services.rosters import (
     caregiver_route_map,
     create_calendar_feed,
@@ -55,6 +48,9 @@ from careapp.services.visits import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
+from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_BADGES, VISIT_STATUS_LABELS
+from careapp.web.qr import qr_svg
+from careapp.web.wording import check_in_place
 
 bp = Blueprint("visits", __name__)
 
@@ -68,9 +64,9 @@ CALENDAR_LINK_KEY = "my_calendar_link"
 @bp.context_processor
 def _labels() -> dict[str, Any]:
     return {
-        "status_labels": STATUS_LABELS,
-        "status_badges": STATUS_BADGES,
-        "flag_labels": FLAG_LABELS,
+        "status_labels": VISIT_STATUS_LABELS,
+        "status_badges": VISIT_STATUS_BADGES,
+        "flag_labels": CHECK_IN_FLAG_LABELS,
         "check_in_place": check_in_place,
     }
 
@@ -235,9 +231,8 @@ def _render_detail(
 
 def _item_names(session: Session, codes: Any) -> dict[str, str]:
     """Service item names in the user's language, by code."""
-    is_zh = str(get_locale()) == "zh"
     items = service_items_by_code(session, codes)
-    return {code: item.name_zh if is_zh else item.name_en for code, item in items.items()}
+    return {code: localized(item) for code, item in items.items()}
 
 
 def _item_choices(session: Session, visit: Visit) -> list[SelectChoice]:
@@ -263,7 +258,7 @@ def _flash_short_visit(short: dict[str, Any] | None) -> None:
 def _flash_check_in(visit: Visit) -> None:
     flags = visit.check_in_flags or []
     if flags:
-        reasons = ", ".join(str(FLAG_LABELS.get(flag, flag)) for flag in flags)
+        reasons = ", ".join(str(CHECK_IN_FLAG_LABELS.get(flag, flag)) for flag in flags)
         flash(
             _("Checked in. This check-in will be reviewed: %(reasons)s.", reasons=reasons),
             "warning",

@@ -8,22 +8,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from careapp.models.providers import Provider
-from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from careapp.models.work_orders import WorkOrderReason
 from careapp.services.work_orders import REASON_MAX
 from careapp.web.forms import CareappForm, optional_int
-
-REASON_LABELS = {
-    WorkOrderReason.NEW_CLIENT: _l("New client"),
-    WorkOrderReason.MOVE: _l("Move to another provider"),
-    WorkOrderReason.PROVIDER_EXIT: _l("Provider exit"),
-}
+from careapp.web.labels import WORK_ORDER_REASON_LABELS
 
 
 class WorkOrderForm(CareappForm):
     reason = SelectField(
         _l("Reason"),
         choices=[
-            SelectChoice(reason.value, REASON_LABELS[reason])
+            SelectChoice(reason.value, WORK_ORDER_REASON_LABELS[reason])
             for reason in (WorkOrderReason.NEW_CLIENT, WorkOrderReason.MOVE)
         ],
         validators=[InputRequired()],
@@ -53,23 +48,3 @@ class RefuseForm(CareappForm):
     refusal_reason = TextAreaField(
         _l("Reason for refusing"), validators=[InputRequired(), Length(max=REASON_MAX)]
     )
-
-
-ORDER_STATUS_LABELS = {
-    WorkOrderStatus.OPEN: _l("open"),
-    WorkOrderStatus.ACCEPTED: _l("accepted"),
-    WorkOrderStatus.ESCALATED: _l("escalated: nobody left"),
-    WorkOrderStatus.CANCELLED: _l("cancelled"),
-}
-OFFER_STATUS_LABELS = {
-    OfferStatus.PENDING: _l("awaiting an answer"),
-    OfferStatus.ACCEPTED: _l("accepted"),
-    OfferStatus.REFUSED: _l("refused"),
-    OfferStatus.EXPIRED: _l("no answer in time"),
-    OfferStatus.WITHDRAWN: _l("withdrawn"),
-}
-BASIS_LABELS = {
-    OfferBasis.FAMILY_CHOICE: _l("the family's choice"),
-    OfferBasis.ROTATION: _l("rotation"),
-    OfferBasis.ADMINISTRATOR: _l("assigned by an administrator"),
-}

@@ -8,10 +8,6 @@ from flask_babel import gettext as _
 
 from careapp import db
 from careapp.blueprints.work_orders.forms import (
-    BASIS_LABELS,
-    OFFER_STATUS_LABELS,
-    ORDER_STATUS_LABELS,
-    REASON_LABELS,
     ProviderChoiceForm,
     RefuseForm,
     WorkOrderForm,
@@ -21,6 +17,7 @@ from careapp.core.errors import CareappError
 from careapp.models.users import Role
 from careapp.models.work_orders import WorkOrderReason
 from careapp.services import work_orders as service
+from careapp.web import labels
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
 from scheduling.work_orders import Ineligibility
@@ -31,10 +28,10 @@ bp = Blueprint("work_orders", __name__)
 @bp.context_processor
 def _labels() -> dict[str, object]:
     return {
-        "reason_labels": REASON_LABELS,
-        "order_status_labels": ORDER_STATUS_LABELS,
-        "offer_status_labels": OFFER_STATUS_LABELS,
-        "basis_labels": BASIS_LABELS,
+        "reason_labels": labels.WORK_ORDER_REASON_LABELS,
+        "order_status_labels": labels.WORK_ORDER_STATUS_LABELS,
+        "offer_status_labels": labels.OFFER_STATUS_LABELS,
+        "basis_labels": labels.OFFER_BASIS_LABELS,
     }
 
 

@@ -14,7 +14,6 @@ from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.providers.labels import alert_kind_label
 from careapp.models import (
     AlertKind,
     ClaimFlagStatus,
@@ -25,6 +24,7 @@ from careapp.models import (
 )
 from careapp.services.actor import Actor
 from careapp.services.work_orders import WorkOrderRules, open_work_order
+from careapp.web.labels import alert_kind_label
 from tests.careapp.blueprints.test_certificate_views import _entitlement
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.careapp.services.test_settlement import beneficiary, plan_for, visit

@@ -79,7 +79,7 @@ def test_decision_new_post_decides_and_shows_detail(
     assert "Severe disability" in html
     assert "Default (spec figures)" in html
     assert "2016-01-01" in html
-    assert f"Insured on {TODAY} (residents&#39; scheme)" in html
+    assert f"Insured on {TODAY} (Urban and rural residents&#39; medical insurance)" in html
     assert "Disability has lasted 22 months (at least 6 required)" in html
     assert "grade “Severe dependency” (total 30): Severe disability" in html
     assert "The person has no open entitlement" in html

@@ -9,7 +9,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.certificates.wording import WORDING
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ThrottledError
 from careapp.core.identity import make_resident_id
 from careapp.models import (
@@ -34,6 +33,7 @@ from careapp.services.certificates import (
     verify_certificate,
 )
 from careapp.services.procedure import ProcedureRules
+from careapp.web.wording import WORDING
 from tests.conftest import NOW
 from tests.factories import (
     ApplicationFactory,

@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.certificates.wording import WORDING
 from careapp.core.errors import ConflictError, PermissionDeniedError
 from careapp.models import AuditEvent, Certificate, CertificateKind, PrintBatchStatus, User
 from careapp.services.actor import Actor
@@ -25,6 +24,7 @@ from careapp.services.certificates import (
     verify_certificate,
 )
 from careapp.services.procedure import ProcedureRules
+from careapp.web.wording import WORDING
 from tests.conftest import NOW
 from tests.factories import (
     AssessmentFactory,

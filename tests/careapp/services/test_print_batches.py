@@ -12,7 +12,6 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.blueprints.certificates.wording import WORDING
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.jobs.print_batches import run_print_batch
 from careapp.models import (
@@ -34,6 +33,7 @@ from careapp.services.print_batches import (
     week_of,
 )
 from careapp.services.procedure import ProcedureRules
+from careapp.web.wording import WORDING
 from tests.conftest import NOW
 from tests.factories import EligibilityDecisionFactory, EntitlementFactory, UserFactory
 

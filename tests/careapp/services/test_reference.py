@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -11,7 +10,6 @@ from careapp.core.identity import is_known_region
 from careapp.models import District, DistrictKind
 from careapp.services.reference import (
     NANTONG_DISTRICTS,
-    district_name,
     ensure_districts,
     list_districts,
 )
@@ -49,11 +47,3 @@ def test_list_districts_by_code(db_session: Session) -> None:
     assert [d.code for d in list_districts(db_session)] == sorted(
         seed.code for seed in NANTONG_DISTRICTS
     )
-
-
-def test_district_name_follows_the_language(app: Flask) -> None:
-    district = District(code="320682", name_zh="如皋市", name_en="Rugao City")
-    with app.test_request_context():
-        assert district_name(district) == "如皋市"
-    with app.test_request_context("/?lang=en"):
-        assert district_name(district) == "Rugao City"

@@ -8,14 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from careapp.blueprints.eligibility.presenters import (
-    category_label,
-    describe_reason,
-    grade_label,
-    instrument_name,
-    rule_label,
-)
 from careapp.core.money import format_yuan
+from careapp.web.labels import category_label
+from careapp.web.wording import describe_reason, grade_label, instrument_name, rule_label
 
 
 @pytest.fixture
@@ -34,7 +29,7 @@ def reason(code: str, **params: Any) -> dict[str, Any]:
     [
         (
             reason("insured", on="2026-11-23", scheme="employee"),
-            "Insured on 2026-11-23 (employees' scheme)",
+            "Insured on 2026-11-23 (Employees' medical insurance)",
         ),
         (
             reason("not_insured", on="2026-11-23", scheme=None),

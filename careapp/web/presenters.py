@@ -1,21 +1,133 @@
-"""Policy versions for display: each version's instrument, rules, category mapping, rates,
-monthly budget, minimum duration of the disability and windows."""
+"""What the ledger, settlement and policy pages show, built from service results: months, the
+fund chart's geometry (inline SVG drawn by the template) and policy versions with their rules."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
 
 from assessments.types import Band, BandRules
-from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
-from careapp.blueprints.policy.forms import localized, source_text
+from careapp.core.errors import InvalidInputError
 from careapp.core.money import format_yuan
-from careapp.eligibility.rules import Category
+from careapp.eligibility.ledger import month_bounds
 from careapp.models.assessment import CareSetting
 from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
+from careapp.services.fund import FundOverview
+from careapp.services.i18n import localized
 from careapp.services.policy import PolicyRules, policy_version_name
+from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, GRADE_CATEGORY_LABELS
+from careapp.web.wording import source_text
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
+
+# The chart's drawing area, in SVG user units.
+CHART_WIDTH = 720
+CHART_HEIGHT = 240
+CHART_LEFT = 70  # room for the axis labels
+CHART_BOTTOM = 30
+CHART_TOP = 10
+# SVG presentation attributes (not CSS: the CSP allows no inline style), one colour per line.
+PALETTE = ("#2f6fb0", "#d98c2b", "#5a9e5a", "#8a5fb0", "#b04a4a")
+
+
+def parse_month(value: str | None, today: dt.date) -> dt.date:
+    """`YYYY-MM` -> the first day of that month (this month if empty); InvalidInputError else."""
+    if not value:
+        return today.replace(day=1)
+    match = MONTH_PATTERN.match(value)
+    if match is not None:
+        year, month = int(match.group(1)), int(match.group(2))
+        if 2000 <= year <= 2100 and 1 <= month <= 12:
+            return dt.date(year, month, 1)
+    raise InvalidInputError(_("Give the month as YYYY-MM, e.g. 2026-03."), field="month")
+
+
+def is_projection(month: dt.date, today: dt.date) -> bool:
+    """Whether the month has days after today (its figures assume nothing changes until then)."""
+    return month_bounds(month)[1] > today
+
+
+def month_label(month: dt.date) -> str:
+    return f"{month.year}-{month.month:02d}"
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    fill: str
+    is_current: bool
+    title: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    bars: list[Bar]
+    ticks: list[Tick]
+    labels: list[tuple[float, str]]  # x of each month's label, label
+    legend: list[tuple[str, str]]  # colour, line label
+
+
+def _nice_ceiling(fen: int) -> int:
+    """A round upper bound for the axis (1, 2 or 5 times a power of ten yuan), in fen."""
+    if fen <= 0:
+        return 100
+    step = 100
+    while True:
+        for factor in (1, 2, 5):
+            if step * factor >= fen:
+                return step * factor
+        step *= 10
+
+
+def fund_chart(overview: FundOverview) -> Chart:
+    """Stacked monthly bars, one colour per spending line, with a yuan axis of four ticks."""
+    top = _nice_ceiling(max((overview.total_of(m) for m in overview.months), default=0))
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    slot = (CHART_WIDTH - CHART_LEFT) / max(len(overview.months), 1)
+    bars: list[Bar] = []
+    labels: list[tuple[float, str]] = []
+    for index, month in enumerate(overview.months):
+        x = CHART_LEFT + index * slot + slot * 0.15
+        base = float(CHART_HEIGHT - CHART_BOTTOM)
+        for number, line in enumerate(overview.lines):
+            amount = line.by_month.get(month, 0)
+            height = plot_height * amount / top
+            base -= height
+            bars.append(
+                Bar(
+                    round(x, 1),
+                    round(base, 1),
+                    round(slot * 0.7, 1),
+                    round(height, 1),
+                    PALETTE[number % len(PALETTE)],
+                    month == overview.month,
+                    f"{month_label(month)} {line.label}: {format_yuan(amount)}",
+                )
+            )
+        labels.append((round(x + slot * 0.35, 1), month_label(month)))
+    ticks = [
+        Tick(
+            round(CHART_HEIGHT - CHART_BOTTOM - plot_height * step / 4, 1),
+            format_yuan(top * step // 4).removesuffix(".00"),
+        )
+        for step in range(5)
+    ]
+    legend = [(PALETTE[n % len(PALETTE)], line.label) for n, line in enumerate(overview.lines)]
+    return Chart(CHART_WIDTH, CHART_HEIGHT, bars, ticks, labels, legend)
 
 
 @dataclass(frozen=True)
@@ -50,16 +162,8 @@ class VersionView:
     min_disability: str
 
 
-def category_label(category: Category | None) -> str:
-    if category is Category.SEVERE:
-        return _("Severe")
-    if category is Category.MODERATE:
-        return _("Moderate")
-    return _("No benefit")
-
-
 def _bands(title: str, bands: tuple[Band, ...]) -> BandsView:
-    return BandsView(title, [(localized(b), b.min_total, b.max_total) for b in bands])
+    return BandsView(title, [(localized(b, "label"), b.min_total, b.max_total) for b in bands])
 
 
 def _windows(version: PolicyVersion) -> str:
@@ -109,15 +213,15 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         bands = []
         for indicator_bands in rules.indicator_bands:
             indicator = instrument.indicator(indicator_bands.indicator)
-            title = localized(indicator) if indicator else indicator_bands.indicator
+            title = localized(indicator, "label") if indicator else indicator_bands.indicator
             bands.append(_bands(title, indicator_bands.bands))
-        grades = {g.code: f"{g.code} {localized(g)}" for g in rules.grades}
+        grades = {g.code: f"{g.code} {localized(g, 'label')}" for g in rules.grades}
         row = instrument.indicator(rules.row_indicator)
         table = TableView(
-            title=localized(row) if row else rules.row_indicator,
-            columns=[localized(level) for level in rules.levels],
+            title=localized(row, "label") if row else rules.row_indicator,
+            columns=[localized(level, "label") for level in rules.levels],
             rows=[
-                (localized(level), [grades[cell] for cell in cells])
+                (localized(level, "label"), [grades[cell] for cell in cells])
                 for level, cells in zip(rules.levels, rules.table, strict=True)
             ],
         )
@@ -132,7 +236,10 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         source=source_text(rules.source),
         bands=bands,
         table=table,
-        categories=[(localized(g), category_label(mapping.get(g.code))) for g in rules.grades],
+        categories=[
+            (localized(g, "label"), str(GRADE_CATEGORY_LABELS[mapping.get(g.code)]))
+            for g in rules.grades
+        ],
         windows=_windows(version),
         rate_columns=[str(CATEGORY_LABELS[category]) for category in BenefitCategory],
         rates=_rates(version),

@@ -1,0 +1,301 @@
+"""Every enum's label in the user's language, once: one table per enum, read by the pages, the
+forms' choices, the printed documents' wording and the jobs (which may not import a blueprint).
+
+Tables of enums stored as model columns are keyed by member; `LABELS` joins them for `label` and
+`choices`. Codes that templates look up by their stored value (visit statuses, flags, alert kinds,
+…) are keyed by value.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import LazyString, pgettext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
+
+from careapp.eligibility.ledger import Payee
+from careapp.eligibility.rules import Category
+from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
+from careapp.models.certificate import CertificateKind, PrintBatchStatus
+from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
+from careapp.models.eligibility import BenefitCategory
+from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
+from careapp.models.procedure import ObjectionSource, ObjectionStatus
+from careapp.models.visit import VisitStatus
+from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+
+# People (the registry).
+HOUSEHOLD_TYPE_LABELS: Mapping[HouseholdType, LazyString] = {
+    HouseholdType.URBAN: _l("Urban household"),
+    HouseholdType.RURAL: _l("Rural household"),
+    HouseholdType.OTHER_CITY: _l("Household of another city"),
+}
+INSURANCE_SCHEME_LABELS: Mapping[InsuranceScheme, LazyString] = {
+    InsuranceScheme.EMPLOYEE: _l("Employees' medical insurance"),
+    InsuranceScheme.RESIDENT: _l("Urban and rural residents' medical insurance"),
+}
+INSURANCE_STATUS_LABELS: Mapping[InsuranceStatus, LazyString] = {
+    InsuranceStatus.ACTIVE: _l("Active"),
+    InsuranceStatus.SUSPENDED: _l("Suspended"),
+    InsuranceStatus.ENDED: _l("Ended"),
+}
+SEX_LABELS: Mapping[Sex, LazyString] = {Sex.MALE: _l("Male"), Sex.FEMALE: _l("Female")}
+
+# Applications and their procedure.
+APPLICANT_LABELS: Mapping[Applicant, LazyString] = {
+    Applicant.SELF: _l("The insured person"),
+    Applicant.FAMILY: _l("Family member"),
+    Applicant.INSTITUTION: _l("Caring institution"),
+}
+APPLICATION_STATUS_LABELS: Mapping[ApplicationStatus, LazyString] = {
+    ApplicationStatus.SUBMITTED: _l("Submitted"),
+    ApplicationStatus.ASSESSING: _l("Assessing"),
+    ApplicationStatus.ASSESSED: _l("Assessed"),
+    ApplicationStatus.PUBLICITY: _l("Publicity"),
+    ApplicationStatus.DECIDED: _l("Decided"),
+    ApplicationStatus.WITHDRAWN: _l("Withdrawn"),
+}
+APPLICATION_STATUS_BADGES: Mapping[ApplicationStatus, str] = {
+    ApplicationStatus.SUBMITTED: "badge",
+    ApplicationStatus.ASSESSING: "badge badge-warn",
+    ApplicationStatus.ASSESSED: "badge badge-warn",
+    ApplicationStatus.PUBLICITY: "badge badge-warn",
+    ApplicationStatus.DECIDED: "badge badge-good",
+    ApplicationStatus.WITHDRAWN: "badge badge-bad",
+}
+APPLICATION_KIND_LABELS: Mapping[ApplicationKind, LazyString] = {
+    ApplicationKind.INITIAL: _l("First application"),
+    ApplicationKind.APPEAL: _l("Appeal"),
+    ApplicationKind.REASSESSMENT: _l("Re-assessment"),
+}
+OBJECTION_SOURCE_LABELS: Mapping[ObjectionSource, LazyString] = {
+    ObjectionSource.APPLICANT: _l("The applicant or family"),
+    ObjectionSource.PUBLIC: _l("A member of the public"),
+}
+OBJECTION_STATUS_LABELS: Mapping[ObjectionStatus, LazyString] = {
+    ObjectionStatus.OPEN: _l("Open"),
+    ObjectionStatus.DISMISSED: _l("Dismissed"),
+    ObjectionStatus.UPHELD: _l("Upheld"),
+}
+
+# Eligibility, entitlements and the ledger.
+CARE_SETTING_LABELS: Mapping[CareSetting, LazyString] = {
+    CareSetting.MEDICAL_CARE_INSTITUTION: _l("Medical nursing institution"),
+    CareSetting.ELDERLY_CARE_INSTITUTION: _l("Elderly-care institution"),
+    CareSetting.HOME_SERVICE: _l("At home, with door-to-door service"),
+    CareSetting.HOME_CASH: _l("At home, cash subsidy"),
+}
+CATEGORY_LABELS: Mapping[BenefitCategory, LazyString] = {
+    BenefitCategory.SEVERE: _l("Severe disability"),
+    BenefitCategory.MODERATE: _l("Moderate disability"),
+}
+# A grade's category in a policy's mapping (None: the grade gives no benefit).
+GRADE_CATEGORY_LABELS: Mapping[Category | None, LazyString] = {
+    None: _l("No benefit"),
+    Category.MODERATE: _l("Moderate"),
+    Category.SEVERE: _l("Severe"),
+}
+PAYEE_LABELS: Mapping[Payee, LazyString] = {
+    Payee.INSTITUTION: _l("Institution"),
+    Payee.BENEFICIARY: _l("Beneficiary (cash)"),
+    Payee.PER_VISIT: _l("Home-care company, per visit"),
+}
+END_REASON_LABELS: Mapping[str, LazyString] = {
+    "death": _l("Death"),
+    "insurance_ended": _l("Insurance ended"),
+    "moved_away": _l("Moved out of the city"),
+    "below_threshold": _l("Re-assessed below the threshold"),
+    "reassessed": _l("Replaced by a later decision"),
+    "reassessment_overdue": _l("Re-assessment overdue"),
+}
+
+# Certificates and print batches.
+CERTIFICATE_KIND_LABELS: Mapping[str, LazyString] = {
+    CertificateKind.ASSESSMENT_CONCLUSION.value: _l("Assessment conclusion"),
+    CertificateKind.BENEFIT.value: _l("Benefit certificate"),
+    CertificateKind.DECISION_NOTICE.value: _l("Eligibility decision notice"),
+    CertificateKind.SETTLEMENT_STATEMENT.value: _l("Settlement statement"),
+}
+PRINT_BATCH_STATUS_LABELS: Mapping[str, LazyString] = {
+    PrintBatchStatus.QUEUED.value: _l("Waiting"),
+    PrintBatchStatus.RUNNING.value: _l("Printing"),
+    PrintBatchStatus.DONE.value: _l("Done"),
+    PrintBatchStatus.FAILED.value: _l("Failed"),
+}
+
+# Visits, as the caregiver's (and the manager's and reviewer's) pages name them.
+VISIT_STATUS_LABELS: Mapping[str, LazyString] = {
+    VisitStatus.UNASSIGNED.value: _l("Not assigned"),
+    VisitStatus.ASSIGNED.value: _l("To do"),
+    VisitStatus.CONFIRMED.value: _l("Confirmed"),
+    VisitStatus.CHECKED_IN.value: _l("In progress"),
+    VisitStatus.COMPLETED.value: _l("Done"),
+    VisitStatus.MISSED.value: _l("Missed"),
+    VisitStatus.CANCELLED.value: _l("Cancelled"),
+}
+# Badge colours of the statuses (classes of static/css/app.css).
+VISIT_STATUS_BADGES: Mapping[str, str] = {
+    VisitStatus.CHECKED_IN.value: "badge-warn",
+    VisitStatus.COMPLETED.value: "badge-good",
+    VisitStatus.MISSED.value: "badge-bad",
+    VisitStatus.CANCELLED.value: "badge-bad",
+}
+CHECK_IN_FLAG_LABELS: Mapping[str, LazyString] = {
+    "far_from_home": _l("Far from the home"),
+    "outside_window": _l("Outside the time window"),
+    "no_location": _l("No location"),
+}
+
+# Claim flags.
+CLAIM_FLAG_KIND_LABELS: Mapping[str, LazyString] = {
+    ClaimFlagKind.OVERLAPPING_VISITS.value: _l("Two homes at once"),
+    ClaimFlagKind.IMPOSSIBLE_TRAVEL.value: _l("Impossible travel"),
+    ClaimFlagKind.DURING_HOSPITAL_STAY.value: _l("During a hospital stay"),
+    ClaimFlagKind.FAR_FROM_HOME.value: _l("Far from the home"),
+    ClaimFlagKind.MANUAL_ENTRY.value: _l("Entered by hand"),
+    ClaimFlagKind.SHORT_VISIT.value: _l("Visit too short"),
+}
+CLAIM_FLAG_STATUS_LABELS: Mapping[str, LazyString] = {
+    ClaimFlagStatus.OPEN.value: _l("Awaiting review"),
+    ClaimFlagStatus.CLEARED.value: _l("Cleared"),
+    ClaimFlagStatus.UPHELD.value: _l("Refused (flag upheld)"),
+}
+CLAIM_FLAG_STATUS_MEANINGS: Mapping[str, LazyString] = {
+    ClaimFlagStatus.OPEN.value: _l("The visit is not paid until an administrator reviews it."),
+    ClaimFlagStatus.CLEARED.value: _l("Accepted: the visit can be paid."),
+    ClaimFlagStatus.UPHELD.value: _l("Refused: the visit is never paid."),
+}
+CLAIM_FLAG_STATUS_BADGES: Mapping[str, str] = {
+    ClaimFlagStatus.OPEN.value: "badge-warn",
+    ClaimFlagStatus.CLEARED.value: "badge-good",
+    ClaimFlagStatus.UPHELD.value: "badge-bad",
+}
+
+# Where a claim flag measured a journey from.
+CLAIM_FLAG_PLACE_LABELS: Mapping[str, LazyString] = {
+    "check_in": _l("its check-in position"),
+    "check_out": _l("its check-out position"),
+    "home": _l("the home"),
+}
+
+# Work orders and their offers.
+WORK_ORDER_REASON_LABELS: Mapping[WorkOrderReason, LazyString] = {
+    WorkOrderReason.NEW_CLIENT: _l("New client"),
+    WorkOrderReason.MOVE: _l("Move to another provider"),
+    WorkOrderReason.PROVIDER_EXIT: _l("Provider exit"),
+}
+WORK_ORDER_STATUS_LABELS: Mapping[WorkOrderStatus, LazyString] = {
+    WorkOrderStatus.OPEN: _l("open"),
+    WorkOrderStatus.ACCEPTED: _l("accepted"),
+    WorkOrderStatus.ESCALATED: _l("escalated: nobody left"),
+    WorkOrderStatus.CANCELLED: _l("cancelled"),
+}
+OFFER_STATUS_LABELS: Mapping[OfferStatus, LazyString] = {
+    OfferStatus.PENDING: _l("awaiting an answer"),
+    OfferStatus.ACCEPTED: _l("accepted"),
+    OfferStatus.REFUSED: _l("refused"),
+    OfferStatus.EXPIRED: _l("no answer in time"),
+    OfferStatus.WITHDRAWN: _l("withdrawn"),
+}
+OFFER_BASIS_LABELS: Mapping[OfferBasis, LazyString] = {
+    OfferBasis.FAMILY_CHOICE: _l("the family's choice"),
+    OfferBasis.ROTATION: _l("rotation"),
+    OfferBasis.ADMINISTRATOR: _l("assigned by an administrator"),
+}
+
+_MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many enum types
+    HOUSEHOLD_TYPE_LABELS,
+    INSURANCE_SCHEME_LABELS,
+    INSURANCE_STATUS_LABELS,
+    SEX_LABELS,
+    APPLICANT_LABELS,
+    APPLICATION_STATUS_LABELS,
+    APPLICATION_KIND_LABELS,
+    OBJECTION_SOURCE_LABELS,
+    OBJECTION_STATUS_LABELS,
+    CARE_SETTING_LABELS,
+    CATEGORY_LABELS,
+    PAYEE_LABELS,
+    WORK_ORDER_REASON_LABELS,
+    WORK_ORDER_STATUS_LABELS,
+    OFFER_STATUS_LABELS,
+    OFFER_BASIS_LABELS,
+)
+LABELS: Mapping[enum.Enum, LazyString] = {
+    member: text for table in _MEMBER_TABLES for member, text in table.items()
+}
+
+
+def label(member: enum.Enum) -> str:
+    """The label of an enum member in the user's language (its value if none is defined)."""
+    found = LABELS.get(member)
+    return str(found) if found is not None else str(member.value)
+
+
+def choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
+    """Select choices (value, translated label) for every member of `enum_cls`."""
+    return [SelectChoice(str(member.value), LABELS[member]) for member in enum_cls]
+
+
+def category_label(value: str | None) -> str:
+    """A stored benefit category's label, "none" when there is none."""
+    if value is None:
+        return _("none")
+    return str(CATEGORY_LABELS[BenefitCategory(value)])
+
+
+# Providers: statuses, kinds, quality problems, complaints and alerts, by stored value.
+def provider_status_label(value: str) -> str:
+    return {
+        "active": pgettext("provider status", "Active"),
+        "warned": _("Warned"),
+        "suspended": _("Suspended"),
+        "exited": _("Exited"),
+    }.get(value, value)
+
+
+def provider_kind_label(value: str) -> str:
+    return {
+        "home_care": _("Home care"),
+        "elderly_care_institution": _("Elderly-care institution"),
+        "medical_care_institution": _("Medical-care institution"),
+        "volunteer": _("Volunteer organisation"),
+    }.get(value, value)
+
+
+def quality_problem_label(value: str) -> str:
+    return {
+        "low_satisfaction": _("Satisfaction below the threshold"),
+        "too_many_missed": _("Too many missed visits"),
+        "too_many_complaints": _("Too many complaints"),
+        "too_few_phone_verified": _("Too few visits verified on the phone"),
+    }.get(value, value)
+
+
+def complaint_channel_label(value: str) -> str:
+    return {
+        "phone": _("By phone"),
+        "in_person": _("In person"),
+        "letter": _("By letter"),
+        "online": _("Online"),
+    }.get(value, value)
+
+
+def complaint_status_label(value: str) -> str:
+    return {"open": _("Not yet resolved"), "upheld": _("Upheld"), "dismissed": _("Dismissed")}.get(
+        value, value
+    )
+
+
+def alert_kind_label(value: str) -> str:
+    return {
+        "missed_visit": _("Missed visit"),
+        "quality_warning": _("Quality warning"),
+        "quality_suspension": _("Suspension"),
+        "quality_exit": _("Exit"),
+        "work_order_offer": _("Work order offer"),
+    }.get(value, value)
