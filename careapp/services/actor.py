@@ -33,3 +33,14 @@ class Actor:
                 message or gettext("You do not have permission to do this.")
             )
         return self.user_id
+
+    def require_provider(self) -> int:
+        """The id of the provider the acting provider manager runs.
+
+        Anyone else (another role, a manager of no provider, no user at all) gets a
+        PermissionDeniedError.
+        """
+        self.require(Role.PROVIDER_MANAGER)
+        if self.provider_id is None:
+            raise PermissionDeniedError(gettext("You do not have permission to do this."))
+        return self.provider_id

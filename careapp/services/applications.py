@@ -17,7 +17,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.assessment import (
     OPEN_APPLICATION_STATUSES,
@@ -57,7 +56,7 @@ def submit_application(
     session: Session, actor: Actor, person_id: int, data: ApplicationInput, now: dt.datetime
 ) -> Application:
     """Record an application dated today in the city, or refuse it with the reason."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError(gettext("No such person."))
@@ -157,7 +156,7 @@ def assign_assessors(
     person (a care plan active or ended within `conflict_recent_days`, or the institution named
     on the application), or, on appeal, an earlier assessment of the case.
     """
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     application = session.get(Application, application_id)
     if application is None:
         raise NotFoundError(gettext("No such application."))
@@ -238,8 +237,7 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
 
     Administrators see every application; an assessor only those assigned to them.
     """
-    if not actor.is_role(Role.ADMIN, Role.ASSESSOR):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN, Role.ASSESSOR)
     application = session.get(
         Application,
         application_id,
@@ -301,11 +299,6 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return day.replace(
         year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
     )
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(*INTAKE_ROLES):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
 
 
 def _open_application(session: Session, person_id: int) -> Application | None:
@@ -433,7 +426,7 @@ def list_providers(session: Session) -> list[Provider]:
 
 def list_ties(session: Session, actor: Actor) -> list[AssessorProviderTie]:
     """Every assessor's ties to care providers, the latest first."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     return list(
         session.scalars(
             select(AssessorProviderTie)
@@ -460,7 +453,7 @@ def record_tie(
     session: Session, actor: Actor, data: TieInput, now: dt.datetime
 ) -> AssessorProviderTie:
     """Record an assessor's tie to a care provider (a conflict of interest while it lasts)."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     assessor = session.get(User, data.assessor_id)
     if assessor is None or assessor.role is not Role.ASSESSOR:
         raise InvalidInputError(gettext("Choose an assessor."), field="assessor_id")

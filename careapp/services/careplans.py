@@ -15,7 +15,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.core.money import format_yuan
 from careapp.models.eligibility import Entitlement
@@ -106,7 +105,7 @@ def care_plan_options(
 ) -> CarePlanOptions:
     """What the new-plan page offers: home-care companies (the paid plan) or, with
     `volunteer`, volunteer organisations (unpaid visits in addition to the paid plan)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load_entitlement(session, entitlement_id)
     _check_plan_allowed(entitlement, is_paid=not volunteer)
     kind = ProviderKind.VOLUNTEER if volunteer else ProviderKind.HOME_CARE
@@ -147,7 +146,7 @@ def create_care_plan(
     A volunteer organisation's plan is unpaid: it comes in addition to the paid plan (one per
     organisation) and has no budget check.
     """
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load_entitlement(session, entitlement_id, for_update=True)
     chosen = session.get(Provider, data.provider_id) if data.provider_id is not None else None
     is_volunteer = chosen is not None and chosen.kind is ProviderKind.VOLUNTEER
@@ -218,7 +217,7 @@ def create_care_plan(
 
 
 def get_care_plan(session: Session, actor: Actor, care_plan_id: int) -> CarePlan:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     plan = session.scalar(
         select(CarePlan)
         .where(CarePlan.id == care_plan_id)
@@ -248,11 +247,6 @@ def localized_name(thing: District | ServiceItem) -> str:
     """Domain data carries its own wording: the English name in an English page, else Chinese."""
     locale = get_locale()
     return thing.name_en if locale is not None and locale.language == "en" else thing.name_zh
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
 
 
 def _load_entitlement(

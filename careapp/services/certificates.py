@@ -153,12 +153,6 @@ def content_digest(data: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _require_admin(actor: Actor, message: str) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(message)
-    return actor.user_id
-
-
 def new_certificate(
     session: Session, actor: Actor, kind: CertificateKind, now: dt.datetime
 ) -> Certificate:
@@ -401,7 +395,9 @@ def issue_assessment_conclusion(
     has not started and no date is printed. The person's ID number is never decrypted: only
     the stored masked form is printed. Reprinting the same content gives the same number.
     """
-    _require_admin(actor, gettext("Only an administrator can issue an assessment conclusion."))
+    actor.require(
+        Role.ADMIN, message=gettext("Only an administrator can issue an assessment conclusion.")
+    )
     assessment = session.scalar(
         select(Assessment)
         .where(Assessment.id == assessment_id)
@@ -521,7 +517,9 @@ def issue_benefit_certificate(
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, BenefitCertificateData]:
     """Issue the benefit certificate (待遇资格证明) of the entitlement a decision opened."""
-    _require_admin(actor, gettext("Only an administrator can issue a benefit certificate."))
+    actor.require(
+        Role.ADMIN, message=gettext("Only an administrator can issue a benefit certificate.")
+    )
     decision, entitlement = loaded or _decision(session, decision_id)
     if entitlement is None:
         raise ConflictError(
@@ -592,7 +590,7 @@ def issue_decision_notice(
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, DecisionNoticeData]:
     """Issue the eligibility decision notice (决定通知书): every rule, passed or failed, and why."""
-    _require_admin(actor, gettext("Only an administrator can issue a decision notice."))
+    actor.require(Role.ADMIN, message=gettext("Only an administrator can issue a decision notice."))
     decision, entitlement = loaded or _decision(session, decision_id)
     person = decision.application.person
     # The window of the version the decision used, as the appeal procedure reads it.
@@ -658,7 +656,7 @@ def current_certificate_of(
 ) -> Certificate | None:
     """The current certificate of a document an administrator may re-issue: the conclusion of
     assessment `subject_id`, or the notice or benefit certificate of decision `subject_id`."""
-    _require_admin(actor, gettext("Only an administrator can re-issue a document."))
+    actor.require(Role.ADMIN, message=gettext("Only an administrator can re-issue a document."))
     if kind not in REISSUABLE:
         raise NotFoundError(gettext("Not found."))
     if kind is CertificateKind.ASSESSMENT_CONCLUSION:

@@ -139,8 +139,7 @@ def record_caregiver_id_number(
     Not unique: the same person may be a caregiver of two providers (that is what the audit of
     overlapping visits looks for). Administrators only.
     """
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     caregiver = session.get(Caregiver, caregiver_id)
     if caregiver is None:
         raise NotFoundError(gettext("Not found."))
@@ -382,8 +381,7 @@ def review_claim_flag(
 
     The flag's row is locked, so of two administrators deciding at once one gets ConflictError.
     """
-    if not actor.is_role(*REVIEW_ROLES) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(*REVIEW_ROLES)
     text = (note or "").strip()
     if len(text) < MIN_NOTE_LENGTH:
         raise InvalidInputError(

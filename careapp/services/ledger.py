@@ -21,7 +21,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.eligibility import ledger, settlement
 from careapp.eligibility.ledger import (
@@ -178,12 +177,6 @@ def history_of(entitlement: Entitlement, events: Iterable[EntitlementEvent]) -> 
     )
 
 
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
-
-
 def _load(session: Session, entitlement_id: int, *, lock: bool = False) -> Entitlement:
     query = (
         select(Entitlement)
@@ -209,7 +202,7 @@ def get_entitlement_page(
     session: Session, actor: Actor, entitlement_id: int, today: dt.date
 ) -> EntitlementPage:
     """An entitlement, its events and its ledger by month (up to today or its end)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id)
     events = list(entitlement.events)
     history = history_of(entitlement, events)
@@ -353,7 +346,7 @@ def record_move(
     session: Session, actor: Actor, entitlement_id: int, data: MoveInput, now: dt.datetime
 ) -> EntitlementEvent:
     """A change of care setting, re-rating the benefit from the day of the move."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     _not_in_future(data.moved_on, city_today(now), "moved_on")
     provider_id = _check_provider(session, data.care_setting, data.provider_id)
@@ -446,7 +439,7 @@ def record_hospital_stay(
 ) -> EntitlementEvent:
     """An acute hospital stay (discharge date known, or still in hospital): the benefit is
     suspended from admission up to the day before discharge."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     today = city_today(now)
     _not_in_future(data.admitted_on, today, "admitted_on")
@@ -505,7 +498,7 @@ def record_discharge(
     now: dt.datetime,
 ) -> EntitlementEvent:
     """The discharge of an open hospital stay: the discharge day is paid again."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     event = next((e for e in entitlement.events if e.id == event_id), None)
     if event is None or event.kind is not EntitlementEventKind.HOSPITAL_STAY:
@@ -543,7 +536,7 @@ def record_end(
 ) -> Entitlement:
     """End the entitlement on the date of death, of the end of insurance, of moving away or of a
     re-assessment below the threshold (that day is not paid); its care plans end with it."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     if entitlement.status is not EntitlementStatus.ACTIVE:
         raise ConflictError(gettext("This entitlement has already ended."))
@@ -911,7 +904,7 @@ def settle_months(
 
 def month_ledger(session: Session, actor: Actor, month: dt.date) -> MonthLedger:
     """The month's ledger per beneficiary and per provider (administrators)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     found = ledgers_for_months(session, [month.replace(day=1)])[month.replace(day=1)]
     found.lines.sort(key=lambda line: (line.person_name, line.entitlement_id, line.payee.value))
     return found

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.procedure import AssessorRecord, OversightReport, oversight_report
-from careapp.core.errors import InvalidInputError, PermissionDeniedError
+from careapp.core.errors import InvalidInputError
 from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, Category
 from careapp.models.assessment import Application, ApplicationKind, Assessment
 from careapp.models.eligibility import PolicyVersion
@@ -76,8 +76,7 @@ def build_oversight_report(
     rules: ProcedureRules,
 ) -> OversightPage:
     """The report over assessments made from `first_day` to `last_day` (latest versions only)."""
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     if last_day < first_day:
         raise InvalidInputError(gettext("The period ends before it starts."), field="last_day")
     if (last_day - first_day).days > MAX_PERIOD_DAYS:

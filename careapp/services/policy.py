@@ -34,7 +34,7 @@ from assessments.types import (
     InvalidRulesError,
 )
 from careapp.core.clock import city_today
-from careapp.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.core.money import (
     AMOUNT_TOO_LARGE,
     NEGATIVE_AMOUNT,
@@ -211,15 +211,9 @@ class PolicyInputError(InvalidInputError):
     """A new version that cannot be stored; the message names the problem."""
 
 
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
-
-
 def list_policy_versions(session: Session, actor: Actor) -> list[PolicyRules]:
     """Every version with its rules and rates, the newest effective date first."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     versions = session.scalars(
         select(PolicyVersion)
         .options(selectinload(PolicyVersion.approved_by), selectinload(PolicyVersion.rates))
@@ -251,7 +245,7 @@ def policy_rules(version: PolicyVersion) -> PolicyRules:
 
 def policy_base(session: Session, actor: Actor, now: dt.datetime) -> PolicyRules:
     """What a new version starts from: the version in force today (or the unsaved default)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     return policy_rules(policy_in_force(session, city_today(now)) or build_default_policy())
 
 
@@ -487,7 +481,7 @@ def create_policy_version(
 
     A version in force is never edited, and no version may take effect before today.
     """
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     name = draft.name.strip()
     if not name:
         raise PolicyInputError(gettext("Name the new version."), field="name")

@@ -15,7 +15,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.providers import Provider
 from careapp.models.rating import RatingChannel, SatisfactionRating
@@ -109,7 +108,7 @@ def get_visit_rating(
     session: Session, actor: Actor, visit_id: int
 ) -> tuple[Visit, SatisfactionRating | None]:
     """A visit for phone-survey staff, with its rating if it has one."""
-    _require_survey_staff(actor)
+    actor.require(Role.ADMIN, message=gettext("Only administrators enter phone-survey ratings."))
     visit = session.scalar(
         select(Visit)
         .where(Visit.id == visit_id)
@@ -175,8 +174,7 @@ def satisfaction_report(
     Ratings count in the month of their visit; cancelled visits are left out, as in the
     monthly quality evaluation.
     """
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     months = month_range(first, last)
     if not months:
         raise InvalidInputError(
@@ -209,11 +207,6 @@ def satisfaction_report(
         names = {row.id: row.name for row in rows_by_id}
     ordered = tuple(sorted(table.providers, key=lambda pid: (names.get(pid, ""), pid)))
     return SatisfactionReport(SatisfactionTable(months, ordered, table.cells), names)
-
-
-def _require_survey_staff(actor: Actor) -> None:
-    if actor.user_id is None or not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("Only administrators enter phone-survey ratings."))
 
 
 def _rating_of(session: Session, visit_id: int) -> SatisfactionRating | None:

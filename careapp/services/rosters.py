@@ -199,9 +199,8 @@ def mask_name(name: str) -> str:
 
 
 def _manager_provider(session: Session, actor: Actor) -> Provider:
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    provider = session.get(Provider, actor.provider_id)
+    provider_id = actor.require_provider()
+    provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFoundError(gettext("Not found."))
     return provider
@@ -312,11 +311,10 @@ class RosterVisitDetail:
 
 def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDetail:
     """One visit of the actor's provider; another provider's visit is NotFoundError (a 404)."""
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    provider_id = actor.require_provider()
     visit = session.scalar(
         select(Visit)
-        .where(Visit.id == visit_id, Visit.provider_id == actor.provider_id)
+        .where(Visit.id == visit_id, Visit.provider_id == provider_id)
         .options(joinedload(Visit.person).joinedload(Person.district), joinedload(Visit.caregiver))
     )
     if visit is None:
@@ -324,7 +322,7 @@ def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDe
     names = _service_item_names(session, set(visit.service_item_codes))
     choices = session.execute(
         select(Caregiver.id, Caregiver.name)
-        .where(Caregiver.provider_id == actor.provider_id, Caregiver.is_enabled.is_(True))
+        .where(Caregiver.provider_id == provider_id, Caregiver.is_enabled.is_(True))
         .order_by(Caregiver.name, Caregiver.id)
     )
     return RosterVisitDetail(

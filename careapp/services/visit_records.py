@@ -25,13 +25,11 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.eligibility import EntitlementStatus
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver
 from careapp.models.quality import AlertKind, ProviderAlert
-from careapp.models.users import Role
 from careapp.models.visit import (
     BOOKED_STATUSES,
     CarePlan,
@@ -109,15 +107,9 @@ def next_visit_state(visit: Visit, action: VisitAction) -> VisitState:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _require_manager(actor: Actor) -> int:
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.provider_id
-
-
 def _lock_manager_visit(session: Session, actor: Actor, visit_id: int) -> Visit:
     """The actor's provider's visit, freshly read and locked (another provider's: NotFound)."""
-    provider_id = _require_manager(actor)
+    provider_id = actor.require_provider()
     try:
         visit = session.scalar(
             select(Visit)
@@ -618,7 +610,7 @@ def visit_record_options(
     session: Session, actor: Actor, visit_id: int, now: dt.datetime
 ) -> VisitRecordOptions:
     """The manager's actions on their provider's visit (NotFound for another provider's)."""
-    provider_id = _require_manager(actor)
+    provider_id = actor.require_provider()
     visit = session.scalar(
         select(Visit).where(Visit.id == visit_id, Visit.provider_id == provider_id)
     )

@@ -11,11 +11,9 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from careapp.core.errors import PermissionDeniedError
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.rating import SatisfactionRating
@@ -67,11 +65,6 @@ class VisitPage:
     has_more: bool
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-
-
 def search_visits(
     session: Session,
     actor: Actor,
@@ -81,7 +74,7 @@ def search_visits(
     limit: int = 50,
 ) -> VisitPage:
     """Visits matching every filter given, the latest first (administrators only)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
     query = select(Visit, SatisfactionRating.stars).outerjoin(
@@ -131,6 +124,6 @@ def search_visits(
 
 def visit_filter_providers(session: Session, actor: Actor) -> list[tuple[int, str]]:
     """The providers the list can be filtered by."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     rows = session.execute(select(Provider.id, Provider.name).order_by(Provider.name, Provider.id))
     return [(provider_id, name) for provider_id, name in rows]

@@ -15,7 +15,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
@@ -53,9 +52,10 @@ MAX_LOCATION_NOTE_LENGTH = 200
 
 def caregiver_for_actor(session: Session, actor: Actor) -> Caregiver:
     """The caregiver record of the acting user (a caregiver account linked via user_id)."""
-    if actor.user_id is None or not actor.is_role(Role.CAREGIVER):
-        raise PermissionDeniedError(gettext("Only caregivers have a day of visits."))
-    caregiver = session.scalar(select(Caregiver).where(Caregiver.user_id == actor.user_id))
+    user_id = actor.require(
+        Role.CAREGIVER, message=gettext("Only caregivers have a day of visits.")
+    )
+    caregiver = session.scalar(select(Caregiver).where(Caregiver.user_id == user_id))
     if caregiver is None:
         raise NotFoundError(
             gettext("Your account is not linked to a caregiver. Please ask your manager.")
