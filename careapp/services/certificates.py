@@ -36,6 +36,7 @@ from careapp.core.errors import (
     PermissionDeniedError,
     ThrottledError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.assessment import Application, Assessment, CareSetting
 from careapp.models.audit import AuditEvent
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
@@ -691,16 +692,6 @@ class Verification:
     reason: str | None = None
     ended_on: dt.date | None = None
     replaced_by: str | None = None
-
-
-def mask_name(name: str) -> str:
-    """张三丰 -> 张*丰, 张三 -> 张*, 欧阳娜娜 -> 欧**娜; the middle never shows."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return f"{name[0]}*"
-    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
 
 
 def normalise_number(raw: str) -> str | None:

@@ -29,6 +29,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.eligibility import Entitlement, EntitlementEvent, EntitlementEventKind
 from careapp.models.providers import Caregiver, Provider
@@ -37,7 +38,6 @@ from careapp.models.visit import VerificationMethod, Visit, VisitStatus
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from careapp.services.certificates import mask_name
 from careapp.services.registry import validate_id_number
 from scheduling.claims import (
     DEFAULT_MAX_DISTANCE_M,

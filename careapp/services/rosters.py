@@ -22,6 +22,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ServiceItem
 from careapp.models.roster import CalendarFeed
@@ -190,12 +191,6 @@ def move_rule_label(rule: str) -> str:
         "daily_limit_exceeded": gettext("The caregiver would exceed the daily limit of visits."),
     }
     return labels.get(rule, gettext("The move breaks a dispatch rule (%(rule)s).", rule=rule))
-
-
-def mask_name(name: str) -> str:
-    """张三丰 -> 张**: the family name only, for exports that leave the system."""
-    name = name.strip()
-    return name[:1] + "*" * (len(name) - 1) if name else ""
 
 
 def _manager_provider(session: Session, actor: Actor) -> Provider:

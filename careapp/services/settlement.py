@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from careapp.core.clock import city_today
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.identity import mask_name
 from careapp.eligibility import ledger as ledger_rules
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.settlement import Outcome, VisitLine
@@ -32,7 +33,7 @@ from careapp.models.visit import Visit
 from careapp.reports.statement import StatementData, StatementRow
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from careapp.services.certificates import mask_name, new_certificate, verify_url
+from careapp.services.certificates import new_certificate, verify_url
 from careapp.services.ledger import LedgerLine, MonthLedger, ledgers_for_months
 
 BED_DAYS = "bed_days"  # the outcome stored on a bed-days line

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from careapp.core.identity import mask_name
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.rating import SatisfactionRating
 from careapp.models.users import Role
 from careapp.models.visit import Visit, VisitStatus
 from careapp.services.actor import Actor
-from careapp.services.certificates import mask_name
 
 MAX_PAGE_SIZE = 100
 

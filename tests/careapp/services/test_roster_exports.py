@@ -34,7 +34,6 @@ from careapp.services.rosters import (
     create_calendar_feed,
     day_sheet_pdf,
     has_calendar_feed,
-    mask_name,
     revoke_calendar_feed,
     roster_csv,
 )
@@ -147,16 +146,6 @@ def test_roster_csv_limits_the_span_and_the_role(
     admin = Actor(user_id=1, role=Role.ADMIN)
     with pytest.raises(PermissionDeniedError):
         roster_csv(db_session, admin, DAY, DAY, NOW)
-
-
-def test_mask_name_keeps_the_family_name_only() -> None:
-    assert [mask_name(n) for n in ("张三丰", "李四", "王", " ", "")] == [
-        "张**",
-        "李*",
-        "王",
-        "",
-        "",
-    ]
 
 
 # --- iCalendar --------------------------------------------------------------------------------
