@@ -18,7 +18,6 @@ entered by hand). Those two thresholds are off unless configured.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from dataclasses import dataclass
 from fractions import Fraction
@@ -212,18 +211,3 @@ def lift_suspension(current: Standing) -> StandingDecision:
     if current is not Standing.SUSPENDED:
         raise ValueError(f"only a suspended provider can have its suspension lifted ({current})")
     return StandingDecision(current, Standing.ACTIVE, StandingChange.SUSPENSION_LIFTED)
-
-
-def month_of(day: dt.date) -> dt.date:
-    """The first day of `day`'s month (how a month is named in evaluations)."""
-    return day.replace(day=1)
-
-
-def next_month(month: dt.date) -> dt.date:
-    """The first day of the month after `month`."""
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def previous_month(month: dt.date) -> dt.date:
-    """The first day of the month before `month`."""
-    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)

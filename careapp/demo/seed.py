@@ -90,6 +90,7 @@ from careapp.services.ratings import issue_rating_token
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import PersonInput, register_person
 from careapp.services.work_orders import evaluate_quality_and_hand_over
+from scheduling.months import add_months
 
 DEMO_PASSWORD = "demo-care-2026"  # noqa: S105 - published demo password, printed by seed-demo
 # One login per role (role, username), printed by `careapp seed-demo`.
@@ -677,7 +678,7 @@ def _entitlement_events(
 
     today = city_today(now)
     this_month = today.replace(day=1)
-    admitted = (this_month - dt.timedelta(days=32)).replace(day=26)  # two months ago
+    admitted = add_months(this_month, -2).replace(day=26)
     moved = (this_month - dt.timedelta(days=1)).replace(day=15)  # mid last month
     active = list(
         session.scalars(

@@ -46,7 +46,7 @@ from careapp.services.work_orders import (
     expire_overdue_offers,
 )
 from scheduling.dispatch import Dispatcher
-from scheduling.quality import next_month
+from scheduling.months import next_month, previous_month
 
 SCHEDULER = Actor(user_id=None, role=None, address="simulation")
 # The routing solver's budget per provider and day (a demo day is small: it stops sooner).
@@ -259,7 +259,7 @@ def _first_of_month(
 ) -> None:
     """The first of a month: the quality job evaluates the month that ended (an exit opens work
     orders for the provider's clients); the administrator issues the month's statements."""
-    month = (first_of_next - dt.timedelta(days=1)).replace(day=1)
+    month = previous_month(first_of_next)
     morning = city_datetime(first_of_next, dt.time(3, 0))
     outcome, _ = evaluate_quality_and_hand_over(session, SCHEDULER, month, morning, config)
     report.evaluations.append(outcome.summary)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -35,6 +34,7 @@ from careapp.models.visit import CarePlan
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_in_force
+from scheduling.months import add_months
 
 INTAKE_ROLES = (Role.ADMIN,)
 DEFAULT_CONFLICT_RECENT_DAYS = 365
@@ -288,16 +288,6 @@ def list_assessors(session: Session) -> list[User]:
             .where(User.role == Role.ASSESSOR, User.is_enabled.is_(True))
             .order_by(User.display_name, User.id)
         )
-    )
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` moved by whole months, kept within the target month (31 Aug + 6 months = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
     )
 
 

@@ -53,10 +53,10 @@ from careapp.reports.notices import (
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.reports.seal import SealError, load_signer
 from careapp.services.actor import Actor
-from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import ProcedureRules
+from scheduling.months import add_months
 
 ASSESSMENT_CONCLUSION_PREFIX = "PG"  # 评估 (pinggu)
 BENEFIT_PREFIX = "DY"  # 待遇 (daiyu)

@@ -53,6 +53,7 @@ from scheduling.claims import (
     short_visit_detail,
     worker_key,
 )
+from scheduling.months import month_of, next_month
 from scheduling.types import Location
 
 # Visits that claim to have happened: checked in (and perhaps out) or entered by hand.
@@ -515,8 +516,8 @@ def list_claim_flags(
     if filters.kind is not None:
         query = query.where(ClaimFlag.kind == filters.kind)
     if filters.month is not None:
-        first = filters.month.replace(day=1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
+        first = month_of(filters.month)
+        following = next_month(first)
         query = query.where(Visit.visit_on >= first, Visit.visit_on < following)
     query = (
         query.options(*_with_visit())

@@ -41,6 +41,7 @@ from careapp.models.people import Person
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from scheduling.months import next_month
 
 CODE_MAX = 40
 NAME_MAX = 100
@@ -679,17 +680,13 @@ class DeviceSubsidyLine:
     on: dt.date
 
 
-def _next_month(first: dt.date) -> dt.date:
-    return dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-
-
 def device_subsidies_for_month(
     session: Session, month_first_day: dt.date
 ) -> list[DeviceSubsidyLine]:
     """Every device subsidy of the month starting `month_first_day`, by date then loan."""
     if month_first_day.day != 1:
         raise ValueError(f"{month_first_day} is not the first day of a month")
-    return device_subsidies_between(session, month_first_day, _next_month(month_first_day))
+    return device_subsidies_between(session, month_first_day, next_month(month_first_day))
 
 
 def device_subsidies_between(

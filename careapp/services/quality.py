@@ -35,15 +35,13 @@ from careapp.models.rating import SatisfactionRating
 from careapp.models.visit import VerificationMethod, Visit, VisitStatus
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from scheduling.months import month_of, next_month, previous_month
 from scheduling.quality import (
     MonthFigures,
     QualityThresholds,
     Standing,
     StandingChange,
-    month_of,
-    next_month,
     next_standing,
-    previous_month,
     quality_problems,
 )
 from scheduling.ratings import SATISFIED_STARS

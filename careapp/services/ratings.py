@@ -23,6 +23,7 @@ from careapp.models.visit import Visit, VisitStatus
 from careapp.security import new_token, token_hash
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from scheduling.months import next_month
 from scheduling.ratings import (
     MAX_COMMENT_LENGTH,
     RatingProblem,
@@ -184,7 +185,7 @@ def satisfaction_report(
         raise InvalidInputError(
             gettext("Choose at most %(count)d months.", count=MAX_REPORT_MONTHS), field="to"
         )
-    following = (months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = next_month(months[-1])
     rows = session.execute(
         select(Visit.provider_id, Visit.visit_on, SatisfactionRating.stars, func.count())
         .join(SatisfactionRating, SatisfactionRating.visit_id == Visit.id)

@@ -35,9 +35,9 @@ from careapp.models.people import Person
 from careapp.models.procedure import ReassessmentReminder, ReminderStatus
 from careapp.models.users import Role
 from careapp.services.actor import Actor
-from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.procedure import ProcedureRules, end_entitlement
+from scheduling.months import add_months
 
 REASON_MAX = 500
 OPEN_STATUSES = tuple(ApplicationStatus(value) for value in OPEN_APPLICATION_STATUSES)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
 
 import pytest
@@ -13,10 +12,7 @@ from scheduling.quality import (
     QualityThresholds,
     Standing,
     StandingChange,
-    month_of,
-    next_month,
     next_standing,
-    previous_month,
     quality_problems,
 )
 
@@ -132,20 +128,3 @@ def test_three_failing_months_in_a_row_end_in_exit() -> None:
         standing, previous_failed = decision.after, True
         path.append(standing)
     assert path == [W, S, E, E]
-
-
-@pytest.mark.parametrize(
-    ("day", "first", "following", "preceding"),
-    [
-        (dt.date(2026, 11, 23), dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(2026, 10, 1)),
-        (dt.date(2026, 12, 31), dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2026, 11, 1)),
-        (dt.date(2027, 1, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2026, 12, 1)),
-        (dt.date(2028, 2, 29), dt.date(2028, 2, 1), dt.date(2028, 3, 1), dt.date(2028, 1, 1)),
-    ],
-)
-def test_month_arithmetic(
-    day: dt.date, first: dt.date, following: dt.date, preceding: dt.date
-) -> None:
-    assert month_of(day) == first
-    assert next_month(first) == following
-    assert previous_month(first) == preceding
