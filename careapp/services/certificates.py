@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, lazy_gettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -397,7 +397,8 @@ def issue_assessment_conclusion(
     the stored masked form is printed. Reprinting the same content gives the same number.
     """
     actor.require(
-        Role.ADMIN, message=gettext("Only an administrator can issue an assessment conclusion.")
+        Role.ADMIN,
+        message=lazy_gettext("Only an administrator can issue an assessment conclusion."),
     )
     assessment = session.scalar(
         select(Assessment)
@@ -519,7 +520,7 @@ def issue_benefit_certificate(
 ) -> tuple[Certificate, BenefitCertificateData]:
     """Issue the benefit certificate (待遇资格证明) of the entitlement a decision opened."""
     actor.require(
-        Role.ADMIN, message=gettext("Only an administrator can issue a benefit certificate.")
+        Role.ADMIN, message=lazy_gettext("Only an administrator can issue a benefit certificate.")
     )
     decision, entitlement = loaded or _decision(session, decision_id)
     if entitlement is None:
@@ -591,7 +592,9 @@ def issue_decision_notice(
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, DecisionNoticeData]:
     """Issue the eligibility decision notice (决定通知书): every rule, passed or failed, and why."""
-    actor.require(Role.ADMIN, message=gettext("Only an administrator can issue a decision notice."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can issue a decision notice.")
+    )
     decision, entitlement = loaded or _decision(session, decision_id)
     person = decision.application.person
     # The window of the version the decision used, as the appeal procedure reads it.
@@ -657,7 +660,9 @@ def current_certificate_of(
 ) -> Certificate | None:
     """The current certificate of a document an administrator may re-issue: the conclusion of
     assessment `subject_id`, or the notice or benefit certificate of decision `subject_id`."""
-    actor.require(Role.ADMIN, message=gettext("Only an administrator can re-issue a document."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can re-issue a document.")
+    )
     if kind not in REISSUABLE:
         raise NotFoundError(gettext("Not found."))
     if kind is CertificateKind.ASSESSMENT_CONCLUSION:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -53,7 +53,9 @@ def record_complaint(
     session: Session, actor: Actor, data: ComplaintInput, now: dt.datetime
 ) -> Complaint:
     """Record a complaint (administrators). Raises InvalidInputError naming the bad field."""
-    actor.require(Role.ADMIN, message=gettext("Only administrators record and resolve complaints."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators record and resolve complaints.")
+    )
     provider = session.get(Provider, data.provider_id)
     if provider is None:
         raise NotFoundError(gettext("Provider not found."))
@@ -122,7 +124,9 @@ def resolve_complaint(
     now: dt.datetime,
 ) -> Complaint:
     """Uphold or dismiss an open complaint with a note (administrators)."""
-    actor.require(Role.ADMIN, message=gettext("Only administrators record and resolve complaints."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators record and resolve complaints.")
+    )
     if outcome not in OUTCOMES:
         raise InvalidInputError(gettext("Choose upheld or dismissed."), field="outcome")
     clean_note = (note or "").strip()

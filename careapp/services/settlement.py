@@ -14,7 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -144,7 +144,7 @@ def issue_statement(
     """Issue the provider's statement for the month (after the month ended): the main one, or a
     supplementary one paying what changed since (a cleared flag, a late ledger change).
     ConflictError when there is nothing new to settle."""
-    actor.require(Role.ADMIN, message=gettext("Only an administrator can settle a month."))
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = _ended_month(month, now)
     provider = session.get(Provider, provider_id, with_for_update=True)
     if provider is None:
@@ -174,7 +174,7 @@ def _issue(
     """The next statement of the provider's month, or None if it would pay nothing new (and,
     for the main statement, hold nothing either)."""
     user_id = actor.require(
-        Role.ADMIN, message=gettext("Only an administrator can settle a month.")
+        Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month.")
     )
     sequence = 1 + (
         session.scalar(
@@ -308,7 +308,7 @@ def issue_month_statements(
 
     One provider's statement does not change another's figures (what a statement pays is what
     the settlement already gave those visits), so the month is computed once under the locks."""
-    actor.require(Role.ADMIN, message=gettext("Only an administrator can settle a month."))
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = _ended_month(month, now)
     # Lock the providers (in id order) before reading what their statements paid, then read the
     # month again: an issue running at the same time has committed by then, and is seen.
@@ -374,7 +374,7 @@ def reconcile_month(
 ) -> Reconciliation:
     """Per provider: the ledger's amount, the statements' amounts and the difference (0 once
     everything is issued), with the visits still held (administrators)."""
-    actor.require(Role.ADMIN, message=gettext("Only an administrator can settle a month."))
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = month.replace(day=1)
     found = _month_ledger(session, first)
     dues = _dues(session, found)
