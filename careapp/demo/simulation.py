@@ -22,15 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
-from careapp.models import (
-    Caregiver,
-    Provider,
-    ProviderKind,
-    Role,
-    User,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import Caregiver, Provider, ProviderKind, Role, User, Visit
 from careapp.models.work_orders import OfferStatus, WorkOrderOffer
 from careapp.services.actor import Actor
 from careapp.services.claims import audit_days, claim_audit_settings
@@ -47,6 +39,7 @@ from careapp.services.work_orders import (
 )
 from scheduling.dispatch import Dispatcher
 from scheduling.months import next_month, previous_month
+from scheduling.visits import VisitStatus
 
 SCHEDULER = Actor(user_id=None, role=None, address="simulation")
 # The routing solver's budget per provider and day (a demo day is small: it stops sooner).

@@ -31,7 +31,7 @@ from careapp.eligibility.rules import (
     CARE_SETTINGS,
     ELDERLY_CARE_INSTITUTION,
     MEDICAL_CARE_INSTITUTION,
-    Category,
+    BenefitCategory,
 )
 from scheduling.months import month_of, next_month, previous_month
 
@@ -95,7 +95,7 @@ class HospitalStay:
 class EntitlementHistory:
     """One entitlement's dated events: where the person was, hospital stays, and its end."""
 
-    category: Category
+    category: BenefitCategory
     starts_on: dt.date
     placements: tuple[Placement, ...]  # the first on `starts_on`, then each move, in date order
     stays: tuple[HospitalStay, ...] = ()
@@ -123,7 +123,7 @@ class RateTable:
     effective_on: dt.date
     rates: Mapping[tuple[str, str], int | None]
 
-    def rate(self, category: Category, care_setting: str) -> int | None:
+    def rate(self, category: BenefitCategory, care_setting: str) -> int | None:
         return self.rates.get((category.value, care_setting))
 
 

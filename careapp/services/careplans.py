@@ -19,14 +19,7 @@ from careapp.core.errors import (
 from careapp.core.money import format_yuan
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import District, Person
-from careapp.models.providers import (
-    Caregiver,
-    Provider,
-    ProviderKind,
-    ProviderStatus,
-    Qualification,
-    ServiceItem,
-)
+from careapp.models.providers import Caregiver, Provider, ProviderKind, Qualification, ServiceItem
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, CarePlanItem
 from careapp.services import work_orders
@@ -34,6 +27,7 @@ from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
 from careapp.services.eligibility import care_plan_refusal
+from scheduling.quality import ProviderStatus
 
 # Visits happen between these times (spec: time windows between 07:00 and 20:00).
 EARLIEST_VISIT = dt.time(7, 0)

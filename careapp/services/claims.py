@@ -34,7 +34,7 @@ from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.eligibility import Entitlement, EntitlementEvent, EntitlementEventKind
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.users import Role, User
-from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
@@ -55,6 +55,7 @@ from scheduling.claims import (
 )
 from scheduling.months import month_of, next_month
 from scheduling.types import Location
+from scheduling.visits import VisitStatus
 
 # Visits that claim to have happened: checked in (and perhaps out) or entered by hand.
 AUDITED_STATUSES = (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)

@@ -12,10 +12,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from careapp.core.clock import city_today
 from careapp.core.errors import ConflictError, NotFoundError
-from careapp.eligibility.rules import EligibilityFacts, PolicyFigures, decide, months_between
+from careapp.eligibility.rules import (
+    EligibilityFacts,
+    PolicyFigures,
+    decide,
+    months_between,
+)
 from careapp.models.assessment import Application, ApplicationStatus, Assessment, CareSetting
 from careapp.models.eligibility import (
-    BenefitCategory,
     EligibilityDecision,
     Entitlement,
     EntitlementEvent,
@@ -201,7 +205,7 @@ def decide_application(
         has_open_entitlement=has_open_entitlement,
     )
     outcome = decide(facts, figures_from_policy(policy))
-    category = BenefitCategory(outcome.category.value) if outcome.category else None
+    category = outcome.category
     decision = EligibilityDecision(
         application_id=application.id,
         assessment_id=assessment.id,

@@ -33,7 +33,7 @@ from careapp.eligibility.ledger import (
     RateTable,
     Segment,
 )
-from careapp.eligibility.rules import HOME_SERVICE, Category, has_visit_budget
+from careapp.eligibility.rules import HOME_SERVICE, BenefitCategory, has_visit_budget
 from careapp.eligibility.settlement import FlagState, Settlement, VisitClaim
 from careapp.models.assessment import CareSetting
 from careapp.models.claims import HOLDING_FLAG_STATUSES, ClaimFlag, ClaimFlagStatus
@@ -48,12 +48,13 @@ from careapp.models.people import Person
 from careapp.models.providers import Provider, ServiceItem
 from careapp.models.settlement import SettlementLine
 from careapp.models.users import Role
-from careapp.models.visit import CarePlan, Visit, VisitStatus
+from careapp.models.visit import CarePlan, Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import end_entitlement
+from scheduling.visits import VisitStatus
 
 NOTE_MAX = 200
 # Ends an administrator records; the procedure itself ends with "reassessed" (a later round's
@@ -169,7 +170,7 @@ def history_of(entitlement: Entitlement, events: Iterable[EntitlementEvent]) -> 
     if end_on is None and entitlement.ends_on is not None:
         end_on = entitlement.ends_on + dt.timedelta(days=1)
     return EntitlementHistory(
-        category=Category(entitlement.category.value),
+        category=entitlement.category,
         starts_on=entitlement.starts_on,
         placements=tuple(placements),
         stays=tuple(stays),
@@ -414,7 +415,7 @@ def _follow_latest_setting(session: Session, entitlement: Entitlement, moved_on:
     if latest.occurs_on != moved_on or latest.care_setting is None:
         return  # a move recorded late, before a later one: the current setting is unchanged
     table = ledger.version_on(rate_tables(session), moved_on)
-    category = Category(entitlement.category.value)
+    category = entitlement.category
     entitlement.care_setting = latest.care_setting
     entitlement.daily_rate_fen = table.rate(category, latest.care_setting.value)
     budget = session.get(PolicyVersion, table.version_id)
@@ -571,7 +572,7 @@ class LedgerLine:
     person_name: str
     district_code: str
     district_names: tuple[str, str]  # Chinese, English
-    category: Category
+    category: BenefitCategory
     payee: Payee
     provider_id: int | None
     provider_name: str | None
@@ -730,7 +731,7 @@ def _lines(
             person_name=person.name,
             district_code=person.district_code,
             district_names=(person.district.name_zh, person.district.name_en),
-            category=Category(entitlement.category.value),
+            category=entitlement.category,
             payee=payee,
             provider_id=provider,
             provider_name=providers.get(provider) if provider is not None else None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from assessments.procedure import AssessorRecord, OversightReport, oversight_report
 from careapp.core.errors import InvalidInputError
-from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, Category
+from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, BenefitCategory
 from careapp.models.assessment import Application, ApplicationKind, Assessment
 from careapp.models.eligibility import PolicyVersion
 from careapp.models.users import Role, User
@@ -29,12 +29,12 @@ from careapp.services.procedure import ProcedureRules
 MAX_PERIOD_DAYS = 366 * 3
 
 
-GradeCategories = Mapping[str, Mapping[str, Category | None]]
+GradeCategories = Mapping[str, Mapping[str, BenefitCategory | None]]
 
 
 def is_severe(grade_categories: GradeCategories, instrument: str, grade: str) -> bool:
     """Whether the mapping gives `instrument`'s `grade` the severe benefit category."""
-    return grade_categories.get(instrument, {}).get(grade) is Category.SEVERE
+    return grade_categories.get(instrument, {}).get(grade) is BenefitCategory.SEVERE
 
 
 def _mappings_in_force(

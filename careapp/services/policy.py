@@ -47,19 +47,14 @@ from careapp.eligibility.rules import (
     CATEGORIES_NOT_MONOTONE,
     DEFAULT_GRADE_CATEGORIES,
     GRADE_WITHOUT_CATEGORY,
-    Category,
+    BenefitCategory,
     InvalidGradeCategoriesError,
     check_grade_categories,
     grade_categories_from_data,
     grade_categories_to_data,
 )
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import (
-    BenefitCategory,
-    EntitlementStart,
-    PolicyRate,
-    PolicyVersion,
-)
+from careapp.models.eligibility import EntitlementStart, PolicyRate, PolicyVersion
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
@@ -177,7 +172,7 @@ def grading_rules_of(policy: PolicyVersion, instrument: Instrument) -> GradingRu
     return rules_from_data(instrument, data)
 
 
-def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, Category | None]]:
+def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, BenefitCategory | None]]:
     """The policy's grade -> category mapping per instrument (defaults for instruments it omits)."""
     stored = grade_categories_from_data(policy.grade_categories or {})
     defaults = {code: dict(mapping) for code, mapping in DEFAULT_GRADE_CATEGORIES.items()}
@@ -228,7 +223,7 @@ class PolicyRules:
 
     version: PolicyVersion
     rules: dict[str, GradingRules]  # instrument code -> rules
-    categories: dict[str, dict[str, Category | None]]
+    categories: dict[str, dict[str, BenefitCategory | None]]
 
     @property
     def instrument(self) -> Instrument:

@@ -20,7 +20,7 @@ from careapp.core.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from careapp.models.providers import Provider, ProviderStatus
+from careapp.models.providers import Provider
 from careapp.models.quality import (
     COMPLAINT_SUMMARY_LENGTH,
     Complaint,
@@ -32,7 +32,7 @@ from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.complaints import provider_complaints
-from scheduling.quality import Standing
+from scheduling.quality import ProviderStatus
 from scheduling.quality import lift_suspension as lift_rule
 
 REASON_MAX = COMPLAINT_SUMMARY_LENGTH
@@ -181,8 +181,8 @@ def lift_suspension(
         raise NotFoundError(gettext("Provider not found."))
     if provider.status is not ProviderStatus.SUSPENDED:
         raise ConflictError(gettext("Only a suspended provider can have its suspension lifted."))
-    decision = lift_rule(Standing(provider.status.value))
-    provider.status = ProviderStatus(decision.after.value)
+    decision = lift_rule(provider.status)
+    provider.status = decision.after
     lift = SuspensionLift(
         provider_id=provider.id, lifted_at=now, lifted_by_id=admin_id, reason=clean
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -19,7 +19,7 @@ from careapp.core.errors import (
 from careapp.models.providers import Provider
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.security import new_token, token_hash
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
@@ -32,6 +32,7 @@ from scheduling.ratings import (
     rating_problems,
     satisfaction_table,
 )
+from scheduling.visits import VisitStatus
 
 MAX_REPORT_MONTHS = 24
 
@@ -109,7 +110,9 @@ def get_visit_rating(
     session: Session, actor: Actor, visit_id: int
 ) -> tuple[Visit, SatisfactionRating | None]:
     """A visit for phone-survey staff, with its rating if it has one."""
-    actor.require(Role.ADMIN, message=gettext("Only administrators enter phone-survey ratings."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators enter phone-survey ratings.")
+    )
     visit = session.scalar(
         select(Visit)
         .where(Visit.id == visit_id)

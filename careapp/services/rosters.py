@@ -27,7 +27,7 @@ from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ServiceItem
 from careapp.models.roster import CalendarFeed
 from careapp.models.users import Role
-from careapp.models.visit import BOOKED_STATUSES, Visit, VisitStatus
+from careapp.models.visit import BOOKED_STATUSES, Visit
 from careapp.reports.day_sheet import DaySheetData, DaySheetRoute, DaySheetStop, render_day_sheet
 from careapp.reports.ical import CalendarEvent, render_calendar, visit_uid
 from careapp.reports.spreadsheet import excel_csv
@@ -44,6 +44,7 @@ from scheduling.rosters import (
     sequence_route,
 )
 from scheduling.types import Booking, CaregiverDay, Location, VisitRequest
+from scheduling.visits import VisitStatus
 
 _BOOKED = frozenset(VisitStatus(value) for value in BOOKED_STATUSES)
 # A manager may move a visit until the caregiver has started it.

@@ -19,8 +19,9 @@ from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.rating import SatisfactionRating
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.services.actor import Actor
+from scheduling.visits import VisitStatus
 
 MAX_PAGE_SIZE = 100
 

@@ -43,7 +43,7 @@ from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ProviderKind
 from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
 from careapp.models.users import Role
-from careapp.models.visit import CarePlan, CarePlanItem, Visit, VisitStatus
+from careapp.models.visit import CarePlan, CarePlanItem, Visit
 from careapp.models.work_orders import (
     OfferBasis,
     OfferStatus,
@@ -60,12 +60,12 @@ from careapp.services.quality import (
     evaluate_provider_quality,
     thresholds_from_config,
 )
+from scheduling.visits import VisitStatus
 from scheduling.work_orders import (
     SERVING,
     Candidate,
     Ineligibility,
     RotationRules,
-    Standing,
     ineligibility,
     next_offer,
     offer_deadline_day,
@@ -338,7 +338,7 @@ def _candidates(session: Session, district_code: str) -> list[Candidate]:
             Candidate(
                 provider_id=provider.id,
                 is_home_care=provider.kind is ProviderKind.HOME_CARE,
-                standing=Standing(provider.status.value),
+                standing=provider.status,
                 districts=frozenset(d.code for d in provider.districts),
                 caregivers=int(caregivers.get(provider.id, 0)),
                 clients=int(plans.get(provider.id, 0)) + pending,
@@ -501,7 +501,7 @@ def answer_offer(
         raise ConflictError(gettext("The deadline to answer this offer has passed."))
     if accept:
         provider = session.get(Provider, provider_id)
-        if provider is None or Standing(provider.status.value) not in SERVING:
+        if provider is None or provider.status not in SERVING:
             raise ConflictError(gettext("A suspended provider cannot take new clients."))
         offer.status = OfferStatus.ACCEPTED
         offer.answered_at = now

@@ -8,9 +8,9 @@ import pytest
 
 from scheduling.quality import (
     MonthFigures,
+    ProviderStatus,
     QualityProblem,
     QualityThresholds,
-    Standing,
     StandingChange,
     next_standing,
     quality_problems,
@@ -90,7 +90,12 @@ def test_month_figures_refuse_impossible_counts(values: dict[str, int], message:
         figures(**values)
 
 
-A, W, S, E = Standing.ACTIVE, Standing.WARNED, Standing.SUSPENDED, Standing.EXITED
+A, W, S, E = (
+    ProviderStatus.ACTIVE,
+    ProviderStatus.WARNED,
+    ProviderStatus.SUSPENDED,
+    ProviderStatus.EXITED,
+)
 
 
 @pytest.mark.parametrize(
@@ -110,10 +115,10 @@ A, W, S, E = Standing.ACTIVE, Standing.WARNED, Standing.SUSPENDED, Standing.EXIT
     ],
 )
 def test_next_standing_follows_the_exit_ladder(
-    current: Standing,
+    current: ProviderStatus,
     failing: bool,
     previous_failed: bool,
-    after: Standing,
+    after: ProviderStatus,
     change: StandingChange,
 ) -> None:
     decision = next_standing(current, failing, previous_failed)
@@ -121,7 +126,7 @@ def test_next_standing_follows_the_exit_ladder(
 
 
 def test_three_failing_months_in_a_row_end_in_exit() -> None:
-    standing, previous_failed = Standing.ACTIVE, False
+    standing, previous_failed = ProviderStatus.ACTIVE, False
     path = []
     for _ in range(4):
         decision = next_standing(standing, True, previous_failed)

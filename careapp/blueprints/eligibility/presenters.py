@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from assessments.grading import INSTRUMENTS
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory
 from careapp.models.people import InsuranceScheme
 
 CARE_SETTING_LABELS: Mapping[CareSetting, LazyString] = {

@@ -26,8 +26,8 @@ from assessments.types import BandRules, CombinationRules, Instrument
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.core.errors import CareappError
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory
 from careapp.services.policy import (
     APPEAL_DAYS_RANGE,
     DAILY_RATE_MAX_FEN,

@@ -12,9 +12,9 @@ from assessments.types import Band, BandRules
 from careapp.blueprints.eligibility.presenters import CARE_SETTING_LABELS, CATEGORY_LABELS
 from careapp.blueprints.policy.forms import localized, source_text
 from careapp.core.money import format_yuan
-from careapp.eligibility.rules import Category
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
+from careapp.models.eligibility import EntitlementStart, PolicyVersion
 from careapp.services.policy import PolicyRules, policy_version_name
 
 
@@ -50,10 +50,10 @@ class VersionView:
     min_disability: str
 
 
-def category_label(category: Category | None) -> str:
-    if category is Category.SEVERE:
+def category_label(category: BenefitCategory | None) -> str:
+    if category is BenefitCategory.SEVERE:
         return _("Severe")
-    if category is Category.MODERATE:
+    if category is BenefitCategory.MODERATE:
         return _("Moderate")
     return _("No benefit")
 

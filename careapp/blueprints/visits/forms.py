@@ -19,10 +19,10 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from careapp.blueprints.visits.labels import STATUS_LABELS
-from careapp.models.visit import VisitStatus
 from careapp.services.registry import is_id_number_query
 from careapp.services.visit_search import RatingFilter, VisitFilter
 from careapp.web.fields import optional_choice_id
+from scheduling.visits import VisitStatus
 
 MAX_NAME_QUERY = 50
 

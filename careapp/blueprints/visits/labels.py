@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
-from careapp.models.visit import VisitStatus
+from scheduling.visits import VisitStatus
 
 STATUS_LABELS: dict[str, LazyString] = {
     VisitStatus.UNASSIGNED.value: _l("Not assigned"),

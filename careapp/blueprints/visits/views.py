@@ -36,7 +36,7 @@ from careapp.blueprints.visits.qr import qr_svg
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
 from careapp.services.rosters import (
     caregiver_route_map,
@@ -55,6 +55,7 @@ from careapp.services.visits import (
     service_items_by_code,
 )
 from careapp.web.access import current_actor, role_required
+from scheduling.visits import VisitStatus
 
 bp = Blueprint("visits", __name__)
 

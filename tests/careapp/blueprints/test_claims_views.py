@@ -19,10 +19,10 @@ from careapp.models import (
     User,
     VerificationMethod,
     Visit,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, audit_days
+from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW, TODAY
 

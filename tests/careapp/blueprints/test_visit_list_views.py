@@ -14,9 +14,10 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import PermissionDeniedError
-from careapp.models import RatingChannel, Role, SatisfactionRating, Visit, VisitStatus
+from careapp.models import RatingChannel, Role, SatisfactionRating, Visit
 from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW
 from tests.factories import (
     CaregiverFactory,

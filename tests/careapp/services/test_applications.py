@@ -14,12 +14,12 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     Applicant,
     Application,
     ApplicationStatus,
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     EligibilityDecision,
     HouseholdType,

@@ -15,16 +15,7 @@ from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
 from careapp.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.models import (
-    AuditEvent,
-    CalendarFeed,
-    Caregiver,
-    Provider,
-    Role,
-    User,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import AuditEvent, CalendarFeed, Caregiver, Provider, Role, User, Visit
 from careapp.reports.spreadsheet import excel_csv, safe_cell
 from careapp.security import token_hash
 from careapp.services.actor import Actor
@@ -37,6 +28,7 @@ from careapp.services.rosters import (
     revoke_calendar_feed,
     roster_csv,
 )
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,

@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    BenefitCategory,
     CarePlan,
     CareSetting,
     Certificate,
@@ -33,13 +33,13 @@ from careapp.models import (
     Role,
     SettlementStatement,
     Visit,
-    VisitStatus,
 )
 from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import fund, ledger, settlement
 from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
+from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.conftest import NOW
 from tests.factories import (

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, InvalidInputError
-from careapp.models import ProviderStatus, Role
+from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.work_orders import (
     WorkOrderRules,
@@ -22,6 +22,7 @@ from careapp.services.work_orders import (
     assign_provider,
     open_exit_work_orders,
 )
+from scheduling.quality import ProviderStatus
 from tests.conftest import NOW
 from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
 from tests.races import attempt, race_engine_fixture, run_together, seeding

@@ -15,19 +15,17 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AlertKind,
     AuditEvent,
-    BenefitCategory,
     CarePlan,
     OfferBasis,
     OfferStatus,
     ProviderAlert,
     ProviderQualityEvaluation,
-    ProviderStatus,
     Role,
     Visit,
-    VisitStatus,
     WorkOrder,
     WorkOrderOffer,
     WorkOrderReason,
@@ -50,6 +48,8 @@ from careapp.services.work_orders import (
     provider_options,
     record_family_choice,
 )
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,
