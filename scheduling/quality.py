@@ -18,7 +18,6 @@ entered by hand). Those two thresholds are off unless configured.
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 from dataclasses import dataclass
 from fractions import Fraction
@@ -27,8 +26,8 @@ DEFAULT_MIN_SATISFACTION = Fraction(95, 100)
 DEFAULT_MAX_MISSED_SHARE = Fraction(2, 100)
 
 
-class Standing(enum.StrEnum):
-    """A provider's status; the values are those of careapp.models.ProviderStatus."""
+class ProviderStatus(enum.StrEnum):
+    """A provider's standing (the database stores it by value: providers.status)."""
 
     ACTIVE = "active"
     WARNED = "warned"
@@ -185,45 +184,30 @@ def quality_problems(figures: MonthFigures, thresholds: QualityThresholds) -> tu
 
 @dataclass(frozen=True)
 class StandingDecision:
-    before: Standing
-    after: Standing
+    before: ProviderStatus
+    after: ProviderStatus
     change: StandingChange
 
 
 def next_standing(
-    current: Standing, is_failing: bool, previous_month_failed: bool
+    current: ProviderStatus, is_failing: bool, previous_month_failed: bool
 ) -> StandingDecision:
     """The provider's standing after a month, from its standing and the last two months."""
-    if current is Standing.EXITED:
+    if current is ProviderStatus.EXITED:
         return StandingDecision(current, current, StandingChange.UNCHANGED)
     if not is_failing:
-        if current is Standing.WARNED:
-            return StandingDecision(current, Standing.ACTIVE, StandingChange.WARNING_CLEARED)
+        if current is ProviderStatus.WARNED:
+            return StandingDecision(current, ProviderStatus.ACTIVE, StandingChange.WARNING_CLEARED)
         return StandingDecision(current, current, StandingChange.UNCHANGED)
-    if current is Standing.SUSPENDED:
-        return StandingDecision(current, Standing.EXITED, StandingChange.EXITED)
-    if current is Standing.WARNED and previous_month_failed:
-        return StandingDecision(current, Standing.SUSPENDED, StandingChange.SUSPENDED)
-    return StandingDecision(current, Standing.WARNED, StandingChange.WARNED)
+    if current is ProviderStatus.SUSPENDED:
+        return StandingDecision(current, ProviderStatus.EXITED, StandingChange.EXITED)
+    if current is ProviderStatus.WARNED and previous_month_failed:
+        return StandingDecision(current, ProviderStatus.SUSPENDED, StandingChange.SUSPENDED)
+    return StandingDecision(current, ProviderStatus.WARNED, StandingChange.WARNED)
 
 
-def lift_suspension(current: Standing) -> StandingDecision:
+def lift_suspension(current: ProviderStatus) -> StandingDecision:
     """An administrator lifts a suspension: suspended → active; any other standing is refused."""
-    if current is not Standing.SUSPENDED:
+    if current is not ProviderStatus.SUSPENDED:
         raise ValueError(f"only a suspended provider can have its suspension lifted ({current})")
-    return StandingDecision(current, Standing.ACTIVE, StandingChange.SUSPENSION_LIFTED)
-
-
-def month_of(day: dt.date) -> dt.date:
-    """The first day of `day`'s month (how a month is named in evaluations)."""
-    return day.replace(day=1)
-
-
-def next_month(month: dt.date) -> dt.date:
-    """The first day of the month after `month`."""
-    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-
-
-def previous_month(month: dt.date) -> dt.date:
-    """The first day of the month before `month`."""
-    return (month.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return StandingDecision(current, ProviderStatus.ACTIVE, StandingChange.SUSPENSION_LIFTED)

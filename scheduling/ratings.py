@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Generic, TypeVar
 
+from scheduling.months import month_of, next_month
+
 MIN_STARS = 1
 MAX_STARS = 5
 SATISFIED_STARS = 4  # 4 or 5 stars count as satisfied
@@ -91,10 +93,10 @@ class SatisfactionTable(Generic[P]):
 def month_range(first: dt.date, last: dt.date) -> tuple[dt.date, ...]:
     """The first days of the months from `first`'s month to `last`'s month, both included."""
     months = []
-    month = first.replace(day=1)
+    month = month_of(first)
     while month <= last:
         months.append(month)
-        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        month = next_month(month)
     return tuple(months)
 
 

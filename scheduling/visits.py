@@ -19,8 +19,8 @@ DEFAULT_MAX_DISTANCE_M = 500
 DEFAULT_MAX_OUTSIDE_MINUTES = 30
 
 
-class VisitState(enum.StrEnum):
-    """The states of a visit; the values are those of careapp.models.VisitStatus."""
+class VisitStatus(enum.StrEnum):
+    """The states of a visit (the database stores them by value: visits.status)."""
 
     UNASSIGNED = "unassigned"
     ASSIGNED = "assigned"
@@ -56,54 +56,54 @@ class CheckInFlag(enum.StrEnum):
 class InvalidTransitionError(Exception):
     """A visit cannot move from `current` by `action` (or to `target`)."""
 
-    def __init__(self, current: VisitState, action: VisitAction) -> None:
+    def __init__(self, current: VisitStatus, action: VisitAction) -> None:
         super().__init__(f"cannot {action.value} a visit that is {current.value}")
         self.current = current
         self.action = action
 
 
-_NOT_STARTED = (VisitState.UNASSIGNED, VisitState.ASSIGNED, VisitState.CONFIRMED)
+_NOT_STARTED = (VisitStatus.UNASSIGNED, VisitStatus.ASSIGNED, VisitStatus.CONFIRMED)
 # Every state change of a visit: (state, action) -> the state it reaches. Any pair not listed
 # is refused. Dispatch and the roster move only (re)assign visits that have not started.
-TRANSITIONS: dict[tuple[VisitState, VisitAction], VisitState] = {
-    (VisitState.ASSIGNED, VisitAction.CHECK_IN): VisitState.CHECKED_IN,
-    (VisitState.CONFIRMED, VisitAction.CHECK_IN): VisitState.CHECKED_IN,
-    (VisitState.CHECKED_IN, VisitAction.CHECK_OUT): VisitState.COMPLETED,
+TRANSITIONS: dict[tuple[VisitStatus, VisitAction], VisitStatus] = {
+    (VisitStatus.ASSIGNED, VisitAction.CHECK_IN): VisitStatus.CHECKED_IN,
+    (VisitStatus.CONFIRMED, VisitAction.CHECK_IN): VisitStatus.CHECKED_IN,
+    (VisitStatus.CHECKED_IN, VisitAction.CHECK_OUT): VisitStatus.COMPLETED,
     # Not checked in by the end of the window plus the grace period (the missed-visit job).
-    **{(state, VisitAction.MARK_MISSED): VisitState.MISSED for state in _NOT_STARTED},
+    **{(state, VisitAction.MARK_MISSED): VisitStatus.MISSED for state in _NOT_STARTED},
     # A paper record: the visit needs (or gets) a caregiver, so never straight from unassigned.
-    (VisitState.ASSIGNED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
-    (VisitState.CONFIRMED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
-    (VisitState.MISSED, VisitAction.MANUAL_ENTRY): VisitState.COMPLETED,
-    **{(state, VisitAction.CANCEL): VisitState.CANCELLED for state in _NOT_STARTED},
+    (VisitStatus.ASSIGNED, VisitAction.MANUAL_ENTRY): VisitStatus.COMPLETED,
+    (VisitStatus.CONFIRMED, VisitAction.MANUAL_ENTRY): VisitStatus.COMPLETED,
+    (VisitStatus.MISSED, VisitAction.MANUAL_ENTRY): VisitStatus.COMPLETED,
+    **{(state, VisitAction.CANCEL): VisitStatus.CANCELLED for state in _NOT_STARTED},
     # The missed visit itself does not change; the new visit starts in RESCHEDULED_VISIT_STATES.
-    (VisitState.MISSED, VisitAction.RESCHEDULE): VisitState.MISSED,
+    (VisitStatus.MISSED, VisitAction.RESCHEDULE): VisitStatus.MISSED,
 }
 # Where each action leads (one target per action).
-ACTION_TARGETS: dict[VisitAction, VisitState] = {
+ACTION_TARGETS: dict[VisitAction, VisitStatus] = {
     action: target for (_state, action), target in TRANSITIONS.items()
 }
 # The state changes themselves (a reschedule leaves the missed visit as it is).
-ALLOWED_TRANSITIONS: frozenset[tuple[VisitState, VisitState]] = frozenset(
+ALLOWED_TRANSITIONS: frozenset[tuple[VisitStatus, VisitStatus]] = frozenset(
     (state, target) for (state, _action), target in TRANSITIONS.items() if state is not target
 )
 # The states a visit made by a reschedule starts in: with a caregiver, or for the next dispatch.
-RESCHEDULED_VISIT_STATES: frozenset[VisitState] = frozenset(
-    {VisitState.ASSIGNED, VisitState.UNASSIGNED}
+RESCHEDULED_VISIT_STATES: frozenset[VisitStatus] = frozenset(
+    {VisitStatus.ASSIGNED, VisitStatus.UNASSIGNED}
 )
 # States from which a visit becomes missed once its window (plus the grace period) is over.
-MISSABLE_STATES: frozenset[VisitState] = frozenset(
+MISSABLE_STATES: frozenset[VisitStatus] = frozenset(
     state for state, action in TRANSITIONS if action is VisitAction.MARK_MISSED
 )
 DEFAULT_MISSED_GRACE_MINUTES = 60
 
 
-def can_transition(current: VisitState, target: VisitState) -> bool:
+def can_transition(current: VisitStatus, target: VisitStatus) -> bool:
     """Whether a visit in `current` may move to `target`."""
     return (current, target) in ALLOWED_TRANSITIONS
 
 
-def next_state_for(current: VisitState, action: VisitAction) -> VisitState:
+def next_state_for(current: VisitStatus, action: VisitAction) -> VisitStatus:
     """The state a visit in `current` reaches by `action`; raises InvalidTransitionError."""
     target = TRANSITIONS.get((current, action))
     if target is None:
@@ -111,13 +111,13 @@ def next_state_for(current: VisitState, action: VisitAction) -> VisitState:
     return target
 
 
-def allowed_actions(current: VisitState) -> frozenset[VisitAction]:
+def allowed_actions(current: VisitStatus) -> frozenset[VisitAction]:
     """What may be done to a visit in `current` (the buttons a page offers)."""
     return frozenset(action for state, action in TRANSITIONS if state is current)
 
 
 def is_missed(
-    current: VisitState,
+    current: VisitStatus,
     window_end: dt.datetime,
     now: dt.datetime,
     grace_minutes: float = DEFAULT_MISSED_GRACE_MINUTES,

@@ -25,16 +25,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from assessments.procedure import next_working_day
+from scheduling.quality import ProviderStatus
 
-
-class Standing(enum.Enum):
-    ACTIVE = "active"
-    WARNED = "warned"
-    SUSPENDED = "suspended"
-    EXITED = "exited"
-
-
-SERVING = (Standing.ACTIVE, Standing.WARNED)
+SERVING = (ProviderStatus.ACTIVE, ProviderStatus.WARNED)
 
 
 class Ineligibility(enum.Enum):
@@ -59,7 +52,7 @@ class Candidate:
 
     provider_id: int
     is_home_care: bool
-    standing: Standing
+    standing: ProviderStatus
     districts: frozenset[str]
     caregivers: int  # enabled caregivers
     clients: int  # active care plans plus pending offers
@@ -99,7 +92,7 @@ def weight(candidate: Candidate, rules: RotationRules) -> Fraction:
     base = (
         Fraction(candidate.satisfied, candidate.rated) if candidate.rated else rules.neutral_weight
     )
-    if candidate.standing is Standing.WARNED:
+    if candidate.standing is ProviderStatus.WARNED:
         base *= rules.warned_factor
     return max(base, rules.min_weight)
 

@@ -13,8 +13,11 @@ from assessments.instruments.barthel import BARTHEL
 from careapp import models as m
 from careapp.core.clock import city_datetime
 from careapp.core.identity import make_resident_id, mask_id_number
+from careapp.eligibility.rules import BenefitCategory
 from careapp.security import DataProtector, hash_password
 from careapp.services.policy import build_default_policy
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -59,7 +62,7 @@ class ProviderFactory(BaseFactory):
     name = factory.Sequence(lambda n: f"照护公司{n}")
     licence_number = factory.Sequence(lambda n: f"LIC-{n:05d}")
     kind = m.ProviderKind.HOME_CARE
-    status = m.ProviderStatus.ACTIVE
+    status = ProviderStatus.ACTIVE
     contact_phone = "0513-80000000"
     contract_from = dt.date(2024, 1, 1)
     contract_until = None
@@ -343,7 +346,7 @@ class EligibilityDecisionFactory(BaseFactory):
     decided_on = dt.date(2026, 11, 21)
     decided_by = factory.SubFactory(UserFactory, admin=True)
     is_eligible = True
-    category = m.BenefitCategory.SEVERE
+    category = BenefitCategory.SEVERE
     care_setting = m.CareSetting.HOME_SERVICE
     daily_rate_fen = None
     reasons = factory.LazyFunction(list)
@@ -356,7 +359,7 @@ class EntitlementFactory(BaseFactory):
     decision = factory.SubFactory(EligibilityDecisionFactory)
     person = factory.SelfAttribute("decision.application.person")
     policy_version = factory.SelfAttribute("decision.policy_version")
-    category = m.BenefitCategory.SEVERE
+    category = BenefitCategory.SEVERE
     care_setting = m.CareSetting.HOME_SERVICE
     daily_rate_fen = None
     monthly_budget_fen = 120_000
@@ -398,7 +401,7 @@ class VisitFactory(BaseFactory):
     required_qualifications = factory.LazyFunction(lambda: ["daily_care"])
     planned_start = None
     planned_end = None
-    status = m.VisitStatus.UNASSIGNED
+    status = VisitStatus.UNASSIGNED
 
     class Params:
         assigned = factory.Trait(
@@ -409,10 +412,10 @@ class VisitFactory(BaseFactory):
             planned_end=factory.LazyAttribute(
                 lambda o: o.window_start + dt.timedelta(minutes=o.duration_minutes)
             ),
-            status=m.VisitStatus.ASSIGNED,
+            status=VisitStatus.ASSIGNED,
             route_order=1,
         )
-        missed = factory.Trait(status=m.VisitStatus.MISSED)
+        missed = factory.Trait(status=VisitStatus.MISSED)
 
 
 class CaregiverUserFactory(CaregiverFactory):

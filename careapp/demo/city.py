@@ -28,13 +28,13 @@ from sqlalchemy.orm import Session
 from careapp.core.identity import make_resident_id, mask_id_number
 from careapp.db import Base
 from careapp.demo.seed import CENTRES, GIVEN, STREETS, SURNAMES
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     Applicant,
     Application,
     ApplicationKind,
     ApplicationStatus,
     Assessment,
-    BenefitCategory,
     Caregiver,
     CarePlan,
     CarePlanItem,

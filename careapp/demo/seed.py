@@ -29,12 +29,12 @@ from careapp.config import Config
 from careapp.core.clock import city_datetime, city_today
 from careapp.core.identity import make_resident_id, mask_id_number
 from careapp.demo.simulation import Behaviour, SimulationReport, play_day
+from careapp.eligibility.rules import BenefitCategory
 from careapp.jobs.scheduled import SCHEDULER_ACTOR
 from careapp.models import (
     Applicant,
     Application,
     ApplicationStatus,
-    BenefitCategory,
     Caregiver,
     CarePlan,
     CareSetting,
@@ -48,14 +48,12 @@ from careapp.models import (
     Person,
     Provider,
     ProviderKind,
-    ProviderStatus,
     Qualification,
     Role,
     SatisfactionRating,
     ServiceItem,
     User,
     Visit,
-    VisitStatus,
 )
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
@@ -90,6 +88,9 @@ from careapp.services.ratings import issue_rating_token
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import PersonInput, register_person
 from careapp.services.work_orders import evaluate_quality_and_hand_over
+from scheduling.months import add_months
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 
 DEMO_PASSWORD = "demo-care-2026"  # noqa: S105 - published demo password, printed by seed-demo
 # One login per role (role, username), printed by `careapp seed-demo`.
@@ -677,7 +678,7 @@ def _entitlement_events(
 
     today = city_today(now)
     this_month = today.replace(day=1)
-    admitted = (this_month - dt.timedelta(days=32)).replace(day=26)  # two months ago
+    admitted = add_months(this_month, -2).replace(day=26)
     moved = (this_month - dt.timedelta(days=1)).replace(day=15)  # mid last month
     active = list(
         session.scalars(

@@ -22,15 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
-from careapp.models import (
-    Caregiver,
-    Provider,
-    ProviderKind,
-    Role,
-    User,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import Caregiver, Provider, ProviderKind, Role, User, Visit
 from careapp.models.work_orders import OfferStatus, WorkOrderOffer
 from careapp.services.actor import Actor
 from careapp.services.claims import audit_days, claim_audit_settings
@@ -46,7 +38,8 @@ from careapp.services.work_orders import (
     expire_overdue_offers,
 )
 from scheduling.dispatch import Dispatcher
-from scheduling.quality import next_month
+from scheduling.months import next_month, previous_month
+from scheduling.visits import VisitStatus
 
 SCHEDULER = Actor(user_id=None, role=None, address="simulation")
 # The routing solver's budget per provider and day (a demo day is small: it stops sooner).
@@ -259,7 +252,7 @@ def _first_of_month(
 ) -> None:
     """The first of a month: the quality job evaluates the month that ended (an exit opens work
     orders for the provider's clients); the administrator issues the month's statements."""
-    month = (first_of_next - dt.timedelta(days=1)).replace(day=1)
+    month = previous_month(first_of_next)
     morning = city_datetime(first_of_next, dt.time(3, 0))
     outcome, _ = evaluate_quality_and_hand_over(session, SCHEDULER, month, morning, config)
     report.evaluations.append(outcome.summary)

@@ -31,8 +31,9 @@ from careapp.eligibility.rules import (
     CARE_SETTINGS,
     ELDERLY_CARE_INSTITUTION,
     MEDICAL_CARE_INSTITUTION,
-    Category,
+    BenefitCategory,
 )
+from scheduling.months import month_of, next_month, previous_month
 
 ONE_DAY = dt.timedelta(days=1)
 INSTITUTION_SETTINGS = frozenset({MEDICAL_CARE_INSTITUTION, ELDERLY_CARE_INSTITUTION})
@@ -94,7 +95,7 @@ class HospitalStay:
 class EntitlementHistory:
     """One entitlement's dated events: where the person was, hospital stays, and its end."""
 
-    category: Category
+    category: BenefitCategory
     starts_on: dt.date
     placements: tuple[Placement, ...]  # the first on `starts_on`, then each move, in date order
     stays: tuple[HospitalStay, ...] = ()
@@ -122,7 +123,7 @@ class RateTable:
     effective_on: dt.date
     rates: Mapping[tuple[str, str], int | None]
 
-    def rate(self, category: Category, care_setting: str) -> int | None:
+    def rate(self, category: BenefitCategory, care_setting: str) -> int | None:
         return self.rates.get((category.value, care_setting))
 
 
@@ -323,17 +324,15 @@ def total_fen(segments: Sequence[Segment]) -> int:
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
     """The first and last day of the month `month` falls in."""
-    first = month.replace(day=1)
-    following = (first + dt.timedelta(days=31)).replace(day=1)
-    return first, following - ONE_DAY
+    return month_of(month), next_month(month) - ONE_DAY
 
 
 def months_back(month: dt.date, count: int) -> list[dt.date]:
     """The first days of the `count` months ending with `month`'s, oldest first."""
-    first = month.replace(day=1)
+    first = month_of(month)
     months = [first]
     for _ in range(count - 1):
-        first = (first - ONE_DAY).replace(day=1)
+        first = previous_month(first)
         months.append(first)
     return months[::-1]
 

@@ -18,8 +18,8 @@ from types import MappingProxyType
 from typing import Any
 
 
-class Category(enum.StrEnum):
-    """A benefit category; the values match the database's `BenefitCategory`."""
+class BenefitCategory(enum.StrEnum):
+    """A benefit category (the database stores it by value, as entitlements.category)."""
 
     SEVERE = "severe"
     MODERATE = "moderate"
@@ -42,32 +42,32 @@ RULE_DISABILITY_DURATION = "disability_duration"
 RULE_ASSESSMENT = "assessment_category"
 RULE_NO_OPEN_ENTITLEMENT = "no_open_entitlement"
 
-CATEGORY_VALUES = frozenset(category.value for category in Category)
+CATEGORY_VALUES = frozenset(category.value for category in BenefitCategory)
 
 # Benefit categories by severity: none < moderate < severe.
-CATEGORY_RANK: Mapping[Category | None, int] = MappingProxyType(
-    {None: 0, Category.MODERATE: 1, Category.SEVERE: 2}
+CATEGORY_RANK: Mapping[BenefitCategory | None, int] = MappingProxyType(
+    {None: 0, BenefitCategory.MODERATE: 1, BenefitCategory.SEVERE: 2}
 )
 
 # The spec's mapping (benefits.md): instrument code -> grade code -> category (None: no category).
-DEFAULT_GRADE_CATEGORIES: Mapping[str, Mapping[str, Category | None]] = MappingProxyType(
+DEFAULT_GRADE_CATEGORIES: Mapping[str, Mapping[str, BenefitCategory | None]] = MappingProxyType(
     {
         BARTHEL: MappingProxyType(
             {
                 "independent": None,
                 "mild": None,
-                "moderate": Category.MODERATE,
-                "severe": Category.SEVERE,
+                "moderate": BenefitCategory.MODERATE,
+                "severe": BenefitCategory.SEVERE,
             }
         ),
         NATIONAL_STANDARD: MappingProxyType(
             {
                 "0": None,
                 "1": None,
-                "2": Category.MODERATE,
-                "3": Category.SEVERE,
-                "4": Category.SEVERE,
-                "5": Category.SEVERE,
+                "2": BenefitCategory.MODERATE,
+                "3": BenefitCategory.SEVERE,
+                "4": BenefitCategory.SEVERE,
+                "5": BenefitCategory.SEVERE,
             }
         ),
     }
@@ -89,7 +89,7 @@ class InvalidGradeCategoriesError(ValueError):
 
 
 def check_grade_categories(
-    grades: Sequence[str], categories: Mapping[str, Category | None]
+    grades: Sequence[str], categories: Mapping[str, BenefitCategory | None]
 ) -> None:
     """Refuse a mapping that misses a grade, names an unknown one, or is not monotone.
 
@@ -110,7 +110,7 @@ def check_grade_categories(
 
 
 def grade_categories_to_data(
-    mapping: Mapping[str, Mapping[str, Category | None]],
+    mapping: Mapping[str, Mapping[str, BenefitCategory | None]],
 ) -> dict[str, dict[str, str | None]]:
     """JSON-safe data of a mapping: {instrument: {grade: "severe" | "moderate" | None}}."""
     return {
@@ -119,11 +119,11 @@ def grade_categories_to_data(
     }
 
 
-def grade_categories_from_data(data: object) -> dict[str, dict[str, Category | None]]:
+def grade_categories_from_data(data: object) -> dict[str, dict[str, BenefitCategory | None]]:
     """The mapping stored by `grade_categories_to_data`; ValueError if the data is malformed."""
     if not isinstance(data, Mapping):
         raise ValueError("grade categories must be an object")
-    mapping: dict[str, dict[str, Category | None]] = {}
+    mapping: dict[str, dict[str, BenefitCategory | None]] = {}
     for instrument, grades in data.items():
         if not isinstance(instrument, str) or not isinstance(grades, Mapping):
             raise ValueError(f"grade categories of {instrument!r} must be an object")
@@ -132,7 +132,7 @@ def grade_categories_from_data(data: object) -> dict[str, dict[str, Category | N
             known = value is None or (isinstance(value, str) and value in CATEGORY_VALUES)
             if not isinstance(code, str) or not known:
                 raise ValueError(f"bad category {value!r} for grade {code!r} of {instrument}")
-            mapping[instrument][code] = Category(value) if value is not None else None
+            mapping[instrument][code] = BenefitCategory(value) if value is not None else None
     return mapping
 
 
@@ -145,7 +145,7 @@ class PolicyFigures:
     rates: Mapping[tuple[str, str], int | None]
     home_service_monthly_budget_fen: int
     # Instrument code -> grade code -> benefit category (None: the grade gives no category).
-    grade_categories: Mapping[str, Mapping[str, Category | None]] = field(
+    grade_categories: Mapping[str, Mapping[str, BenefitCategory | None]] = field(
         default_factory=lambda: DEFAULT_GRADE_CATEGORIES
     )
 
@@ -156,7 +156,7 @@ class PolicyFigures:
             raise ValueError("the monthly budget must not be negative")
         missing = [
             (category.value, setting)
-            for category in Category
+            for category in BenefitCategory
             for setting in CARE_SETTINGS
             if (category.value, setting) not in self.rates
         ]
@@ -204,7 +204,7 @@ class RuleResult:
 @dataclass(frozen=True)
 class Decision:
     is_eligible: bool
-    category: Category | None
+    category: BenefitCategory | None
     daily_rate_fen: int | None
     monthly_budget_fen: int | None
     results: tuple[RuleResult, ...]
@@ -227,7 +227,7 @@ def months_between(start: dt.date, end: dt.date) -> int:
 
 def _assessment_rule(
     instrument: str, total: int | None, grade: str | None, figures: PolicyFigures
-) -> tuple[Category | None, RuleResult]:
+) -> tuple[BenefitCategory | None, RuleResult]:
     """The category the policy maps the assessment's instrument and grade code to."""
     params: dict[str, Any] = {"instrument": instrument, "total": total, "grade": grade}
     mapping = figures.grade_categories.get(instrument)
@@ -244,17 +244,17 @@ def _assessment_rule(
 
 def benefit_category(
     instrument: str, total: int | None, grade: str | None, figures: PolicyFigures
-) -> Category | None:
+) -> BenefitCategory | None:
     """The benefit category an assessment gives under these figures (None: no category)."""
     category, _ = _assessment_rule(instrument, total, grade, figures)
     return category
 
 
-def has_visit_budget(category: Category, care_setting: str) -> bool:
+def has_visit_budget(category: BenefitCategory, care_setting: str) -> bool:
     """Severe disability at home with door-to-door service: visits paid to the company within a
     monthly budget (and so a care plan). Moderate disability gets its daily rate in any setting
     and no budget."""
-    return category is Category.SEVERE and care_setting == HOME_SERVICE
+    return category is BenefitCategory.SEVERE and care_setting == HOME_SERVICE
 
 
 def decide(facts: EligibilityFacts, figures: PolicyFigures) -> Decision:

@@ -21,6 +21,7 @@ from flask import Flask, current_app, has_app_context
 
 from careapp.core.clock import city_datetime, city_today, utcnow
 from careapp.services.actor import Actor
+from scheduling.months import previous_month
 
 if TYPE_CHECKING:
     from careapp.services.claims import ClaimAuditOutcome
@@ -192,7 +193,7 @@ def provider_quality() -> QualityOutcome:
     """On the first of a month: evaluate the month that has just ended."""
     app = _job_app()
     with app.app_context():
-        last_month = city_today(utcnow()).replace(day=1) - dt.timedelta(days=1)
+        last_month = previous_month(city_today(utcnow()))
         outcome = run_provider_quality(app, last_month, SCHEDULER_ACTOR)
         logger.info("%s", outcome.summary)
         return outcome

@@ -20,7 +20,6 @@ from careapp.models.certificate import (
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.devices import DeviceLoan, DeviceProvision, DeviceType
 from careapp.models.eligibility import (
-    BenefitCategory,
     EligibilityDecision,
     Entitlement,
     EntitlementEvent,
@@ -48,14 +47,7 @@ from careapp.models.procedure import (
     ReassessmentReminder,
     ReminderStatus,
 )
-from careapp.models.providers import (
-    Caregiver,
-    Provider,
-    ProviderKind,
-    ProviderStatus,
-    Qualification,
-    ServiceItem,
-)
+from careapp.models.providers import Caregiver, Provider, ProviderKind, Qualification, ServiceItem
 from careapp.models.quality import (
     AlertKind,
     Complaint,
@@ -76,7 +68,6 @@ from careapp.models.visit import (
     DispatchRunStatus,
     VerificationMethod,
     Visit,
-    VisitStatus,
 )
 from careapp.models.work_orders import (
     OfferBasis,
@@ -99,7 +90,6 @@ __all__ = [
     "AssessmentDraft",
     "AssessorProviderTie",
     "AuditEvent",
-    "BenefitCategory",
     "CalendarFeed",
     "CarePlan",
     "CarePlanItem",
@@ -144,7 +134,6 @@ __all__ = [
     "ProviderAlert",
     "ProviderKind",
     "ProviderQualityEvaluation",
-    "ProviderStatus",
     "Qualification",
     "RatingChannel",
     "ReassessmentReminder",
@@ -160,7 +149,6 @@ __all__ = [
     "User",
     "VerificationMethod",
     "Visit",
-    "VisitStatus",
     "WorkOrder",
     "WorkOrderOffer",
     "WorkOrderReason",

@@ -10,6 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
 
 if TYPE_CHECKING:
@@ -17,11 +18,6 @@ if TYPE_CHECKING:
     from careapp.models.people import Person
     from careapp.models.providers import Provider
     from careapp.models.users import User
-
-
-class BenefitCategory(enum.Enum):
-    SEVERE = "severe"
-    MODERATE = "moderate"
 
 
 class EntitlementStart(enum.Enum):

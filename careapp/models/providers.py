@@ -10,17 +10,11 @@ from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk, str100
+from scheduling.quality import ProviderStatus
 
 if TYPE_CHECKING:
     from careapp.models.people import District
     from careapp.models.users import User
-
-
-class ProviderStatus(enum.Enum):
-    ACTIVE = "active"
-    WARNED = "warned"
-    SUSPENDED = "suspended"
-    EXITED = "exited"
 
 
 class ProviderKind(enum.Enum):

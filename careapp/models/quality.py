@@ -10,7 +10,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk
-from careapp.models.providers import ProviderStatus
+from scheduling.quality import ProviderStatus
 
 if TYPE_CHECKING:
     from careapp.models.people import Person

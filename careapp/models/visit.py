@@ -10,6 +10,7 @@ from sqlalchemy import DDL, ForeignKey, Index, String, UniqueConstraint, event, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
+from scheduling.visits import VisitStatus
 
 if TYPE_CHECKING:
     from careapp.models.eligibility import Entitlement
@@ -57,16 +58,6 @@ class CarePlanItem(Base):
 
     care_plan: Mapped[CarePlan] = relationship(back_populates="items")
     service_item: Mapped[ServiceItem] = relationship()
-
-
-class VisitStatus(enum.Enum):
-    UNASSIGNED = "unassigned"
-    ASSIGNED = "assigned"
-    CONFIRMED = "confirmed"
-    CHECKED_IN = "checked_in"
-    COMPLETED = "completed"
-    MISSED = "missed"
-    CANCELLED = "cancelled"
 
 
 class VerificationMethod(enum.Enum):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext
+from flask_babel.speaklater import LazyString
 
 from careapp.core.errors import PermissionDeniedError
 from careapp.models.users import Role
@@ -22,14 +23,29 @@ class Actor:
     def is_role(self, *roles: Role) -> bool:
         return self.role in roles
 
-    def require(self, *roles: Role, message: str | None = None) -> int:
+    def require(self, *roles: Role, message: LazyString | None = None) -> int:
         """The acting user's id when they are logged in with one of `roles`.
 
         Anyone else (another role, or no user at all, like the scheduler) gets a
         PermissionDeniedError with `message`, by default "You do not have permission to do this."
+        `message` is a lazy_gettext string: translated only when the check fails (a gettext
+        called outside a request would fix the locale of the app context for later requests).
         """
         if self.user_id is None or self.role not in roles:
             raise PermissionDeniedError(
-                message or gettext("You do not have permission to do this.")
+                str(message)
+                if message is not None
+                else gettext("You do not have permission to do this.")
             )
         return self.user_id
+
+    def require_provider(self) -> int:
+        """The id of the provider the acting provider manager runs.
+
+        Anyone else (another role, a manager of no provider, no user at all) gets a
+        PermissionDeniedError.
+        """
+        self.require(Role.PROVIDER_MANAGER)
+        if self.provider_id is None:
+            raise PermissionDeniedError(gettext("You do not have permission to do this."))
+        return self.provider_id

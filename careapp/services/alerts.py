@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import to_city
-from careapp.core.errors import NotFoundError, PermissionDeniedError
+from careapp.core.errors import NotFoundError
 from careapp.models.quality import AlertKind, ProviderAlert
 from careapp.models.users import Role
 from careapp.services.actor import Actor
@@ -78,11 +78,10 @@ def open_provider_alerts(session: Session, actor: Actor, limit: int = 20) -> tup
 
 def acknowledge_alert(session: Session, actor: Actor, alert_id: int, now: dt.datetime) -> None:
     """The manager has seen the alert: it leaves the roster page (kept for the record)."""
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    provider_id = actor.require_provider()
     alert = session.scalar(
         select(ProviderAlert)
-        .where(ProviderAlert.id == alert_id, ProviderAlert.provider_id == actor.provider_id)
+        .where(ProviderAlert.id == alert_id, ProviderAlert.provider_id == provider_id)
         .with_for_update()
     )
     if alert is None:  # another company's alert is as unknown as a made-up one

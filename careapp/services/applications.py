@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass
 
@@ -17,7 +16,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.assessment import (
     OPEN_APPLICATION_STATUSES,
@@ -36,6 +34,7 @@ from careapp.models.visit import CarePlan
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_in_force
+from scheduling.months import add_months
 
 INTAKE_ROLES = (Role.ADMIN,)
 DEFAULT_CONFLICT_RECENT_DAYS = 365
@@ -57,7 +56,7 @@ def submit_application(
     session: Session, actor: Actor, person_id: int, data: ApplicationInput, now: dt.datetime
 ) -> Application:
     """Record an application dated today in the city, or refuse it with the reason."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     person = session.get(Person, person_id)
     if person is None:
         raise NotFoundError(gettext("No such person."))
@@ -157,7 +156,7 @@ def assign_assessors(
     person (a care plan active or ended within `conflict_recent_days`, or the institution named
     on the application), or, on appeal, an earlier assessment of the case.
     """
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     application = session.get(Application, application_id)
     if application is None:
         raise NotFoundError(gettext("No such application."))
@@ -238,8 +237,7 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
 
     Administrators see every application; an assessor only those assigned to them.
     """
-    if not actor.is_role(Role.ADMIN, Role.ASSESSOR):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN, Role.ASSESSOR)
     application = session.get(
         Application,
         application_id,
@@ -291,21 +289,6 @@ def list_assessors(session: Session) -> list[User]:
             .order_by(User.display_name, User.id)
         )
     )
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` moved by whole months, kept within the target month (31 Aug + 6 months = 28/29 Feb)."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    month += 1
-    return day.replace(
-        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
-    )
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(*INTAKE_ROLES):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
 
 
 def _open_application(session: Session, person_id: int) -> Application | None:
@@ -433,7 +416,7 @@ def list_providers(session: Session) -> list[Provider]:
 
 def list_ties(session: Session, actor: Actor) -> list[AssessorProviderTie]:
     """Every assessor's ties to care providers, the latest first."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     return list(
         session.scalars(
             select(AssessorProviderTie)
@@ -460,7 +443,7 @@ def record_tie(
     session: Session, actor: Actor, data: TieInput, now: dt.datetime
 ) -> AssessorProviderTie:
     """Record an assessor's tie to a care provider (a conflict of interest while it lasts)."""
-    _require_admin(actor)
+    actor.require(*INTAKE_ROLES)
     assessor = session.get(User, data.assessor_id)
     if assessor is None or assessor.role is not Role.ASSESSOR:
         raise InvalidInputError(gettext("Choose an assessor."), field="assessor_id")

@@ -15,19 +15,11 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.core.money import format_yuan
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import District, Person
-from careapp.models.providers import (
-    Caregiver,
-    Provider,
-    ProviderKind,
-    ProviderStatus,
-    Qualification,
-    ServiceItem,
-)
+from careapp.models.providers import Caregiver, Provider, ProviderKind, Qualification, ServiceItem
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, CarePlanItem
 from careapp.services import work_orders
@@ -36,6 +28,7 @@ from careapp.services.audit import record_event
 from careapp.services.catalogue import list_service_items
 from careapp.services.eligibility import care_plan_refusal
 from careapp.services.i18n import localized
+from scheduling.quality import ProviderStatus
 
 # Visits happen between these times (spec: time windows between 07:00 and 20:00).
 EARLIEST_VISIT = dt.time(7, 0)
@@ -107,7 +100,7 @@ def care_plan_options(
 ) -> CarePlanOptions:
     """What the new-plan page offers: home-care companies (the paid plan) or, with
     `volunteer`, volunteer organisations (unpaid visits in addition to the paid plan)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load_entitlement(session, entitlement_id)
     _check_plan_allowed(entitlement, is_paid=not volunteer)
     kind = ProviderKind.VOLUNTEER if volunteer else ProviderKind.HOME_CARE
@@ -148,7 +141,7 @@ def create_care_plan(
     A volunteer organisation's plan is unpaid: it comes in addition to the paid plan (one per
     organisation) and has no budget check.
     """
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load_entitlement(session, entitlement_id, for_update=True)
     chosen = session.get(Provider, data.provider_id) if data.provider_id is not None else None
     is_volunteer = chosen is not None and chosen.kind is ProviderKind.VOLUNTEER
@@ -219,7 +212,7 @@ def create_care_plan(
 
 
 def get_care_plan(session: Session, actor: Actor, care_plan_id: int) -> CarePlan:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     plan = session.scalar(
         select(CarePlan)
         .where(CarePlan.id == care_plan_id)
@@ -243,11 +236,6 @@ def qualification_label(qualification: Qualification) -> str:
         Qualification.REHABILITATION: gettext("rehabilitation"),
     }
     return labels[qualification]
-
-
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
 
 
 def _load_entitlement(

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, lazy_gettext
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -36,6 +36,7 @@ from careapp.core.errors import (
     PermissionDeniedError,
     ThrottledError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.assessment import Application, Assessment, CareSetting
 from careapp.models.audit import AuditEvent
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
@@ -52,10 +53,10 @@ from careapp.reports.notices import (
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.reports.seal import SealError, load_signer
 from careapp.services.actor import Actor
-from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import ProcedureRules
+from scheduling.months import add_months
 
 ASSESSMENT_CONCLUSION_PREFIX = "PG"  # 评估 (pinggu)
 BENEFIT_PREFIX = "DY"  # 待遇 (daiyu)
@@ -151,12 +152,6 @@ def content_digest(data: object) -> str:
     content = {key: value for key, value in fields.items() if key not in _NOT_CONTENT}
     text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _require_admin(actor: Actor, message: str) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(message)
-    return actor.user_id
 
 
 def new_certificate(
@@ -401,7 +396,10 @@ def issue_assessment_conclusion(
     has not started and no date is printed. The person's ID number is never decrypted: only
     the stored masked form is printed. Reprinting the same content gives the same number.
     """
-    _require_admin(actor, gettext("Only an administrator can issue an assessment conclusion."))
+    actor.require(
+        Role.ADMIN,
+        message=lazy_gettext("Only an administrator can issue an assessment conclusion."),
+    )
     assessment = session.scalar(
         select(Assessment)
         .where(Assessment.id == assessment_id)
@@ -521,7 +519,9 @@ def issue_benefit_certificate(
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, BenefitCertificateData]:
     """Issue the benefit certificate (待遇资格证明) of the entitlement a decision opened."""
-    _require_admin(actor, gettext("Only an administrator can issue a benefit certificate."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can issue a benefit certificate.")
+    )
     decision, entitlement = loaded or _decision(session, decision_id)
     if entitlement is None:
         raise ConflictError(
@@ -592,7 +592,9 @@ def issue_decision_notice(
     reissue_reason: str | None = None,
 ) -> tuple[Certificate, DecisionNoticeData]:
     """Issue the eligibility decision notice (决定通知书): every rule, passed or failed, and why."""
-    _require_admin(actor, gettext("Only an administrator can issue a decision notice."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can issue a decision notice.")
+    )
     decision, entitlement = loaded or _decision(session, decision_id)
     person = decision.application.person
     # The window of the version the decision used, as the appeal procedure reads it.
@@ -658,7 +660,9 @@ def current_certificate_of(
 ) -> Certificate | None:
     """The current certificate of a document an administrator may re-issue: the conclusion of
     assessment `subject_id`, or the notice or benefit certificate of decision `subject_id`."""
-    _require_admin(actor, gettext("Only an administrator can re-issue a document."))
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can re-issue a document.")
+    )
     if kind not in REISSUABLE:
         raise NotFoundError(gettext("Not found."))
     if kind is CertificateKind.ASSESSMENT_CONCLUSION:
@@ -693,16 +697,6 @@ class Verification:
     reason: str | None = None
     ended_on: dt.date | None = None
     replaced_by: str | None = None
-
-
-def mask_name(name: str) -> str:
-    """张三丰 -> 张*丰, 张三 -> 张*, 欧阳娜娜 -> 欧**娜; the middle never shows."""
-    name = name.strip()
-    if len(name) <= 1:
-        return "*"
-    if len(name) == 2:
-        return f"{name[0]}*"
-    return f"{name[0]}{'*' * (len(name) - 2)}{name[-1]}"
 
 
 def normalise_number(raw: str) -> str | None:

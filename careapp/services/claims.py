@@ -29,15 +29,15 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.models.eligibility import Entitlement, EntitlementEvent, EntitlementEventKind
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.users import Role, User
-from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from careapp.services.certificates import mask_name
 from careapp.services.registry import validate_id_number
 from scheduling.claims import (
     DEFAULT_MAX_DISTANCE_M,
@@ -53,7 +53,9 @@ from scheduling.claims import (
     short_visit_detail,
     worker_key,
 )
+from scheduling.months import month_of, next_month
 from scheduling.types import Location
+from scheduling.visits import VisitStatus
 
 # Visits that claim to have happened: checked in (and perhaps out) or entered by hand.
 AUDITED_STATUSES = (VisitStatus.CHECKED_IN, VisitStatus.COMPLETED)
@@ -139,8 +141,7 @@ def record_caregiver_id_number(
     Not unique: the same person may be a caregiver of two providers (that is what the audit of
     overlapping visits looks for). Administrators only.
     """
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     caregiver = session.get(Caregiver, caregiver_id)
     if caregiver is None:
         raise NotFoundError(gettext("Not found."))
@@ -382,8 +383,7 @@ def review_claim_flag(
 
     The flag's row is locked, so of two administrators deciding at once one gets ConflictError.
     """
-    if not actor.is_role(*REVIEW_ROLES) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(*REVIEW_ROLES)
     text = (note or "").strip()
     if len(text) < MIN_NOTE_LENGTH:
         raise InvalidInputError(
@@ -517,8 +517,8 @@ def list_claim_flags(
     if filters.kind is not None:
         query = query.where(ClaimFlag.kind == filters.kind)
     if filters.month is not None:
-        first = filters.month.replace(day=1)
-        following = (first + dt.timedelta(days=32)).replace(day=1)
+        first = month_of(filters.month)
+        following = next_month(first)
         query = query.where(Visit.visit_on >= first, Visit.visit_on < following)
     query = (
         query.options(*_with_visit())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -20,7 +20,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.people import Person
 from careapp.models.providers import Provider
@@ -54,7 +53,9 @@ def record_complaint(
     session: Session, actor: Actor, data: ComplaintInput, now: dt.datetime
 ) -> Complaint:
     """Record a complaint (administrators). Raises InvalidInputError naming the bad field."""
-    _require_admin(actor)
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators record and resolve complaints.")
+    )
     provider = session.get(Provider, data.provider_id)
     if provider is None:
         raise NotFoundError(gettext("Provider not found."))
@@ -123,7 +124,9 @@ def resolve_complaint(
     now: dt.datetime,
 ) -> Complaint:
     """Uphold or dismiss an open complaint with a note (administrators)."""
-    _require_admin(actor)
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators record and resolve complaints.")
+    )
     if outcome not in OUTCOMES:
         raise InvalidInputError(gettext("Choose upheld or dismissed."), field="outcome")
     clean_note = (note or "").strip()
@@ -194,8 +197,3 @@ def _may_read(actor: Actor, provider_id: int) -> bool:
     if actor.is_role(Role.ADMIN):
         return True
     return actor.is_role(Role.PROVIDER_MANAGER) and actor.provider_id == provider_id
-
-
-def _require_admin(actor: Actor) -> None:
-    if actor.user_id is None or not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("Only administrators record and resolve complaints."))

@@ -23,7 +23,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.core.money import format_yuan
 from careapp.eligibility.devices import (
@@ -43,6 +42,7 @@ from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.i18n import localized
+from scheduling.months import next_month
 
 CODE_MAX = 40
 NAME_MAX = 100
@@ -100,12 +100,6 @@ def ensure_device_catalogue(session: Session) -> list[DeviceType]:
     return sorted(existing.values(), key=lambda device: device.id)
 
 
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
-
-
 # --- the catalogue ---------------------------------------------------------------------------
 
 
@@ -149,7 +143,7 @@ def list_device_catalogue(
     session: Session, actor: Actor, *, active_only: bool = False
 ) -> list[CatalogueRow]:
     """Every device type with the devices out on loan and those left to lend (two queries)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     query = select(DeviceType).order_by(DeviceType.is_active.desc(), DeviceType.id)
     if active_only:
         query = query.where(DeviceType.is_active.is_(True))
@@ -159,7 +153,7 @@ def list_device_catalogue(
 
 
 def get_device_type(session: Session, actor: Actor, device_type_id: int) -> DeviceType:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     device = session.get(DeviceType, device_type_id)
     if device is None:
         raise NotFoundError(gettext("No such device type."))
@@ -222,7 +216,7 @@ def create_device_type(
     session: Session, actor: Actor, data: DeviceTypeInput, now: dt.datetime
 ) -> DeviceType:
     """Add a device type to the catalogue (its code is unique)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     checked = _check_device_input(data)
     if _code_taken(session, checked.code):
         raise ConflictError(
@@ -264,7 +258,7 @@ def update_device_type(
     session: Session, actor: Actor, device_type_id: int, data: DeviceTypeInput, now: dt.datetime
 ) -> DeviceType:
     """Change names and figures; the code and the provision stay. Past loans keep theirs."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     device = session.scalar(
         select(DeviceType).where(DeviceType.id == device_type_id).with_for_update()
     )
@@ -309,7 +303,7 @@ def set_device_type_active(
     session: Session, actor: Actor, device_type_id: int, is_active: bool, now: dt.datetime
 ) -> DeviceType:
     """Withdraw a device type from new loans (open loans run on), or offer it again."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     device = session.get(DeviceType, device_type_id)
     if device is None:
         raise NotFoundError(gettext("No such device type."))
@@ -393,7 +387,7 @@ def person_devices(
     session: Session, actor: Actor, person_id: int, now: dt.datetime
 ) -> PersonDevices:
     """A person's loans and purchase subsidies, newest first, with their active entitlement."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     person = _get_person(session, person_id)
     loans = list(
         session.scalars(
@@ -420,7 +414,7 @@ def record_device_loan(
     session: Session, actor: Actor, person_id: int, data: LoanInput, now: dt.datetime
 ) -> DeviceLoan:
     """Lend a device (or grant a purchase subsidy) to a beneficiary; each refusal says why."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     person = _get_person(session, person_id)
     if data.device_type_id is None:
         raise InvalidInputError(gettext("Choose a device type."), field="device_type_id")
@@ -536,7 +530,7 @@ def _open_loan_id(session: Session, person_id: int, device_type_id: int) -> int 
 
 
 def get_device_loan(session: Session, actor: Actor, loan_id: int) -> DeviceLoan:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     loan = session.scalar(
         select(DeviceLoan).where(DeviceLoan.id == loan_id).options(*_loan_options())
     )
@@ -549,7 +543,7 @@ def record_device_return(
     session: Session, actor: Actor, loan_id: int, data: ReturnInput, now: dt.datetime
 ) -> DeviceLoan:
     """Take a lent device back, with the date and its condition; it returns to stock."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     loan = session.scalar(select(DeviceLoan).where(DeviceLoan.id == loan_id).with_for_update())
     if loan is None:
         raise NotFoundError(gettext("No such loan."))
@@ -648,7 +642,7 @@ def list_device_loans(
     offset: int = 0,
 ) -> LoanPage:
     """Loans by status: open and overdue by due date (soonest first), returned newest first."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     today = city_today(now)
     offset = max(offset, 0)
     query = _filtered(select(DeviceLoan).options(*_loan_options()), status, today)
@@ -658,7 +652,7 @@ def list_device_loans(
 
 def overdue_device_loans(session: Session, actor: Actor, now: dt.datetime) -> list[DeviceLoan]:
     """Every loan still out after its due date, longest overdue first."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     query = _filtered(
         select(DeviceLoan).options(*_loan_options()), LoanFilter.OVERDUE, city_today(now)
     )
@@ -681,17 +675,13 @@ class DeviceSubsidyLine:
     on: dt.date
 
 
-def _next_month(first: dt.date) -> dt.date:
-    return dt.date(first.year + first.month // 12, first.month % 12 + 1, 1)
-
-
 def device_subsidies_for_month(
     session: Session, month_first_day: dt.date
 ) -> list[DeviceSubsidyLine]:
     """Every device subsidy of the month starting `month_first_day`, by date then loan."""
     if month_first_day.day != 1:
         raise ValueError(f"{month_first_day} is not the first day of a month")
-    return device_subsidies_between(session, month_first_day, _next_month(month_first_day))
+    return device_subsidies_between(session, month_first_day, next_month(month_first_day))
 
 
 def device_subsidies_between(

@@ -35,7 +35,6 @@ from careapp.models.visit import (
     DispatchRun,
     DispatchRunStatus,
     Visit,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
@@ -53,6 +52,7 @@ from scheduling.types import (
     Location,
     VisitRequest,
 )
+from scheduling.visits import VisitStatus
 
 # pg_try_advisory_xact_lock key of dispatch runs ("caredisp" in ASCII); one per cluster.
 DISPATCH_LOCK_KEY = 0x6361726564697370

@@ -11,11 +11,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from careapp.core.clock import city_today
-from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from careapp.eligibility.rules import EligibilityFacts, PolicyFigures, decide, months_between
+from careapp.core.errors import ConflictError, NotFoundError
+from careapp.eligibility.rules import (
+    EligibilityFacts,
+    PolicyFigures,
+    decide,
+    months_between,
+)
 from careapp.models.assessment import Application, ApplicationStatus, Assessment, CareSetting
 from careapp.models.eligibility import (
-    BenefitCategory,
     EligibilityDecision,
     Entitlement,
     EntitlementEvent,
@@ -132,7 +136,7 @@ def latest_assessment(application: Application) -> Assessment | None:
 
 
 def get_decision_context(session: Session, actor: Actor, application_id: int) -> DecisionContext:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     application = session.scalar(
         select(Application)
         .where(Application.id == application_id)
@@ -157,7 +161,7 @@ def decide_application(
     now: dt.datetime,
 ) -> EligibilityDecision:
     """Decide an assessed application on the city date of `now`; open an entitlement if eligible."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     application = session.scalar(
         select(Application)
         .where(Application.id == application_id)
@@ -201,7 +205,7 @@ def decide_application(
         has_open_entitlement=has_open_entitlement,
     )
     outcome = decide(facts, figures_from_policy(policy))
-    category = BenefitCategory(outcome.category.value) if outcome.category else None
+    category = outcome.category
     decision = EligibilityDecision(
         application_id=application.id,
         assessment_id=assessment.id,
@@ -269,7 +273,7 @@ def decide_application(
 
 
 def get_decision_summary(session: Session, actor: Actor, decision_id: int) -> DecisionSummary:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     decision = session.scalar(
         select(EligibilityDecision)
         .where(EligibilityDecision.id == decision_id)
@@ -293,10 +297,3 @@ def get_decision_summary(session: Session, actor: Actor, decision_id: int) -> De
             .limit(1)
         )
     return DecisionSummary(decision, entitlement, care_plan)
-
-
-def _require_admin(actor: Actor) -> int:
-    """The acting administrator's user id; anyone else is refused."""
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
-from careapp.core.errors import PermissionDeniedError
 from careapp.eligibility import ledger
 from careapp.models.users import Role
 from careapp.services.actor import Actor
@@ -80,8 +79,7 @@ def device_line(session: Session, months: Sequence[dt.date]) -> SpendingLine:
 
 def fund_overview(session: Session, actor: Actor, month: dt.date) -> FundOverview:
     """The month's spending (by category, care setting and district) and the last 12 months."""
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     months = ledger.months_back(month, CHART_MONTHS)
     ledgers = ledgers_for_months(session, months)
     return FundOverview(

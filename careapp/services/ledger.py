@@ -21,7 +21,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.eligibility import ledger, settlement
 from careapp.eligibility.ledger import (
@@ -34,7 +33,7 @@ from careapp.eligibility.ledger import (
     RateTable,
     Segment,
 )
-from careapp.eligibility.rules import HOME_SERVICE, Category, has_visit_budget
+from careapp.eligibility.rules import HOME_SERVICE, BenefitCategory, has_visit_budget
 from careapp.eligibility.settlement import FlagState, Settlement, VisitClaim
 from careapp.models.assessment import CareSetting
 from careapp.models.claims import HOLDING_FLAG_STATUSES, ClaimFlag, ClaimFlagStatus
@@ -49,13 +48,14 @@ from careapp.models.people import Person
 from careapp.models.providers import Provider, ServiceItem
 from careapp.models.settlement import SettlementLine
 from careapp.models.users import Role
-from careapp.models.visit import CarePlan, Visit, VisitStatus
+from careapp.models.visit import CarePlan, Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.eligibility import SETTING_PROVIDER_KINDS, care_plan_refusal
 from careapp.services.i18n import Names
 from careapp.services.policy import policy_version_name
 from careapp.services.procedure import end_entitlement
+from scheduling.visits import VisitStatus
 
 NOTE_MAX = 200
 # Ends an administrator records; the procedure itself ends with "reassessed" (a later round's
@@ -171,18 +171,12 @@ def history_of(entitlement: Entitlement, events: Iterable[EntitlementEvent]) -> 
     if end_on is None and entitlement.ends_on is not None:
         end_on = entitlement.ends_on + dt.timedelta(days=1)
     return EntitlementHistory(
-        category=Category(entitlement.category.value),
+        category=entitlement.category,
         starts_on=entitlement.starts_on,
         placements=tuple(placements),
         stays=tuple(stays),
         end_on=end_on,
     )
-
-
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
 
 
 def _load(session: Session, entitlement_id: int, *, lock: bool = False) -> Entitlement:
@@ -210,7 +204,7 @@ def get_entitlement_page(
     session: Session, actor: Actor, entitlement_id: int, today: dt.date
 ) -> EntitlementPage:
     """An entitlement, its events and its ledger by month (up to today or its end)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id)
     events = list(entitlement.events)
     history = history_of(entitlement, events)
@@ -354,7 +348,7 @@ def record_move(
     session: Session, actor: Actor, entitlement_id: int, data: MoveInput, now: dt.datetime
 ) -> EntitlementEvent:
     """A change of care setting, re-rating the benefit from the day of the move."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     _not_in_future(data.moved_on, city_today(now), "moved_on")
     provider_id = _check_provider(session, data.care_setting, data.provider_id)
@@ -422,7 +416,7 @@ def _follow_latest_setting(session: Session, entitlement: Entitlement, moved_on:
     if latest.occurs_on != moved_on or latest.care_setting is None:
         return  # a move recorded late, before a later one: the current setting is unchanged
     table = ledger.version_on(rate_tables(session), moved_on)
-    category = Category(entitlement.category.value)
+    category = entitlement.category
     entitlement.care_setting = latest.care_setting
     entitlement.daily_rate_fen = table.rate(category, latest.care_setting.value)
     budget = session.get(PolicyVersion, table.version_id)
@@ -447,7 +441,7 @@ def record_hospital_stay(
 ) -> EntitlementEvent:
     """An acute hospital stay (discharge date known, or still in hospital): the benefit is
     suspended from admission up to the day before discharge."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     today = city_today(now)
     _not_in_future(data.admitted_on, today, "admitted_on")
@@ -506,7 +500,7 @@ def record_discharge(
     now: dt.datetime,
 ) -> EntitlementEvent:
     """The discharge of an open hospital stay: the discharge day is paid again."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     event = next((e for e in entitlement.events if e.id == event_id), None)
     if event is None or event.kind is not EntitlementEventKind.HOSPITAL_STAY:
@@ -544,7 +538,7 @@ def record_end(
 ) -> Entitlement:
     """End the entitlement on the date of death, of the end of insurance, of moving away or of a
     re-assessment below the threshold (that day is not paid); its care plans end with it."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = _load(session, entitlement_id, lock=True)
     if entitlement.status is not EntitlementStatus.ACTIVE:
         raise ConflictError(gettext("This entitlement has already ended."))
@@ -579,7 +573,7 @@ class LedgerLine:
     person_name: str
     district_code: str
     district_names: Names
-    category: Category
+    category: BenefitCategory
     payee: Payee
     provider_id: int | None
     provider_name: str | None
@@ -738,7 +732,7 @@ def _lines(
             person_name=person.name,
             district_code=person.district_code,
             district_names=Names(person.district.name_zh, person.district.name_en),
-            category=Category(entitlement.category.value),
+            category=entitlement.category,
             payee=payee,
             provider_id=provider,
             provider_name=providers.get(provider) if provider is not None else None,
@@ -912,7 +906,7 @@ def settle_months(
 
 def month_ledger(session: Session, actor: Actor, month: dt.date) -> MonthLedger:
     """The month's ledger per beneficiary and per provider (administrators)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     found = ledgers_for_months(session, [month.replace(day=1)])[month.replace(day=1)]
     found.lines.sort(key=lambda line: (line.person_name, line.entitlement_id, line.payee.value))
     return found

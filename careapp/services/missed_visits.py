@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.models.quality import AlertKind, ProviderAlert
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from scheduling.visits import MISSABLE_STATES, VisitState, is_missed
+from scheduling.visits import MISSABLE_STATES, VisitStatus, is_missed
 
-_MISSABLE = tuple(VisitStatus(state.value) for state in MISSABLE_STATES)
+_MISSABLE = tuple(MISSABLE_STATES)
 
 
 @dataclass(frozen=True)
@@ -75,9 +75,7 @@ def mark_missed_visits(
             .execution_options(populate_existing=True)
         )
     )
-    visits = [
-        v for v in visits if is_missed(VisitState(v.status.value), v.window_end, now, grace_minutes)
-    ]
+    visits = [v for v in visits if is_missed(v.status, v.window_end, now, grace_minutes)]
     alerted = set(
         session.scalars(
             select(ProviderAlert.visit_id).where(

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assessments.procedure import AssessorRecord, OversightReport, oversight_report
-from careapp.core.errors import InvalidInputError, PermissionDeniedError
-from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, Category
+from careapp.core.errors import InvalidInputError
+from careapp.eligibility.rules import DEFAULT_GRADE_CATEGORIES, BenefitCategory
 from careapp.models.assessment import Application, ApplicationKind, Assessment
 from careapp.models.eligibility import PolicyVersion
 from careapp.models.users import Role, User
@@ -29,12 +29,12 @@ from careapp.services.procedure import ProcedureRules
 MAX_PERIOD_DAYS = 366 * 3
 
 
-GradeCategories = Mapping[str, Mapping[str, Category | None]]
+GradeCategories = Mapping[str, Mapping[str, BenefitCategory | None]]
 
 
 def is_severe(grade_categories: GradeCategories, instrument: str, grade: str) -> bool:
     """Whether the mapping gives `instrument`'s `grade` the severe benefit category."""
-    return grade_categories.get(instrument, {}).get(grade) is Category.SEVERE
+    return grade_categories.get(instrument, {}).get(grade) is BenefitCategory.SEVERE
 
 
 def _mappings_in_force(
@@ -76,8 +76,7 @@ def build_oversight_report(
     rules: ProcedureRules,
 ) -> OversightPage:
     """The report over assessments made from `first_day` to `last_day` (latest versions only)."""
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     if last_day < first_day:
         raise InvalidInputError(gettext("The period ends before it starts."), field="last_day")
     if (last_day - first_day).days > MAX_PERIOD_DAYS:

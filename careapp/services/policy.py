@@ -34,7 +34,7 @@ from assessments.types import (
     InvalidRulesError,
 )
 from careapp.core.clock import city_today
-from careapp.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.core.money import (
     AMOUNT_TOO_LARGE,
     NEGATIVE_AMOUNT,
@@ -47,19 +47,14 @@ from careapp.eligibility.rules import (
     CATEGORIES_NOT_MONOTONE,
     DEFAULT_GRADE_CATEGORIES,
     GRADE_WITHOUT_CATEGORY,
-    Category,
+    BenefitCategory,
     InvalidGradeCategoriesError,
     check_grade_categories,
     grade_categories_from_data,
     grade_categories_to_data,
 )
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import (
-    BenefitCategory,
-    EntitlementStart,
-    PolicyRate,
-    PolicyVersion,
-)
+from careapp.models.eligibility import EntitlementStart, PolicyRate, PolicyVersion
 from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
@@ -178,7 +173,7 @@ def grading_rules_of(policy: PolicyVersion, instrument: Instrument) -> GradingRu
     return rules_from_data(instrument, data)
 
 
-def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, Category | None]]:
+def grade_categories_of(policy: PolicyVersion) -> dict[str, dict[str, BenefitCategory | None]]:
     """The policy's grade -> category mapping per instrument (defaults for instruments it omits)."""
     stored = grade_categories_from_data(policy.grade_categories or {})
     defaults = {code: dict(mapping) for code, mapping in DEFAULT_GRADE_CATEGORIES.items()}
@@ -212,15 +207,9 @@ class PolicyInputError(InvalidInputError):
     """A new version that cannot be stored; the message names the problem."""
 
 
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
-
-
 def list_policy_versions(session: Session, actor: Actor) -> list[PolicyRules]:
     """Every version with its rules and rates, the newest effective date first."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     versions = session.scalars(
         select(PolicyVersion)
         .options(selectinload(PolicyVersion.approved_by), selectinload(PolicyVersion.rates))
@@ -235,7 +224,7 @@ class PolicyRules:
 
     version: PolicyVersion
     rules: dict[str, GradingRules]  # instrument code -> rules
-    categories: dict[str, dict[str, Category | None]]
+    categories: dict[str, dict[str, BenefitCategory | None]]
 
     @property
     def instrument(self) -> Instrument:
@@ -252,7 +241,7 @@ def policy_rules(version: PolicyVersion) -> PolicyRules:
 
 def policy_base(session: Session, actor: Actor, now: dt.datetime) -> PolicyRules:
     """What a new version starts from: the version in force today (or the unsaved default)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     return policy_rules(policy_in_force(session, city_today(now)) or build_default_policy())
 
 
@@ -479,7 +468,7 @@ def create_policy_version(
 
     A version in force is never edited, and no version may take effect before today.
     """
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     name = draft.name.strip()
     if not name:
         raise PolicyInputError(gettext("Name the new version."), field="name")

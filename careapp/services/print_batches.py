@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import utcnow
-from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.errors import ConflictError, NotFoundError
 from careapp.models.certificate import PrintBatch, PrintBatchStatus
 from careapp.models.eligibility import EligibilityDecision, EntitlementStatus
 from careapp.models.users import Role
@@ -49,12 +49,6 @@ def week_of(day: dt.date) -> tuple[dt.date, dt.date]:
     return monday, monday + dt.timedelta(days=6)
 
 
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
-
-
 def _week_decisions(monday: dt.date) -> tuple[Any, Any]:
     sunday = monday + dt.timedelta(days=6)
     return (
@@ -68,7 +62,7 @@ def request_print_batch(
 ) -> PrintBatch:
     """Queue the batch of the week of `day`; refuse a second one of the same week while one
     is still being built."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     monday, _sunday = week_of(day)
     running = session.scalar(
         select(PrintBatch.id).where(
@@ -107,7 +101,7 @@ def request_print_batch(
 
 
 def get_print_batch(session: Session, actor: Actor, batch_id: int) -> PrintBatch:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     batch = session.get(PrintBatch, batch_id)
     if batch is None:
         raise NotFoundError(gettext("No such print batch."))
@@ -115,7 +109,7 @@ def get_print_batch(session: Session, actor: Actor, batch_id: int) -> PrintBatch
 
 
 def recent_print_batches(session: Session, actor: Actor, limit: int = 10) -> list[PrintBatch]:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     return list(
         session.scalars(select(PrintBatch).order_by(PrintBatch.id.desc()).limit(limit)).all()
     )
@@ -142,7 +136,7 @@ def build_print_batch(
     the certificates issued so far become visible); certificates of a batch that does not
     finish are never reported genuine by the verification page.
     """
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     batch = session.get(PrintBatch, batch_id)
     if batch is None:
         raise NotFoundError(gettext("No such print batch."))

@@ -18,7 +18,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.assessment import Application, ApplicationKind, ApplicationStatus, Assessment
 from careapp.models.eligibility import (
@@ -127,7 +126,7 @@ def review_application(
     now: dt.datetime,
 ) -> Application:
     """Approve the assessment (publicity starts) or send it back for re-assessment."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     application = _locked_application(session, application_id)
     if application.status is not ApplicationStatus.ASSESSED:
         raise ConflictError(
@@ -189,7 +188,7 @@ def lodge_objection(
     session: Session, actor: Actor, application_id: int, data: ObjectionInput, now: dt.datetime
 ) -> Objection:
     """Record an objection lodged (by the applicant, the family or the public) during publicity."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     application = _locked_application(session, application_id)
     today = city_today(now)
     if application.status is not ApplicationStatus.PUBLICITY or (
@@ -251,7 +250,7 @@ def resolve_objection(
     now: dt.datetime,
 ) -> Objection:
     """Dismiss an objection, or uphold it: the application goes back to re-assessment."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     objection = session.get(Objection, objection_id)
     if objection is None:
         raise NotFoundError(gettext("No such objection."))
@@ -416,7 +415,7 @@ def procedure_view(session: Session, application: Application, today: dt.date) -
 
 
 def get_objection(session: Session, actor: Actor, objection_id: int) -> Objection:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     objection = session.get(
         Objection,
         objection_id,
@@ -466,12 +465,6 @@ def _locked_application(session: Session, application_id: int) -> Application:
     if application is None:
         raise NotFoundError(gettext("No such application."))
     return application
-
-
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id
 
 
 def decision_refusal(session: Session, application: Application, today: dt.date) -> str | None:

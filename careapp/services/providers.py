@@ -19,9 +19,8 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
-from careapp.models.providers import Provider, ProviderStatus
+from careapp.models.providers import Provider
 from careapp.models.quality import (
     COMPLAINT_SUMMARY_LENGTH,
     Complaint,
@@ -33,7 +32,7 @@ from careapp.models.users import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.complaints import provider_complaints
-from scheduling.quality import Standing
+from scheduling.quality import ProviderStatus
 from scheduling.quality import lift_suspension as lift_rule
 
 REASON_MAX = COMPLAINT_SUMMARY_LENGTH
@@ -69,7 +68,7 @@ class ProviderQuality:
 
 def list_providers(session: Session, actor: Actor) -> list[ProviderRow]:
     """Every provider with its districts and its latest evaluation (administrators; 3 queries)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     providers = list(
         session.scalars(
             select(Provider).options(selectinload(Provider.districts)).order_by(Provider.name)
@@ -167,7 +166,7 @@ def lift_suspension(
     session: Session, actor: Actor, provider_id: int, reason: str, now: dt.datetime
 ) -> SuspensionLift:
     """An administrator lifts a provider's suspension (suspended → active), giving the reason."""
-    admin_id = _require_admin(actor)
+    admin_id = actor.require(Role.ADMIN)
     clean = (reason or "").strip()
     if not clean:
         raise InvalidInputError(
@@ -182,8 +181,8 @@ def lift_suspension(
         raise NotFoundError(gettext("Provider not found."))
     if provider.status is not ProviderStatus.SUSPENDED:
         raise ConflictError(gettext("Only a suspended provider can have its suspension lifted."))
-    decision = lift_rule(Standing(provider.status.value))
-    provider.status = ProviderStatus(decision.after.value)
+    decision = lift_rule(provider.status)
+    provider.status = decision.after
     lift = SuspensionLift(
         provider_id=provider.id, lifted_at=now, lifted_by_id=admin_id, reason=clean
     )
@@ -205,10 +204,3 @@ def lift_suspension(
         detail=detail,
     )  # fmt: skip
     return lift
-
-
-def _require_admin(actor: Actor) -> int:
-    """The administrator's user id; PermissionDeniedError for anyone else."""
-    if actor.user_id is None or not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_today
 from careapp.core.errors import InvalidInputError
-from careapp.models.providers import Provider, ProviderStatus
+from careapp.models.providers import Provider
 from careapp.models.quality import (
     AlertKind,
     Complaint,
@@ -32,21 +32,20 @@ from careapp.models.quality import (
     ProviderQualityEvaluation,
 )
 from careapp.models.rating import SatisfactionRating
-from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from scheduling.months import month_of, next_month, previous_month
 from scheduling.quality import (
     MonthFigures,
+    ProviderStatus,
     QualityThresholds,
-    Standing,
     StandingChange,
-    month_of,
-    next_month,
     next_standing,
-    previous_month,
     quality_problems,
 )
 from scheduling.ratings import SATISFIED_STARS
+from scheduling.visits import VisitStatus
 
 ALERT_KINDS = {
     StandingChange.WARNED: AlertKind.QUALITY_WARNING,
@@ -226,7 +225,7 @@ def evaluate_provider_quality(
         month_figs = figures.get(provider.id, EMPTY_MONTH)
         problems = quality_problems(month_figs, thresholds)
         decision = next_standing(
-            Standing(provider.status.value), bool(problems), previous_failed.get(provider.id, False)
+            provider.status, bool(problems), previous_failed.get(provider.id, False)
         )
         evaluation = ProviderQualityEvaluation(
             provider_id=provider.id,
@@ -244,7 +243,7 @@ def evaluate_provider_quality(
             problems=list(problems),
             is_failing=bool(problems),
             status_before=provider.status,
-            status_after=ProviderStatus(decision.after.value),
+            status_after=decision.after,
             thresholds=thresholds.in_force(),
             evaluated_at=now,
         )
@@ -281,7 +280,7 @@ def evaluate_provider_quality(
         if decision.change is StandingChange.UNCHANGED:
             continue
         changes[decision.change.value] += 1
-        provider.status = ProviderStatus(decision.after.value)
+        provider.status = decision.after
         record_event(
             session,
             actor,

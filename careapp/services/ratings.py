@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -15,15 +15,15 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.providers import Provider
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.security import new_token, token_hash
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+from scheduling.months import next_month
 from scheduling.ratings import (
     MAX_COMMENT_LENGTH,
     RatingProblem,
@@ -32,6 +32,7 @@ from scheduling.ratings import (
     rating_problems,
     satisfaction_table,
 )
+from scheduling.visits import VisitStatus
 
 MAX_REPORT_MONTHS = 24
 
@@ -109,7 +110,9 @@ def get_visit_rating(
     session: Session, actor: Actor, visit_id: int
 ) -> tuple[Visit, SatisfactionRating | None]:
     """A visit for phone-survey staff, with its rating if it has one."""
-    _require_survey_staff(actor)
+    actor.require(
+        Role.ADMIN, message=lazy_gettext("Only administrators enter phone-survey ratings.")
+    )
     visit = session.scalar(
         select(Visit)
         .where(Visit.id == visit_id)
@@ -175,8 +178,7 @@ def satisfaction_report(
     Ratings count in the month of their visit; cancelled visits are left out, as in the
     monthly quality evaluation.
     """
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    actor.require(Role.ADMIN)
     months = month_range(first, last)
     if not months:
         raise InvalidInputError(
@@ -186,7 +188,7 @@ def satisfaction_report(
         raise InvalidInputError(
             gettext("Choose at most %(count)d months.", count=MAX_REPORT_MONTHS), field="to"
         )
-    following = (months[-1].replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    following = next_month(months[-1])
     rows = session.execute(
         select(Visit.provider_id, Visit.visit_on, SatisfactionRating.stars, func.count())
         .join(SatisfactionRating, SatisfactionRating.visit_id == Visit.id)
@@ -209,11 +211,6 @@ def satisfaction_report(
         names = {row.id: row.name for row in rows_by_id}
     ordered = tuple(sorted(table.providers, key=lambda pid: (names.get(pid, ""), pid)))
     return SatisfactionReport(SatisfactionTable(months, ordered, table.cells), names)
-
-
-def _require_survey_staff(actor: Actor) -> None:
-    if actor.user_id is None or not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("Only administrators enter phone-survey ratings."))
 
 
 def _rating_of(session: Session, visit_id: int) -> SatisfactionRating | None:

@@ -17,7 +17,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.assessment import (
     OPEN_APPLICATION_STATUSES,
@@ -36,9 +35,9 @@ from careapp.models.people import Person
 from careapp.models.procedure import ReassessmentReminder, ReminderStatus
 from careapp.models.users import Role
 from careapp.services.actor import Actor
-from careapp.services.applications import add_months
 from careapp.services.audit import record_event
 from careapp.services.procedure import ProcedureRules, end_entitlement
+from scheduling.months import add_months
 
 REASON_MAX = 500
 OPEN_STATUSES = tuple(ApplicationStatus(value) for value in OPEN_APPLICATION_STATUSES)
@@ -66,7 +65,7 @@ class ReminderRow:
 def get_appeal_context(
     session: Session, actor: Actor, application_id: int, rules: ProcedureRules, today: dt.date
 ) -> AppealContext:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     application = session.get(
         Application,
         application_id,
@@ -104,7 +103,7 @@ def request_reassessment(
 ) -> Application:
     """Open a new round for a decided case: an appeal within the appeal period (assessed by two
     other assessors), or a re-assessment (scheduled, or because the condition changed)."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     if kind is ApplicationKind.INITIAL:
         raise InvalidInputError(gettext("Choose an appeal or a re-assessment."), field="kind")
     today = city_today(now)
@@ -262,7 +261,7 @@ def record_reassessment_reminders(
 
 def list_reminders(session: Session, actor: Actor, today: dt.date) -> list[ReminderRow]:
     """Open reminders, the earliest due first, with the decided round each one re-examines."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     reminders = session.scalars(
         select(ReassessmentReminder)
         .where(ReassessmentReminder.status == ReminderStatus.OPEN)
@@ -283,7 +282,7 @@ def suspend_overdue_benefit(
     session: Session, actor: Actor, reminder_id: int, now: dt.datetime
 ) -> ReassessmentReminder:
     """An administrator confirms ending the benefit of an overdue re-assessment."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(Role.ADMIN)
     reminder = session.get(
         ReassessmentReminder, reminder_id, options=[selectinload(ReassessmentReminder.entitlement)]
     )
@@ -329,9 +328,3 @@ def _open_error(person: Person, application_id: int | None) -> ConflictError:
             number=application_id,
         )
     )
-
-
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.user_id

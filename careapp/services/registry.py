@@ -16,7 +16,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.core.identity import IdProblem, InvalidIdNumberError, ResidentId, parse_resident_id
 from careapp.models.people import (
@@ -109,7 +108,7 @@ def register_person(
     session: Session, actor: Actor, data: PersonInput, protector: DataProtector, now: dt.datetime
 ) -> Person:
     """Enrol an insured person; the ID number is stored encrypted with a blind index."""
-    _require(actor, REGISTRY_ROLES)
+    actor.require(*REGISTRY_ROLES)
     resident = validate_id_number(actor, data.id_number, today=city_today(now))
     _check_person_input(data)
     index = protector.blind_index(resident.number)
@@ -188,7 +187,7 @@ def is_id_number_query(query: str) -> bool:
 
 
 def get_person(session: Session, actor: Actor, person_id: int) -> Person:
-    _require(actor, REGISTRY_ROLES)
+    actor.require(*REGISTRY_ROLES)
     person = session.get(Person, person_id, options=[joinedload(Person.district)])
     if person is None:
         raise NotFoundError(gettext("No such person."))
@@ -204,7 +203,7 @@ def reveal_id_number(
     now: dt.datetime,
 ) -> str:
     """Return the full ID number to an administrator who gives a reason; the read is audited."""
-    _require(actor, FULL_ID_ROLES)
+    actor.require(*FULL_ID_ROLES)
     reason = reason.strip()
     if len(reason) < MIN_REVEAL_REASON_LENGTH:
         raise InvalidInputError(
@@ -222,11 +221,6 @@ def reveal_id_number(
     )
     session.flush()
     return protector.decrypt(person.id_number_ciphertext)
-
-
-def _require(actor: Actor, roles: tuple[Role, ...]) -> None:
-    if not actor.is_role(*roles):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
 
 
 def _check_person_input(data: PersonInput) -> None:

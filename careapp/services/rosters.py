@@ -22,11 +22,12 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.core.identity import mask_name
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ServiceItem
 from careapp.models.roster import CalendarFeed
 from careapp.models.users import Role
-from careapp.models.visit import BOOKED_STATUSES, Visit, VisitStatus
+from careapp.models.visit import BOOKED_STATUSES, Visit
 from careapp.reports.day_sheet import DaySheetData, DaySheetRoute, DaySheetStop, render_day_sheet
 from careapp.reports.ical import CalendarEvent, render_calendar, visit_uid
 from careapp.reports.spreadsheet import excel_csv
@@ -44,6 +45,7 @@ from scheduling.rosters import (
     sequence_route,
 )
 from scheduling.types import Booking, CaregiverDay, Location, VisitRequest
+from scheduling.visits import VisitStatus
 
 _BOOKED = frozenset(VisitStatus(value) for value in BOOKED_STATUSES)
 # A manager may move a visit until the caregiver has started it.
@@ -193,16 +195,9 @@ def move_rule_label(rule: str) -> str:
     return labels.get(rule, gettext("The move breaks a dispatch rule (%(rule)s).", rule=rule))
 
 
-def mask_name(name: str) -> str:
-    """张三丰 -> 张**: the family name only, for exports that leave the system."""
-    name = name.strip()
-    return name[:1] + "*" * (len(name) - 1) if name else ""
-
-
 def _manager_provider(session: Session, actor: Actor) -> Provider:
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    provider = session.get(Provider, actor.provider_id)
+    provider_id = actor.require_provider()
+    provider = session.get(Provider, provider_id)
     if provider is None:
         raise NotFoundError(gettext("Not found."))
     return provider
@@ -313,11 +308,10 @@ class RosterVisitDetail:
 
 def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDetail:
     """One visit of the actor's provider; another provider's visit is NotFoundError (a 404)."""
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    provider_id = actor.require_provider()
     visit = session.scalar(
         select(Visit)
-        .where(Visit.id == visit_id, Visit.provider_id == actor.provider_id)
+        .where(Visit.id == visit_id, Visit.provider_id == provider_id)
         .options(joinedload(Visit.person).joinedload(Person.district), joinedload(Visit.caregiver))
     )
     if visit is None:
@@ -325,7 +319,7 @@ def roster_visit(session: Session, actor: Actor, visit_id: int) -> RosterVisitDe
     names = _service_item_names(session, set(visit.service_item_codes))
     choices = session.execute(
         select(Caregiver.id, Caregiver.name)
-        .where(Caregiver.provider_id == actor.provider_id, Caregiver.is_enabled.is_(True))
+        .where(Caregiver.provider_id == provider_id, Caregiver.is_enabled.is_(True))
         .order_by(Caregiver.name, Caregiver.id)
     )
     return RosterVisitDetail(

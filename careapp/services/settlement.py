@@ -14,12 +14,13 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from flask_babel import gettext
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from careapp.core.clock import city_today
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.identity import mask_name
 from careapp.eligibility import ledger as ledger_rules
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.settlement import Outcome, VisitLine
@@ -32,16 +33,10 @@ from careapp.models.visit import Visit
 from careapp.reports.statement import StatementData, StatementRow
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from careapp.services.certificates import mask_name, new_certificate, verify_url
+from careapp.services.certificates import new_certificate, verify_url
 from careapp.services.ledger import LedgerLine, MonthLedger, ledgers_for_months
 
 BED_DAYS = "bed_days"  # the outcome stored on a bed-days line
-
-
-def _require_admin(actor: Actor) -> int:
-    if not actor.is_role(Role.ADMIN) or actor.user_id is None:
-        raise PermissionDeniedError(gettext("Only an administrator can settle a month."))
-    return actor.user_id
 
 
 def _month_ledger(session: Session, month: dt.date) -> MonthLedger:
@@ -149,7 +144,7 @@ def issue_statement(
     """Issue the provider's statement for the month (after the month ended): the main one, or a
     supplementary one paying what changed since (a cleared flag, a late ledger change).
     ConflictError when there is nothing new to settle."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = _ended_month(month, now)
     provider = session.get(Provider, provider_id, with_for_update=True)
     if provider is None:
@@ -178,7 +173,9 @@ def _issue(
 ) -> SettlementStatement | None:
     """The next statement of the provider's month, or None if it would pay nothing new (and,
     for the main statement, hold nothing either)."""
-    user_id = _require_admin(actor)
+    user_id = actor.require(
+        Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month.")
+    )
     sequence = 1 + (
         session.scalar(
             select(func.max(SettlementStatement.sequence)).where(
@@ -311,7 +308,7 @@ def issue_month_statements(
 
     One provider's statement does not change another's figures (what a statement pays is what
     the settlement already gave those visits), so the month is computed once under the locks."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = _ended_month(month, now)
     # Lock the providers (in id order) before reading what their statements paid, then read the
     # month again: an issue running at the same time has committed by then, and is seen.
@@ -377,7 +374,7 @@ def reconcile_month(
 ) -> Reconciliation:
     """Per provider: the ledger's amount, the statements' amounts and the difference (0 once
     everything is issued), with the visits still held (administrators)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN, message=lazy_gettext("Only an administrator can settle a month."))
     first = month.replace(day=1)
     found = _month_ledger(session, first)
     dues = _dues(session, found)

@@ -25,20 +25,12 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.eligibility import EntitlementStatus
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver
 from careapp.models.quality import AlertKind, ProviderAlert
-from careapp.models.users import Role
-from careapp.models.visit import (
-    BOOKED_STATUSES,
-    CarePlan,
-    VerificationMethod,
-    Visit,
-    VisitStatus,
-)
+from careapp.models.visit import BOOKED_STATUSES, CarePlan, VerificationMethod, Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.careplans import EARLIEST_VISIT, LATEST_VISIT
@@ -59,7 +51,7 @@ from scheduling.visits import (
     ManualEntryProblem,
     RescheduleProblem,
     VisitAction,
-    VisitState,
+    VisitStatus,
     cancel_problems,
     done_item_problems,
     manual_entry_problems,
@@ -75,31 +67,31 @@ _BOOKED = tuple(VisitStatus(value) for value in BOOKED_STATUSES)
 # --- the state machine, in the manager's words ---------------------------------------------
 
 
-def transition_message(current: VisitState, action: VisitAction) -> str:
+def transition_message(current: VisitStatus, action: VisitAction) -> str:
     """Why `action` is refused on a visit in `current`, in the user's language."""
     if action is VisitAction.RESCHEDULE:
         return gettext("Only a missed visit can be rescheduled.")
-    if action is VisitAction.MANUAL_ENTRY and current is VisitState.UNASSIGNED:
+    if action is VisitAction.MANUAL_ENTRY and current is VisitStatus.UNASSIGNED:
         return gettext(
             "Assign this visit to a caregiver before entering it by hand, "
             "or wait until it is marked missed."
         )
-    if action is VisitAction.MANUAL_ENTRY and current is VisitState.CHECKED_IN:
+    if action is VisitAction.MANUAL_ENTRY and current is VisitStatus.CHECKED_IN:
         return gettext("The caregiver has checked in on the phone; the visit is checked out there.")
-    if current is VisitState.COMPLETED:
+    if current is VisitStatus.COMPLETED:
         return gettext("This visit is already completed.")
-    if current is VisitState.CANCELLED:
+    if current is VisitStatus.CANCELLED:
         return gettext("This visit was cancelled.")
-    if action is VisitAction.CANCEL and current is VisitState.MISSED:
+    if action is VisitAction.CANCEL and current is VisitStatus.MISSED:
         return gettext("A missed visit cannot be cancelled; reschedule it or enter it by hand.")
     if action is VisitAction.CANCEL:
         return gettext("This visit has started and can no longer be cancelled.")
     return gettext("This visit cannot be changed in its current state.")
 
 
-def next_visit_state(visit: Visit, action: VisitAction) -> VisitState:
+def next_visit_state(visit: Visit, action: VisitAction) -> VisitStatus:
     """The state `visit` reaches by `action`, or ConflictError with the reason it cannot."""
-    current = VisitState(visit.status.value)
+    current = visit.status
     try:
         return next_state_for(current, action)
     except InvalidTransitionError as error:
@@ -109,15 +101,9 @@ def next_visit_state(visit: Visit, action: VisitAction) -> VisitState:
 # --- loading --------------------------------------------------------------------------------
 
 
-def _require_manager(actor: Actor) -> int:
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-    return actor.provider_id
-
-
 def _lock_manager_visit(session: Session, actor: Actor, visit_id: int) -> Visit:
     """The actor's provider's visit, freshly read and locked (another provider's: NotFound)."""
-    provider_id = _require_manager(actor)
+    provider_id = actor.require_provider()
     try:
         visit = session.scalar(
             select(Visit)
@@ -263,7 +249,7 @@ def record_manual_entry(
             gettext("The caregiver has another visit at that time."), field="caregiver_id"
         )
     previous = visit.status
-    visit.status = VisitStatus(target.value)
+    visit.status = target
     visit.verification = VerificationMethod.MANUAL
     visit.caregiver_id = caregiver.id
     visit.planned_start, visit.planned_end = checked_in_at, checked_out_at
@@ -574,7 +560,7 @@ def cancel_visit(
         raise InvalidInputError(gettext("Give the reason for the cancellation."), field="reason")
     clean = _clean_text(reason, "reason", MAX_REASON_LENGTH)
     previous = visit.status
-    visit.status = VisitStatus(target.value)
+    visit.status = target
     visit.cancel_reason = clean
     visit.route_order = None
     record_event(
@@ -618,14 +604,14 @@ def visit_record_options(
     session: Session, actor: Actor, visit_id: int, now: dt.datetime
 ) -> VisitRecordOptions:
     """The manager's actions on their provider's visit (NotFound for another provider's)."""
-    provider_id = _require_manager(actor)
+    provider_id = actor.require_provider()
     visit = session.scalar(
         select(Visit).where(Visit.id == visit_id, Visit.provider_id == provider_id)
     )
     if visit is None:
         raise NotFoundError(gettext("Visit not found."))
-    state = VisitState(visit.status.value)
-    rescheduled_as = _rescheduled_as(session, visit.id) if state is VisitState.MISSED else None
+    state = visit.status
+    rescheduled_as = _rescheduled_as(session, visit.id) if state is VisitStatus.MISSED else None
     return VisitRecordOptions(
         can_enter_by_hand=_allowed(state, VisitAction.MANUAL_ENTRY)
         and visit.visit_on <= city_today(now)
@@ -642,7 +628,7 @@ def visit_record_options(
     )
 
 
-def _allowed(state: VisitState, action: VisitAction) -> bool:
+def _allowed(state: VisitStatus, action: VisitAction) -> bool:
     try:
         next_state_for(state, action)
     except InvalidTransitionError:

@@ -11,18 +11,17 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from careapp.core.errors import PermissionDeniedError
+from careapp.core.identity import mask_name
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.rating import SatisfactionRating
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.services.actor import Actor
-from careapp.services.certificates import mask_name
+from scheduling.visits import VisitStatus
 
 MAX_PAGE_SIZE = 100
 
@@ -67,11 +66,6 @@ class VisitPage:
     has_more: bool
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-
-
 def search_visits(
     session: Session,
     actor: Actor,
@@ -81,7 +75,7 @@ def search_visits(
     limit: int = 50,
 ) -> VisitPage:
     """Visits matching every filter given, the latest first (administrators only)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
     query = select(Visit, SatisfactionRating.stars).outerjoin(
@@ -131,6 +125,6 @@ def search_visits(
 
 def visit_filter_providers(session: Session, actor: Actor) -> list[tuple[int, str]]:
     """The providers the list can be filtered by."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     rows = session.execute(select(Provider.id, Provider.name).order_by(Provider.name, Provider.id))
     return [(provider_id, name) for provider_id, name in rows]

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from flask_babel import format_date, gettext
+from flask_babel import format_date, gettext, lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -15,11 +15,10 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.providers import Caregiver, ServiceItem
 from careapp.models.users import Role
-from careapp.models.visit import VerificationMethod, Visit, VisitStatus
+from careapp.models.visit import VerificationMethod, Visit
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.claims import ClaimAuditSettings, audit_visits
@@ -31,7 +30,7 @@ from scheduling.visits import (
     InvalidTransitionError,
     Position,
     VisitAction,
-    VisitState,
+    VisitStatus,
     check_in_flags,
     check_in_problems,
     done_item_problems,
@@ -53,9 +52,10 @@ MAX_LOCATION_NOTE_LENGTH = 200
 
 def caregiver_for_actor(session: Session, actor: Actor) -> Caregiver:
     """The caregiver record of the acting user (a caregiver account linked via user_id)."""
-    if actor.user_id is None or not actor.is_role(Role.CAREGIVER):
-        raise PermissionDeniedError(gettext("Only caregivers have a day of visits."))
-    caregiver = session.scalar(select(Caregiver).where(Caregiver.user_id == actor.user_id))
+    user_id = actor.require(
+        Role.CAREGIVER, message=lazy_gettext("Only caregivers have a day of visits.")
+    )
+    caregiver = session.scalar(select(Caregiver).where(Caregiver.user_id == user_id))
     if caregiver is None:
         raise NotFoundError(
             gettext("Your account is not linked to a caregiver. Please ask your manager.")
@@ -202,7 +202,7 @@ def check_in(
         max_distance_m=max_distance_m,
         max_outside_minutes=max_outside_minutes,
     )
-    visit.status = VisitStatus(target.value)
+    visit.status = target
     visit.verification = VerificationMethod.PHONE
     visit.checked_in_at = now
     visit.check_in_lat, visit.check_in_lon = position if position else (None, None)
@@ -255,7 +255,7 @@ def check_out(
     position = _position(lat, lon)
     if position_problems(position):
         raise InvalidInputError(_invalid_position_message())
-    visit.status = VisitStatus(target.value)
+    visit.status = target
     visit.checked_out_at = now
     visit.check_out_lat, visit.check_out_lon = position if position else (None, None)
     # In the visit's own order, so receipts and settlement read the same way as the plan.
@@ -290,24 +290,24 @@ def _lock_visit_for_caregiver(session: Session, actor: Actor, visit_id: int) -> 
     return visit
 
 
-def _next_state(visit: Visit, action: VisitAction) -> VisitState:
+def _next_state(visit: Visit, action: VisitAction) -> VisitStatus:
     try:
-        return next_state_for(VisitState(visit.status.value), action)
+        return next_state_for(visit.status, action)
     except InvalidTransitionError as error:
         raise ConflictError(_transition_message(error)) from error
 
 
 def _transition_message(error: InvalidTransitionError) -> str:
     current, action = error.current, error.action
-    if current is VisitState.COMPLETED:
+    if current is VisitStatus.COMPLETED:
         return gettext("This visit is already completed.")
-    if current is VisitState.MISSED:
+    if current is VisitStatus.MISSED:
         return gettext("This visit was marked as missed. Ask your manager to reschedule it.")
-    if current is VisitState.CANCELLED:
+    if current is VisitStatus.CANCELLED:
         return gettext("This visit was cancelled.")
-    if action is VisitAction.CHECK_IN and current is VisitState.CHECKED_IN:
+    if action is VisitAction.CHECK_IN and current is VisitStatus.CHECKED_IN:
         return gettext("You have already checked in to this visit.")
-    if action is VisitAction.CHECK_OUT and current in (VisitState.ASSIGNED, VisitState.CONFIRMED):
+    if action is VisitAction.CHECK_OUT and current in (VisitStatus.ASSIGNED, VisitStatus.CONFIRMED):
         return gettext("Check in before you check out.")
     return gettext("This visit cannot be changed in its current state.")
 

@@ -37,14 +37,13 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import Person
 from careapp.models.providers import Caregiver, Provider, ProviderKind
 from careapp.models.quality import AlertKind, ProviderAlert, ProviderQualityEvaluation
 from careapp.models.users import Role
-from careapp.models.visit import CarePlan, CarePlanItem, Visit, VisitStatus
+from careapp.models.visit import CarePlan, CarePlanItem, Visit
 from careapp.models.work_orders import (
     OfferBasis,
     OfferStatus,
@@ -61,12 +60,12 @@ from careapp.services.quality import (
     evaluate_provider_quality,
     thresholds_from_config,
 )
+from scheduling.visits import VisitStatus
 from scheduling.work_orders import (
     SERVING,
     Candidate,
     Ineligibility,
     RotationRules,
-    Standing,
     ineligibility,
     next_offer,
     offer_deadline_day,
@@ -131,7 +130,7 @@ def open_work_order(
     family_choice_provider_id: int | None = None,
 ) -> WorkOrder:
     """An administrator opens a work order (new client or move) and the first offer is made."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     if reason is WorkOrderReason.PROVIDER_EXIT:
         raise InvalidInputError(gettext("Choose a reason."), field="reason")
     entitlement = session.scalar(
@@ -339,7 +338,7 @@ def _candidates(session: Session, district_code: str) -> list[Candidate]:
             Candidate(
                 provider_id=provider.id,
                 is_home_care=provider.kind is ProviderKind.HOME_CARE,
-                standing=Standing(provider.status.value),
+                standing=provider.status,
                 districts=frozenset(d.code for d in provider.districts),
                 caregivers=int(caregivers.get(provider.id, 0)),
                 clients=int(plans.get(provider.id, 0)) + pending,
@@ -486,11 +485,10 @@ def answer_offer(
     now: dt.datetime,
 ) -> WorkOrderOffer:
     """The provider's manager accepts or refuses an offer made to their provider."""
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    provider_id = actor.require_provider()
     order_id = session.scalar(
         select(WorkOrderOffer.work_order_id).where(
-            WorkOrderOffer.id == offer_id, WorkOrderOffer.provider_id == actor.provider_id
+            WorkOrderOffer.id == offer_id, WorkOrderOffer.provider_id == provider_id
         )
     )
     if order_id is None:  # another company's offer is as unknown as a made-up one
@@ -502,8 +500,8 @@ def answer_offer(
     if offer.deadline_at <= now:
         raise ConflictError(gettext("The deadline to answer this offer has passed."))
     if accept:
-        provider = session.get(Provider, actor.provider_id)
-        if provider is None or Standing(provider.status.value) not in SERVING:
+        provider = session.get(Provider, provider_id)
+        if provider is None or provider.status not in SERVING:
             raise ConflictError(gettext("A suspended provider cannot take new clients."))
         offer.status = OfferStatus.ACCEPTED
         offer.answered_at = now
@@ -584,7 +582,7 @@ def record_family_choice(
     now: dt.datetime,
 ) -> WorkOrderOffer:
     """The family chose a provider: the pending offer is withdrawn and the choice is offered."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     order = _lock_order(session, order_id)
     _require_live(order)
     provider = _eligible_provider(session, order, provider_id, rules, check_capacity=True)
@@ -611,7 +609,7 @@ def assign_provider(
     now: dt.datetime,
 ) -> WorkOrderOffer:
     """An administrator assigns a provider directly (capacity is theirs to judge)."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     order = _lock_order(session, order_id)
     _require_live(order)
     current = pending_offer(order)
@@ -632,7 +630,7 @@ def assign_provider(
 
 
 def cancel_work_order(session: Session, actor: Actor, order_id: int, now: dt.datetime) -> WorkOrder:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     order = _lock_order(session, order_id)
     _require_live(order)
     _withdraw_pending(session, actor, order, now)
@@ -814,7 +812,7 @@ def _hand_over(
 
 def list_work_orders(session: Session, actor: Actor, now: dt.datetime) -> list[WorkOrder]:
     """Live orders first (escalated, then overdue, then open), then the latest closed ones."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     orders = session.scalars(
         select(WorkOrder)
         .options(
@@ -846,7 +844,7 @@ def pending_offer(order: WorkOrder) -> WorkOrderOffer | None:
 
 
 def get_work_order(session: Session, actor: Actor, order_id: int) -> WorkOrder:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     order = session.scalar(
         select(WorkOrder)
         .where(WorkOrder.id == order_id)
@@ -868,7 +866,7 @@ def provider_options(
     session: Session, actor: Actor, order: WorkOrder, rules: WorkOrderRules
 ) -> list[ProviderOption]:
     """The home-care providers of the order's district, each with why it may not be offered."""
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     district = order.person.district_code
     candidates = {c.provider_id: c for c in _candidates(session, district)}
     offered = _already_offered(order)
@@ -883,11 +881,10 @@ def provider_options(
 
 def provider_offers(session: Session, actor: Actor) -> list[WorkOrderOffer]:
     """The offers made to the manager's provider: pending first, then the latest answered."""
-    if not actor.is_role(Role.PROVIDER_MANAGER) or actor.provider_id is None:
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    provider_id = actor.require_provider()
     offers = session.scalars(
         select(WorkOrderOffer)
-        .where(WorkOrderOffer.provider_id == actor.provider_id)
+        .where(WorkOrderOffer.provider_id == provider_id)
         .options(
             selectinload(WorkOrderOffer.work_order)
             .selectinload(WorkOrder.person)
@@ -946,11 +943,6 @@ def live_work_order_id(session: Session, entitlement_id: int) -> int | None:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _require_admin(actor: Actor) -> None:
-    if not actor.is_role(Role.ADMIN):
-        raise PermissionDeniedError(gettext("You do not have permission to do this."))
-
-
 def _require_live(order: WorkOrder) -> None:
     if order.status not in LIVE_STATUSES:
         raise ConflictError(gettext("This work order is closed."))
@@ -994,7 +986,7 @@ class NewWorkOrderOptions:
 def new_work_order_options(
     session: Session, actor: Actor, entitlement_id: int
 ) -> NewWorkOrderOptions:
-    _require_admin(actor)
+    actor.require(Role.ADMIN)
     entitlement = session.scalar(
         select(Entitlement)
         .where(Entitlement.id == entitlement_id)

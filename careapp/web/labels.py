@@ -18,15 +18,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from careapp.eligibility.ledger import Payee
-from careapp.eligibility.rules import Category
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
 from careapp.models.certificate import CertificateKind, PrintBatchStatus
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
-from careapp.models.eligibility import BenefitCategory
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
-from careapp.models.visit import VisitStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from scheduling.visits import VisitStatus
 
 # People (the registry).
 HOUSEHOLD_TYPE_LABELS: Mapping[HouseholdType, LazyString] = {
@@ -93,12 +92,8 @@ CATEGORY_LABELS: Mapping[BenefitCategory, LazyString] = {
     BenefitCategory.SEVERE: _l("Severe disability"),
     BenefitCategory.MODERATE: _l("Moderate disability"),
 }
-# A grade's category in a policy's mapping (None: the grade gives no benefit).
-GRADE_CATEGORY_LABELS: Mapping[Category | None, LazyString] = {
-    None: _l("No benefit"),
-    Category.MODERATE: _l("Moderate"),
-    Category.SEVERE: _l("Severe"),
-}
+# A grade that a policy maps to no category.
+NO_BENEFIT_LABEL = _l("No benefit")
 PAYEE_LABELS: Mapping[Payee, LazyString] = {
     Payee.INSTITUTION: _l("Institution"),
     Payee.BENEFICIARY: _l("Beneficiary (cash)"),

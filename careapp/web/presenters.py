@@ -7,18 +7,20 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from flask_babel import LazyString
 from flask_babel import gettext as _
 
 from assessments.types import Band, BandRules
 from careapp.core.errors import InvalidInputError
 from careapp.core.money import format_yuan
 from careapp.eligibility.ledger import month_bounds
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory, EntitlementStart, PolicyVersion
+from careapp.models.eligibility import EntitlementStart, PolicyVersion
 from careapp.services.fund import FundOverview
 from careapp.services.i18n import localized
 from careapp.services.policy import PolicyRules, policy_version_name
-from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, GRADE_CATEGORY_LABELS
+from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, NO_BENEFIT_LABEL
 from careapp.web.wording import source_text
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(\d{2})$")
@@ -237,8 +239,7 @@ def version_view(policy: PolicyRules, status: str) -> VersionView:
         bands=bands,
         table=table,
         categories=[
-            (localized(g, "label"), str(GRADE_CATEGORY_LABELS[mapping.get(g.code)]))
-            for g in rules.grades
+            (localized(g, "label"), str(_grade_category(mapping.get(g.code)))) for g in rules.grades
         ],
         windows=_windows(version),
         rate_columns=[str(CATEGORY_LABELS[category]) for category in BenefitCategory],
@@ -266,3 +267,7 @@ def version_views(policies: list[PolicyRules], today: dt.date) -> list[VersionVi
             status = _("Superseded")
         views.append(version_view(policy, status))
     return views
+
+
+def _grade_category(category: BenefitCategory | None) -> LazyString:
+    return NO_BENEFIT_LABEL if category is None else CATEGORY_LABELS[category]

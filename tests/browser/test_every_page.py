@@ -28,6 +28,7 @@ from careapp.services.actor import Actor
 from careapp.services.ledger import AdmissionInput, record_hospital_stay
 from careapp.services.settlement import issue_statement
 from careapp.services.visits import check_in, check_out
+from scheduling.visits import VisitStatus
 from tests import factories
 from tests.browser.conftest import TABLET, LiveData, live_clock, live_session, login, zh
 
@@ -168,7 +169,7 @@ def world(live_app: Flask, live_data: LiveData) -> World:
                     planned_start=start,
                     planned_end=start + dt.timedelta(minutes=60),
                     route_order=1,
-                    status=m.VisitStatus.ASSIGNED,
+                    status=VisitStatus.ASSIGNED,
                 )
             )
         # Another beneficiary: a visit missed on Monday afternoon, one nobody could take today.

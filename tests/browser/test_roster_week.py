@@ -9,7 +9,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from careapp.core.clock import city_datetime
-from careapp.models import Caregiver, Provider, VisitStatus
+from careapp.models import Caregiver, Provider
+from scheduling.visits import VisitStatus
 from tests import factories
 from tests.browser.conftest import LiveData, live_clock, live_session, login, screenshot, zh
 

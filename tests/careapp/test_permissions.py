@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from careapp import models as m
 from careapp.security import token_hash
+from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW
 
@@ -177,7 +178,7 @@ def world(db_session: Session) -> World:
     device_loan = f.DeviceLoanFactory(entitlement=entitlement)
     visit = f.caregiver_visit(caregiver)
     rated = f.caregiver_visit(caregiver, visit_on=dt.date(2026, 11, 22))
-    rated.status = m.VisitStatus.COMPLETED
+    rated.status = VisitStatus.COMPLETED
     rated.rating_token_hash = token_hash(TOKEN)
     rated.rating_token_expires_at = dt.datetime(2099, 1, 1, tzinfo=dt.UTC)
     other_visit = f.VisitFactory(assigned=True)  # another provider's

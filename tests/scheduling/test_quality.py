@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from fractions import Fraction
 
 import pytest
 
 from scheduling.quality import (
     MonthFigures,
+    ProviderStatus,
     QualityProblem,
     QualityThresholds,
-    Standing,
     StandingChange,
-    month_of,
-    next_month,
     next_standing,
-    previous_month,
     quality_problems,
 )
 
@@ -94,7 +90,12 @@ def test_month_figures_refuse_impossible_counts(values: dict[str, int], message:
         figures(**values)
 
 
-A, W, S, E = Standing.ACTIVE, Standing.WARNED, Standing.SUSPENDED, Standing.EXITED
+A, W, S, E = (
+    ProviderStatus.ACTIVE,
+    ProviderStatus.WARNED,
+    ProviderStatus.SUSPENDED,
+    ProviderStatus.EXITED,
+)
 
 
 @pytest.mark.parametrize(
@@ -114,10 +115,10 @@ A, W, S, E = Standing.ACTIVE, Standing.WARNED, Standing.SUSPENDED, Standing.EXIT
     ],
 )
 def test_next_standing_follows_the_exit_ladder(
-    current: Standing,
+    current: ProviderStatus,
     failing: bool,
     previous_failed: bool,
-    after: Standing,
+    after: ProviderStatus,
     change: StandingChange,
 ) -> None:
     decision = next_standing(current, failing, previous_failed)
@@ -125,27 +126,10 @@ def test_next_standing_follows_the_exit_ladder(
 
 
 def test_three_failing_months_in_a_row_end_in_exit() -> None:
-    standing, previous_failed = Standing.ACTIVE, False
+    standing, previous_failed = ProviderStatus.ACTIVE, False
     path = []
     for _ in range(4):
         decision = next_standing(standing, True, previous_failed)
         standing, previous_failed = decision.after, True
         path.append(standing)
     assert path == [W, S, E, E]
-
-
-@pytest.mark.parametrize(
-    ("day", "first", "following", "preceding"),
-    [
-        (dt.date(2026, 11, 23), dt.date(2026, 11, 1), dt.date(2026, 12, 1), dt.date(2026, 10, 1)),
-        (dt.date(2026, 12, 31), dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2026, 11, 1)),
-        (dt.date(2027, 1, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1), dt.date(2026, 12, 1)),
-        (dt.date(2028, 2, 29), dt.date(2028, 2, 1), dt.date(2028, 3, 1), dt.date(2028, 1, 1)),
-    ],
-)
-def test_month_arithmetic(
-    day: dt.date, first: dt.date, following: dt.date, preceding: dt.date
-) -> None:
-    assert month_of(day) == first
-    assert next_month(first) == following
-    assert previous_month(first) == preceding

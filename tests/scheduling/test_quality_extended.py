@@ -10,16 +10,21 @@ from hypothesis import strategies as st
 
 from scheduling.quality import (
     MonthFigures,
+    ProviderStatus,
     QualityProblem,
     QualityThresholds,
-    Standing,
     StandingChange,
     lift_suspension,
     next_standing,
     quality_problems,
 )
 
-A, W, S, E = Standing.ACTIVE, Standing.WARNED, Standing.SUSPENDED, Standing.EXITED
+A, W, S, E = (
+    ProviderStatus.ACTIVE,
+    ProviderStatus.WARNED,
+    ProviderStatus.SUSPENDED,
+    ProviderStatus.EXITED,
+)
 STRICT = QualityThresholds(max_complaints_per_100=Fraction(2), min_phone_verified=Fraction(9, 10))
 
 
@@ -148,7 +153,11 @@ def test_optional_problems_match_their_definitions(
     ],
 )
 def test_every_status_change(
-    before: Standing, failing: bool, previous_failed: bool, after: Standing, change: StandingChange
+    before: ProviderStatus,
+    failing: bool,
+    previous_failed: bool,
+    after: ProviderStatus,
+    change: StandingChange,
 ) -> None:
     decision = next_standing(before, failing, previous_failed)
     assert (decision.before, decision.after, decision.change) == (before, after, change)
@@ -164,14 +173,14 @@ def test_lifting_a_suspension_makes_the_provider_active() -> None:
 
 
 @pytest.mark.parametrize("standing", [A, W, E])
-def test_only_a_suspension_can_be_lifted(standing: Standing) -> None:
+def test_only_a_suspension_can_be_lifted(standing: ProviderStatus) -> None:
     with pytest.raises(ValueError, match="only a suspended provider"):
         lift_suspension(standing)
 
 
-@given(st.lists(st.booleans(), max_size=12), st.sampled_from(list(Standing)))
+@given(st.lists(st.booleans(), max_size=12), st.sampled_from(list(ProviderStatus)))
 def test_exit_is_final_and_reached_only_from_suspension(
-    months: list[bool], start: Standing
+    months: list[bool], start: ProviderStatus
 ) -> None:
     standing, previous_failed = start, False
     for failing in months:

@@ -16,7 +16,7 @@ from scheduling.visits import (
     TRANSITIONS,
     InvalidTransitionError,
     VisitAction,
-    VisitState,
+    VisitStatus,
     allowed_actions,
     can_transition,
     cancel_problems,
@@ -26,7 +26,7 @@ from scheduling.visits import (
     reschedule_problems,
 )
 
-S = VisitState
+S = VisitStatus
 A = VisitAction
 # The whole state machine, written out by hand: (state, action) -> the state reached.
 EXPECTED = {

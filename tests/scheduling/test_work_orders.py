@@ -15,8 +15,8 @@ from scheduling.work_orders import (
     Candidate,
     Choice,
     Ineligibility,
+    ProviderStatus,
     RotationRules,
-    Standing,
     add_working_days,
     ineligibility,
     next_offer,
@@ -33,7 +33,7 @@ def candidate(provider_id: int, **overrides: object) -> Candidate:
     values: dict[str, object] = {
         "provider_id": provider_id,
         "is_home_care": True,
-        "standing": Standing.ACTIVE,
+        "standing": ProviderStatus.ACTIVE,
         "districts": frozenset({DISTRICT}),
         "caregivers": 2,
         "clients": 0,
@@ -46,10 +46,10 @@ def candidate(provider_id: int, **overrides: object) -> Candidate:
     ("overrides", "offered", "expected"),
     [
         ({}, (), None),
-        ({"standing": Standing.WARNED}, (), None),
+        ({"standing": ProviderStatus.WARNED}, (), None),
         ({"is_home_care": False}, (), Ineligibility.NOT_HOME_CARE),
-        ({"standing": Standing.SUSPENDED}, (), Ineligibility.NOT_SERVING),
-        ({"standing": Standing.EXITED}, (), Ineligibility.NOT_SERVING),
+        ({"standing": ProviderStatus.SUSPENDED}, (), Ineligibility.NOT_SERVING),
+        ({"standing": ProviderStatus.EXITED}, (), Ineligibility.NOT_SERVING),
         ({"districts": frozenset({"320611"})}, (), Ineligibility.OTHER_DISTRICT),
         ({}, (1,), Ineligibility.ALREADY_OFFERED),
         ({"clients": 16}, (), Ineligibility.FULL),
@@ -66,7 +66,7 @@ def test_ineligibility_names_each_reason(
 def test_weight_is_satisfaction_share_neutral_without_ratings_and_reduced_when_warned() -> None:
     assert weight(candidate(1, rated=10, satisfied=9), RULES) == Fraction(9, 10)
     assert weight(candidate(1), RULES) == RULES.neutral_weight
-    warned = candidate(1, rated=10, satisfied=9, standing=Standing.WARNED)
+    warned = candidate(1, rated=10, satisfied=9, standing=ProviderStatus.WARNED)
     assert weight(warned, RULES) == Fraction(9, 20)
     assert weight(candidate(1, rated=10, satisfied=0), RULES) == RULES.min_weight
 
@@ -77,7 +77,7 @@ def test_family_choice_first_when_eligible() -> None:
 
 
 def test_family_choice_skipped_when_not_eligible() -> None:
-    cands = [candidate(1), candidate(2, standing=Standing.SUSPENDED)]
+    cands = [candidate(1), candidate(2, standing=ProviderStatus.SUSPENDED)]
     assert next_offer(cands, DISTRICT, (), 2, RULES) == Choice(1, False)
     assert next_offer([candidate(1), candidate(2)], DISTRICT, (2,), 2, RULES) == Choice(1, False)
 
@@ -161,7 +161,7 @@ candidate_strategy = st.builds(
     Candidate,
     provider_id=st.integers(min_value=1, max_value=30),
     is_home_care=st.booleans(),
-    standing=st.sampled_from(Standing),
+    standing=st.sampled_from(ProviderStatus),
     districts=st.frozensets(st.sampled_from([DISTRICT, "320611", "320612"]), max_size=3),
     caregivers=st.integers(min_value=0, max_value=3),
     clients=st.integers(min_value=0, max_value=30),

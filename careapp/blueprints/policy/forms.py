@@ -21,8 +21,8 @@ from wtforms.validators import InputRequired, Length, NumberRange
 from assessments.grading import INSTRUMENTS, rules_to_data
 from assessments.types import BandRules, CombinationRules, Instrument
 from careapp.core.money import InvalidAmountError, parse_yuan, yuan_text
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import CareSetting
-from careapp.models.eligibility import BenefitCategory
 from careapp.services.i18n import localized
 from careapp.services.policy import (
     APPEAL_DAYS_RANGE,
@@ -40,13 +40,12 @@ from careapp.services.policy import (
     rate_field,
 )
 from careapp.web.forms import CareappForm
-from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, GRADE_CATEGORY_LABELS
+from careapp.web.labels import CARE_SETTING_LABELS, CATEGORY_LABELS, NO_BENEFIT_LABEL
 from careapp.web.wording import source_text
 
 NO_CATEGORY = "none"
-CATEGORY_CHOICES = [
-    (category.value if category is not None else NO_CATEGORY, label)
-    for category, label in GRADE_CATEGORY_LABELS.items()
+CATEGORY_CHOICES = [(NO_CATEGORY, NO_BENEFIT_LABEL)] + [
+    (category.value, label) for category, label in CATEGORY_LABELS.items()
 ]
 LIMIT_MAX = 10_000
 START_CHOICES = (

@@ -28,7 +28,7 @@ from careapp.services import complaints, providers
 from careapp.services.ratings import SatisfactionReport, satisfaction_report
 from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
-from scheduling.quality import previous_month
+from scheduling.months import previous_month
 from scheduling.ratings import percent_text
 
 bp = Blueprint("providers", __name__)
@@ -194,7 +194,7 @@ def _quality_page(
 
 def _report_range() -> tuple[dt.date, dt.date, str | None]:
     """The months asked for (?from=YYYY-MM&to=YYYY-MM), by default the last six months."""
-    last_default = previous_month(city_today(utcnow()).replace(day=1))
+    last_default = previous_month(city_today(utcnow()))
     first_default = last_default
     for _step in range(5):
         first_default = previous_month(first_default)

@@ -31,6 +31,7 @@ from careapp.services import settlement
 from careapp.services.certificates import certificate_signer, public_base_url
 from careapp.web.access import current_actor, role_required
 from careapp.web.presenters import month_label, parse_month
+from scheduling.months import previous_month
 
 bp = Blueprint("settlement", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -51,7 +52,7 @@ OUTCOME_LABELS = {
 
 
 def _previous_month() -> dt.date:
-    return (city_today(utcnow()).replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    return previous_month(city_today(utcnow()))
 
 
 def _month_or_default(value: str | None) -> dt.date:

@@ -17,11 +17,11 @@ from wtforms import (
 from wtforms.validators import Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
-from careapp.models.visit import VisitStatus
 from careapp.services.registry import is_id_number_query
 from careapp.services.visit_search import RatingFilter, VisitFilter
 from careapp.web.forms import CareappForm, MultiCheckboxField, optional_choice_id
 from careapp.web.labels import VISIT_STATUS_LABELS
+from scheduling.visits import VisitStatus
 
 MAX_NAME_QUERY = 50
 

@@ -27,7 +27,7 @@ from careapp.blueprints.visits.forms import CheckInForm, CheckOutForm, VisitFilt
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.users import Role
-from careapp.models.visit import Visit, VisitStatus
+from careapp.models.visit import Visit
 from careapp.services.claims import check_in_distance_m, claim_audit_settings, short_visit
 from careapp.services.i18n import localized
 from careapp.services.rosters import (
@@ -51,6 +51,7 @@ from careapp.web.forms import ConfirmForm
 from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_BADGES, VISIT_STATUS_LABELS
 from careapp.web.qr import qr_svg
 from careapp.web.wording import check_in_place
+from scheduling.visits import VisitStatus
 
 bp = Blueprint("visits", __name__)
 

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     Application,
     ApplicationStatus,
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     EligibilityDecision,
     InsuranceStatus,

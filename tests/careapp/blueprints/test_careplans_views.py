@@ -11,9 +11,10 @@ from flask_babel import refresh
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from careapp.models import CarePlan, CareSetting, ProviderStatus, ServiceItem
+from careapp.models import CarePlan, CareSetting, ServiceItem
 from careapp.services.careplans import create_care_plan
 from careapp.services.catalogue import ensure_service_catalogue
+from scheduling.quality import ProviderStatus
 from tests.factories import (
     CaregiverFactory,
     CarePlanFactory,

@@ -133,7 +133,7 @@ def move_offered(session: Session, weekdays: list[int]) -> Provider:
     plan = provider_care_plan(current, weekdays=weekdays)
     open_work_order(
         session,
-        Actor(user_id=None, role=Role.ADMIN, address="test"),
+        Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN, address="test"),
         plan.entitlement_id,
         WorkOrderRules(),
         NOW,

@@ -19,10 +19,10 @@ from careapp.models import (
     User,
     VerificationMethod,
     Visit,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, audit_days
+from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW, TODAY
 
@@ -87,7 +87,7 @@ def test_the_admin_list_explains_each_flag_with_masked_names(
     assert isinstance(b, Visit)
     page = client.get("/claims").get_data(as_text=True)
     assert (
-        f"Caregiver 王*明 was also checked in at another home (visit {b.id}, 09:30–10:30) "
+        f"Caregiver 王** was also checked in at another home (visit {b.id}, 09:30–10:30) "
         "at the same time, for 30 minutes."
     ) in page
     assert "王小明" not in page
@@ -105,7 +105,7 @@ def test_the_list_in_chinese(
     login_as(world["admin"])
     client.post("/lang/zh")
     page = client.get("/claims").get_data(as_text=True)
-    assert "护理员 王*明 同一时间还在另一户签到服务" in page
+    assert "护理员 王** 同一时间还在另一户签到服务" in page
     assert "结算疑点" in page
 
 

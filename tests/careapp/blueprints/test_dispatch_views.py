@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 import careapp.blueprints.dispatch.views as dispatch_views
 from careapp.core.errors import ConflictError
-from careapp.models import DispatchRun, DispatchRunStatus, Visit, VisitStatus
+from careapp.models import DispatchRun, DispatchRunStatus, Visit
+from scheduling.visits import VisitStatus
 from tests.conftest import TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
 

@@ -12,9 +12,9 @@ from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     Entitlement,
     EntitlementEvent,

@@ -11,14 +11,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.models import (
-    Complaint,
-    ComplaintStatus,
-    ProviderQualityEvaluation,
-    ProviderStatus,
-    SuspensionLift,
-    VisitStatus,
-)
+from careapp.models import Complaint, ComplaintStatus, ProviderQualityEvaluation, SuspensionLift
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 

@@ -11,7 +11,8 @@ from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
-from careapp.models import Provider, User, VerificationMethod, VisitStatus
+from careapp.models import Provider, User, VerificationMethod
+from scheduling.visits import VisitStatus
 from tests.conftest import TODAY
 from tests.factories import (
     CaregiverFactory,

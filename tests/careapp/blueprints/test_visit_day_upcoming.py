@@ -11,9 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from careapp.models import Caregiver, VisitStatus
+from careapp.models import Caregiver
 from careapp.services.actor import Actor
 from careapp.services.visits import caregiver_upcoming_days
+from scheduling.visits import VisitStatus
 from tests.conftest import TODAY
 from tests.factories import CaregiverUserFactory, PersonFactory, caregiver_visit
 

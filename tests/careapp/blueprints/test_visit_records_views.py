@@ -25,9 +25,9 @@ from careapp.models import (
     User,
     VerificationMethod,
     Visit,
-    VisitStatus,
 )
 from careapp.services.catalogue import ensure_service_catalogue
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverUserFactory,

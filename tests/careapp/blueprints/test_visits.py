@@ -10,8 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from careapp.models import Caregiver, Visit, VisitStatus
+from careapp.models import Caregiver, Visit
 from careapp.security import token_hash
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, PinnedClock
 from tests.factories import (
     PASSWORD,

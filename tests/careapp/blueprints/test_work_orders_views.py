@@ -14,13 +14,13 @@ from careapp.models import (
     CarePlan,
     OfferBasis,
     OfferStatus,
-    ProviderStatus,
     ServiceItem,
     WorkOrder,
     WorkOrderOffer,
     WorkOrderStatus,
 )
 from careapp.services.catalogue import ensure_service_catalogue
+from scheduling.quality import ProviderStatus
 from tests.factories import CaregiverFactory, EntitlementFactory, ProviderFactory, UserFactory
 
 

@@ -14,6 +14,7 @@ from careapp.core.identity import (
     is_known_region,
     make_resident_id,
     mask_id_number,
+    mask_name,
     parse_resident_id,
 )
 
@@ -198,3 +199,20 @@ def test_is_known_region(code: str, known: bool) -> None:
 def test_mask_id_number_shows_first_six_and_last_four(number: str, masked: str) -> None:
     assert mask_id_number(number) == masked
     assert len(mask_id_number(number)) == len(number)
+
+
+@pytest.mark.parametrize(
+    ("name", "masked"),
+    [
+        ("张三丰", "张**"),
+        ("张三", "张*"),
+        ("李四", "李*"),
+        ("欧阳娜娜", "欧***"),
+        ("张", "*"),
+        ("王", "*"),
+        (" ", ""),
+        ("", ""),
+    ],
+)
+def test_mask_name_keeps_the_family_name_only(name: str, masked: str) -> None:
+    assert mask_name(name) == masked

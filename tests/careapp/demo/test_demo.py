@@ -13,20 +13,18 @@ from sqlalchemy.orm import Session
 
 from careapp.core.clock import CITY_TZ, city_today
 from careapp.demo.seed import TOUR_CAREGIVER, Demo, DemoSize, seed_demo
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AlertKind,
     Application,
-    BenefitCategory,
     CareSetting,
     Entitlement,
     Provider,
     ProviderAlert,
     ProviderQualityEvaluation,
-    ProviderStatus,
     SatisfactionRating,
     User,
     Visit,
-    VisitStatus,
 )
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
@@ -34,6 +32,8 @@ from careapp.services.careplans import CarePlanInput, care_plan_options, create_
 from careapp.services.procedure import decision_refusal
 from careapp.services.ratings import rating_visit_for_token
 from careapp.services.visits import caregiver_day, check_in
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW
 
 SIZE = DemoSize(

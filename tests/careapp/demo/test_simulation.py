@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from careapp.config import TestConfig
 from careapp.demo.seed import DemoSize, seed_demo
 from careapp.demo.simulation import simulate
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
-    BenefitCategory,
     CarePlan,
     ClaimFlag,
     ClaimFlagKind,
@@ -23,13 +23,11 @@ from careapp.models import (
     Provider,
     ProviderKind,
     ProviderQualityEvaluation,
-    ProviderStatus,
     Role,
     SatisfactionRating,
     ServiceItem,
     User,
     Visit,
-    VisitStatus,
 )
 from careapp.models.settlement import SettlementStatement
 from careapp.models.work_orders import WorkOrder, WorkOrderStatus
@@ -37,7 +35,8 @@ from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.settlement import reconcile_month
 from scheduling.dispatch import GreedyDispatcher
-from scheduling.visits import distance_m
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus, distance_m
 
 SEEDED_AT = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 MONTHS = (dt.date(2026, 12, 1), dt.date(2027, 1, 1), dt.date(2027, 2, 1))

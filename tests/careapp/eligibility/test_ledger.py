@@ -42,7 +42,7 @@ from careapp.eligibility.rules import (
     HOME_CASH,
     HOME_SERVICE,
     MEDICAL_CARE_INSTITUTION,
-    Category,
+    BenefitCategory,
 )
 
 D = dt.date
@@ -62,7 +62,7 @@ HOME = Placement(D(2026, 3, 10), HOME_CASH)
 
 def history(**changes: object) -> EntitlementHistory:
     values: dict[str, object] = {
-        "category": Category.SEVERE,
+        "category": BenefitCategory.SEVERE,
         "starts_on": D(2026, 3, 10),
         "placements": (HOME,),
     }
@@ -167,7 +167,9 @@ def test_severe_home_service_days_are_counted_without_a_daily_amount() -> None:
 
 
 def test_moderate_at_home_is_paid_to_the_beneficiary() -> None:
-    h = history(category=Category.MODERATE, placements=(Placement(D(2026, 3, 10), HOME_SERVICE),))
+    h = history(
+        category=BenefitCategory.MODERATE, placements=(Placement(D(2026, 3, 10), HOME_SERVICE),)
+    )
     (segment,) = month(2026, 3, h)
     assert (segment.payee, segment.amount_fen) == (Payee.BENEFICIARY, 22 * 1000)
 
@@ -303,7 +305,7 @@ def histories(draw: st.DrawFn) -> EntitlementHistory:
         )
         cursor = admitted + length
     return EntitlementHistory(
-        category=draw(st.sampled_from(list(Category))),
+        category=draw(st.sampled_from(list(BenefitCategory))),
         starts_on=START,
         placements=tuple(placements),
         stays=tuple(stays),

@@ -19,7 +19,7 @@ from careapp.eligibility.rules import (
     HOME_SERVICE,
     MEDICAL_CARE_INSTITUTION,
     NATIONAL_STANDARD,
-    Category,
+    BenefitCategory,
     EligibilityFacts,
     PolicyFigures,
     benefit_category,
@@ -76,7 +76,7 @@ def result_of(decision: rules.Decision, rule: str) -> rules.RuleResult:
 def test_decide_eligible_lists_all_four_rules_passed() -> None:
     decision = decide(facts(), figures())
     assert decision.is_eligible
-    assert decision.category is Category.SEVERE
+    assert decision.category is BenefitCategory.SEVERE
     assert [r.rule for r in decision.results] == [
         "insured",
         "disability_duration",
@@ -152,28 +152,28 @@ def test_decide_disability_minimum_comes_from_figures() -> None:
 @pytest.mark.parametrize(
     ("grade", "expected"),
     [
-        ("severe", Category.SEVERE),
-        ("moderate", Category.MODERATE),
+        ("severe", BenefitCategory.SEVERE),
+        ("moderate", BenefitCategory.MODERATE),
         ("mild", None),
         ("independent", None),
     ],
 )
-def test_benefit_category_barthel_grades(grade: str, expected: Category | None) -> None:
+def test_benefit_category_barthel_grades(grade: str, expected: BenefitCategory | None) -> None:
     assert benefit_category(BARTHEL, 30, grade, figures()) is expected
 
 
 def test_benefit_category_barthel_mapping_is_configurable() -> None:
     mapping = dict(rules.DEFAULT_GRADE_CATEGORIES) | {
         BARTHEL: {
-            "severe": Category.SEVERE,
-            "moderate": Category.SEVERE,
-            "mild": Category.MODERATE,
+            "severe": BenefitCategory.SEVERE,
+            "moderate": BenefitCategory.SEVERE,
+            "mild": BenefitCategory.MODERATE,
             "independent": None,
         }
     }
     changed = figures(grade_categories=mapping)
-    assert benefit_category(BARTHEL, 50, "moderate", changed) is Category.SEVERE
-    assert benefit_category(BARTHEL, 70, "mild", changed) is Category.MODERATE
+    assert benefit_category(BARTHEL, 50, "moderate", changed) is BenefitCategory.SEVERE
+    assert benefit_category(BARTHEL, 70, "mild", changed) is BenefitCategory.MODERATE
 
 
 @pytest.mark.parametrize(
@@ -181,20 +181,25 @@ def test_benefit_category_barthel_mapping_is_configurable() -> None:
     [
         ("0", None),
         ("1", None),
-        ("2", Category.MODERATE),
-        ("3", Category.SEVERE),
-        ("4", Category.SEVERE),
-        ("5", Category.SEVERE),
+        ("2", BenefitCategory.MODERATE),
+        ("3", BenefitCategory.SEVERE),
+        ("4", BenefitCategory.SEVERE),
+        ("5", BenefitCategory.SEVERE),
     ],
 )
-def test_benefit_category_national_standard_grades(grade: str, expected: Category | None) -> None:
+def test_benefit_category_national_standard_grades(
+    grade: str, expected: BenefitCategory | None
+) -> None:
     assert benefit_category(NATIONAL_STANDARD, None, grade, figures()) is expected
 
 
 def test_benefit_category_national_mapping_is_configurable() -> None:
-    national = {str(n): None for n in range(4)} | {"4": Category.MODERATE, "5": Category.SEVERE}
+    national = {str(n): None for n in range(4)} | {
+        "4": BenefitCategory.MODERATE,
+        "5": BenefitCategory.SEVERE,
+    }
     changed = figures(grade_categories={NATIONAL_STANDARD: national})
-    assert benefit_category(NATIONAL_STANDARD, None, "4", changed) is Category.MODERATE
+    assert benefit_category(NATIONAL_STANDARD, None, "4", changed) is BenefitCategory.MODERATE
     assert benefit_category(NATIONAL_STANDARD, None, "3", changed) is None
     # An instrument the mapping leaves out gives no category.
     assert benefit_category(BARTHEL, 30, "severe", changed) is None
@@ -234,7 +239,7 @@ def test_decide_national_grade_reason_carries_grade_and_category() -> None:
         "grade": "4",
         "category": "severe",
     }
-    assert decision.category is Category.SEVERE
+    assert decision.category is BenefitCategory.SEVERE
 
 
 # --- the grade -> category mapping: checked, monotone, stored as data ---------------------
@@ -269,13 +274,17 @@ NATIONAL_GRADES = ["0", "1", "2", "3", "4", "5"]
     ("changes", "reason", "grade"),
     [
         ({"4": None}, rules.CATEGORIES_NOT_MONOTONE, "4"),
-        ({"2": Category.SEVERE, "3": Category.MODERATE}, rules.CATEGORIES_NOT_MONOTONE, "3"),
-        ({"0": Category.MODERATE}, rules.CATEGORIES_NOT_MONOTONE, "1"),
-        ({"6": Category.SEVERE}, rules.CATEGORY_FOR_UNKNOWN_GRADE, "6"),
+        (
+            {"2": BenefitCategory.SEVERE, "3": BenefitCategory.MODERATE},
+            rules.CATEGORIES_NOT_MONOTONE,
+            "3",
+        ),
+        ({"0": BenefitCategory.MODERATE}, rules.CATEGORIES_NOT_MONOTONE, "1"),
+        ({"6": BenefitCategory.SEVERE}, rules.CATEGORY_FOR_UNKNOWN_GRADE, "6"),
     ],
 )
 def test_check_grade_categories_refuses_naming_the_grade(
-    changes: dict[str, Category | None], reason: str, grade: str
+    changes: dict[str, BenefitCategory | None], reason: str, grade: str
 ) -> None:
     mapping = dict(rules.DEFAULT_GRADE_CATEGORIES[NATIONAL_STANDARD]) | changes
     with pytest.raises(rules.InvalidGradeCategoriesError) as raised:
@@ -309,11 +318,13 @@ def test_grade_categories_from_data_refuses_malformed_data(data: object) -> None
 
 @given(
     ranks=st.lists(
-        st.sampled_from([None, Category.MODERATE, Category.SEVERE]), min_size=6, max_size=6
+        st.sampled_from([None, BenefitCategory.MODERATE, BenefitCategory.SEVERE]),
+        min_size=6,
+        max_size=6,
     )
 )
 def test_check_grade_categories_accepts_exactly_the_monotone_mappings(
-    ranks: list[Category | None],
+    ranks: list[BenefitCategory | None],
 ) -> None:
     mapping = dict(zip(NATIONAL_GRADES, ranks, strict=True))
     order = [rules.CATEGORY_RANK[category] for category in ranks]

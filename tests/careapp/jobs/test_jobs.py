@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import careapp.jobs.scheduled as jobs
-from careapp.models import AuditEvent, DispatchRun, Visit, VisitStatus
+from careapp.models import AuditEvent, DispatchRun, Visit
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import CaregiverFactory, ProviderFactory, provider_care_plan
 

@@ -24,16 +24,16 @@ from careapp.models import (
     Provider,
     ProviderAlert,
     ProviderQualityEvaluation,
-    ProviderStatus,
     RatingChannel,
     Role,
     SatisfactionRating,
     Visit,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.quality import month_figures
+from scheduling.quality import ProviderStatus
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY, PinnedClock
 from tests.factories import (
     CaregiverFactory,

@@ -14,12 +14,12 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     Applicant,
     Application,
     ApplicationStatus,
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     EligibilityDecision,
     HouseholdType,
@@ -30,7 +30,6 @@ from careapp.services import applications as service
 from careapp.services.actor import Actor
 from careapp.services.applications import (
     ApplicationInput,
-    add_months,
     assign_assessors,
     can_assign_assessors,
     decision_id_for,
@@ -286,13 +285,6 @@ def test_submit_application_does_not_depend_on_household_registration(
                 NOW,
             )
     assert len(set(results)) == 1
-
-
-def test_add_months_keeps_within_the_target_month() -> None:
-    assert add_months(dt.date(2026, 8, 31), 6) == dt.date(2027, 2, 28)
-    assert add_months(dt.date(2027, 8, 31), 6) == dt.date(2028, 2, 29)
-    assert add_months(dt.date(2026, 11, 23), -6) == dt.date(2026, 5, 23)
-    assert add_months(dt.date(2026, 1, 15), -1) == dt.date(2025, 12, 15)
 
 
 # --- assignment -------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ from careapp.models import (
     CareSetting,
     EntitlementStatus,
     ProviderKind,
-    ProviderStatus,
     Role,
     ServiceItem,
 )
@@ -35,6 +34,7 @@ from careapp.services.careplans import (
     max_visit_days_in_month,
 )
 from careapp.services.catalogue import DEFAULT_SERVICE_ITEMS, ensure_service_catalogue
+from scheduling.quality import ProviderStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,

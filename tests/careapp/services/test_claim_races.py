@@ -15,14 +15,7 @@ from flask import Flask
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from careapp.models import (
-    AuditEvent,
-    ClaimFlag,
-    ClaimFlagStatus,
-    Role,
-    VerificationMethod,
-    VisitStatus,
-)
+from careapp.models import AuditEvent, ClaimFlag, ClaimFlagStatus, Role, VerificationMethod
 from careapp.services.actor import Actor
 from careapp.services.claims import (
     ClaimAuditSettings,
@@ -30,6 +23,7 @@ from careapp.services.claims import (
     audit_days,
     review_claim_flag,
 )
+from scheduling.visits import VisitStatus
 from tests import factories
 from tests.conftest import NOW, TODAY
 from tests.races import attempt, race_engine_fixture, run_together, seeding

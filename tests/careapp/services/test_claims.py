@@ -33,7 +33,6 @@ from careapp.models import (
     Role,
     VerificationMethod,
     Visit,
-    VisitStatus,
 )
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
@@ -52,6 +51,7 @@ from careapp.services.claims import (
 )
 from careapp.services.visits import check_in, check_out
 from scheduling.travel import EARTH_RADIUS_KM
+from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW, TODAY
 

@@ -27,7 +27,6 @@ from careapp.models import (
     Qualification,
     Role,
     Visit,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.dispatch import (
@@ -48,6 +47,7 @@ from scheduling.types import (
     DispatchResult,
     VisitRequest,
 )
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,

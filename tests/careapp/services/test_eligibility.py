@@ -11,11 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from careapp.eligibility.rules import Category
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     ApplicationStatus,
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     EligibilityDecision,
     Entitlement,
@@ -73,8 +72,8 @@ def reasons_by_rule(decision: EligibilityDecision) -> dict[str, dict[str, Any]]:
 def test_figures_from_policy_reads_every_figure(app: Flask) -> None:
     figures = figures_from_policy(build_default_policy())
     assert figures.min_disability_months == 6
-    assert figures.grade_categories["barthel"]["severe"] is Category.SEVERE
-    assert figures.grade_categories["national_2021"]["2"] is Category.MODERATE
+    assert figures.grade_categories["barthel"]["severe"] is BenefitCategory.SEVERE
+    assert figures.grade_categories["national_2021"]["2"] is BenefitCategory.MODERATE
     assert figures.home_service_monthly_budget_fen == 120_000
     assert figures.rates[("severe", "medical_care_institution")] == 5000
     assert figures.rates[("severe", "home_service")] is None

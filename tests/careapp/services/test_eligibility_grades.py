@@ -8,13 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.models import (
-    BenefitCategory,
-    CareSetting,
-    Entitlement,
-    HouseholdType,
-    Role,
-)
+from careapp.eligibility.rules import BenefitCategory
+from careapp.models import CareSetting, Entitlement, HouseholdType, Role
 from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application, figures_from_policy
 from careapp.services.policy import default_grade_categories_data

@@ -19,9 +19,9 @@ from careapp.core.errors import (
     PermissionDeniedError,
 )
 from careapp.eligibility.ledger import DayStatus, Payee
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     Entitlement,
     EntitlementEvent,
@@ -32,7 +32,6 @@ from careapp.models import (
     PolicyVersion,
     ProviderKind,
     Role,
-    VisitStatus,
 )
 from careapp.services import fund, ledger
 from careapp.services.actor import Actor
@@ -45,6 +44,7 @@ from careapp.services.policy import (
     default_grade_categories_data,
     default_grading_rules_data,
 )
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW
 from tests.factories import (
     CarePlanFactory,

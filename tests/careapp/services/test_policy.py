@@ -20,10 +20,9 @@ from assessments.instruments.national_2021 import DEFAULT_RULES as NATIONAL_RULE
 from assessments.instruments.national_2021 import NATIONAL_2021
 from assessments.types import BandRules, CombinationRules
 from careapp.core.errors import ConflictError, PermissionDeniedError
-from careapp.eligibility.rules import Category
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    BenefitCategory,
     CareSetting,
     Entitlement,
     EntitlementStart,
@@ -143,16 +142,16 @@ def test_default_policy_holds_barthel_and_every_instrument_rules(app: Flask) -> 
     assert categories["barthel"] == {
         "independent": None,
         "mild": None,
-        "moderate": Category.MODERATE,
-        "severe": Category.SEVERE,
+        "moderate": BenefitCategory.MODERATE,
+        "severe": BenefitCategory.SEVERE,
     }
     assert [categories["national_2021"][str(n)] for n in range(6)] == [
         None,
         None,
-        Category.MODERATE,
-        Category.SEVERE,
-        Category.SEVERE,
-        Category.SEVERE,
+        BenefitCategory.MODERATE,
+        BenefitCategory.SEVERE,
+        BenefitCategory.SEVERE,
+        BenefitCategory.SEVERE,
     ]
     # Every figure of the spec: the start rule and the windows too (30 / 5 / 24).
     assert policy.entitlement_starts_from is EntitlementStart.DECISION
@@ -173,7 +172,7 @@ def test_a_policy_without_stored_rules_falls_back_to_the_instrument_defaults(app
     policy.grading_rules = {}
     policy.grade_categories = {}
     assert grading_rules_of(policy, NATIONAL_2021) == NATIONAL_RULES
-    assert grade_categories_of(policy)["national_2021"]["2"] is Category.MODERATE
+    assert grade_categories_of(policy)["national_2021"]["2"] is BenefitCategory.MODERATE
 
 
 # --- the grading scale in force --------------------------------------------------------------

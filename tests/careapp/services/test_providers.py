@@ -16,18 +16,13 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import (
-    AuditEvent,
-    ProviderQualityEvaluation,
-    ProviderStatus,
-    SuspensionLift,
-    User,
-    VisitStatus,
-)
+from careapp.models import AuditEvent, ProviderQualityEvaluation, SuspensionLift, User
 from careapp.services.actor import Actor
 from careapp.services.providers import lift_suspension, list_providers, provider_quality
 from careapp.services.ratings import satisfaction_report
+from scheduling.quality import ProviderStatus
 from scheduling.ratings import Tally
+from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory

@@ -18,10 +18,8 @@ from careapp.models import (
     Provider,
     ProviderAlert,
     ProviderQualityEvaluation,
-    ProviderStatus,
     Role,
     VerificationMethod,
-    VisitStatus,
 )
 from careapp.services.actor import Actor
 from careapp.services.providers import lift_suspension
@@ -30,7 +28,8 @@ from careapp.services.quality import (
     month_figures,
     thresholds_from_config,
 )
-from scheduling.quality import QualityThresholds
+from scheduling.quality import ProviderStatus, QualityThresholds
+from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory

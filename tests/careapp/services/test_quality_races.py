@@ -18,7 +18,6 @@ from careapp.models import (
     Complaint,
     ComplaintStatus,
     Provider,
-    ProviderStatus,
     Role,
     SuspensionLift,
     User,
@@ -26,6 +25,7 @@ from careapp.models import (
 from careapp.services.actor import Actor
 from careapp.services.complaints import resolve_complaint
 from careapp.services.providers import lift_suspension
+from scheduling.quality import ProviderStatus
 from tests.conftest import NOW
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 from tests.races import attempt, race_engine_fixture, run_together, seeding

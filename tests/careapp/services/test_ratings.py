@@ -14,14 +14,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import (
-    AuditEvent,
-    RatingChannel,
-    SatisfactionRating,
-    User,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import AuditEvent, RatingChannel, SatisfactionRating, User, Visit
 from careapp.security import token_hash
 from careapp.services import ratings as ratings_service
 from careapp.services.actor import Actor
@@ -33,6 +26,7 @@ from careapp.services.ratings import (
     submit_rating,
 )
 from careapp.services.visits import check_in, check_out
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW
 from tests.factories import CaregiverUserFactory, UserFactory, caregiver_visit
 

@@ -15,16 +15,7 @@ from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
 from careapp.core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
-from careapp.models import (
-    AuditEvent,
-    CalendarFeed,
-    Caregiver,
-    Provider,
-    Role,
-    User,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import AuditEvent, CalendarFeed, Caregiver, Provider, Role, User, Visit
 from careapp.reports.spreadsheet import excel_csv, safe_cell
 from careapp.security import token_hash
 from careapp.services.actor import Actor
@@ -34,10 +25,10 @@ from careapp.services.rosters import (
     create_calendar_feed,
     day_sheet_pdf,
     has_calendar_feed,
-    mask_name,
     revoke_calendar_feed,
     roster_csv,
 )
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,
@@ -147,16 +138,6 @@ def test_roster_csv_limits_the_span_and_the_role(
     admin = Actor(user_id=1, role=Role.ADMIN)
     with pytest.raises(PermissionDeniedError):
         roster_csv(db_session, admin, DAY, DAY, NOW)
-
-
-def test_mask_name_keeps_the_family_name_only() -> None:
-    assert [mask_name(n) for n in ("张三丰", "李四", "王", " ", "")] == [
-        "张**",
-        "李*",
-        "王",
-        "",
-        "",
-    ]
 
 
 # --- iCalendar --------------------------------------------------------------------------------

@@ -16,12 +16,13 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, Caregiver, Provider, Role, User, Visit, VisitStatus
+from careapp.models import AuditEvent, Caregiver, Provider, Role, User, Visit
 from careapp.services import rosters
 from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit, roster_for_week
 from scheduling.rosters import MoveCheck
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,

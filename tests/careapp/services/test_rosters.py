@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from careapp.core.clock import CITY_TZ, city_datetime
 from careapp.core.errors import NotFoundError, PermissionDeniedError
-from careapp.models import Caregiver, Provider, Role, User, Visit, VisitStatus
+from careapp.models import Caregiver, Provider, Role, User, Visit
 from careapp.services.actor import Actor
 from careapp.services.rosters import RosterDay, roster_for_day, visit_status_label
 from scheduling.types import NO_TIME_IN_WINDOW
+from scheduling.visits import VisitStatus
 from tests.conftest import TODAY
 from tests.factories import (
     CaregiverFactory,

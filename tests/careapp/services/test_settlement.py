@@ -15,9 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    BenefitCategory,
     CarePlan,
     CareSetting,
     Certificate,
@@ -33,13 +33,13 @@ from careapp.models import (
     Role,
     SettlementStatement,
     Visit,
-    VisitStatus,
 )
 from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import fund, ledger, settlement
 from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
+from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.conftest import NOW
 from tests.factories import (
@@ -429,7 +429,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
     text = flat(pdftotext(pdf, tmp_path))
     assert main.number in text
     assert main.number.startswith("JS-2026-")
-    assert "王*明" in text
+    assert "王**" in text
     assert "李*" in text
     assert "王小明" not in text
     assert "275.00" in text  # the total, 27,500 fen
@@ -437,7 +437,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
     assert "助浴、助餐" in text  # the items done, in Chinese
     csv = statement_csv(data).decode("utf-8-sig")
     assert main.number in csv
-    assert "王*明" in csv
+    assert "王**" in csv
     assert "王小明" not in csv
     assert '助浴、助餐,"bathing,feeding",11500,11500,已结算' in csv
     # The statement's number is a certificate: the public page finds it, genuine and valid.

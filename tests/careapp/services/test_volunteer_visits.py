@@ -11,15 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, InvalidInputError
-from careapp.models import (
-    CarePlan,
-    ProviderKind,
-    ServiceItem,
-    User,
-    VerificationMethod,
-    Visit,
-    VisitStatus,
-)
+from careapp.models import CarePlan, ProviderKind, ServiceItem, User, VerificationMethod, Visit
 from careapp.services.actor import Actor
 from careapp.services.careplans import (
     CarePlanInput,
@@ -33,6 +25,7 @@ from careapp.services.missed_visits import mark_missed_visits
 from careapp.services.visit_records import RescheduleInput, reschedule_missed_visit
 from careapp.services.visits import check_in, check_out
 from scheduling.dispatch import GreedyDispatcher
+from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverUserFactory,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, InvalidInputError
-from careapp.models import ProviderStatus, Role
+from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.work_orders import (
     WorkOrderRules,
@@ -22,6 +22,7 @@ from careapp.services.work_orders import (
     assign_provider,
     open_exit_work_orders,
 )
+from scheduling.quality import ProviderStatus
 from tests.conftest import NOW
 from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
 from tests.races import attempt, race_engine_fixture, run_together, seeding
@@ -29,7 +30,6 @@ from tests.races import attempt, race_engine_fixture, run_together, seeding
 pytestmark = pytest.mark.postgres_only
 
 RULES = WorkOrderRules()
-ADMIN = Actor(user_id=None, role=Role.ADMIN, address="race")
 
 race_engine = race_engine_fixture(pool_size=20)
 
@@ -44,10 +44,12 @@ def test_concurrent_answers_and_assignment_have_one_winner(app: Flask, race_engi
         CaregiverFactory(provider=other)
         plan = provider_care_plan(leaving)
         managers = [UserFactory(manager=True, provider=taker) for _ in range(4)]
+        admin_id = UserFactory(admin=True).id
         session.flush()
         leaving.status = ProviderStatus.EXITED
+        admin = Actor(user_id=admin_id, role=Role.ADMIN, address="race")
         with app.app_context():
-            [order] = open_exit_work_orders(session, ADMIN, [leaving.id], RULES, NOW)
+            [order] = open_exit_work_orders(session, admin, [leaving.id], RULES, NOW)
         offer = order.offers[0]
         # The rotation (equal weights, ties by id) offers it to the taker first.
         assert offer.provider_id == taker.id
@@ -74,7 +76,7 @@ def test_concurrent_answers_and_assignment_have_one_winner(app: Flask, race_engi
         # Refused when closed, or when offered to `other` after a refusal.
         return attempt(
             race_engine,
-            lambda s: assign_provider(s, ADMIN, order_id, other_id, RULES, NOW),
+            lambda s: assign_provider(s, admin, order_id, other_id, RULES, NOW),
             "assigned",
             refused=(ConflictError, InvalidInputError),
         )
