@@ -42,14 +42,20 @@ DEFAULT_MIN_DURATION_SHARE = 0.5
 _ROUNDING_M = 0.001
 
 
-class FindingKind(enum.StrEnum):
-    """The kinds of flag; the values are those of careapp.models.ClaimFlagKind."""
+class ClaimFlagKind(enum.StrEnum):
+    """The kinds of flag the detectors raise (stored by value on careapp's claim flags)."""
 
+    # One caregiver (the same person, even under two providers) in two homes at once.
     OVERLAPPING_VISITS = "overlapping_visits"
+    # Consecutive check-ins further apart than anyone could travel in the time between them.
     IMPOSSIBLE_TRAVEL = "impossible_travel"
+    # A visit on a day the beneficiary was in hospital (the benefit is suspended).
     DURING_HOSPITAL_STAY = "during_hospital_stay"
+    # Checked in further from the home than the configured distance.
     FAR_FROM_HOME = "far_from_home"
+    # Entered by hand afterwards instead of verified on the phone at the home.
     MANUAL_ENTRY = "manual_entry"
+    # Checked out after far fewer minutes than the visit's service items take.
     SHORT_VISIT = "short_visit"
 
 
@@ -115,7 +121,7 @@ DEFAULT_RULES = AuditRules()
 @dataclass(frozen=True)
 class ClaimFinding:
     visit_id: int
-    kind: FindingKind
+    kind: ClaimFlagKind
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -168,7 +174,7 @@ def overlapping_visits(visits: Iterable[ClaimVisit]) -> list[ClaimFinding]:
                 if visit.visit_id not in findings:
                     findings[visit.visit_id] = ClaimFinding(
                         visit.visit_id,
-                        FindingKind.OVERLAPPING_VISITS,
+                        ClaimFlagKind.OVERLAPPING_VISITS,
                         {
                             "other_visit_id": other.visit_id,
                             "other_caregiver_id": other.caregiver_id,
@@ -227,7 +233,7 @@ def impossible_travel(
             findings.append(
                 ClaimFinding(
                     following.visit_id,
-                    FindingKind.IMPOSSIBLE_TRAVEL,
+                    ClaimFlagKind.IMPOSSIBLE_TRAVEL,
                     {
                         "previous_visit_id": previous.visit_id,
                         "previous_provider_id": previous.provider_id,
@@ -259,7 +265,7 @@ def during_hospital_stay(visits: Iterable[ClaimVisit], stays: Iterable[Stay]) ->
         findings.append(
             ClaimFinding(
                 visit.visit_id,
-                FindingKind.DURING_HOSPITAL_STAY,
+                ClaimFlagKind.DURING_HOSPITAL_STAY,
                 {
                     "visit_on": visit.visit_on.isoformat(),
                     "admitted_on": stay.admitted_on.isoformat(),
@@ -291,7 +297,7 @@ def far_from_home(
         findings.append(
             ClaimFinding(
                 visit.visit_id,
-                FindingKind.FAR_FROM_HOME,
+                ClaimFlagKind.FAR_FROM_HOME,
                 {
                     "distance_m": round(metres) if metres is not None else None,
                     "max_distance_m": rules.max_distance_m,
@@ -307,7 +313,7 @@ def manual_entries(visits: Iterable[ClaimVisit]) -> list[ClaimFinding]:
     return [
         ClaimFinding(
             v.visit_id,
-            FindingKind.MANUAL_ENTRY,
+            ClaimFlagKind.MANUAL_ENTRY,
             {"checked_in_at": _iso(v.checked_in_at), "checked_out_at": _iso(v.checked_out_at)},
         )
         for v in sorted(visits, key=lambda v: v.visit_id)
@@ -350,7 +356,7 @@ def short_visits(
             rules.min_duration_share,
         )
         if detail is not None:
-            findings.append(ClaimFinding(visit.visit_id, FindingKind.SHORT_VISIT, detail))
+            findings.append(ClaimFinding(visit.visit_id, ClaimFlagKind.SHORT_VISIT, detail))
     return findings
 
 
@@ -368,5 +374,5 @@ def audit_claims(
         *manual_entries(visits),
         *short_visits(visits, rules),
     ]
-    order = list(FindingKind)
+    order = list(ClaimFlagKind)
     return sorted(findings, key=lambda f: (f.visit_id, order.index(f.kind)))

@@ -17,7 +17,7 @@ from careapp.models.certificate import (
     PrintBatch,
     PrintBatchStatus,
 )
-from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
+from careapp.models.claims import ClaimFlag, ClaimFlagStatus
 from careapp.models.devices import DeviceLoan, DeviceProvision, DeviceType
 from careapp.models.eligibility import (
     EligibilityDecision,
@@ -98,7 +98,6 @@ __all__ = [
     "Certificate",
     "CertificateKind",
     "ClaimFlag",
-    "ClaimFlagKind",
     "ClaimFlagStatus",
     "Complaint",
     "ComplaintChannel",

@@ -10,24 +10,10 @@ from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, intpk
+from scheduling.claims import ClaimFlagKind
 
 if TYPE_CHECKING:
     from careapp.models.visit import Visit
-
-
-class ClaimFlagKind(enum.Enum):
-    # One caregiver (the same person, even under two providers) in two homes at once.
-    OVERLAPPING_VISITS = "overlapping_visits"
-    # Consecutive check-ins further apart than anyone could travel in the time between them.
-    IMPOSSIBLE_TRAVEL = "impossible_travel"
-    # A visit on a day the beneficiary was in hospital (the benefit is suspended).
-    DURING_HOSPITAL_STAY = "during_hospital_stay"
-    # Checked in further from the home than the configured distance.
-    FAR_FROM_HOME = "far_from_home"
-    # Entered by hand afterwards instead of verified on the phone at the home.
-    MANUAL_ENTRY = "manual_entry"
-    # Checked out after far fewer minutes than the visit's service items take.
-    SHORT_VISIT = "short_visit"
 
 
 class ClaimFlagStatus(enum.Enum):

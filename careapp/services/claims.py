@@ -30,7 +30,7 @@ from careapp.core.errors import (
     PermissionDeniedError,
 )
 from careapp.core.identity import mask_name
-from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
+from careapp.models.claims import ClaimFlag, ClaimFlagStatus
 from careapp.models.eligibility import Entitlement, EntitlementEvent, EntitlementEventKind
 from careapp.models.providers import Caregiver, Provider
 from careapp.models.users import Role, User
@@ -46,6 +46,7 @@ from scheduling.claims import (
     DEFAULT_TRAVEL_TOLERANCE_M,
     AuditRules,
     ClaimFinding,
+    ClaimFlagKind,
     ClaimVisit,
     Stay,
     audit_claims,
@@ -345,7 +346,7 @@ def _insert_missing(
     rows = [
         {
             "visit_id": finding.visit_id,
-            "kind": ClaimFlagKind(finding.kind.value),
+            "kind": finding.kind,
             "detail": dict(finding.detail),
             "raised_at": now,
             "status": ClaimFlagStatus.OPEN,

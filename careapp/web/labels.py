@@ -21,10 +21,11 @@ from careapp.eligibility.ledger import Payee
 from careapp.eligibility.rules import BenefitCategory
 from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
 from careapp.models.certificate import CertificateKind, PrintBatchStatus
-from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
+from careapp.models.claims import ClaimFlagStatus
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 
 # People (the registry).

@@ -16,7 +16,6 @@ from assessments.grading import INSTRUMENTS
 from assessments.instruments import barthel, national_2021
 from careapp.core.clock import to_city
 from careapp.models.assessment import CareSetting
-from careapp.models.claims import ClaimFlagKind
 from careapp.models.people import InsuranceScheme
 from careapp.services.certificates import Wording
 from careapp.services.claims import FlagRow
@@ -27,6 +26,7 @@ from careapp.web.labels import (
     INSURANCE_SCHEME_LABELS,
     category_label,
 )
+from scheduling.claims import ClaimFlagKind
 from scheduling.ratings import percent_text
 
 RULE_LABELS: Mapping[str, LazyString] = {

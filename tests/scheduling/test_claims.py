@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from scheduling.claims import (
     AuditRules,
+    ClaimFlagKind,
     ClaimVisit,
-    FindingKind,
     Stay,
     audit_claims,
     distance_m,
@@ -86,8 +86,8 @@ def test_overlapping_visits_flags_both_visits_with_the_other_one() -> None:
     b = visit(2, NINE + minutes(30), 60, home=HOME_B)
     findings = overlapping_visits([a, b])
     assert [(f.visit_id, f.kind) for f in findings] == [
-        (1, FindingKind.OVERLAPPING_VISITS),
-        (2, FindingKind.OVERLAPPING_VISITS),
+        (1, ClaimFlagKind.OVERLAPPING_VISITS),
+        (2, ClaimFlagKind.OVERLAPPING_VISITS),
     ]
     assert findings[0].detail["other_visit_id"] == 2
     assert findings[0].detail["overlap_minutes"] == 30.0
@@ -183,7 +183,7 @@ def test_travel_faster_than_the_limit_is_flagged_on_the_later_visit() -> None:
     first, second = _pair(minutes(5), 10_000)  # 10 km in 5 minutes: 120 km/h
     [finding] = impossible_travel([second, first], RULES)
     assert finding.visit_id == 2
-    assert finding.kind is FindingKind.IMPOSSIBLE_TRAVEL
+    assert finding.kind is ClaimFlagKind.IMPOSSIBLE_TRAVEL
     assert finding.detail["previous_visit_id"] == 1
     assert finding.detail["distance_m"] == 10_000
     assert finding.detail["minutes"] == 5.0
@@ -338,7 +338,7 @@ def test_a_stay_suspends_from_admission_to_the_day_before_discharge(
 
 def test_check_in_far_from_home_is_flagged_with_the_distance() -> None:
     [finding] = far_from_home([visit(1, check_in=north_of(HOME_A, 2400))], RULES)
-    assert finding.kind is FindingKind.FAR_FROM_HOME
+    assert finding.kind is ClaimFlagKind.FAR_FROM_HOME
     assert finding.detail == {
         "distance_m": 2400,
         "max_distance_m": 500.0,
@@ -365,7 +365,7 @@ def test_far_from_home_recorded_at_check_in_counts_without_coordinates() -> None
 
 def test_manual_entry_is_flagged_and_phone_verification_is_not() -> None:
     findings = manual_entries([visit(1, is_manual=True), visit(2, is_manual=False)])
-    assert [(f.visit_id, f.kind) for f in findings] == [(1, FindingKind.MANUAL_ENTRY)]
+    assert [(f.visit_id, f.kind) for f in findings] == [(1, ClaimFlagKind.MANUAL_ENTRY)]
     assert findings[0].detail["checked_in_at"] == NINE.isoformat()
 
 
@@ -374,12 +374,12 @@ def test_audit_claims_returns_every_kind_in_order() -> None:
     b = visit(2, NINE + minutes(30), 60, home=FAR, check_in=north_of(FAR, 1000))
     findings = audit_claims([a, b], [Stay(9, DAY)], RULES)
     assert [(f.visit_id, f.kind) for f in findings] == [
-        (1, FindingKind.OVERLAPPING_VISITS),
-        (1, FindingKind.DURING_HOSPITAL_STAY),
-        (1, FindingKind.MANUAL_ENTRY),
-        (2, FindingKind.OVERLAPPING_VISITS),
-        (2, FindingKind.IMPOSSIBLE_TRAVEL),
-        (2, FindingKind.FAR_FROM_HOME),
+        (1, ClaimFlagKind.OVERLAPPING_VISITS),
+        (1, ClaimFlagKind.DURING_HOSPITAL_STAY),
+        (1, ClaimFlagKind.MANUAL_ENTRY),
+        (2, ClaimFlagKind.OVERLAPPING_VISITS),
+        (2, ClaimFlagKind.IMPOSSIBLE_TRAVEL),
+        (2, ClaimFlagKind.FAR_FROM_HOME),
     ]
 
 
@@ -413,7 +413,7 @@ def test_short_visit_is_flagged_below_the_share_of_planned_minutes(
     rules = AuditRules(min_duration_share=share)
     findings = short_visits([visit(1, NINE, length, planned_minutes=planned)], rules)
     assert [(f.visit_id, f.kind) for f in findings] == (
-        [(1, FindingKind.SHORT_VISIT)] if is_short else []
+        [(1, ClaimFlagKind.SHORT_VISIT)] if is_short else []
     )
 
 
@@ -433,7 +433,7 @@ def test_short_visit_detail_names_the_minutes() -> None:
 
 def test_audit_claims_includes_short_visits() -> None:
     findings = audit_claims([visit(1, NINE, 0, check_in=HOME_A, planned_minutes=60)])
-    assert [(f.visit_id, f.kind) for f in findings] == [(1, FindingKind.SHORT_VISIT)]
+    assert [(f.visit_id, f.kind) for f in findings] == [(1, ClaimFlagKind.SHORT_VISIT)]
 
 
 @pytest.mark.parametrize("share", [0, -0.5, 1.01])

@@ -15,10 +15,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp
 
-from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
+from careapp.models.claims import ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
 from careapp.web.forms import CareappForm, optional_choice_id
 from careapp.web.labels import CLAIM_FLAG_KIND_LABELS, CLAIM_FLAG_STATUS_LABELS
+from scheduling.claims import ClaimFlagKind
 
 
 class FlagFilterForm(CareappForm):

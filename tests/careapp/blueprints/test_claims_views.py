@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 from careapp.models import (
     Caregiver,
     ClaimFlag,
-    ClaimFlagKind,
     ClaimFlagStatus,
     User,
     VerificationMethod,
@@ -22,6 +21,7 @@ from careapp.models import (
 )
 from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, audit_days
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW, TODAY

@@ -17,7 +17,6 @@ from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     CarePlan,
     ClaimFlag,
-    ClaimFlagKind,
     ClaimFlagStatus,
     Entitlement,
     Provider,
@@ -34,6 +33,7 @@ from careapp.models.work_orders import WorkOrder, WorkOrderStatus
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
 from careapp.services.settlement import reconcile_month
+from scheduling.claims import ClaimFlagKind
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus, distance_m

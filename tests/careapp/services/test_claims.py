@@ -26,7 +26,6 @@ from careapp.models import (
     AuditEvent,
     Caregiver,
     ClaimFlag,
-    ClaimFlagKind,
     ClaimFlagStatus,
     EntitlementEvent,
     EntitlementEventKind,
@@ -50,6 +49,7 @@ from careapp.services.claims import (
     review_claim_flag,
 )
 from careapp.services.visits import check_in, check_out
+from scheduling.claims import ClaimFlagKind
 from scheduling.travel import EARTH_RADIUS_KM
 from scheduling.visits import VisitStatus
 from tests import factories as f

@@ -23,7 +23,6 @@ from careapp.models import (
     Certificate,
     CertificateKind,
     ClaimFlag,
-    ClaimFlagKind,
     ClaimFlagStatus,
     Entitlement,
     EntitlementEvent,
@@ -39,6 +38,7 @@ from careapp.services import fund, ledger, settlement
 from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.conftest import NOW

@@ -23,7 +23,6 @@ from careapp.models import (
     AuditEvent,
     Caregiver,
     ClaimFlag,
-    ClaimFlagKind,
     ClaimFlagStatus,
     Provider,
     ProviderAlert,
@@ -47,6 +46,7 @@ from careapp.services.visit_records import (
     visit_record_options,
 )
 from careapp.services.visits import check_in, check_out
+from scheduling.claims import ClaimFlagKind
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.visits import TRANSITIONS, VisitAction, VisitStatus
 from tests.conftest import NOW, TODAY

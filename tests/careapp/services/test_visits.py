@@ -15,7 +15,7 @@ from careapp.core.errors import (
     PermissionDeniedError,
 )
 from careapp.models import AuditEvent, Caregiver, User, Visit
-from careapp.models.claims import ClaimFlag, ClaimFlagKind, ClaimFlagStatus
+from careapp.models.claims import ClaimFlag, ClaimFlagStatus
 from careapp.security import token_hash
 from careapp.services.actor import Actor
 from careapp.services.claims import ClaimAuditSettings, short_visit
@@ -26,6 +26,7 @@ from careapp.services.visits import (
     get_visit_for_caregiver,
     service_items_by_code,
 )
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
