@@ -50,7 +50,6 @@ from careapp.services.rosters import (
     _caregiver_day,
     _lock_provider_day,
     move_rule_label,
-    visit_status_label,
 )
 from scheduling.rosters import DEFAULT_CONFIRM_TRAVEL_MINUTES, check_move
 from scheduling.types import Assignment, Location, VisitRequest
@@ -611,7 +610,6 @@ class VisitRecordOptions:
     manual_entry_reason: str | None
     cancel_reason: str | None
     service_item_codes: tuple[str, ...]
-    status_label: str
 
 
 def visit_record_options(
@@ -638,7 +636,6 @@ def visit_record_options(
         manual_entry_reason=visit.manual_entry_reason,
         cancel_reason=visit.cancel_reason,
         service_item_codes=tuple(visit.service_item_codes),
-        status_label=visit_status_label(visit.status),
     )
 
 

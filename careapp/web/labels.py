@@ -127,13 +127,13 @@ PRINT_BATCH_STATUS_LABELS: Mapping[str, LazyString] = {
     PrintBatchStatus.FAILED.value: _l("Failed"),
 }
 
-# Visits, as the caregiver's (and the manager's and reviewer's) pages name them.
+# Visits, as the caregiver's, the manager's and the reviewer's pages and exports name them.
 VISIT_STATUS_LABELS: Mapping[str, LazyString] = {
-    VisitStatus.UNASSIGNED.value: _l("Not assigned"),
-    VisitStatus.ASSIGNED.value: _l("To do"),
+    VisitStatus.UNASSIGNED.value: _l("Unassigned"),
+    VisitStatus.ASSIGNED.value: _l("Assigned"),
     VisitStatus.CONFIRMED.value: _l("Confirmed"),
     VisitStatus.CHECKED_IN.value: _l("In progress"),
-    VisitStatus.COMPLETED.value: _l("Done"),
+    VisitStatus.COMPLETED.value: _l("Completed"),
     VisitStatus.MISSED.value: _l("Missed"),
     VisitStatus.CANCELLED.value: _l("Cancelled"),
 }
@@ -239,6 +239,11 @@ def label(member: enum.Enum) -> str:
 def choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
     """Select choices (value, translated label) for every member of `enum_cls`."""
     return [SelectChoice(str(member.value), LABELS[member]) for member in enum_cls]
+
+
+def visit_status_label(status: VisitStatus) -> str:
+    """A visit status's label, for the exports that services write (CSV, day sheet)."""
+    return str(VISIT_STATUS_LABELS[status.value])
 
 
 def category_label(value: str | None) -> str:

@@ -1,0 +1,15 @@
+"""Each enum's labels: one table per enum, a distinct label for each member."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import force_locale
+
+from careapp.models import VisitStatus
+from careapp.web.labels import visit_status_label
+
+
+def test_visit_status_label_names_every_status(app: Flask) -> None:
+    with app.app_context(), force_locale("en"):
+        labels = {visit_status_label(status) for status in VisitStatus}
+    assert len(labels) == len(VisitStatus)
