@@ -25,7 +25,6 @@ from careapp.models.providers import (
     Provider,
     ProviderKind,
     ProviderStatus,
-    Qualification,
     ServiceItem,
 )
 from careapp.models.users import Role
@@ -236,15 +235,6 @@ def get_care_plan(session: Session, actor: Actor, care_plan_id: int) -> CarePlan
     return plan
 
 
-def qualification_label(qualification: Qualification) -> str:
-    labels = {
-        Qualification.DAILY_CARE: gettext("daily-life care"),
-        Qualification.NURSING: gettext("nursing"),
-        Qualification.REHABILITATION: gettext("rehabilitation"),
-    }
-    return labels[qualification]
-
-
 def _require_admin(actor: Actor) -> None:
     if not actor.is_role(Role.ADMIN):
         raise PermissionDeniedError(gettext("You do not have permission to do this."))
@@ -389,14 +379,13 @@ def _check_caregiver(
             gettext("%(name)s is not working at the moment.", name=caregiver.name),
             field="preferred_caregiver_id",
         )
-    needed = sorted({item.qualification.value for item in items})
-    missing = [value for value in needed if value not in caregiver.qualifications]
+    missing = [item for item in items if item.qualification.value not in caregiver.qualifications]
     if missing:
         raise InvalidInputError(
             gettext(
                 "%(name)s lacks a qualification these items need (%(missing)s).",
                 name=caregiver.name,
-                missing=", ".join(qualification_label(Qualification(value)) for value in missing),
+                missing=", ".join(localized(item) for item in missing),
             ),
             field="preferred_caregiver_id",
         )

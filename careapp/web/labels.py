@@ -25,7 +25,8 @@ from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
 from careapp.models.eligibility import BenefitCategory
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
-from careapp.models.visit import VisitStatus
+from careapp.models.providers import Qualification
+from careapp.models.visit import DispatchRunStatus, VisitStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
 
 # People (the registry).
@@ -150,6 +151,18 @@ CHECK_IN_FLAG_LABELS: Mapping[str, LazyString] = {
     "no_location": _l("No location"),
 }
 
+DISPATCH_RUN_STATUS_LABELS: Mapping[DispatchRunStatus, LazyString] = {
+    DispatchRunStatus.RUNNING: _l("Running"),
+    DispatchRunStatus.COMPLETED: _l("Completed"),
+    DispatchRunStatus.FAILED: _l("Failed"),
+}
+# What a caregiver must hold to give a service item.
+QUALIFICATION_LABELS: Mapping[Qualification, LazyString] = {
+    Qualification.DAILY_CARE: _l("daily-life care"),
+    Qualification.NURSING: _l("nursing"),
+    Qualification.REHABILITATION: _l("rehabilitation"),
+}
+
 # Claim flags.
 CLAIM_FLAG_KIND_LABELS: Mapping[str, LazyString] = {
     ClaimFlagKind.OVERLAPPING_VISITS.value: _l("Two homes at once"),
@@ -220,6 +233,8 @@ _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many en
     CARE_SETTING_LABELS,
     CATEGORY_LABELS,
     PAYEE_LABELS,
+    DISPATCH_RUN_STATUS_LABELS,
+    QUALIFICATION_LABELS,
     WORK_ORDER_REASON_LABELS,
     WORK_ORDER_STATUS_LABELS,
     OFFER_STATUS_LABELS,
