@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -14,19 +11,7 @@ from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.services.complaints import ComplaintInput
 from careapp.web.forms import CareappForm
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ID_RANGE = NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number."))
-
-
-def parse_month(text: str | None) -> dt.date | None:
-    """ "2026-10" -> 2026-10-01; None when it is not a month."""
-    found = MONTH.match((text or "").strip())
-    if not found:
-        return None
-    year, month = int(found.group(1)), int(found.group(2))
-    if not (1 <= month <= 12 and 2000 <= year <= 2999):
-        return None
-    return dt.date(year, month, 1)
 
 
 class ComplaintForm(CareappForm):

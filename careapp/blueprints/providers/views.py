@@ -17,7 +17,6 @@ from careapp.blueprints.providers.forms import (
     ComplaintForm,
     LiftSuspensionForm,
     ResolveComplaintForm,
-    parse_month,
 )
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError, InvalidInputError, NotFoundError
@@ -28,6 +27,7 @@ from careapp.services import complaints, providers
 from careapp.services.ratings import SatisfactionReport, satisfaction_report
 from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
+from careapp.web.presenters import parse_month
 from scheduling.quality import previous_month
 from scheduling.ratings import percent_text
 
@@ -194,14 +194,16 @@ def _quality_page(
 
 def _report_range() -> tuple[dt.date, dt.date, str | None]:
     """The months asked for (?from=YYYY-MM&to=YYYY-MM), by default the last six months."""
-    last_default = previous_month(city_today(utcnow()).replace(day=1))
+    today = city_today(utcnow())
+    last_default = previous_month(today.replace(day=1))
     first_default = last_default
     for _step in range(5):
         first_default = previous_month(first_default)
     raw_from, raw_to = request.args.get("from"), request.args.get("to")
-    first = parse_month(raw_from) if raw_from else first_default
-    last = parse_month(raw_to) if raw_to else last_default
-    if first is None or last is None:
+    try:
+        first = parse_month(raw_from.strip(), today) if raw_from else first_default
+        last = parse_month(raw_to.strip(), today) if raw_to else last_default
+    except InvalidInputError:
         return first_default, last_default, _("Give months as YYYY-MM, e.g. 2026-10.")
     return first, last, None
 
