@@ -19,6 +19,7 @@ from wtforms.fields.choices import SelectChoice
 
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.rules import Category
+from careapp.eligibility.settlement import Outcome
 from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
 from careapp.models.certificate import CertificateKind, PrintBatchStatus
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
@@ -112,6 +113,21 @@ END_REASON_LABELS: Mapping[str, LazyString] = {
     "below_threshold": _l("Re-assessed below the threshold"),
     "reassessed": _l("Replaced by a later decision"),
     "reassessment_overdue": _l("Re-assessment overdue"),
+}
+
+# What settlement made of a visit (Outcome values), and a statement's bed-days line.
+SETTLEMENT_OUTCOME_LABELS: Mapping[str, LazyString] = {
+    Outcome.PAID: _l("Paid"),
+    Outcome.HELD_FLAG: _l("Held: claim flag under review"),
+    Outcome.REJECTED_FLAG: _l("Refused: claim flag upheld"),
+    Outcome.IN_HOSPITAL: _l("In hospital that day"),
+    Outcome.NOT_BENEFIT_DAY: _l("Not a benefit day"),
+    Outcome.OVER_BUDGET: _l("Over the monthly budget"),
+    Outcome.NO_BUDGET: _l("No monthly budget"),
+    Outcome.VOLUNTEER: _l("Volunteer visit: not settled"),
+    Outcome.NOT_HOME_CARE: _l("Not a home-care company"),
+    Outcome.NOT_COMPLETED: _l("Not completed"),
+    "bed_days": _l("Bed-days"),
 }
 
 # Certificates and print batches.
