@@ -27,6 +27,7 @@ from careapp.models.eligibility import BenefitCategory
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
 from careapp.models.providers import Qualification
+from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.models.visit import DispatchRunStatus, VisitStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
 
@@ -211,6 +212,19 @@ CLAIM_FLAG_PLACE_LABELS: Mapping[str, LazyString] = {
     "home": _l("the home"),
 }
 
+# Complaints about a provider.
+COMPLAINT_CHANNEL_LABELS: Mapping[ComplaintChannel, LazyString] = {
+    ComplaintChannel.PHONE: _l("By phone"),
+    ComplaintChannel.IN_PERSON: _l("In person"),
+    ComplaintChannel.LETTER: _l("By letter"),
+    ComplaintChannel.ONLINE: _l("Online"),
+}
+COMPLAINT_STATUS_LABELS: Mapping[ComplaintStatus, LazyString] = {
+    ComplaintStatus.OPEN: _l("Not yet resolved"),
+    ComplaintStatus.UPHELD: _l("Upheld"),
+    ComplaintStatus.DISMISSED: _l("Dismissed"),
+}
+
 # Work orders and their offers.
 WORK_ORDER_REASON_LABELS: Mapping[WorkOrderReason, LazyString] = {
     WorkOrderReason.NEW_CLIENT: _l("New client"),
@@ -251,6 +265,8 @@ _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many en
     PAYEE_LABELS,
     DISPATCH_RUN_STATUS_LABELS,
     QUALIFICATION_LABELS,
+    COMPLAINT_CHANNEL_LABELS,
+    COMPLAINT_STATUS_LABELS,
     WORK_ORDER_REASON_LABELS,
     WORK_ORDER_STATUS_LABELS,
     OFFER_STATUS_LABELS,
@@ -284,7 +300,7 @@ def category_label(value: str | None) -> str:
     return str(CATEGORY_LABELS[BenefitCategory(value)])
 
 
-# Providers: statuses, kinds, quality problems, complaints and alerts, by stored value.
+# Providers: statuses, kinds, quality problems and alerts, by stored value.
 def provider_status_label(value: str) -> str:
     return {
         "active": pgettext("provider status", "Active"),
@@ -310,21 +326,6 @@ def quality_problem_label(value: str) -> str:
         "too_many_complaints": _("Too many complaints"),
         "too_few_phone_verified": _("Too few visits verified on the phone"),
     }.get(value, value)
-
-
-def complaint_channel_label(value: str) -> str:
-    return {
-        "phone": _("By phone"),
-        "in_person": _("In person"),
-        "letter": _("By letter"),
-        "online": _("Online"),
-    }.get(value, value)
-
-
-def complaint_status_label(value: str) -> str:
-    return {"open": _("Not yet resolved"), "upheld": _("Upheld"), "dismissed": _("Dismissed")}.get(
-        value, value
-    )
 
 
 def alert_kind_label(value: str) -> str:

@@ -10,6 +10,7 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.services.complaints import ComplaintInput
 from careapp.web.forms import CareappForm
+from careapp.web.labels import COMPLAINT_STATUS_LABELS, choices
 
 ID_RANGE = NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number."))
 
@@ -20,12 +21,7 @@ class ComplaintForm(CareappForm):
     )
     channel = SelectField(
         _l("How it was received"),
-        choices=[
-            SelectChoice(ComplaintChannel.PHONE.value, _l("By phone")),
-            SelectChoice(ComplaintChannel.IN_PERSON.value, _l("In person")),
-            SelectChoice(ComplaintChannel.LETTER.value, _l("By letter")),
-            SelectChoice(ComplaintChannel.ONLINE.value, _l("Online")),
-        ],
+        choices=choices(ComplaintChannel),
         validators=[InputRequired()],
     )
     summary = TextAreaField(_l("What the complaint is about"))
@@ -48,8 +44,8 @@ class ResolveComplaintForm(CareappForm):
     outcome = RadioField(
         _l("Decision"),
         choices=[
-            SelectChoice(ComplaintStatus.UPHELD.value, _l("Upheld")),
-            SelectChoice(ComplaintStatus.DISMISSED.value, _l("Dismissed")),
+            SelectChoice(status.value, COMPLAINT_STATUS_LABELS[status])
+            for status in (ComplaintStatus.UPHELD, ComplaintStatus.DISMISSED)
         ],
         validators=[InputRequired(message=_l("Choose upheld or dismissed."))],
     )
