@@ -23,13 +23,15 @@ from careapp.eligibility.settlement import Outcome
 from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
 from careapp.models.certificate import CertificateKind, PrintBatchStatus
 from careapp.models.claims import ClaimFlagKind, ClaimFlagStatus
-from careapp.models.eligibility import BenefitCategory
+from careapp.models.devices import DeviceProvision
+from careapp.models.eligibility import BenefitCategory, EntitlementEventKind
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
 from careapp.models.providers import Qualification
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.models.visit import DispatchRunStatus, VisitStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from careapp.services.devices import LoanFilter
 
 # People (the registry).
 HOUSEHOLD_TYPE_LABELS: Mapping[HouseholdType, LazyString] = {
@@ -114,6 +116,25 @@ END_REASON_LABELS: Mapping[str, LazyString] = {
     "below_threshold": _l("Re-assessed below the threshold"),
     "reassessed": _l("Replaced by a later decision"),
     "reassessment_overdue": _l("Re-assessment overdue"),
+}
+
+ENTITLEMENT_EVENT_KIND_LABELS: Mapping[EntitlementEventKind, LazyString] = {
+    EntitlementEventKind.START: _l("Start"),
+    EntitlementEventKind.MOVE: _l("Change of care setting"),
+    EntitlementEventKind.HOSPITAL_STAY: _l("Acute hospital stay"),
+    EntitlementEventKind.END: _l("End"),
+}
+
+# Assistive devices.
+DEVICE_PROVISION_LABELS: Mapping[DeviceProvision, LazyString] = {
+    DeviceProvision.LOAN: _l("Loan"),
+    DeviceProvision.PURCHASE_SUBSIDY: _l("Purchase subsidy"),
+}
+LOAN_FILTER_LABELS: Mapping[LoanFilter, LazyString] = {
+    LoanFilter.OPEN: _l("On loan"),
+    LoanFilter.OVERDUE: _l("Overdue"),
+    LoanFilter.RETURNED: _l("Returned"),
+    LoanFilter.PURCHASE: _l("Purchase subsidies"),
 }
 
 # What settlement made of a visit (Outcome values), and a statement's bed-days line.
@@ -263,6 +284,9 @@ _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many en
     CARE_SETTING_LABELS,
     CATEGORY_LABELS,
     PAYEE_LABELS,
+    ENTITLEMENT_EVENT_KIND_LABELS,
+    DEVICE_PROVISION_LABELS,
+    LOAN_FILTER_LABELS,
     DISPATCH_RUN_STATUS_LABELS,
     QUALIFICATION_LABELS,
     COMPLAINT_CHANNEL_LABELS,
