@@ -19,7 +19,12 @@ from careapp.core.errors import (
 from careapp.core.money import format_yuan
 from careapp.models.eligibility import Entitlement
 from careapp.models.people import District, Person
-from careapp.models.providers import Caregiver, Provider, ProviderKind, Qualification, ServiceItem
+from careapp.models.providers import (
+    Caregiver,
+    Provider,
+    ProviderKind,
+    ServiceItem,
+)
 from careapp.models.users import Role
 from careapp.models.visit import CarePlan, CarePlanItem
 from careapp.services import work_orders
@@ -229,15 +234,6 @@ def get_care_plan(session: Session, actor: Actor, care_plan_id: int) -> CarePlan
     return plan
 
 
-def qualification_label(qualification: Qualification) -> str:
-    labels = {
-        Qualification.DAILY_CARE: gettext("daily-life care"),
-        Qualification.NURSING: gettext("nursing"),
-        Qualification.REHABILITATION: gettext("rehabilitation"),
-    }
-    return labels[qualification]
-
-
 def _load_entitlement(
     session: Session, entitlement_id: int, *, for_update: bool = False
 ) -> Entitlement:
@@ -377,14 +373,13 @@ def _check_caregiver(
             gettext("%(name)s is not working at the moment.", name=caregiver.name),
             field="preferred_caregiver_id",
         )
-    needed = sorted({item.qualification.value for item in items})
-    missing = [value for value in needed if value not in caregiver.qualifications]
+    missing = [item for item in items if item.qualification.value not in caregiver.qualifications]
     if missing:
         raise InvalidInputError(
             gettext(
                 "%(name)s lacks a qualification these items need (%(missing)s).",
                 name=caregiver.name,
-                missing=", ".join(qualification_label(Qualification(value)) for value in missing),
+                missing=", ".join(localized(item) for item in missing),
             ),
             field="preferred_caregiver_id",
         )

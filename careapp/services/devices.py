@@ -706,12 +706,6 @@ def device_subsidies_between(
     return [DeviceSubsidyLine(*row) for row in rows]
 
 
-def provision_label(provision: DeviceProvision) -> str:
-    if provision is DeviceProvision.LOAN:
-        return gettext("Loan")
-    return gettext("Purchase subsidy")
-
-
 def describe_device(device: DeviceType, available: int | None) -> str:
     """A device type as offered on the loan form: name, provision, subsidy, stock left."""
     if device.provision is DeviceProvision.LOAN:

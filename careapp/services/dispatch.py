@@ -499,15 +499,6 @@ class DispatchRunRow:
     run: DispatchRun
     started_by: str | None
 
-    @property
-    def status_label(self) -> str:
-        labels = {
-            DispatchRunStatus.RUNNING: gettext("Running"),
-            DispatchRunStatus.COMPLETED: gettext("Completed"),
-            DispatchRunStatus.FAILED: gettext("Failed"),
-        }
-        return labels[self.run.status]
-
 
 def recent_dispatch_runs(session: Session, limit: int = 10) -> list[DispatchRunRow]:
     rows = session.execute(

@@ -7,7 +7,7 @@ The provider always comes from the actor; another provider's visit or caregiver 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask_babel import gettext
@@ -68,7 +68,6 @@ class RosterVisit:
     address: str
     service_items: tuple[str, ...]
     status: VisitStatus
-    status_label: str
     reason: str | None  # why it is unassigned, translated
     is_hand_edited: bool
     caregiver_id: int | None = None
@@ -164,19 +163,6 @@ class RosterWeek:
     @property
     def unassigned_count(self) -> int:
         return sum(len(day.unassigned) for day in self.days)
-
-
-def visit_status_label(status: VisitStatus) -> str:
-    labels = {
-        VisitStatus.UNASSIGNED: gettext("Unassigned"),
-        VisitStatus.ASSIGNED: gettext("Assigned"),
-        VisitStatus.CONFIRMED: gettext("Confirmed"),
-        VisitStatus.CHECKED_IN: gettext("Checked in"),
-        VisitStatus.COMPLETED: gettext("Completed"),
-        VisitStatus.MISSED: gettext("Missed"),
-        VisitStatus.CANCELLED: gettext("Cancelled"),
-    }
-    return labels[status]
 
 
 def move_rule_label(rule: str) -> str:
@@ -394,10 +380,7 @@ def move_visit(
     visit = next(v for v in day_visits if v.id == visit_id)
     if visit.status not in MOVABLE_STATUSES:
         raise ConflictError(
-            gettext(
-                "This visit can no longer be moved: it is %(status)s.",
-                status=visit_status_label(visit.status).lower(),
-            )
+            gettext("This visit can no longer be moved: it has started, ended or been cancelled.")
         )
     caregiver = session.get(Caregiver, caregiver_id)
     if caregiver is None or caregiver.provider_id != provider.id or not caregiver.is_enabled:
@@ -726,9 +709,16 @@ def calendar_feed(session: Session, token: str, now: dt.datetime) -> bytes:
 
 
 def roster_csv(
-    session: Session, actor: Actor, first_day: dt.date, last_day: dt.date, now: dt.datetime
+    session: Session,
+    actor: Actor,
+    first_day: dt.date,
+    last_day: dt.date,
+    now: dt.datetime,
+    *,
+    status_label: Callable[[VisitStatus], str],
 ) -> bytes:
-    """The roster of these days as CSV for Excel: masked names, address areas, no ID numbers."""
+    """The roster of these days as CSV for Excel: masked names, address areas, no ID numbers;
+    `status_label` names a visit's status (the web layer's labels)."""
     provider = _manager_provider(session, actor)
     if last_day < first_day or (last_day - first_day).days > 30:
         raise InvalidInputError(gettext("Export at most 31 days at a time."))
@@ -750,9 +740,9 @@ def roster_csv(
     for day in days:
         for route in day.routes:
             for visit in route.visits:
-                rows.append(_csv_row(day.day, route.name, visit))
+                rows.append(_csv_row(day.day, route.name, visit, status_label))
         for visit in day.unassigned:
-            rows.append(_csv_row(day.day, "", visit))
+            rows.append(_csv_row(day.day, "", visit, status_label))
     record_event(
         session,
         actor,
@@ -766,7 +756,9 @@ def roster_csv(
     return excel_csv(header, rows)
 
 
-def _csv_row(day: dt.date, caregiver: str, visit: RosterVisit) -> list[str | int | None]:
+def _csv_row(
+    day: dt.date, caregiver: str, visit: RosterVisit, status_label: Callable[[VisitStatus], str]
+) -> list[str | int | None]:
     start = visit.planned_start or visit.window_start
     end = visit.planned_end or visit.window_end
     return [
@@ -779,7 +771,7 @@ def _csv_row(day: dt.date, caregiver: str, visit: RosterVisit) -> list[str | int
         visit.masked_name,
         visit.address_area,
         "、".join(visit.service_items),
-        visit.status_label,
+        status_label(visit.status),
         visit.reason,
     ]
 
@@ -790,8 +782,11 @@ def day_sheet_pdf(
     day: dt.date,
     caregiver_id: int | None,
     now: dt.datetime,
+    *,
+    status_label: Callable[[VisitStatus], str],
 ) -> bytes:
-    """The printable day sheet of one caregiver, or of the whole company (with unassigned)."""
+    """The printable day sheet of one caregiver, or of the whole company (with unassigned);
+    `status_label` names a visit's status (the web layer's labels)."""
     provider = _manager_provider(session, actor)
     roster = _roster_days(session, provider, day, day)[0]
     routes = list(roster.routes)
@@ -807,7 +802,7 @@ def day_sheet_pdf(
                 count=len(route.visits),
                 minutes=route.travel_minutes,
             ),
-            tuple(_sheet_stop(v) for v in route.visits),
+            tuple(_sheet_stop(v, status_label) for v in route.visits),
         )
         for route in routes
     ]
@@ -816,7 +811,7 @@ def day_sheet_pdf(
             DaySheetRoute(
                 gettext("Unassigned visits"),
                 gettext("%(count)d visits", count=len(roster.unassigned)),
-                tuple(_sheet_stop(v) for v in roster.unassigned),
+                tuple(_sheet_stop(v, status_label) for v in roster.unassigned),
             )
         )
     data = DaySheetData(
@@ -848,7 +843,7 @@ def day_sheet_pdf(
     return render_day_sheet(data)
 
 
-def _sheet_stop(visit: RosterVisit) -> DaySheetStop:
+def _sheet_stop(visit: RosterVisit, status_label: Callable[[VisitStatus], str]) -> DaySheetStop:
     travel = (
         gettext("%(minutes)d min", minutes=visit.travel_minutes)
         if visit.travel_minutes is not None
@@ -861,7 +856,7 @@ def _sheet_stop(visit: RosterVisit) -> DaySheetStop:
         beneficiary=visit.beneficiary_name,
         address=visit.address,
         service_items="、".join(visit.service_items),
-        status=visit.status_label,
+        status=status_label(visit.status),
         note=visit.reason or "",
     )
 
@@ -907,7 +902,6 @@ def _roster_visit(visit: Visit, names: dict[str, str]) -> RosterVisit:
         address=person.address,
         service_items=tuple(names.get(code, code) for code in visit.service_item_codes),
         status=visit.status,
-        status_label=visit_status_label(visit.status),
         reason=unassigned_reason_label(visit.unassigned_reason) if has_reason else None,
         is_hand_edited=visit.is_hand_edited,
         caregiver_id=visit.caregiver_id,

@@ -42,7 +42,6 @@ from careapp.services.rosters import (
     _caregiver_day,
     _lock_provider_day,
     move_rule_label,
-    visit_status_label,
 )
 from scheduling.rosters import DEFAULT_CONFIRM_TRAVEL_MINUTES, check_move
 from scheduling.types import Assignment, Location, VisitRequest
@@ -597,7 +596,6 @@ class VisitRecordOptions:
     manual_entry_reason: str | None
     cancel_reason: str | None
     service_item_codes: tuple[str, ...]
-    status_label: str
 
 
 def visit_record_options(
@@ -624,7 +622,6 @@ def visit_record_options(
         manual_entry_reason=visit.manual_entry_reason,
         cancel_reason=visit.cancel_reason,
         service_item_codes=tuple(visit.service_item_codes),
-        status_label=visit_status_label(visit.status),
     )
 
 

@@ -19,12 +19,19 @@ from wtforms.fields.choices import SelectChoice
 
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.rules import BenefitCategory
+from careapp.eligibility.settlement import Outcome
 from careapp.models.assessment import Applicant, ApplicationKind, ApplicationStatus, CareSetting
 from careapp.models.certificate import CertificateKind, PrintBatchStatus
 from careapp.models.claims import ClaimFlagStatus
+from careapp.models.devices import DeviceProvision
+from careapp.models.eligibility import EntitlementEventKind
 from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatus, Sex
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
+from careapp.models.providers import Qualification
+from careapp.models.quality import ComplaintChannel, ComplaintStatus
+from careapp.models.visit import DispatchRunStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
+from careapp.services.devices import LoanFilter
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 
@@ -109,6 +116,40 @@ END_REASON_LABELS: Mapping[str, LazyString] = {
     "reassessment_overdue": _l("Re-assessment overdue"),
 }
 
+ENTITLEMENT_EVENT_KIND_LABELS: Mapping[EntitlementEventKind, LazyString] = {
+    EntitlementEventKind.START: _l("Start"),
+    EntitlementEventKind.MOVE: _l("Change of care setting"),
+    EntitlementEventKind.HOSPITAL_STAY: _l("Acute hospital stay"),
+    EntitlementEventKind.END: _l("End"),
+}
+
+# Assistive devices.
+DEVICE_PROVISION_LABELS: Mapping[DeviceProvision, LazyString] = {
+    DeviceProvision.LOAN: _l("Loan"),
+    DeviceProvision.PURCHASE_SUBSIDY: _l("Purchase subsidy"),
+}
+LOAN_FILTER_LABELS: Mapping[LoanFilter, LazyString] = {
+    LoanFilter.OPEN: _l("On loan"),
+    LoanFilter.OVERDUE: _l("Overdue"),
+    LoanFilter.RETURNED: _l("Returned"),
+    LoanFilter.PURCHASE: _l("Purchase subsidies"),
+}
+
+# What settlement made of a visit (Outcome values), and a statement's bed-days line.
+SETTLEMENT_OUTCOME_LABELS: Mapping[str, LazyString] = {
+    Outcome.PAID: _l("Paid"),
+    Outcome.HELD_FLAG: _l("Held: claim flag under review"),
+    Outcome.REJECTED_FLAG: _l("Refused: claim flag upheld"),
+    Outcome.IN_HOSPITAL: _l("In hospital that day"),
+    Outcome.NOT_BENEFIT_DAY: _l("Not a benefit day"),
+    Outcome.OVER_BUDGET: _l("Over the monthly budget"),
+    Outcome.NO_BUDGET: _l("No monthly budget"),
+    Outcome.VOLUNTEER: _l("Volunteer visit: not settled"),
+    Outcome.NOT_HOME_CARE: _l("Not a home-care company"),
+    Outcome.NOT_COMPLETED: _l("Not completed"),
+    "bed_days": _l("Bed-days"),
+}
+
 # Certificates and print batches.
 CERTIFICATE_KIND_LABELS: Mapping[str, LazyString] = {
     CertificateKind.ASSESSMENT_CONCLUSION.value: _l("Assessment conclusion"),
@@ -123,13 +164,13 @@ PRINT_BATCH_STATUS_LABELS: Mapping[str, LazyString] = {
     PrintBatchStatus.FAILED.value: _l("Failed"),
 }
 
-# Visits, as the caregiver's (and the manager's and reviewer's) pages name them.
+# Visits, as the caregiver's, the manager's and the reviewer's pages and exports name them.
 VISIT_STATUS_LABELS: Mapping[str, LazyString] = {
-    VisitStatus.UNASSIGNED.value: _l("Not assigned"),
-    VisitStatus.ASSIGNED.value: _l("To do"),
+    VisitStatus.UNASSIGNED.value: _l("Unassigned"),
+    VisitStatus.ASSIGNED.value: _l("Assigned"),
     VisitStatus.CONFIRMED.value: _l("Confirmed"),
     VisitStatus.CHECKED_IN.value: _l("In progress"),
-    VisitStatus.COMPLETED.value: _l("Done"),
+    VisitStatus.COMPLETED.value: _l("Completed"),
     VisitStatus.MISSED.value: _l("Missed"),
     VisitStatus.CANCELLED.value: _l("Cancelled"),
 }
@@ -144,6 +185,18 @@ CHECK_IN_FLAG_LABELS: Mapping[str, LazyString] = {
     "far_from_home": _l("Far from the home"),
     "outside_window": _l("Outside the time window"),
     "no_location": _l("No location"),
+}
+
+DISPATCH_RUN_STATUS_LABELS: Mapping[DispatchRunStatus, LazyString] = {
+    DispatchRunStatus.RUNNING: _l("Running"),
+    DispatchRunStatus.COMPLETED: _l("Completed"),
+    DispatchRunStatus.FAILED: _l("Failed"),
+}
+# What a caregiver must hold to give a service item.
+QUALIFICATION_LABELS: Mapping[Qualification, LazyString] = {
+    Qualification.DAILY_CARE: _l("daily-life care"),
+    Qualification.NURSING: _l("nursing"),
+    Qualification.REHABILITATION: _l("rehabilitation"),
 }
 
 # Claim flags.
@@ -176,6 +229,19 @@ CLAIM_FLAG_PLACE_LABELS: Mapping[str, LazyString] = {
     "check_in": _l("its check-in position"),
     "check_out": _l("its check-out position"),
     "home": _l("the home"),
+}
+
+# Complaints about a provider.
+COMPLAINT_CHANNEL_LABELS: Mapping[ComplaintChannel, LazyString] = {
+    ComplaintChannel.PHONE: _l("By phone"),
+    ComplaintChannel.IN_PERSON: _l("In person"),
+    ComplaintChannel.LETTER: _l("By letter"),
+    ComplaintChannel.ONLINE: _l("Online"),
+}
+COMPLAINT_STATUS_LABELS: Mapping[ComplaintStatus, LazyString] = {
+    ComplaintStatus.OPEN: _l("Not yet resolved"),
+    ComplaintStatus.UPHELD: _l("Upheld"),
+    ComplaintStatus.DISMISSED: _l("Dismissed"),
 }
 
 # Work orders and their offers.
@@ -216,6 +282,13 @@ _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many en
     CARE_SETTING_LABELS,
     CATEGORY_LABELS,
     PAYEE_LABELS,
+    ENTITLEMENT_EVENT_KIND_LABELS,
+    DEVICE_PROVISION_LABELS,
+    LOAN_FILTER_LABELS,
+    DISPATCH_RUN_STATUS_LABELS,
+    QUALIFICATION_LABELS,
+    COMPLAINT_CHANNEL_LABELS,
+    COMPLAINT_STATUS_LABELS,
     WORK_ORDER_REASON_LABELS,
     WORK_ORDER_STATUS_LABELS,
     OFFER_STATUS_LABELS,
@@ -237,6 +310,11 @@ def choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
     return [SelectChoice(str(member.value), LABELS[member]) for member in enum_cls]
 
 
+def visit_status_label(status: VisitStatus) -> str:
+    """A visit status's label, for the exports that services write (CSV, day sheet)."""
+    return str(VISIT_STATUS_LABELS[status.value])
+
+
 def category_label(value: str | None) -> str:
     """A stored benefit category's label, "none" when there is none."""
     if value is None:
@@ -244,7 +322,7 @@ def category_label(value: str | None) -> str:
     return str(CATEGORY_LABELS[BenefitCategory(value)])
 
 
-# Providers: statuses, kinds, quality problems, complaints and alerts, by stored value.
+# Providers: statuses, kinds, quality problems and alerts, by stored value.
 def provider_status_label(value: str) -> str:
     return {
         "active": pgettext("provider status", "Active"),
@@ -270,21 +348,6 @@ def quality_problem_label(value: str) -> str:
         "too_many_complaints": _("Too many complaints"),
         "too_few_phone_verified": _("Too few visits verified on the phone"),
     }.get(value, value)
-
-
-def complaint_channel_label(value: str) -> str:
-    return {
-        "phone": _("By phone"),
-        "in_person": _("In person"),
-        "letter": _("By letter"),
-        "online": _("Online"),
-    }.get(value, value)
-
-
-def complaint_status_label(value: str) -> str:
-    return {"open": _("Not yet resolved"), "upheld": _("Upheld"), "dismissed": _("Dismissed")}.get(
-        value, value
-    )
 
 
 def alert_kind_label(value: str) -> str:

@@ -9,33 +9,17 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from careapp.core.money import format_yuan
-from careapp.services.careplans import (
-    CarePlanInput,
-    CarePlanOptions,
-    qualification_label,
-)
+from careapp.services.careplans import CarePlanInput, CarePlanOptions
 from careapp.services.i18n import localized
+from careapp.web.display import weekday_name
 from careapp.web.forms import CareappForm, MultiCheckboxField, optional_int
-
-WEEKDAY_LABELS = (
-    (1, _l("Monday")),
-    (2, _l("Tuesday")),
-    (3, _l("Wednesday")),
-    (4, _l("Thursday")),
-    (5, _l("Friday")),
-    (6, _l("Saturday")),
-    (7, _l("Sunday")),
-)
+from careapp.web.labels import label
 
 
 class CarePlanForm(CareappForm):
     provider_id = SelectField(_l("Provider"), coerce=int, validators=[InputRequired()])
     service_item_ids = MultiCheckboxField(_l("Service items"), coerce=int)
-    weekdays = MultiCheckboxField(
-        _l("Days of the week"),
-        coerce=int,
-        choices=[SelectChoice(day, label) for day, label in WEEKDAY_LABELS],
-    )
+    weekdays = MultiCheckboxField(_l("Days of the week"), coerce=int)
     window_start = TimeField(_l("Window starts"), validators=[InputRequired()])
     window_end = TimeField(_l("Window ends"), validators=[InputRequired()])
     preferred_caregiver_id = SelectField(
@@ -44,6 +28,9 @@ class CarePlanForm(CareappForm):
 
     def set_choices(self, options: CarePlanOptions) -> None:
         self.provider_id.choices = [SelectChoice(p.id, p.name) for p in options.providers]
+        self.weekdays.choices = [
+            SelectChoice(day, weekday_name(day, "wide")) for day in range(1, 8)
+        ]
         self.service_item_ids.choices = [
             SelectChoice(
                 item.id,
@@ -52,7 +39,7 @@ class CarePlanForm(CareappForm):
                     name=localized(item),
                     minutes=item.duration_minutes,
                     price=format_yuan(item.unit_price_fen),
-                    qualification=qualification_label(item.qualification),
+                    qualification=label(item.qualification),
                 ),
             )
             for item in options.service_items

@@ -14,6 +14,7 @@ from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import careplans
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import label
 
 bp = Blueprint("careplans", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -59,5 +60,5 @@ def careplan_detail(care_plan_id: int) -> ResponseReturnValue:
         "careplans/careplan_detail.html",
         plan=plan,
         cost=careplans.care_plan_cost(plan),
-        qualification_label=careplans.qualification_label,
+        label=label,
     )

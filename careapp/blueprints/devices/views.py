@@ -25,6 +25,7 @@ from careapp.services import devices
 from careapp.services.devices import LoanFilter
 from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import label
 
 bp = Blueprint("devices", __name__)
 
@@ -34,7 +35,7 @@ PAGE_SIZE = 50
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
     return {
-        "provision_label": devices.provision_label,
+        "label": label,
         "yuan": format_yuan,
     }
 

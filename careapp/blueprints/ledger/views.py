@@ -26,7 +26,13 @@ from careapp.services.applications import list_providers
 from careapp.services.i18n import localized
 from careapp.web import presenters
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import CARE_SETTING_LABELS, END_REASON_LABELS, PAYEE_LABELS, category_label
+from careapp.web.labels import (
+    CARE_SETTING_LABELS,
+    END_REASON_LABELS,
+    ENTITLEMENT_EVENT_KIND_LABELS,
+    PAYEE_LABELS,
+    category_label,
+)
 
 bp = Blueprint("ledger", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
@@ -36,6 +42,7 @@ LABELS = {
     "category": category_label,
     "payee": PAYEE_LABELS,
     "end_reason": END_REASON_LABELS,
+    "event_kind": ENTITLEMENT_EVENT_KIND_LABELS,
     "month": presenters.month_label,
 }
 

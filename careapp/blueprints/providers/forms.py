@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -13,20 +10,9 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.services.complaints import ComplaintInput
 from careapp.web.forms import CareappForm
+from careapp.web.labels import COMPLAINT_STATUS_LABELS, choices
 
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 ID_RANGE = NumberRange(min=1, max=2**31 - 1, message=_l("Enter a number."))
-
-
-def parse_month(text: str | None) -> dt.date | None:
-    """ "2026-10" -> 2026-10-01; None when it is not a month."""
-    found = MONTH.match((text or "").strip())
-    if not found:
-        return None
-    year, month = int(found.group(1)), int(found.group(2))
-    if not (1 <= month <= 12 and 2000 <= year <= 2999):
-        return None
-    return dt.date(year, month, 1)
 
 
 class ComplaintForm(CareappForm):
@@ -35,12 +21,7 @@ class ComplaintForm(CareappForm):
     )
     channel = SelectField(
         _l("How it was received"),
-        choices=[
-            SelectChoice(ComplaintChannel.PHONE.value, _l("By phone")),
-            SelectChoice(ComplaintChannel.IN_PERSON.value, _l("In person")),
-            SelectChoice(ComplaintChannel.LETTER.value, _l("By letter")),
-            SelectChoice(ComplaintChannel.ONLINE.value, _l("Online")),
-        ],
+        choices=choices(ComplaintChannel),
         validators=[InputRequired()],
     )
     summary = TextAreaField(_l("What the complaint is about"))
@@ -63,8 +44,8 @@ class ResolveComplaintForm(CareappForm):
     outcome = RadioField(
         _l("Decision"),
         choices=[
-            SelectChoice(ComplaintStatus.UPHELD.value, _l("Upheld")),
-            SelectChoice(ComplaintStatus.DISMISSED.value, _l("Dismissed")),
+            SelectChoice(status.value, COMPLAINT_STATUS_LABELS[status])
+            for status in (ComplaintStatus.UPHELD, ComplaintStatus.DISMISSED)
         ],
         validators=[InputRequired(message=_l("Choose upheld or dismissed."))],
     )

@@ -17,7 +17,6 @@ from careapp.blueprints.providers.forms import (
     ComplaintForm,
     LiftSuspensionForm,
     ResolveComplaintForm,
-    parse_month,
 )
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError, InvalidInputError, NotFoundError
@@ -28,6 +27,7 @@ from careapp.services import complaints, providers
 from careapp.services.ratings import SatisfactionReport, satisfaction_report
 from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
+from careapp.web.presenters import parse_month
 from scheduling.months import previous_month
 from scheduling.ratings import percent_text
 
@@ -40,8 +40,7 @@ def _labels() -> dict[str, Any]:
         "status_label": labels.provider_status_label,
         "kind_label": labels.provider_kind_label,
         "problem_label": labels.quality_problem_label,
-        "channel_label": labels.complaint_channel_label,
-        "complaint_status_label": labels.complaint_status_label,
+        "label": labels.label,
         "alert_kind_label": labels.alert_kind_label,
         "share_text": wording.share_text,
         "share_percent": wording.share_percent,
@@ -194,14 +193,16 @@ def _quality_page(
 
 def _report_range() -> tuple[dt.date, dt.date, str | None]:
     """The months asked for (?from=YYYY-MM&to=YYYY-MM), by default the last six months."""
-    last_default = previous_month(city_today(utcnow()))
+    today = city_today(utcnow())
+    last_default = previous_month(today)
     first_default = last_default
     for _step in range(5):
         first_default = previous_month(first_default)
     raw_from, raw_to = request.args.get("from"), request.args.get("to")
-    first = parse_month(raw_from) if raw_from else first_default
-    last = parse_month(raw_to) if raw_to else last_default
-    if first is None or last is None:
+    try:
+        first = parse_month(raw_from.strip(), today) if raw_from else first_default
+        last = parse_month(raw_to.strip(), today) if raw_to else last_default
+    except InvalidInputError:
         return first_default, last_default, _("Give months as YYYY-MM, e.g. 2026-10.")
     return first, last, None
 

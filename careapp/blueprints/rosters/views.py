@@ -4,6 +4,7 @@ hand moves, the route map and the exports (CSV, iCalendar links, PDF day sheet).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -60,7 +61,7 @@ from careapp.services.visit_records import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import CHECK_IN_FLAG_LABELS
+from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_LABELS, visit_status_label
 from careapp.web.qr import qr_svg
 from careapp.web.wording import check_in_place
 
@@ -70,6 +71,11 @@ bp = Blueprint("rosters", __name__)
 CALENDAR_LINK_KEY = "calendar_link"
 # Likewise the family's rating token of a visit just entered by hand.
 MANUAL_ENTRY_KEY = "manual_entry_receipt"
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {"status_labels": VISIT_STATUS_LABELS}
 
 
 def _picked_day(form: RosterDayForm) -> dt.date:
@@ -381,7 +387,9 @@ def roster_csv_export() -> ResponseReturnValue:
     if form.span.data == "week":
         first = week_start(day)
         last = first + dt.timedelta(days=6)
-    body = roster_csv(session, current_actor(), first, last, utcnow())
+    body = roster_csv(
+        session, current_actor(), first, last, utcnow(), status_label=visit_status_label
+    )
     session.commit()  # the export's audit event
     name = f"roster-{first.isoformat()}" + (f"-{last.isoformat()}" if last != first else "")
     return Response(
@@ -396,7 +404,14 @@ def roster_csv_export() -> ResponseReturnValue:
 def day_sheet() -> ResponseReturnValue:
     session, form = db.session(), RosterExportForm(formdata=request.args)
     day = _picked_day(form)
-    body = day_sheet_pdf(session, current_actor(), day, form.caregiver_id.data, utcnow())
+    body = day_sheet_pdf(
+        session,
+        current_actor(),
+        day,
+        form.caregiver_id.data,
+        utcnow(),
+        status_label=visit_status_label,
+    )
     session.commit()  # the print's audit event
     suffix = f"-{form.caregiver_id.data}" if form.caregiver_id.data else ""
     return Response(

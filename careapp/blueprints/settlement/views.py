@@ -18,7 +18,6 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from careapp import db
 from careapp.core.clock import city_today, utcnow
@@ -30,25 +29,12 @@ from careapp.reports.statement import render_statement, statement_csv
 from careapp.services import settlement
 from careapp.services.certificates import certificate_signer, public_base_url
 from careapp.web.access import current_actor, role_required
+from careapp.web.labels import SETTLEMENT_OUTCOME_LABELS
 from careapp.web.presenters import month_label, parse_month
 from scheduling.months import previous_month
 
 bp = Blueprint("settlement", __name__)
 bp.add_app_template_filter(format_yuan, "yuan")
-
-OUTCOME_LABELS = {
-    "paid": _l("Paid"),
-    "held_flag": _l("Held: claim flag under review"),
-    "rejected_flag": _l("Refused: claim flag upheld"),
-    "in_hospital": _l("In hospital that day"),
-    "not_benefit_day": _l("Not a benefit day"),
-    "over_budget": _l("Over the monthly budget"),
-    "no_budget": _l("No monthly budget"),
-    "volunteer": _l("Volunteer visit: not settled"),
-    "not_home_care": _l("Not a home-care company"),
-    "not_completed": _l("Not completed"),
-    "bed_days": _l("Bed-days"),
-}
 
 
 def _previous_month() -> dt.date:
@@ -80,7 +66,7 @@ def month_reconciliation() -> ResponseReturnValue:
         found=found,
         error=error,
         month_label=month_label,
-        outcomes=OUTCOME_LABELS,
+        outcomes=SETTLEMENT_OUTCOME_LABELS,
     )
     return page, (400 if error else 200)
 
@@ -143,7 +129,7 @@ def statement_detail(statement_id: int) -> ResponseReturnValue:
         "settlement/statement_detail.html",
         statement=statement,
         month_label=month_label,
-        outcomes=OUTCOME_LABELS,
+        outcomes=SETTLEMENT_OUTCOME_LABELS,
     )
 
 

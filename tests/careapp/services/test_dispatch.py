@@ -445,7 +445,7 @@ def test_recent_dispatch_runs_lists_the_newest_first(db_session: Session) -> Non
     rows = recent_dispatch_runs(db_session)
     assert [row.run.id for row in rows[:2]] == [later.id, rows[1].run.id]
     assert (rows[0].started_by, rows[1].started_by) == ("调度员", None)
-    assert rows[0].status_label == "已完成"
+    assert rows[0].run.status is DispatchRunStatus.COMPLETED
 
 
 @pytest.mark.usefixtures("db_session")

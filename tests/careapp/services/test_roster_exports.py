@@ -28,6 +28,7 @@ from careapp.services.rosters import (
     revoke_calendar_feed,
     roster_csv,
 )
+from careapp.web.labels import visit_status_label
 from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
@@ -113,7 +114,9 @@ def test_roster_csv_exports_masked_rows_for_excel_and_audits_it(
     )
     left.person.name = "李四"
     with force_locale("en"):
-        body = roster_csv(db_session, actor_of(manager), DAY, DAY, NOW)
+        body = roster_csv(
+            db_session, actor_of(manager), DAY, DAY, NOW, status_label=visit_status_label
+        )
     assert body.startswith(b"\xef\xbb\xbf")
     text = body.decode("utf-8-sig")
     lines = text.split("\r\n")
@@ -132,12 +135,26 @@ def test_roster_csv_limits_the_span_and_the_role(
     db_session: Session, provider: Provider, manager: User
 ) -> None:
     with pytest.raises(InvalidInputError):
-        roster_csv(db_session, actor_of(manager), DAY, DAY + dt.timedelta(days=31), NOW)
+        roster_csv(
+            db_session,
+            actor_of(manager),
+            DAY,
+            DAY + dt.timedelta(days=31),
+            NOW,
+            status_label=visit_status_label,
+        )
     with pytest.raises(InvalidInputError):
-        roster_csv(db_session, actor_of(manager), DAY, DAY - dt.timedelta(days=1), NOW)
+        roster_csv(
+            db_session,
+            actor_of(manager),
+            DAY,
+            DAY - dt.timedelta(days=1),
+            NOW,
+            status_label=visit_status_label,
+        )
     admin = Actor(user_id=1, role=Role.ADMIN)
     with pytest.raises(PermissionDeniedError):
-        roster_csv(db_session, admin, DAY, DAY, NOW)
+        roster_csv(db_session, admin, DAY, DAY, NOW, status_label=visit_status_label)
 
 
 # --- iCalendar --------------------------------------------------------------------------------
@@ -239,8 +256,12 @@ def test_day_sheet_pdf_prints_each_route_with_chinese_names(
     booked(wang, at(9, 0), name="张三丰")
     VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY).person.name = "赵六"
     with force_locale("zh"):
-        company = day_sheet_pdf(db_session, actor_of(manager), DAY, None, NOW)
-        one = day_sheet_pdf(db_session, actor_of(manager), DAY, wang.id, NOW)
+        company = day_sheet_pdf(
+            db_session, actor_of(manager), DAY, None, NOW, status_label=visit_status_label
+        )
+        one = day_sheet_pdf(
+            db_session, actor_of(manager), DAY, wang.id, NOW, status_label=visit_status_label
+        )
     assert company.startswith(b"%PDF")
     text = _pdf_text(company)
     for expected in ("王护理", "李护理", "张三丰", "赵六", "崇川居家照护", "09:00–10:00"):
@@ -251,7 +272,14 @@ def test_day_sheet_pdf_prints_each_route_with_chinese_names(
     assert "李护理" not in single
     assert li.name not in single
     with pytest.raises(NotFoundError):
-        day_sheet_pdf(db_session, actor_of(manager), DAY, CaregiverFactory().id, NOW)
+        day_sheet_pdf(
+            db_session,
+            actor_of(manager),
+            DAY,
+            CaregiverFactory().id,
+            NOW,
+            status_label=visit_status_label,
+        )
 
 
 def test_caregiver_route_map_is_wellformed_svg_for_own_company_only(

@@ -15,7 +15,7 @@ from careapp.core.clock import CITY_TZ, city_datetime
 from careapp.core.errors import NotFoundError, PermissionDeniedError
 from careapp.models import Caregiver, Provider, Role, User, Visit
 from careapp.services.actor import Actor
-from careapp.services.rosters import RosterDay, roster_for_day, visit_status_label
+from careapp.services.rosters import RosterDay, roster_for_day
 from scheduling.types import NO_TIME_IN_WINDOW
 from scheduling.visits import VisitStatus
 from tests.conftest import TODAY
@@ -95,7 +95,7 @@ def test_roster_for_day_lists_each_caregiver_route_in_order(
     assert top.beneficiary_name == first.person.name
     assert top.address == first.person.address
     assert top.service_items == ("Bathing",)
-    assert (route.visits[1].status_label, route.travel_minutes) == ("Confirmed", 15)
+    assert (route.visits[1].status, route.travel_minutes) == (VisitStatus.CONFIRMED, 15)
     assert day.unassigned == ()
     assert day.visit_count == 3
     assert (day.previous_day, day.next_day) == (TODAY, DAY + dt.timedelta(days=1))
@@ -213,9 +213,3 @@ def test_roster_for_day_issues_a_bounded_number_of_queries(
     with count_statements(session) as large:
         roster_for_day(session, actor_of(manager), DAY)
     assert len(large) == len(small) <= 5
-
-
-def test_visit_status_label_names_every_status(db_session: Session) -> None:
-    with force_locale("en"):
-        labels = {visit_status_label(status) for status in VisitStatus}
-    assert len(labels) == len(VisitStatus)
