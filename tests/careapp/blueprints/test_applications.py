@@ -32,6 +32,8 @@ from tests.factories import (
     UserFactory,
 )
 
+pytestmark = pytest.mark.usefixtures("policy")
+
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
@@ -69,13 +71,6 @@ def intake_data(**changes: str) -> dict[str, str]:
     return data
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as) -> FlaskClient:  # type: ignore[no-untyped-def]
-    PolicyVersionFactory()
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
-
-
 # --- access -----------------------------------------------------------------------------------
 
 
@@ -85,7 +80,6 @@ def test_application_pages_are_forbidden_to_other_roles(
     login_as,  # type: ignore[no-untyped-def]
     trait: str,
 ) -> None:
-    PolicyVersionFactory()
     application = ApplicationFactory()
     first, second = UserFactory(assessor=True), UserFactory(assessor=True)
     client = login_as(UserFactory(**{trait: True}))
@@ -434,13 +428,10 @@ def test_application_assign_after_assessment_is_refused(
     assert application.assessor_1_id != first.id
 
 
+@pytest.mark.usefixtures("english")
 def test_application_new_refusals_are_clear_in_english(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
-    from flask_babel import refresh
-
-    admin_client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
     uninsured = PersonFactory(name="Yang", insurance_status=InsuranceStatus.ENDED)
     in_publicity = ApplicationFactory(publicized=True)
     recent = PersonFactory()

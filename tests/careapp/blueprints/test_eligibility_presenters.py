@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,12 +15,6 @@ from careapp.blueprints.eligibility.presenters import (
     rule_label,
 )
 from careapp.core.money import format_yuan
-
-
-@pytest.fixture
-def english(app: Flask) -> Iterator[None]:
-    with app.test_request_context("/?lang=en"):
-        yield
 
 
 def reason(code: str, **params: Any) -> dict[str, Any]:

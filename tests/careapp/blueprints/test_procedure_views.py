@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -34,11 +33,12 @@ from tests.factories import (
     CarePlanFactory,
     EntitlementFactory,
     ObjectionFactory,
-    PolicyVersionFactory,
     ProviderFactory,
     ReassessmentReminderFactory,
     UserFactory,
 )
+
+pytestmark = pytest.mark.usefixtures("policy")
 
 
 def count(session: Session, model: type) -> int:
@@ -51,18 +51,6 @@ def invalid_fields(page: str) -> list[str]:
 
 def invalid_fieldsets(page: str) -> int:
     return page.count('<fieldset aria-invalid="true"')
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    PolicyVersionFactory()
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
-
-
-def english(client: FlaskClient) -> None:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
 
 
 def decided(decided_on: dt.date) -> Any:
@@ -130,11 +118,11 @@ def test_review_send_back_returns_to_the_assessors(
     assert "评估中" in page
 
 
+@pytest.mark.usefixtures("english")
 def test_review_in_the_wrong_state_is_a_conflict_in_english(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
     application = ApplicationFactory(assigned=True)
-    english(admin_client)
     response = admin_client.post(
         f"/applications/{application.id}/review", data={"outcome": "approve"}
     )

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from careapp.core.identity import make_resident_id
 from careapp.models import AuditEvent, Person, Role
 from careapp.security import DataProtector
-from careapp.services.reference import ensure_districts
 from tests.factories import ApplicationFactory, PersonFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("districts")
 
 NEW_ID = make_resident_id("320623", dt.date(1944, 4, 4), 17)
 
@@ -67,13 +68,6 @@ def form_data(**changes: str) -> dict[str, str]:
     }
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as) -> FlaskClient:  # type: ignore[no-untyped-def]
-    ensure_districts(db_session)
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
 
 
 # --- access -----------------------------------------------------------------------------------

@@ -27,14 +27,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()
-    return client
-
-
 def visit(
     person: str,
     caregiver: str | None,
@@ -82,6 +74,7 @@ def listed(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'data-testid="visit-row" data-visit-id="(\d+)"', html)]
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_shows_masked_names_and_the_phone_rating_only_where_it_can_be_given(
     admin_client: FlaskClient, city: dict[str, Any]
 ) -> None:
@@ -99,6 +92,7 @@ def test_visit_list_shows_masked_names_and_the_phone_rating_only_where_it_can_be
     assert links == [f"/visits/{city['to_rate'].id}/phone-rating"]
 
 
+@pytest.mark.usefixtures("english")
 def test_the_phone_rating_link_leads_to_the_existing_form_and_records_the_rating(
     db_session: Session, admin_client: FlaskClient, city: dict[str, Any]
 ) -> None:
@@ -135,6 +129,7 @@ def test_the_phone_rating_link_leads_to_the_existing_form_and_records_the_rating
         ("person=100%25", []),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_visit_list_filters(
     admin_client: FlaskClient, city: dict[str, Any], query: str, expected: list[str]
 ) -> None:
@@ -157,6 +152,7 @@ def test_visit_list_filters(
         ("caregiver=" + "x" * 51, "Field cannot be longer than 50 characters."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_visit_list_bad_filters_are_form_errors(
     admin_client: FlaskClient, city: dict[str, Any], query: str, message: str
 ) -> None:
@@ -210,6 +206,7 @@ def test_search_visits_pages_and_refuses_non_admins(
         search_visits(db_session, manager, VisitFilter())
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_pager_keeps_the_filters(
     admin_client: FlaskClient, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -227,6 +224,7 @@ def test_visit_list_pager_keeps_the_filters(
     assert ">Previous<" in following
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_issues_a_bounded_number_of_queries(
     app: Flask, db_session: Session, admin_client: FlaskClient, city: dict[str, Any]
 ) -> None:

@@ -111,11 +111,6 @@ def audit_today(session: Session) -> set[tuple[int, ClaimFlagKind]]:
 
 
 @pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return f.CaregiverUserFactory()
-
-
-@pytest.fixture
 def admin(db_session: Session) -> Actor:
     user = f.UserFactory(admin=True)
     return Actor(user_id=user.id, role=Role.ADMIN, address="test")

@@ -82,11 +82,6 @@ def visits_of(session: Session, plan: CarePlan) -> list[Visit]:
     )
 
 
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory()
-
-
 # generate_visits
 
 

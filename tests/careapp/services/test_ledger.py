@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import refresh
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -67,20 +65,6 @@ START = D(2026, 9, 10)
 @pytest.fixture
 def admin(db_session: Session) -> Actor:
     return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
-@pytest.fixture
-def english(app: Flask) -> Iterator[None]:
-    """Messages in English (the service translates them for the user)."""
-    with app.test_request_context("/?lang=en"):
-        refresh()
-        yield
-    refresh()
-
-
-@pytest.fixture
-def policy(db_session: Session) -> PolicyVersion:
-    return PolicyVersionFactory()
 
 
 def beneficiary(

@@ -20,7 +20,6 @@ from scheduling.types import NO_TIME_IN_WINDOW
 from tests.conftest import TODAY
 from tests.factories import (
     CaregiverFactory,
-    ProviderFactory,
     ServiceItemFactory,
     UserFactory,
     VisitFactory,
@@ -50,16 +49,6 @@ def booked(caregiver: Caregiver, start: dt.datetime, order: int, **changes: obje
         status=changes.pop("status", VisitStatus.ASSIGNED),
         **changes,
     )
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
 
 
 def roster(manager: User, day: dt.date = DAY) -> RosterDay:
