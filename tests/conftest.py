@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -203,10 +204,29 @@ def english(app: Flask, client: FlaskClient) -> Iterator[FlaskClient]:
     refresh()
 
 
+class Statements(list[str]):
+    """SQL statements, in the order they were sent."""
+
+    def selects(self) -> list[str]:
+        """The reads among them (not the SAVEPOINT bookkeeping or the writes)."""
+        return [sql for sql in self if sql.lstrip().upper().startswith("SELECT")]
+
+    @contextmanager
+    def counted(self) -> Iterator[Statements]:
+        """The statements sent inside the block (filled in when the block ends)."""
+        start = len(self)
+        sent = Statements()
+        try:
+            yield sent
+        finally:
+            sent.extend(self[start:])
+
+
 @pytest.fixture
-def count_queries(connection: Connection) -> Iterator[list[str]]:
-    """The SQL statements sent while the test runs (a page's count must not grow with data)."""
-    statements: list[str] = []
+def count_queries(connection: Connection) -> Iterator[Statements]:
+    """The SQL statements sent while the test runs (a page's count must not grow with data):
+    `count_queries.clear()` before what is counted, or `with count_queries.counted() as sent:`."""
+    statements = Statements()
 
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)

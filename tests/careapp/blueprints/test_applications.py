@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.models import (
@@ -23,7 +20,7 @@ from careapp.models import (
     InsuranceStatus,
 )
 from careapp.security import DataProtector
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -41,22 +38,6 @@ def count(session: Session, model: type) -> int:
 
 def invalid_fields(page: str) -> list[str]:
     return re.findall(r'<(?:input|select|textarea)[^>]*aria-invalid="true"[^>]*id="([^"]+)"', page)
-
-
-@contextmanager
-def counting_selects(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def intake_data(**changes: str) -> dict[str, str]:
@@ -142,15 +123,15 @@ def test_application_list_filters_by_status(db_session: Session, admin_client: F
 
 
 def test_application_list_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient
+    db_session: Session, admin_client: FlaskClient, count_queries: Statements
 ) -> None:
     ApplicationFactory.create_batch(2, assigned=True)
-    with counting_selects(app) as few:
+    with count_queries.counted() as few:
         assert admin_client.get("/applications").status_code == 200
     ApplicationFactory.create_batch(12, assigned=True)
-    with counting_selects(app) as many:
+    with count_queries.counted() as many:
         assert admin_client.get("/applications").status_code == 200
-    assert len(many) == len(few) <= 3
+    assert len(many.selects()) == len(few.selects()) <= 3
 
 
 # --- new --------------------------------------------------------------------------------------

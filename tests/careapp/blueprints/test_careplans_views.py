@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.models import CarePlan, CareSetting, ProviderStatus
 from careapp.services.careplans import create_care_plan
+from tests.conftest import Statements
 from tests.factories import (
     CaregiverFactory,
     CarePlanFactory,
@@ -235,28 +236,18 @@ def test_careplan_pages_forbidden_for_other_roles(
 
 @pytest.mark.usefixtures("english")
 def test_careplan_new_issues_a_bounded_number_of_queries(
-    db_session: Session, admin_client: FlaskClient, items: Any
+    db_session: Session, admin_client: FlaskClient, items: Any, count_queries: Statements
 ) -> None:
     entitlement = EntitlementFactory()
     url = f"/entitlements/{entitlement.id}/care-plan/new"
-    engine = db_session.get_bind().engine
 
-    def count_queries() -> int:
-        statements: list[str] = []
-
-        def listener(*args: Any) -> None:
-            if args[2].lstrip().upper().startswith("SELECT"):
-                statements.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+    def selects() -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return len(sent.selects())
 
     ProviderFactory()
-    few = count_queries()
+    few = selects()
     for _ in range(5):
         CaregiverFactory(provider=ProviderFactory())
-    assert count_queries() == few
+    assert selects() == few

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from flask_babel import refresh
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.blueprints.devices.forms import yuan_to_fen
 from careapp.models import AuditEvent, DeviceLoan, DeviceType
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     DeviceLoanFactory,
     DeviceTypeFactory,
@@ -312,32 +312,26 @@ def test_loan_list_filters_and_marks_overdue(
 
 @pytest.mark.usefixtures("english")
 def test_loan_list_queries_are_bounded(
-    db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
+    db_session: Session,
+    admin_client: FlaskClient,
+    wheelchair: DeviceType,
+    count_queries: Statements,
 ) -> None:
     wheelchair.stock = 50
 
-    def count_queries(url: str) -> int:
-        statements: list[str] = []
-        engine = db_session.get_bind()
-
-        def record(*args: Any) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+    def queries(url: str) -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        return len(statements)
+        return len(sent)
 
     for _ in range(7):
         DeviceLoanFactory(device_type=wheelchair)
-    count_queries("/device-loans")  # warm up: the first request also loads the user
-    seven = count_queries("/device-loans")
+    queries("/device-loans")  # warm up: the first request also loads the user
+    seven = queries("/device-loans")
     assert seven <= 6
     for _ in range(5):
         DeviceLoanFactory(device_type=wheelchair)
-    assert count_queries("/device-loans") == seven
+    assert queries("/device-loans") == seven
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,8 +23,7 @@ from careapp.models import (
     ObjectionStatus,
     ReminderStatus,
 )
-from tests.careapp.blueprints.test_applications import counting_selects
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -415,14 +413,14 @@ def test_ties_page_records_a_tie(db_session: Session, admin_client: FlaskClient)
 
 
 def test_reminders_page_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient
+    db_session: Session, admin_client: FlaskClient, count_queries: Statements
 ) -> None:
     ReassessmentReminderFactory()
-    with counting_selects(app) as few:
+    with count_queries.counted() as few:
         assert admin_client.get("/reassessments").status_code == 200
     for _ in range(8):
         ReassessmentReminderFactory()
-    with counting_selects(app) as many:
+    with count_queries.counted() as many:
         page = admin_client.get("/reassessments").get_data(as_text=True)
     assert page.count('data-testid="reminder-') == 9
-    assert len(many) == len(few)
+    assert len(many.selects()) == len(few.selects())

@@ -7,17 +7,16 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import PermissionDeniedError
 from careapp.models import RatingChannel, Role, SatisfactionRating, Visit, VisitStatus
 from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
-from tests.conftest import NOW
+from tests.conftest import NOW, Statements
 from tests.factories import (
     CaregiverFactory,
     PersonFactory,
@@ -226,26 +225,18 @@ def test_visit_list_pager_keeps_the_filters(
 
 @pytest.mark.usefixtures("english")
 def test_visit_list_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient, city: dict[str, Any]
+    db_session: Session,
+    admin_client: FlaskClient,
+    city: dict[str, Any],
+    count_queries: Statements,
 ) -> None:
-    engine = app.extensions["careapp.engine"]
-
-    def count_queries() -> int:
-        statements: list[str] = []
-
-        def listener(*args: Any) -> None:
-            if args[2].lstrip().upper().startswith("SELECT"):
-                statements.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+    def selects() -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get("/visits").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return len(sent.selects())
 
-    few = count_queries()
+    few = selects()
     provider = ProviderFactory()
     for day in range(10):
         visit(f"周{day}号", f"吴{day}号", provider, dt.date(2026, 11, 1) + dt.timedelta(days=day))
-    assert count_queries() == few
+    assert selects() == few
