@@ -241,6 +241,15 @@ def protector(app: Flask):  # type: ignore[no-untyped-def]  # the app's DataProt
     return app.extensions["careapp.protector"]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser tests write docs/screenshots/*.png (`make screenshots`); otherwise a "
+        "temporary folder",
+    )
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     is_postgres = os.environ.get("CAREAPP_DATABASE_URL", "").startswith("postgresql")
     skip_pg = pytest.mark.skip(reason="needs PostgreSQL (set CAREAPP_DATABASE_URL)")
