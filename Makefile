@@ -12,7 +12,7 @@ FAKETIME_AT ?= 2028-02-29 01:30:00
 # CI's Hypothesis profile: derandomized, so a failure replays on any machine.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: run test install system-deps check hooks lint test-sqlite test-postgres test-moved-clock translations vendor clean
+.PHONY: run test install system-deps check hooks lint test-sqlite test-postgres test-moved-clock screenshots translations vendor clean
 
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
@@ -65,6 +65,11 @@ test-moved-clock:
 	@echo "moved clock: $(FAKETIME_AT) Asia/Shanghai"
 	env -u CAREAPP_DATABASE_URL TZ=Asia/Shanghai \
 		faketime '$(FAKETIME_AT)' $(BIN)/pytest -m 'not browser' -p no:cacheprovider
+
+## screenshots: rewrite docs/screenshots/*.png with the browser tests that take them (a plain test
+## run writes its screenshots to a temporary folder and leaves the tree clean)
+screenshots: install system-deps
+	env -u CAREAPP_DATABASE_URL $(BIN)/pytest -m screenshots --screenshots -p no:cacheprovider
 
 ## translations: re-extract messages and update the catalogues (then edit the .po files)
 translations:

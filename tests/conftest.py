@@ -9,12 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
+from flask_babel import refresh
 from hypothesis import settings
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
@@ -23,8 +25,10 @@ from careapp import create_app
 from careapp.config import TestConfig
 from careapp.core import clock as app_clock
 from careapp.db import Base
-from careapp.models import User
+from careapp.models import Caregiver, District, PolicyVersion, Provider, ServiceItem, User
 from careapp.reports.seal import create_signing_key
+from careapp.services.catalogue import ensure_service_catalogue
+from careapp.services.reference import ensure_districts
 from tests import factories
 
 # Speed is measured in benchmarks, not here: a busy machine must not fail a property test by the
@@ -150,9 +154,79 @@ def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]  # returns a 
 
 
 @pytest.fixture
-def count_queries(connection: Connection) -> Iterator[list[str]]:
-    """The SQL statements sent while the test runs (a page's count must not grow with data)."""
-    statements: list[str] = []
+def policy(db_session: Session) -> PolicyVersion:
+    """The policy in force (the factory's national standard)."""
+    found: PolicyVersion = factories.PolicyVersionFactory()
+    return found
+
+
+@pytest.fixture
+def districts(db_session: Session) -> list[District]:
+    """Nantong's districts."""
+    return ensure_districts(db_session)
+
+
+@pytest.fixture
+def items(db_session: Session) -> dict[str, ServiceItem]:
+    """The city's service catalogue, by code."""
+    return {item.code: item for item in ensure_service_catalogue(db_session)}
+
+
+@pytest.fixture
+def provider(db_session: Session) -> Provider:
+    """A service company; a module whose manager works elsewhere overrides this fixture."""
+    found: Provider = factories.ProviderFactory(name="崇川居家照护")
+    return found
+
+
+@pytest.fixture
+def manager(provider: Provider) -> User:
+    """The manager of `provider`."""
+    user: User = factories.UserFactory(manager=True, provider=provider)
+    return user
+
+
+@pytest.fixture
+def caregiver(db_session: Session) -> Caregiver:
+    """A caregiver with a login, of a company of their own."""
+    found: Caregiver = factories.CaregiverUserFactory()
+    return found
+
+
+@pytest.fixture
+def english(app: Flask, client: FlaskClient) -> Iterator[FlaskClient]:
+    """The test in English: the client has chosen English (its session keeps the choice across
+    log-ins), and messages made outside a request (a service's) are in English too."""
+    client.post("/lang/en")
+    with app.test_request_context("/?lang=en"):
+        refresh()  # test requests share one app context, where Flask-Babel caches the locale
+        yield client
+    refresh()
+
+
+class Statements(list[str]):
+    """SQL statements, in the order they were sent."""
+
+    def selects(self) -> list[str]:
+        """The reads among them (not the SAVEPOINT bookkeeping or the writes)."""
+        return [sql for sql in self if sql.lstrip().upper().startswith("SELECT")]
+
+    @contextmanager
+    def counted(self) -> Iterator[Statements]:
+        """The statements sent inside the block (filled in when the block ends)."""
+        start = len(self)
+        sent = Statements()
+        try:
+            yield sent
+        finally:
+            sent.extend(self[start:])
+
+
+@pytest.fixture
+def count_queries(connection: Connection) -> Iterator[Statements]:
+    """The SQL statements sent while the test runs (a page's count must not grow with data):
+    `count_queries.clear()` before what is counted, or `with count_queries.counted() as sent:`."""
+    statements = Statements()
 
     def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         statements.append(statement)
@@ -165,6 +239,15 @@ def count_queries(connection: Connection) -> Iterator[list[str]]:
 @pytest.fixture
 def protector(app: Flask):  # type: ignore[no-untyped-def]  # the app's DataProtector
     return app.extensions["careapp.protector"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--screenshots",
+        action="store_true",
+        help="browser tests write docs/screenshots/*.png (`make screenshots`); otherwise a "
+        "temporary folder",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -14,6 +14,7 @@ from careapp import models as m
 from careapp.core.clock import city_datetime
 from careapp.core.identity import make_resident_id, mask_id_number
 from careapp.eligibility.rules import BenefitCategory
+from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.security import DataProtector, hash_password
 from careapp.services.policy import build_default_policy
 from scheduling.quality import ProviderStatus
@@ -675,3 +676,33 @@ def _statement_certificate_id(o: factory.builder.Resolver) -> int:
     session.add(certificate)
     session.flush()
     return certificate.id
+
+
+# The filled assessment conclusion that the PDF and seal tests render.
+CONCLUSION_DATA = AssessmentConclusionData(
+    certificate_number="PG-2026-000123",
+    issued_on=dt.date(2026, 11, 23),
+    person_name="张秀英",
+    id_number_masked="320602********0019",
+    sex_zh="女",
+    born_on=dt.date(1940, 3, 1),
+    age=86,
+    district_zh="崇川区",
+    instrument_zh="Barthel指数",
+    items=(
+        ItemRow("进食", "需部分帮助", 5),
+        ItemRow("洗澡", "需极大帮助或完全依赖", 0),
+        ItemRow("床椅转移", "需极大帮助", 5),
+        ItemRow("平地行走", "需极大帮助", 5),
+        ItemRow("上下楼梯", "需极大帮助或完全依赖", 0),
+    ),
+    total=15,
+    grade_zh="重度依赖",
+    assessed_on=dt.date(2026, 11, 20),
+    assessor_1_name="评估员甲",
+    assessor_2_name="评估员乙",
+    family_member_present="王小明（儿子）",
+    appeal_days=30,
+    appeal_deadline=dt.date(2026, 12, 23),
+    verify_url="https://ltc.example.cn/verify/PG-2026-000123",
+)

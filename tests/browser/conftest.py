@@ -59,7 +59,8 @@ CAREGIVER_BASE = (32.0, 120.85)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark every test under tests/browser as `browser`; skip them all without chromium."""
+    """Mark every test under tests/browser as `browser` (and `screenshots` if it takes some);
+    skip them all without chromium."""
     here = Path(__file__).resolve().parent
     skip = pytest.mark.skip(
         reason=f"{CHROMIUM} is missing: install Debian's chromium (make system-deps)"
@@ -67,6 +68,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            if "screenshots" in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.screenshots)
             if not CHROMIUM.exists():
                 item.add_marker(skip)
 
@@ -346,7 +349,11 @@ def page(tablet: BrowserContext) -> Page:
 
 
 @pytest.fixture(scope="session")
-def screenshots() -> Path:
+def screenshots(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the tests' screenshots go: docs/screenshots with --screenshots (`make screenshots`),
+    else a temporary folder, so that a test run leaves the tree as it was."""
+    if not pytestconfig.getoption("screenshots"):
+        return tmp_path_factory.mktemp("screenshots")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 

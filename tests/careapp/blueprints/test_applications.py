@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.eligibility.rules import BenefitCategory
@@ -23,7 +20,7 @@ from careapp.models import (
     InsuranceStatus,
 )
 from careapp.security import DataProtector
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -32,6 +29,8 @@ from tests.factories import (
     UserFactory,
 )
 
+pytestmark = pytest.mark.usefixtures("policy")
+
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
@@ -39,22 +38,6 @@ def count(session: Session, model: type) -> int:
 
 def invalid_fields(page: str) -> list[str]:
     return re.findall(r'<(?:input|select|textarea)[^>]*aria-invalid="true"[^>]*id="([^"]+)"', page)
-
-
-@contextmanager
-def counting_selects(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def intake_data(**changes: str) -> dict[str, str]:
@@ -69,13 +52,6 @@ def intake_data(**changes: str) -> dict[str, str]:
     return data
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as) -> FlaskClient:  # type: ignore[no-untyped-def]
-    PolicyVersionFactory()
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
-
-
 # --- access -----------------------------------------------------------------------------------
 
 
@@ -85,7 +61,6 @@ def test_application_pages_are_forbidden_to_other_roles(
     login_as,  # type: ignore[no-untyped-def]
     trait: str,
 ) -> None:
-    PolicyVersionFactory()
     application = ApplicationFactory()
     first, second = UserFactory(assessor=True), UserFactory(assessor=True)
     client = login_as(UserFactory(**{trait: True}))
@@ -148,15 +123,15 @@ def test_application_list_filters_by_status(db_session: Session, admin_client: F
 
 
 def test_application_list_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient
+    db_session: Session, admin_client: FlaskClient, count_queries: Statements
 ) -> None:
     ApplicationFactory.create_batch(2, assigned=True)
-    with counting_selects(app) as few:
+    with count_queries.counted() as few:
         assert admin_client.get("/applications").status_code == 200
     ApplicationFactory.create_batch(12, assigned=True)
-    with counting_selects(app) as many:
+    with count_queries.counted() as many:
         assert admin_client.get("/applications").status_code == 200
-    assert len(many) == len(few) <= 3
+    assert len(many.selects()) == len(few.selects()) <= 3
 
 
 # --- new --------------------------------------------------------------------------------------
@@ -434,13 +409,10 @@ def test_application_assign_after_assessment_is_refused(
     assert application.assessor_1_id != first.id
 
 
+@pytest.mark.usefixtures("english")
 def test_application_new_refusals_are_clear_in_english(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
-    from flask_babel import refresh
-
-    admin_client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
     uninsured = PersonFactory(name="Yang", insurance_status=InsuranceStatus.ENDED)
     in_publicity = ApplicationFactory(publicized=True)
     recent = PersonFactory()

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -15,24 +14,20 @@ from careapp.models import LoginAttempt
 from tests.factories import PASSWORD, UserFactory
 
 
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
 def test_login_with_empty_fields_is_a_form_error_and_records_nothing(
-    client: FlaskClient, db_session: Session
+    english: FlaskClient, db_session: Session
 ) -> None:
-    response = english(client).post("/login", data={"username": "", "password": ""})
+    response = english.post("/login", data={"username": "", "password": ""})
     assert response.status_code == 200
     assert "This field is required." in response.get_data(as_text=True)
     assert db_session.scalar(select(func.count()).select_from(LoginAttempt)) == 0
 
 
-def test_wrong_password_is_refused_with_a_message(client: FlaskClient, db_session: Session) -> None:
+def test_wrong_password_is_refused_with_a_message(
+    english: FlaskClient, db_session: Session
+) -> None:
     user = UserFactory()
-    response = english(client).post("/login", data={"username": user.username, "password": "x"})
+    response = english.post("/login", data={"username": user.username, "password": "x"})
     assert response.status_code == 400
     assert "Wrong username or password." in response.get_data(as_text=True)
 

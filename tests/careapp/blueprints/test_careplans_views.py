@@ -7,14 +7,13 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.models import CarePlan, CareSetting, ServiceItem
+from careapp.models import CarePlan, CareSetting
 from careapp.services.careplans import create_care_plan
-from careapp.services.catalogue import ensure_service_catalogue
 from scheduling.quality import ProviderStatus
+from tests.conftest import Statements
 from tests.factories import (
     CaregiverFactory,
     CarePlanFactory,
@@ -23,19 +22,6 @@ from tests.factories import (
     ProviderFactory,
     UserFactory,
 )
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
-@pytest.fixture
-def items(db_session: Session) -> dict[str, ServiceItem]:
-    return {item.code: item for item in ensure_service_catalogue(db_session)}
 
 
 def plans(db_session: Session) -> list[CarePlan]:
@@ -54,6 +40,7 @@ def form_data(provider: Any, *item_ids: int, **changes: Any) -> dict[str, Any]:
     return data | changes
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_lists_eligible_providers_items_and_caregivers(
     db_session: Session, admin_client: FlaskClient, items: Any
 ) -> None:
@@ -76,6 +63,7 @@ def test_careplan_new_lists_eligible_providers_items_and_caregivers(
     assert "1,200.00 yuan" in html
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_post_saves_and_shows_the_plan(
     db_session: Session, admin_client: FlaskClient, items: Any
 ) -> None:
@@ -105,6 +93,7 @@ def test_careplan_new_post_saves_and_shows_the_plan(
     assert 'data-testid="budget">1,200.00 yuan<' in html
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_over_budget_is_a_form_error_and_writes_nothing(
     db_session: Session, admin_client: FlaskClient, items: Any
 ) -> None:
@@ -130,6 +119,7 @@ def test_careplan_new_over_budget_is_a_form_error_and_writes_nothing(
         {"preferred_caregiver_id": "abc"},
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_careplan_new_malformed_input_is_a_form_error(
     db_session: Session, admin_client: FlaskClient, items: Any, changes: dict[str, Any]
 ) -> None:
@@ -151,6 +141,7 @@ def test_careplan_new_malformed_input_is_a_form_error(
         ({"window_end": "09:30"}, "but the window is only 30 minutes long"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_careplan_new_rule_refusals_show_on_the_form(
     db_session: Session,
     admin_client: FlaskClient,
@@ -167,6 +158,7 @@ def test_careplan_new_rule_refusals_show_on_the_form(
     assert plans(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_caregiver_of_wrong_provider_is_refused(
     db_session: Session, admin_client: FlaskClient, items: Any
 ) -> None:
@@ -181,6 +173,7 @@ def test_careplan_new_caregiver_of_wrong_provider_is_refused(
     assert plans(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_conflict_at_save_time_is_shown_on_the_form(
     db_session: Session, admin_client: FlaskClient, items: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,6 +192,7 @@ def test_careplan_new_conflict_at_save_time_is_shown_on_the_form(
     assert "already has an active care plan" in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_with_existing_plan_redirects_to_it(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -208,6 +202,7 @@ def test_careplan_new_with_existing_plan_redirects_to_it(
     assert response.headers["Location"].endswith(f"/care-plans/{plan.id}")
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_for_institution_entitlement_is_a_conflict(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -219,6 +214,7 @@ def test_careplan_new_for_institution_entitlement_is_a_conflict(
     assert "door-to-door service" in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_pages_unknown_ids_are_404(admin_client: FlaskClient) -> None:
     assert admin_client.get("/entitlements/999999/care-plan/new").status_code == 404
     assert admin_client.get("/care-plans/999999").status_code == 404
@@ -239,29 +235,20 @@ def test_careplan_pages_forbidden_for_other_roles(
     assert len(plans(db_session)) == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_careplan_new_issues_a_bounded_number_of_queries(
-    db_session: Session, admin_client: FlaskClient, items: Any
+    db_session: Session, admin_client: FlaskClient, items: Any, count_queries: Statements
 ) -> None:
     entitlement = EntitlementFactory()
     url = f"/entitlements/{entitlement.id}/care-plan/new"
-    engine = db_session.get_bind().engine
 
-    def count_queries() -> int:
-        statements: list[str] = []
-
-        def listener(*args: Any) -> None:
-            if args[2].lstrip().upper().startswith("SELECT"):
-                statements.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+    def selects() -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return len(sent.selects())
 
     ProviderFactory()
-    few = count_queries()
+    few = selects()
     for _ in range(5):
         CaregiverFactory(provider=ProviderFactory())
-    assert count_queries() == few
+    assert selects() == few

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.models import (
@@ -24,7 +22,7 @@ from careapp.services.claims import ClaimAuditSettings, audit_days
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, Statements
 
 SYSTEM = Actor(user_id=None, role=None, address="test")
 
@@ -217,36 +215,23 @@ def test_reviewing_an_unknown_flag_is_404(
     assert response.status_code == 404
 
 
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
-
-
 @pytest.mark.parametrize("extra", [0, 6])
 def test_the_list_costs_the_same_queries_for_more_flags(
     client: FlaskClient,
     login_as,  # type: ignore[no-untyped-def]
     db_session: Session,
     world: dict[str, object],
-    statements: list[str],
+    count_queries: Statements,
     extra: int,
 ) -> None:
     for _ in range(extra):
         done(f.CaregiverFactory(), at(16), manual=True)
     audit_days(db_session, SYSTEM, TODAY, TODAY, NOW, ClaimAuditSettings())
     login_as(world["admin"])
-    statements.clear()
+    count_queries.clear()
     page = client.get("/claims").get_data(as_text=True)
     assert page.count('data-testid="flag-row"') == 4 + extra
-    selects = [s for s in statements if s.startswith("SELECT")]
+    selects = [s for s in count_queries if s.startswith("SELECT")]
     assert len(selects) <= 4  # the user, the providers, the flags with their visits
 
 

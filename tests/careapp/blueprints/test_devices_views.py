@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 from flask_babel import refresh
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.blueprints.devices.forms import yuan_to_fen
 from careapp.models import AuditEvent, DeviceLoan, DeviceType
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     DeviceLoanFactory,
     DeviceTypeFactory,
@@ -21,14 +21,6 @@ from tests.factories import (
     PersonFactory,
     UserFactory,
 )
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
 
 
 @pytest.fixture
@@ -58,6 +50,7 @@ def test_yuan_to_fen_refuses_non_amounts(text: str | None) -> None:
     assert yuan_to_fen(text) is None
 
 
+@pytest.mark.usefixtures("english")
 def test_catalogue_lists_devices_with_stock(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -80,6 +73,7 @@ def test_catalogue_in_chinese(db_session: Session, login_as: Any, wheelchair: De
     assert "借用" in html
 
 
+@pytest.mark.usefixtures("english")
 def test_new_device_type_is_stored(db_session: Session, admin_client: FlaskClient) -> None:
     response = admin_client.post(
         "/devices/new",
@@ -99,6 +93,7 @@ def test_new_device_type_is_stored(db_session: Session, admin_client: FlaskClien
     assert (device.subsidy_fen, device.max_loan_days, device.stock) == (12_050, 90, 4)
 
 
+@pytest.mark.usefixtures("english")
 def test_new_device_type_shows_the_services_refusal_on_its_field(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -119,6 +114,7 @@ def test_new_device_type_shows_the_services_refusal_on_its_field(
     assert db_session.scalar(select(DeviceType).where(DeviceType.code == "shower_chair")) is None
 
 
+@pytest.mark.usefixtures("english")
 def test_edit_device_type_keeps_past_loans(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -141,6 +137,7 @@ def test_edit_device_type_keeps_past_loans(
     assert db_session.get(DeviceLoan, loan.id).subsidy_fen == 30_000  # type: ignore[union-attr]  # it exists
 
 
+@pytest.mark.usefixtures("english")
 def test_edit_device_type_refuses_stock_below_loans(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -161,6 +158,7 @@ def test_edit_device_type_refuses_stock_below_loans(
     assert wheelchair.stock == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_withdraw_and_offer_again(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -177,12 +175,14 @@ def test_withdraw_and_offer_again(
     assert "nothing was changed" in admin_client.get("/devices").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_person_page_links_to_devices(db_session: Session, admin_client: FlaskClient) -> None:
     entitlement = EntitlementFactory()
     html = admin_client.get(f"/people/{entitlement.person_id}").get_data(as_text=True)
     assert f'href="/people/{entitlement.person_id}/devices"' in html
 
 
+@pytest.mark.usefixtures("english")
 def test_record_a_loan_then_its_return(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -231,6 +231,7 @@ def test_record_a_loan_then_its_return(
         ("", {"starts_on": ""}, "This field is required.", 400),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_record_loan_refusals_write_nothing(
     db_session: Session,
     admin_client: FlaskClient,
@@ -261,6 +262,7 @@ def test_record_loan_refusals_write_nothing(
     assert (len(loans(db_session)), audit_count(db_session)) == before
 
 
+@pytest.mark.usefixtures("english")
 def test_record_return_refusals(db_session: Session, admin_client: FlaskClient) -> None:
     loan = DeviceLoanFactory()  # started 2026-11-21
     # Made before any request: the test client's requests share one session and transaction.
@@ -285,6 +287,7 @@ def test_record_return_refusals(db_session: Session, admin_client: FlaskClient) 
     assert admin_client.get("/device-loans/999999/return").status_code == 404
 
 
+@pytest.mark.usefixtures("english")
 def test_loan_list_filters_and_marks_overdue(
     db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
 ) -> None:
@@ -307,33 +310,28 @@ def test_loan_list_filters_and_marks_overdue(
     assert f'data-testid="loan-{current.id}"' in unknown  # falls back to the open loans
 
 
+@pytest.mark.usefixtures("english")
 def test_loan_list_queries_are_bounded(
-    db_session: Session, admin_client: FlaskClient, wheelchair: DeviceType
+    db_session: Session,
+    admin_client: FlaskClient,
+    wheelchair: DeviceType,
+    count_queries: Statements,
 ) -> None:
     wheelchair.stock = 50
 
-    def count_queries(url: str) -> int:
-        statements: list[str] = []
-        engine = db_session.get_bind()
-
-        def record(*args: Any) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+    def queries(url: str) -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get(url).status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
-        return len(statements)
+        return len(sent)
 
     for _ in range(7):
         DeviceLoanFactory(device_type=wheelchair)
-    count_queries("/device-loans")  # warm up: the first request also loads the user
-    seven = count_queries("/device-loans")
+    queries("/device-loans")  # warm up: the first request also loads the user
+    seven = queries("/device-loans")
     assert seven <= 6
     for _ in range(5):
         DeviceLoanFactory(device_type=wheelchair)
-    assert count_queries("/device-loans") == seven
+    assert queries("/device-loans") == seven
 
 
 @pytest.mark.parametrize(

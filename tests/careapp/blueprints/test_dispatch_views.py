@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -21,18 +20,11 @@ from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, prov
 TOMORROW = TODAY + dt.timedelta(days=1)
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True, display_name="管理员甲"))
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
 def runs(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(DispatchRun)) or 0
 
 
+@pytest.mark.usefixtures("english")
 def test_dispatch_run_shows_the_form_with_tomorrow_and_the_horizon(
     admin_client: FlaskClient,
 ) -> None:
@@ -43,6 +35,7 @@ def test_dispatch_run_shows_the_form_with_tomorrow_and_the_horizon(
     assert "No dispatch has run yet." in html
 
 
+@pytest.mark.usefixtures("english")
 def test_dispatch_run_dispatches_and_lists_the_run(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -77,6 +70,7 @@ def test_dispatch_run_dispatches_and_lists_the_run(
         ({"first_day": TOMORROW.isoformat(), "days": ""}, "Enter the number of days."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_dispatch_run_rejects_bad_input_and_writes_nothing(
     db_session: Session, admin_client: FlaskClient, data: dict[str, str], message: str
 ) -> None:
@@ -86,6 +80,7 @@ def test_dispatch_run_rejects_bad_input_and_writes_nothing(
     assert runs(db_session) == 0
 
 
+@pytest.mark.usefixtures("english")
 def test_dispatch_run_reports_a_run_in_progress(
     db_session: Session, admin_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,25 +26,18 @@ from tests.factories import (
     CarePlanFactory,
     DecidableAssessmentFactory,
     PersonFactory,
-    PolicyVersionFactory,
     ProviderFactory,
     UserFactory,
 )
 
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    PolicyVersionFactory()
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()
-    return client
+pytestmark = pytest.mark.usefixtures("policy")
 
 
 def decisions(db_session: Session) -> list[EligibilityDecision]:
     return list(db_session.scalars(select(EligibilityDecision)))
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_new_shows_person_assessment_and_requested_setting(
     admin_client: FlaskClient,
 ) -> None:
@@ -62,6 +55,7 @@ def test_decision_new_shows_person_assessment_and_requested_setting(
     assert '<option selected value="elderly_care_institution">' in html
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_new_post_decides_and_shows_detail(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -89,6 +83,7 @@ def test_decision_new_post_decides_and_shows_detail(
     assert application.status is ApplicationStatus.DECIDED
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_detail_home_service_offers_a_care_plan_once(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -109,6 +104,7 @@ def test_decision_detail_home_service_offers_a_care_plan_once(
     assert decision.is_eligible
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_detail_moderate_home_service_offers_no_care_plan(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -131,6 +127,7 @@ def test_decision_detail_moderate_home_service_offers_no_care_plan(
     assert admin_client.get(f"/entitlements/{entitlement.id}/care-plan/new").status_code == 409
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_detail_severe_home_service_care_plan_action_works(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -159,6 +156,7 @@ def test_decision_detail_severe_home_service_care_plan_action_works(
     assert plan.provider_id == provider.id
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_detail_ineligible_lists_failed_rules(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -175,6 +173,7 @@ def test_decision_detail_ineligible_lists_failed_rules(
     assert "care-plan/new" not in html
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_detail_in_chinese(db_session: Session, admin_client: FlaskClient) -> None:
     application = DecidableAssessmentFactory().application
     location = admin_client.post(
@@ -188,6 +187,7 @@ def test_decision_detail_in_chinese(db_session: Session, admin_client: FlaskClie
 
 
 @pytest.mark.parametrize("data", [{"care_setting": "hospital"}, {}])
+@pytest.mark.usefixtures("english")
 def test_decision_new_bad_input_writes_nothing(
     db_session: Session, admin_client: FlaskClient, data: dict[str, str]
 ) -> None:
@@ -198,6 +198,7 @@ def test_decision_new_bad_input_writes_nothing(
     assert decisions(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_new_not_assessed_is_a_conflict(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -212,6 +213,7 @@ def test_decision_new_not_assessed_is_a_conflict(
     assert decisions(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_new_after_deciding_redirects_to_the_decision(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -223,6 +225,7 @@ def test_decision_new_after_deciding_redirects_to_the_decision(
     assert response.headers["Location"] == location
 
 
+@pytest.mark.usefixtures("english")
 def test_decision_pages_unknown_ids_are_404(admin_client: FlaskClient) -> None:
     assert admin_client.get("/applications/999999/decision/new").status_code == 404
     assert admin_client.get("/decisions/999999").status_code == 404
@@ -232,7 +235,6 @@ def test_decision_pages_unknown_ids_are_404(admin_client: FlaskClient) -> None:
 def test_decision_pages_forbidden_for_other_roles(
     db_session: Session, login_as: Any, trait: str
 ) -> None:
-    PolicyVersionFactory()
     application = DecidableAssessmentFactory().application
     client = login_as(UserFactory(**{trait: True}))
     url = f"/applications/{application.id}/decision/new"
@@ -248,6 +250,7 @@ def test_decision_pages_need_login(client: FlaskClient, db_session: Session) -> 
     assert "/login" in response.headers["Location"]
 
 
+@pytest.mark.usefixtures("english")
 def test_the_decision_form_asks_for_confirmation_first(admin_client: FlaskClient) -> None:
     application = DecidableAssessmentFactory().application
     html = admin_client.get(f"/applications/{application.id}/decision/new").get_data(as_text=True)

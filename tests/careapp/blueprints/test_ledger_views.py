@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,14 +31,6 @@ from tests.factories import (
 
 
 @pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()
-    return client
-
-
-@pytest.fixture
 def entitlement(db_session: Session) -> Entitlement:
     return beneficiary(db_session)
 
@@ -52,6 +43,7 @@ def audits(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEvent)) or 0
 
 
+@pytest.mark.usefixtures("english")
 def test_entitlement_page_lists_events_and_the_ledger_by_month(
     admin_client: FlaskClient, entitlement: Entitlement
 ) -> None:
@@ -67,6 +59,7 @@ def test_entitlement_page_lists_events_and_the_ledger_by_month(
     assert "/work-orders/new" not in html  # a cash subsidy needs no home-care company
 
 
+@pytest.mark.usefixtures("english")
 def test_a_home_service_entitlement_page_links_to_finding_a_provider(
     admin_client: FlaskClient,
 ) -> None:
@@ -75,6 +68,7 @@ def test_a_home_service_entitlement_page_links_to_finding_a_provider(
     assert f"/entitlements/{home.id}/work-orders/new" in html
 
 
+@pytest.mark.usefixtures("english")
 def test_a_moderate_home_service_entitlement_page_offers_no_provider_search(
     admin_client: FlaskClient,
 ) -> None:
@@ -85,6 +79,7 @@ def test_a_moderate_home_service_entitlement_page_offers_no_provider_search(
     assert "/work-orders/new" not in html
 
 
+@pytest.mark.usefixtures("english")
 def test_move_form_records_a_move_into_an_institution(
     admin_client: FlaskClient, db_session: Session, entitlement: Entitlement
 ) -> None:
@@ -121,6 +116,7 @@ def test_move_form_records_a_move_into_an_institution(
         ({"care_setting": "medical_care_institution"}, "Choose the institution"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_move_form_refuses_bad_input_writing_nothing(
     admin_client: FlaskClient,
     db_session: Session,
@@ -136,6 +132,7 @@ def test_move_form_refuses_bad_input_writing_nothing(
     assert (events(db_session), audits(db_session)) == before
 
 
+@pytest.mark.usefixtures("english")
 def test_hospital_stay_then_discharge_through_the_forms(
     admin_client: FlaskClient, db_session: Session, entitlement: Entitlement
 ) -> None:
@@ -159,6 +156,7 @@ def test_hospital_stay_then_discharge_through_the_forms(
     assert "27 days paid, 4 suspended" in page  # October: 5-8 suspended
 
 
+@pytest.mark.usefixtures("english")
 def test_overlapping_stay_is_refused_on_the_form(
     admin_client: FlaskClient, db_session: Session, entitlement: Entitlement
 ) -> None:
@@ -170,6 +168,7 @@ def test_overlapping_stay_is_refused_on_the_form(
     assert events(db_session) == 2  # the start and the first stay
 
 
+@pytest.mark.usefixtures("english")
 def test_end_form_ends_the_entitlement(
     admin_client: FlaskClient, db_session: Session, entitlement: Entitlement
 ) -> None:
@@ -201,6 +200,7 @@ def test_errors_are_shown_in_chinese(
     assert "出院日期" in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_fund_page_shows_the_month_by_category_setting_district_and_a_chart(
     admin_client: FlaskClient, db_session: Session, entitlement: Entitlement
 ) -> None:
@@ -223,6 +223,7 @@ def test_fund_page_shows_the_month_by_category_setting_district_and_a_chart(
 
 
 @pytest.mark.parametrize("url", ["/fund?month=2026-13", "/fund/ledger?month=oct"])
+@pytest.mark.usefixtures("english")
 def test_fund_pages_refuse_a_bad_month(admin_client: FlaskClient, url: str) -> None:
     response = admin_client.get(url)
     assert response.status_code == 400

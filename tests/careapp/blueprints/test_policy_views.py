@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -79,19 +78,6 @@ def form_data(**changes: Any) -> dict[str, str]:
     return data
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()
-    return client
-
-
-@pytest.fixture
-def policy(db_session: Session) -> Any:
-    return PolicyVersionFactory()
-
-
 def policy_events(db_session: Session) -> list[AuditEvent]:
     return list(db_session.scalars(select(AuditEvent).where(AuditEvent.action == "policy.create")))
 
@@ -100,6 +86,7 @@ def count(db_session: Session) -> int:
     return db_session.scalar(select(func.count()).select_from(PolicyVersion)) or 0
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_list_shows_versions_with_their_rules(
     admin_client: FlaskClient, policy: Any
 ) -> None:
@@ -131,10 +118,12 @@ def test_policy_list_shows_versions_with_their_rules(
     assert windows[2].startswith("Entitlements start on the decision date; appeal within 30 days")
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_list_says_when_there_is_no_version(admin_client: FlaskClient) -> None:
     assert "No policy version is stored yet." in admin_client.get("/policy").get_data(True)
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_is_prefilled_from_the_version_in_force(
     admin_client: FlaskClient, policy: Any
 ) -> None:
@@ -156,6 +145,7 @@ def test_policy_new_is_prefilled_from_the_version_in_force(
     assert '<option selected value="decision">' in html
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_creates_a_version_and_audits(
     admin_client: FlaskClient, db_session: Session, policy: Any
 ) -> None:
@@ -243,6 +233,7 @@ def test_policy_new_creates_a_version_and_audits(
         ({"min_disability_months": ""}, "Enter a whole number."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_policy_new_refuses_bad_input_writing_nothing(
     admin_client: FlaskClient,
     db_session: Session,
@@ -258,6 +249,7 @@ def test_policy_new_refuses_bad_input_writing_nothing(
     assert policy_events(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_refuses_a_missing_table_cell(
     admin_client: FlaskClient, db_session: Session, policy: Any
 ) -> None:
@@ -268,6 +260,7 @@ def test_policy_new_refuses_a_missing_table_cell(
     assert count(db_session) == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_refuses_a_date_taken_by_a_scheduled_version(
     admin_client: FlaskClient, db_session: Session, policy: Any
 ) -> None:
@@ -302,6 +295,7 @@ def test_policy_pages_are_forbidden_to_non_administrators(
     assert count(db_session) == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_admin_home_links_to_the_policy_pages(admin_client: FlaskClient) -> None:
     assert 'href="/policy"' in admin_client.get("/").get_data(as_text=True)
 
@@ -317,6 +311,7 @@ def field_errors(html: str, name: str) -> list[str]:
     return re.findall(r'<small class="field-error">([^<]*)</small>', found.group(1))
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_shows_the_figures_in_force_in_yuan(
     admin_client: FlaskClient, db_session: Session
 ) -> None:
@@ -341,6 +336,7 @@ def test_policy_new_shows_the_figures_in_force_in_yuan(
     assert 'data-testid="policy-per-visit">Paid per visit, within the monthly budget<' in html
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_stores_the_typed_yuan_as_exact_fen(
     admin_client: FlaskClient, db_session: Session, policy: Any
 ) -> None:
@@ -404,6 +400,7 @@ def test_policy_new_stores_the_typed_yuan_as_exact_fen(
         ("home_service_monthly_budget", "-0.01", "An amount cannot be negative."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_policy_new_refuses_bad_amounts_on_their_field(
     admin_client: FlaskClient,
     db_session: Session,
@@ -421,6 +418,7 @@ def test_policy_new_refuses_bad_amounts_on_their_field(
     assert policy_events(db_session) == []
 
 
+@pytest.mark.usefixtures("english")
 def test_policy_new_refuses_a_missing_rate(
     admin_client: FlaskClient, db_session: Session, policy: Any
 ) -> None:

@@ -7,9 +7,7 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -25,8 +23,7 @@ from careapp.models import (
     ObjectionStatus,
     ReminderStatus,
 )
-from tests.careapp.blueprints.test_applications import counting_selects
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -34,11 +31,12 @@ from tests.factories import (
     CarePlanFactory,
     EntitlementFactory,
     ObjectionFactory,
-    PolicyVersionFactory,
     ProviderFactory,
     ReassessmentReminderFactory,
     UserFactory,
 )
+
+pytestmark = pytest.mark.usefixtures("policy")
 
 
 def count(session: Session, model: type) -> int:
@@ -51,18 +49,6 @@ def invalid_fields(page: str) -> list[str]:
 
 def invalid_fieldsets(page: str) -> int:
     return page.count('<fieldset aria-invalid="true"')
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    PolicyVersionFactory()
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
-
-
-def english(client: FlaskClient) -> None:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
 
 
 def decided(decided_on: dt.date) -> Any:
@@ -130,11 +116,11 @@ def test_review_send_back_returns_to_the_assessors(
     assert "评估中" in page
 
 
+@pytest.mark.usefixtures("english")
 def test_review_in_the_wrong_state_is_a_conflict_in_english(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
     application = ApplicationFactory(assigned=True)
-    english(admin_client)
     response = admin_client.post(
         f"/applications/{application.id}/review", data={"outcome": "approve"}
     )
@@ -427,14 +413,14 @@ def test_ties_page_records_a_tie(db_session: Session, admin_client: FlaskClient)
 
 
 def test_reminders_page_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient
+    db_session: Session, admin_client: FlaskClient, count_queries: Statements
 ) -> None:
     ReassessmentReminderFactory()
-    with counting_selects(app) as few:
+    with count_queries.counted() as few:
         assert admin_client.get("/reassessments").status_code == 200
     for _ in range(8):
         ReassessmentReminderFactory()
-    with counting_selects(app) as many:
+    with count_queries.counted() as many:
         page = admin_client.get("/reassessments").get_data(as_text=True)
     assert page.count('data-testid="reminder-') == 9
-    assert len(many) == len(few)
+    assert len(many.selects()) == len(few.selects())

@@ -20,13 +20,6 @@ from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def admin_client(login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    return client
-
-
 def evaluation(provider_id: int, month: dt.date, before: str, after: str) -> Any:
     return ProviderQualityEvaluation(
         provider_id=provider_id, month=month, planned=50, completed=45, missed=5, late=2,
@@ -39,6 +32,7 @@ def evaluation(provider_id: int, month: dt.date, before: str, after: str) -> Any
     )  # fmt: skip
 
 
+@pytest.mark.usefixtures("english")
 def test_admin_provider_list_shows_status_kind_districts_and_last_month(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -70,6 +64,7 @@ def test_provider_list_is_chinese_by_default(db_session: Session, login_as: Any)
     assert "正常" in page  # the provider status, not the policy's "有效"
 
 
+@pytest.mark.usefixtures("english")
 def test_admin_provider_page_shows_evaluations_history_alerts_and_complaints(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -95,6 +90,7 @@ def test_admin_provider_page_shows_evaluations_history_alerts_and_complaints(
     assert 'data-testid="lift-suspension"' not in page  # not suspended
 
 
+@pytest.mark.usefixtures("english")
 def test_admin_lifts_a_suspension(db_session: Session, admin_client: FlaskClient) -> None:
     provider = ProviderFactory(status=ProviderStatus.SUSPENDED)
     page = admin_client.get(f"/providers/{provider.id}").get_data(as_text=True)
@@ -120,6 +116,7 @@ def test_admin_lifts_a_suspension(db_session: Session, admin_client: FlaskClient
     assert db_session.scalar(select(func.count()).select_from(SuspensionLift)) == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_admin_records_and_resolves_a_complaint(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -168,6 +165,7 @@ def test_admin_records_and_resolves_a_complaint(
         ({"channel": "fax"}, "Not a valid choice."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_complaint_form_errors(
     db_session: Session, admin_client: FlaskClient, data: dict[str, str], message: str
 ) -> None:
@@ -181,6 +179,7 @@ def test_complaint_form_errors(
     assert db_session.scalar(select(func.count()).select_from(Complaint)) == 0
 
 
+@pytest.mark.usefixtures("english")
 def test_resolve_form_needs_a_decision_and_a_note(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
@@ -220,6 +219,7 @@ def test_manager_sees_only_their_own_providers_quality(db_session: Session, logi
     assert client.get(f"/providers/{own.id}").status_code == 403
 
 
+@pytest.mark.usefixtures("english")
 def test_satisfaction_report_page_and_csv(db_session: Session, admin_client: FlaskClient) -> None:
     provider = ProviderFactory(name="=HYPERLINK(1)")
     for day, stars in ((dt.date(2026, 10, 3), 5), (dt.date(2026, 10, 4), 4),
@@ -256,12 +256,14 @@ def test_satisfaction_report_page_and_csv(db_session: Session, admin_client: Fla
     "query", ["from=2026-13&to=2026-11", "from=abc", "from=2026-11&to=2026-10",
               "from=2020-01&to=2026-10"],
 )  # fmt: skip
+@pytest.mark.usefixtures("english")
 def test_satisfaction_report_bad_range_is_a_400(admin_client: FlaskClient, query: str) -> None:
     response = admin_client.get(f"/quality/satisfaction?{query}")
     assert response.status_code == 400
     assert admin_client.get(f"/quality/satisfaction.csv?{query}").status_code == 400
 
 
+@pytest.mark.usefixtures("english")
 def test_satisfaction_report_defaults_to_the_last_six_months(
     admin_client: FlaskClient,
 ) -> None:

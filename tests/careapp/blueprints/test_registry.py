@@ -4,42 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.identity import make_resident_id
 from careapp.models import AuditEvent, Person, Role
 from careapp.security import DataProtector
-from careapp.services.reference import ensure_districts
+from tests.conftest import Statements
 from tests.factories import ApplicationFactory, PersonFactory, UserFactory
+
+pytestmark = pytest.mark.usefixtures("districts")
 
 NEW_ID = make_resident_id("320623", dt.date(1944, 4, 4), 17)
 
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-@contextmanager
-def counting_queries(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT"):  # not SAVEPOINT bookkeeping
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def invalid_fields(page: str) -> list[str]:
@@ -67,13 +50,6 @@ def form_data(**changes: str) -> dict[str, str]:
     }
     data.update(changes)
     return data
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as) -> FlaskClient:  # type: ignore[no-untyped-def]
-    ensure_districts(db_session)
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    return client
 
 
 # --- access -----------------------------------------------------------------------------------
@@ -166,15 +142,15 @@ def test_person_list_searches_by_name(db_session: Session, admin_client: FlaskCl
 
 
 def test_person_list_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient
+    db_session: Session, admin_client: FlaskClient, count_queries: Statements
 ) -> None:
     PersonFactory.create_batch(2)
-    with counting_queries(app) as few:
+    with count_queries.counted() as few:
         assert admin_client.get("/people").status_code == 200
     PersonFactory.create_batch(15)
-    with counting_queries(app) as many:
+    with count_queries.counted() as many:
         assert admin_client.get("/people").status_code == 200
-    assert len(many) == len(few) <= 3
+    assert len(many.selects()) == len(few.selects()) <= 3
 
 
 def test_person_list_pages_through_many_people(

@@ -10,7 +10,6 @@ from typing import Any
 import icalendar
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
@@ -29,22 +28,6 @@ from tests.factories import (
 )
 
 DAY = TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()
-    return client
 
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
@@ -67,6 +50,7 @@ def booked(caregiver: Caregiver, start: dt.datetime, order: int = 1) -> Visit:
     return visit
 
 
+@pytest.mark.usefixtures("english")
 def test_roster_week_shows_caregivers_by_day_and_unassigned_reasons(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -78,7 +62,7 @@ def test_roster_week_shows_caregivers_by_day_and_unassigned_reasons(
         unassigned_reason="daily_limit_reached",
     )
     theirs = booked(CaregiverFactory(), at(9))
-    client = english(login_as(manager))
+    client = login_as(manager)
     response = client.get(f"/roster/week?day={DAY.isoformat()}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -94,13 +78,14 @@ def test_roster_week_shows_caregivers_by_day_and_unassigned_reasons(
     assert client.get("/roster/week?day=nope").status_code == 400
 
 
+@pytest.mark.usefixtures("english")
 def test_move_a_visit_from_the_visit_page(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
     wang = CaregiverFactory(provider=provider, name="王护理")
     li = CaregiverFactory(provider=provider, name="李护理")
     visit = booked(wang, at(9))
-    client = english(login_as(manager))
+    client = login_as(manager)
     page = client.get(f"/roster/visits/{visit.id}").get_data(as_text=True)
     assert 'data-testid="move-visit"' in page
     assert "李护理" in page
@@ -117,6 +102,7 @@ def test_move_a_visit_from_the_visit_page(
     assert "The visit was moved." in client.get(response.headers["Location"]).get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_a_refused_move_is_a_409_with_the_reason(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -124,7 +110,7 @@ def test_a_refused_move_is_a_409_with_the_reason(
     li = CaregiverFactory(provider=provider)
     visit = booked(wang, at(9))
     booked(li, at(10), order=1)
-    client = english(login_as(manager))
+    client = login_as(manager)
     response = client.post(
         f"/roster/visits/{visit.id}/move", data={"caregiver_id": li.id, "start": "10:30"}
     )
@@ -140,6 +126,7 @@ def test_a_refused_move_is_a_409_with_the_reason(
     assert visit.caregiver_id == wang.id
 
 
+@pytest.mark.usefixtures("english")
 def test_a_move_with_long_travel_shows_the_minutes_and_waits_for_a_yes(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -149,7 +136,7 @@ def test_a_move_with_long_travel_shows_the_minutes_and_waits_for_a_yes(
     far = booked(li, at(13))
     far.person.home_lat = 32.0 + 50 / 111.195  # 50 km north: about 150 minutes away
     db_session.flush()
-    client = english(login_as(manager))
+    client = login_as(manager)
     data = {"caregiver_id": li.id, "start": "09:00"}
 
     asked = client.post(f"/roster/visits/{visit.id}/move", data=data)
@@ -281,6 +268,7 @@ def test_calendar_link_created_by_the_manager_then_revoked(
     assert client.get("/calendar/unknown-token.ics").status_code == 404
 
 
+@pytest.mark.usefixtures("english")
 def test_my_day_shows_route_order_travel_map_and_calendar_link(
     db_session: Session, login_as: Any, provider: Provider
 ) -> None:
@@ -290,7 +278,7 @@ def test_my_day_shows_route_order_travel_map_and_calendar_link(
     first.route_order, first.travel_minutes = 1, 6
     second.route_order, second.travel_minutes = 2, 9
     db_session.flush()
-    phone = english(login_as(nurse.user))
+    phone = login_as(nurse.user)
     html = phone.get("/my-day").get_data(as_text=True)
     assert html.index(f'data-testid="visit-{first.id}"') < html.index(
         f'data-testid="visit-{second.id}"'

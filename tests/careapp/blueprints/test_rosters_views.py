@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
@@ -25,22 +24,7 @@ from tests.factories import (
 DAY = TODAY + dt.timedelta(days=1)
 
 
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
+@pytest.mark.usefixtures("english")
 def test_roster_day_shows_routes_and_unassigned_visits(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -61,7 +45,7 @@ def test_roster_day_shows_routes_and_unassigned_visits(
         visit_on=DAY,
         unassigned_reason="daily_limit_reached",
     )
-    client = english(login_as(manager))
+    client = login_as(manager)
     page = client.get(f"/roster?day={DAY.isoformat()}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -94,10 +78,11 @@ def test_roster_day_never_shows_another_provider_visits(
 
 
 @pytest.mark.parametrize("bad", ["tomorrow", "2026-13-01", "2026-11-31", "24/11/2026"])
+@pytest.mark.usefixtures("english")
 def test_roster_day_rejects_a_bad_date(
     db_session: Session, login_as: Any, manager: User, bad: str
 ) -> None:
-    client = english(login_as(manager))
+    client = login_as(manager)
     response = client.get(f"/roster?day={bad}")
     assert response.status_code == 400
     assert "The day must be a date like 2026-11-24." in response.get_data(as_text=True)
@@ -117,6 +102,7 @@ def test_roster_day_needs_a_login(client: FlaskClient) -> None:
     assert "/login" in response.headers["Location"]
 
 
+@pytest.mark.usefixtures("english")
 def test_roster_visit_shows_one_own_visit(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -130,7 +116,7 @@ def test_roster_visit_shows_one_own_visit(
         planned_end=start + dt.timedelta(minutes=60),
         status=VisitStatus.ASSIGNED,
     )
-    client = english(login_as(manager))
+    client = login_as(manager)
     response = client.get(f"/roster/visits/{visit.id}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -161,6 +147,7 @@ def test_roster_visit_of_another_provider_is_not_found(
         ((None, None), ["no_location"], "Checked in without a location from the phone — flagged"),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_roster_visit_says_where_the_caregiver_checked_in(
     db_session: Session,
     login_as: Any,
@@ -186,12 +173,13 @@ def test_roster_visit_says_where_the_caregiver_checked_in(
     )
     visit.person.home_lat, visit.person.home_lon = 32.0, 120.86
     db_session.flush()
-    html = english(login_as(manager)).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
+    html = login_as(manager).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
     assert label in html
     if flags:
         assert "at the client&#39;s home" not in html
 
 
+@pytest.mark.usefixtures("english")
 def test_cancelling_a_visit_asks_for_confirmation_first(
     db_session: Session, login_as: Any, provider: Provider, manager: User
 ) -> None:
@@ -204,5 +192,5 @@ def test_cancelling_a_visit_asks_for_confirmation_first(
         planned_end=start + dt.timedelta(minutes=60),
         status=VisitStatus.ASSIGNED,
     )
-    html = english(login_as(manager)).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
+    html = login_as(manager).get(f"/roster/visits/{visit.id}").get_data(as_text=True)
     assert 'data-confirm="Cancel this visit? A cancelled visit cannot be restored."' in html

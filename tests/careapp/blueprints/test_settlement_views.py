@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +21,6 @@ def admin_user(db_session: Session) -> User:
     return UserFactory(admin=True)
 
 
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()
-    return client
-
-
 @pytest.fixture
 def company(db_session: Session) -> Provider:
     """A company with October's visits: 80.00 paid, one held by an open flag."""
@@ -39,10 +32,11 @@ def company(db_session: Session) -> Provider:
     return found
 
 
+@pytest.mark.usefixtures("english")
 def test_the_administrator_issues_the_month_and_the_difference_falls_to_zero(
     db_session: Session, login_as: Any, admin_user: User, company: Provider
 ) -> None:
-    client = english(login_as(admin_user))
+    client = login_as(admin_user)
     html = client.get("/settlement?month=2026-10").get_data(as_text=True)
     assert "甲照护公司" in html
     assert f'data-testid="difference-{company.id}"><strong>80.00</strong>' in html
@@ -62,6 +56,7 @@ def test_the_administrator_issues_the_month_and_the_difference_falls_to_zero(
     assert "A month is settled only after it has ended." in html
 
 
+@pytest.mark.usefixtures("english")
 def test_a_manager_downloads_their_sealed_statement_and_not_another_providers(
     app: Flask,
     db_session: Session,
@@ -69,7 +64,7 @@ def test_a_manager_downloads_their_sealed_statement_and_not_another_providers(
     admin_user: User,
     company: Provider,
 ) -> None:
-    english(login_as(admin_user)).post("/settlement/2026-10/issue")
+    login_as(admin_user).post("/settlement/2026-10/issue")
     statement = db_session.scalar(
         select(SettlementStatement).where(SettlementStatement.provider_id == company.id)
     )
@@ -101,10 +96,11 @@ def test_a_manager_downloads_their_sealed_statement_and_not_another_providers(
     assert statement.number not in outsider.get("/settlement/statements").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_the_ledger_and_fund_pages_show_home_care_money(
     db_session: Session, login_as: Any, admin_user: User, company: Provider
 ) -> None:
-    client = english(login_as(admin_user))
+    client = login_as(admin_user)
     ledger_page = client.get("/fund/ledger?month=2026-10").get_data(as_text=True)
     assert "1 visits settled, 80.00 yuan" in ledger_page
     fund_page = client.get("/fund?month=2026-10").get_data(as_text=True)
@@ -125,10 +121,11 @@ def test_the_settlement_page_is_in_chinese_by_default(
     assert 'data-testid="month-error"' in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_issuing_statements_asks_for_confirmation_first(
     db_session: Session, login_as: Any, admin_user: User, company: Provider
 ) -> None:
-    html = english(login_as(admin_user)).get("/settlement?month=2026-10").get_data(as_text=True)
+    html = login_as(admin_user).get("/settlement?month=2026-10").get_data(as_text=True)
     assert (
         'data-confirm="Issue the statement of 甲照护公司? An issued statement is never edited."'
     ) in html

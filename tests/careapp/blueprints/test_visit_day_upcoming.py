@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -20,18 +19,6 @@ from tests.factories import CaregiverUserFactory, PersonFactory, caregiver_visit
 
 TOMORROW = TODAY + dt.timedelta(days=1)
 DAY_AFTER = TODAY + dt.timedelta(days=2)
-
-
-@pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return CaregiverUserFactory()
-
-
-@pytest.fixture
-def phone(caregiver: Caregiver, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(caregiver.user)
-    client.post("/lang/en")
-    return client
 
 
 def section(page: str, day: dt.date) -> str:

@@ -7,10 +7,9 @@ import re
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import refresh
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import PermissionDeniedError
@@ -18,7 +17,7 @@ from careapp.models import RatingChannel, Role, SatisfactionRating, Visit
 from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW
+from tests.conftest import NOW, Statements
 from tests.factories import (
     CaregiverFactory,
     PersonFactory,
@@ -26,14 +25,6 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
 )
-
-
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    client: FlaskClient = login_as(UserFactory(admin=True))
-    client.post("/lang/en")
-    refresh()
-    return client
 
 
 def visit(
@@ -83,6 +74,7 @@ def listed(html: str) -> list[int]:
     return [int(i) for i in re.findall(r'data-testid="visit-row" data-visit-id="(\d+)"', html)]
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_shows_masked_names_and_the_phone_rating_only_where_it_can_be_given(
     admin_client: FlaskClient, city: dict[str, Any]
 ) -> None:
@@ -100,6 +92,7 @@ def test_visit_list_shows_masked_names_and_the_phone_rating_only_where_it_can_be
     assert links == [f"/visits/{city['to_rate'].id}/phone-rating"]
 
 
+@pytest.mark.usefixtures("english")
 def test_the_phone_rating_link_leads_to_the_existing_form_and_records_the_rating(
     db_session: Session, admin_client: FlaskClient, city: dict[str, Any]
 ) -> None:
@@ -136,6 +129,7 @@ def test_the_phone_rating_link_leads_to_the_existing_form_and_records_the_rating
         ("person=100%25", []),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_visit_list_filters(
     admin_client: FlaskClient, city: dict[str, Any], query: str, expected: list[str]
 ) -> None:
@@ -158,6 +152,7 @@ def test_visit_list_filters(
         ("caregiver=" + "x" * 51, "Field cannot be longer than 50 characters."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_visit_list_bad_filters_are_form_errors(
     admin_client: FlaskClient, city: dict[str, Any], query: str, message: str
 ) -> None:
@@ -211,6 +206,7 @@ def test_search_visits_pages_and_refuses_non_admins(
         search_visits(db_session, manager, VisitFilter())
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_pager_keeps_the_filters(
     admin_client: FlaskClient, city: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -228,27 +224,20 @@ def test_visit_list_pager_keeps_the_filters(
     assert ">Previous<" in following
 
 
+@pytest.mark.usefixtures("english")
 def test_visit_list_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin_client: FlaskClient, city: dict[str, Any]
+    db_session: Session,
+    admin_client: FlaskClient,
+    city: dict[str, Any],
+    count_queries: Statements,
 ) -> None:
-    engine = app.extensions["careapp.engine"]
-
-    def count_queries() -> int:
-        statements: list[str] = []
-
-        def listener(*args: Any) -> None:
-            if args[2].lstrip().upper().startswith("SELECT"):
-                statements.append(args[2])
-
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+    def selects() -> int:
+        with count_queries.counted() as sent:
             assert admin_client.get("/visits").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
-        return len(statements)
+        return len(sent.selects())
 
-    few = count_queries()
+    few = selects()
     provider = ProviderFactory()
     for day in range(10):
         visit(f"周{day}号", f"吴{day}号", provider, dt.date(2026, 11, 1) + dt.timedelta(days=day))
-    assert count_queries() == few
+    assert selects() == few

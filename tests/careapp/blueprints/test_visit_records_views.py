@@ -26,14 +26,12 @@ from careapp.models import (
     VerificationMethod,
     Visit,
 )
-from careapp.services.catalogue import ensure_service_catalogue
 from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverUserFactory,
     EntitlementFactory,
     ProviderFactory,
-    UserFactory,
     VisitFactory,
     caregiver_visit,
     provider_care_plan,
@@ -52,22 +50,6 @@ def provider(caregiver: Caregiver) -> Provider:
     return caregiver.provider
 
 
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
-
-
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
-@pytest.fixture
-def manager_client(login_as: Any, manager: User) -> FlaskClient:
-    return english(login_as(manager))
-
-
 def missed_visit(caregiver: Caregiver, **changes: object) -> Visit:
     return caregiver_visit(caregiver, status=VisitStatus.MISSED, **changes)
 
@@ -79,6 +61,7 @@ def other_providers_visit() -> Visit:
 # --- the page and the alert offer the actions ----------------------------------------------
 
 
+@pytest.mark.usefixtures("english")
 def test_missed_visit_page_offers_reschedule_and_manual_entry(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -91,6 +74,7 @@ def test_missed_visit_page_offers_reschedule_and_manual_entry(
     assert "Enter this visit by hand" in html
 
 
+@pytest.mark.usefixtures("english")
 def test_upcoming_visit_page_offers_cancel_only(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -101,6 +85,7 @@ def test_upcoming_visit_page_offers_cancel_only(
     assert 'data-testid="manual-entry"' not in html  # tomorrow has not happened yet
 
 
+@pytest.mark.usefixtures("english")
 def test_missed_visit_alert_offers_reschedule(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver, provider: Provider
 ) -> None:
@@ -148,6 +133,7 @@ def manual_form(**changes: Any) -> dict[str, Any]:
     return data | changes
 
 
+@pytest.mark.usefixtures("english")
 def test_manual_entry_completes_the_visit_and_shows_the_rating_link(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -173,6 +159,7 @@ def test_manual_entry_completes_the_visit_and_shows_the_rating_link(
     assert "phone battery dead" in page
 
 
+@pytest.mark.usefixtures("english")
 def test_reschedule_with_long_travel_asks_then_takes_the_managers_yes(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver, provider: Provider
 ) -> None:
@@ -222,6 +209,7 @@ def test_reschedule_with_long_travel_asks_then_takes_the_managers_yes(
         ({"caregiver_id": "abc"}, "Invalid Choice: could not coerce."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_manual_entry_bad_input_is_a_form_error(
     db_session: Session,
     manager_client: FlaskClient,
@@ -239,6 +227,7 @@ def test_manual_entry_bad_input_is_a_form_error(
     assert visit.status is VisitStatus.MISSED
 
 
+@pytest.mark.usefixtures("english")
 def test_manual_entry_of_a_completed_visit_is_a_conflict(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -262,6 +251,7 @@ def reschedule_form(**changes: Any) -> dict[str, Any]:
     return data | changes
 
 
+@pytest.mark.usefixtures("english")
 def test_reschedule_makes_a_new_visit(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -280,6 +270,7 @@ def test_reschedule_makes_a_new_visit(
     assert "This missed visit has already been rescheduled." in again.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_reschedule_with_a_caregiver(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -307,6 +298,7 @@ def test_reschedule_with_a_caregiver(
         ({"start": "19:30"}, "The start is outside the visit&#39;s time window."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_reschedule_bad_input_is_a_form_error(
     db_session: Session,
     manager_client: FlaskClient,
@@ -328,6 +320,7 @@ def test_reschedule_bad_input_is_a_form_error(
 # --- cancel -------------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("english")
 def test_cancel_a_visit(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -348,6 +341,7 @@ def test_cancel_a_visit(
         ("x" * 201, 400, "Keep this under 200 characters."),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_cancel_bad_input_is_a_form_error(
     db_session: Session,
     manager_client: FlaskClient,
@@ -364,6 +358,7 @@ def test_cancel_bad_input_is_a_form_error(
     assert visit.status is VisitStatus.ASSIGNED
 
 
+@pytest.mark.usefixtures("english")
 def test_cancel_a_started_visit_is_a_conflict(
     db_session: Session, manager_client: FlaskClient, caregiver: Caregiver
 ) -> None:
@@ -386,6 +381,7 @@ def test_cancel_a_started_visit_is_a_conflict(
         ("cancel", {"reason": "住院"}),
     ],
 )
+@pytest.mark.usefixtures("english")
 def test_another_providers_visit_is_404(
     db_session: Session, manager_client: FlaskClient, path: str, data: dict[str, Any]
 ) -> None:
@@ -397,6 +393,7 @@ def test_another_providers_visit_is_404(
     assert other.status is VisitStatus.MISSED
 
 
+@pytest.mark.usefixtures("english")
 def test_another_providers_manual_entry_receipt_is_404(
     db_session: Session, manager_client: FlaskClient
 ) -> None:
@@ -407,16 +404,7 @@ def test_another_providers_manual_entry_receipt_is_404(
 # --- volunteer care plans -----------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_client(db_session: Session, login_as: Any) -> FlaskClient:
-    return english(login_as(UserFactory(admin=True)))
-
-
-@pytest.fixture
-def items(db_session: Session) -> dict[str, ServiceItem]:
-    return {item.code: item for item in ensure_service_catalogue(db_session)}
-
-
+@pytest.mark.usefixtures("english")
 def test_volunteer_plan_beside_the_paid_plan(
     db_session: Session, admin_client: FlaskClient, items: dict[str, ServiceItem]
 ) -> None:
@@ -452,6 +440,7 @@ def test_volunteer_plan_beside_the_paid_plan(
     assert 'data-testid="monthly-total"' not in detail
 
 
+@pytest.mark.usefixtures("english")
 def test_volunteer_plan_bad_input_is_a_form_error(
     db_session: Session, admin_client: FlaskClient, items: dict[str, ServiceItem]
 ) -> None:
@@ -472,6 +461,7 @@ def test_volunteer_plan_bad_input_is_a_form_error(
     assert "Choose at least one service item." in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_volunteer_plan_page_without_a_budget(
     db_session: Session, admin_client: FlaskClient
 ) -> None:

@@ -25,19 +25,6 @@ from tests.factories import (
 HOME = {"lat": "32.0", "lon": "120.86"}
 
 
-@pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return CaregiverUserFactory()
-
-
-@pytest.fixture
-def phone(caregiver: Caregiver, login_as: Any) -> FlaskClient:
-    """The caregiver's logged-in phone, in English."""
-    client: FlaskClient = login_as(caregiver.user)
-    client.post("/lang/en")
-    return client
-
-
 def reload(session: Session, visit: Visit) -> Visit:
     session.expire_all()
     return session.get_one(Visit, visit.id)

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from flask_babel import refresh
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,12 +29,6 @@ def home_provider(**overrides: Any) -> Any:
     return provider
 
 
-def english(client: FlaskClient) -> FlaskClient:
-    client.post("/lang/en")
-    refresh()  # test requests share one app context, where Flask-Babel caches the locale
-    return client
-
-
 def the_order(db_session: Session) -> WorkOrder:
     db_session.expire_all()
     return db_session.scalars(select(WorkOrder)).one()
@@ -49,6 +42,7 @@ def pending(db_session: Session, order: WorkOrder) -> WorkOrderOffer:
     ).one()
 
 
+@pytest.mark.usefixtures("english")
 def test_new_client_from_offer_to_care_plan(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
@@ -56,7 +50,7 @@ def test_new_client_from_offer_to_care_plan(
     chosen, other = home_provider(name="甲公司"), home_provider(name="乙公司")
     entitlement = EntitlementFactory()
     admin = UserFactory(admin=True)
-    english(login_as(admin))
+    login_as(admin)
     page = client.get(f"/entitlements/{entitlement.id}/care-plan/new").get_data(as_text=True)
     assert "Find a provider" in page
     page = client.get(f"/entitlements/{entitlement.id}/work-orders/new").get_data(as_text=True)
@@ -74,7 +68,7 @@ def test_new_client_from_offer_to_care_plan(
     assert again.headers["Location"].endswith(f"/work-orders/{order.id}")
 
     # The chosen company's manager refuses, first without a reason.
-    english(login_as(UserFactory(manager=True, provider=chosen)))
+    login_as(UserFactory(manager=True, provider=chosen))
     page = client.get("/my-offers").get_data(as_text=True)
     assert f'data-testid="offer-{offer.id}"' in page
     response = client.post(f"/my-offers/{offer.id}/refuse", data={"refusal_reason": ""})
@@ -88,14 +82,14 @@ def test_new_client_from_offer_to_care_plan(
     assert client.post(f"/my-offers/{second.id}/accept").status_code == 404
     assert f'data-testid="offer-{second.id}"' not in client.get("/my-offers").get_data(as_text=True)
 
-    english(login_as(UserFactory(manager=True, provider=other)))
+    login_as(UserFactory(manager=True, provider=other))
     assert client.post(f"/my-offers/{second.id}/accept").status_code == 302
     response = client.post(f"/my-offers/{second.id}/accept")  # twice: a form error, not a 500
     assert response.status_code == 409
     assert 'data-testid="offer-error"' in response.get_data(as_text=True)
     assert the_order(db_session).status is WorkOrderStatus.ACCEPTED
 
-    english(login_as(admin))
+    login_as(admin)
     page = client.get(f"/work-orders/{order.id}").get_data(as_text=True)
     assert 'data-testid="make-plan"' in page
     assert "No staff" in page
@@ -118,13 +112,14 @@ def test_new_client_from_offer_to_care_plan(
     assert the_order(db_session).new_care_plan_id == plan.id
 
 
+@pytest.mark.usefixtures("english")
 def test_care_plan_for_another_provider_than_the_accepted_one_is_a_form_error(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
     ensure_service_catalogue(db_session)
     accepted, other = home_provider(), home_provider()
     entitlement = EntitlementFactory()
-    english(login_as(UserFactory(admin=True)))
+    login_as(UserFactory(admin=True))
     client.post(f"/entitlements/{entitlement.id}/work-orders/new", data={"reason": "new_client"})
     order = the_order(db_session)
     client.post(f"/work-orders/{order.id}/assign", data={"assign-provider_id": str(accepted.id)})
@@ -145,11 +140,12 @@ def test_care_plan_for_another_provider_than_the_accepted_one_is_a_form_error(
     assert db_session.scalars(select(CarePlan)).all() == []
 
 
+@pytest.mark.usefixtures("english")
 def test_escalated_order_heads_the_list_and_is_assigned_directly(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
     suspended = home_provider(status=ProviderStatus.SUSPENDED, name="停业公司")
-    english(login_as(UserFactory(admin=True)))
+    login_as(UserFactory(admin=True))
     older = EntitlementFactory()
     client.post(f"/entitlements/{older.id}/work-orders/new", data={"reason": "new_client"})
     [order] = db_session.scalars(select(WorkOrder)).all()
@@ -215,43 +211,46 @@ def test_pages_render_for_their_role_with_no_orders(
     assert client.get(path).status_code == 200
 
 
+@pytest.mark.usefixtures("english")
 def test_roster_page_alerts_the_manager_of_an_offer(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
     provider = home_provider()
-    english(login_as(UserFactory(admin=True)))
+    login_as(UserFactory(admin=True))
     entitlement = EntitlementFactory()
     client.post(f"/entitlements/{entitlement.id}/work-orders/new", data={"reason": "new_client"})
-    english(login_as(UserFactory(manager=True, provider=provider)))
+    login_as(UserFactory(manager=True, provider=provider))
     page = client.get("/roster").get_data(as_text=True)
     assert "A new client is offered to you" in page
     assert 'data-testid="answer-offer-' in page
 
 
+@pytest.mark.usefixtures("english")
 def test_refusing_an_answered_offer_shows_the_error(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
     provider = home_provider()
-    english(login_as(UserFactory(admin=True)))
+    login_as(UserFactory(admin=True))
     entitlement = EntitlementFactory()
     client.post(f"/entitlements/{entitlement.id}/work-orders/new", data={"reason": "new_client"})
     offer = pending(db_session, the_order(db_session))
-    english(login_as(UserFactory(manager=True, provider=provider)))
+    login_as(UserFactory(manager=True, provider=provider))
     assert client.post(f"/my-offers/{offer.id}/accept").status_code == 302
     response = client.post(f"/my-offers/{offer.id}/refuse", data={"refusal_reason": "late"})
     assert response.status_code == 409
     assert "already been answered" in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("english")
 def test_the_offer_reminder_leaves_the_roster_page_once_accepted(
     db_session: Session, client: FlaskClient, login_as: Any
 ) -> None:
     provider = home_provider()
-    english(login_as(UserFactory(admin=True)))
+    login_as(UserFactory(admin=True))
     entitlement = EntitlementFactory()
     client.post(f"/entitlements/{entitlement.id}/work-orders/new", data={"reason": "new_client"})
     offer = pending(db_session, the_order(db_session))
-    english(login_as(UserFactory(manager=True, provider=provider)))
+    login_as(UserFactory(manager=True, provider=provider))
     assert "A new client is offered to you" in client.get("/roster").get_data(as_text=True)
     assert client.post(f"/my-offers/{offer.id}/accept").status_code == 302
     page = client.get("/roster").get_data(as_text=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 from careapp.cli.secrets import write_secrets, write_signing_key
 from careapp.reports.pdf import render_assessment_conclusion
 from careapp.reports.seal import check_seal, load_signer, seal_pdf
-from tests.careapp.reports.test_pdf import DATA
+from tests.factories import CONCLUSION_DATA
 
 
 def test_write_signing_key_creates_the_key_once_and_records_its_paths(tmp_path: Path) -> None:
@@ -23,7 +23,7 @@ def test_write_signing_key_creates_the_key_once_and_records_its_paths(tmp_path: 
     assert not write_signing_key(env)  # a second `make run` keeps the key
     assert Path(key).read_bytes() == before
     assert env.read_text().count("CAREAPP_SIGNING_KEY_PATH=") == 1
-    sealed = seal_pdf(render_assessment_conclusion(DATA), load_signer(key, cert))
+    sealed = seal_pdf(render_assessment_conclusion(CONCLUSION_DATA), load_signer(key, cert))
     assert check_seal(sealed, cert).is_valid
 
 
@@ -44,7 +44,7 @@ def test_test_config_makes_a_throwaway_seal_key(app) -> None:  # type: ignore[no
     fresh = create_app(TestConfig)
     key, cert = fresh.config["SIGNING_KEY_PATH"], fresh.config["SIGNING_CERT_PATH"]
     assert Path(key).is_file()
-    sealed = seal_pdf(render_assessment_conclusion(DATA), load_signer(key, cert))
+    sealed = seal_pdf(render_assessment_conclusion(CONCLUSION_DATA), load_signer(key, cert))
     assert check_seal(sealed, cert).is_valid
     assert Config.SIGNING_KEY_EPHEMERAL is False  # production never invents a key
     fresh.extensions["careapp.engine"].dispose()

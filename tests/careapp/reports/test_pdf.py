@@ -15,48 +15,20 @@ from pypdf.generic import DictionaryObject
 
 from careapp.reports.pdf import (
     FONT_NAME,
-    AssessmentConclusionData,
     ItemRow,
     render_assessment_conclusion,
     zh_date,
 )
 from tests.careapp.reports.pdf_checks import run_tool
+from tests.factories import CONCLUSION_DATA
 
 FULL_ID = "320602194003010019"
 MASKED_ID = "320602********0019"
 
-DATA = AssessmentConclusionData(
-    certificate_number="PG-2026-000123",
-    issued_on=dt.date(2026, 11, 23),
-    person_name="张秀英",
-    id_number_masked=MASKED_ID,
-    sex_zh="女",
-    born_on=dt.date(1940, 3, 1),
-    age=86,
-    district_zh="崇川区",
-    instrument_zh="Barthel指数",
-    items=(
-        ItemRow("进食", "需部分帮助", 5),
-        ItemRow("洗澡", "需极大帮助或完全依赖", 0),
-        ItemRow("床椅转移", "需极大帮助", 5),
-        ItemRow("平地行走", "需极大帮助", 5),
-        ItemRow("上下楼梯", "需极大帮助或完全依赖", 0),
-    ),
-    total=15,
-    grade_zh="重度依赖",
-    assessed_on=dt.date(2026, 11, 20),
-    assessor_1_name="评估员甲",
-    assessor_2_name="评估员乙",
-    family_member_present="王小明（儿子）",
-    appeal_days=30,
-    appeal_deadline=dt.date(2026, 12, 23),
-    verify_url="https://ltc.example.cn/verify/PG-2026-000123",
-)
-
 
 @pytest.fixture(scope="module")
 def pdf() -> bytes:
-    return render_assessment_conclusion(DATA)
+    return render_assessment_conclusion(CONCLUSION_DATA)
 
 
 def _text(pdf: bytes) -> str:
@@ -101,7 +73,7 @@ def test_render_assessment_conclusion_text_has_the_conclusion(pdf: bytes) -> Non
         "评估员甲",
         "评估员乙",
         "王小明（儿子）",
-        zh_date(DATA.assessed_on),
+        zh_date(CONCLUSION_DATA.assessed_on),
     ):
         assert expected in text, expected
     assert FULL_ID not in text
@@ -115,7 +87,9 @@ def test_render_assessment_conclusion_prints_the_appeal_rights(pdf: bytes) -> No
 
 
 def test_render_assessment_conclusion_appeal_days_are_passed_in() -> None:
-    data = dataclasses.replace(DATA, appeal_days=15, appeal_deadline=dt.date(2026, 12, 8))
+    data = dataclasses.replace(
+        CONCLUSION_DATA, appeal_days=15, appeal_deadline=dt.date(2026, 12, 8)
+    )
     text = "".join(_text(render_assessment_conclusion(data)).split())
     assert "15日内" in text
     assert "2026年12月8日" in text
@@ -124,7 +98,7 @@ def test_render_assessment_conclusion_appeal_days_are_passed_in() -> None:
 
 def test_render_assessment_conclusion_numbers_pages() -> None:
     many = tuple(ItemRow(f"项目{n}", "需部分帮助", 5) for n in range(60))
-    pdf = render_assessment_conclusion(dataclasses.replace(DATA, items=many, total=300))
+    pdf = render_assessment_conclusion(dataclasses.replace(CONCLUSION_DATA, items=many, total=300))
     reader = PdfReader(io.BytesIO(pdf))
     assert len(reader.pages) >= 2
     last = len(reader.pages)
@@ -134,7 +108,9 @@ def test_render_assessment_conclusion_numbers_pages() -> None:
 
 
 def test_render_assessment_conclusion_prints_user_text_literally() -> None:
-    data = dataclasses.replace(DATA, person_name="李<b>四</b> & 子", family_member_present="<i>")
+    data = dataclasses.replace(
+        CONCLUSION_DATA, person_name="李<b>四</b> & 子", family_member_present="<i>"
+    )
     text = _text(render_assessment_conclusion(data))
     assert "李<b>四</b> & 子" in text
     assert "<i>" in text
@@ -195,7 +171,7 @@ def test_render_assessment_conclusion_has_the_verification_qr_code(pdf: bytes) -
 
 
 def test_render_assessment_conclusion_before_the_decision_has_no_deadline_date() -> None:
-    data = dataclasses.replace(DATA, appeal_deadline=None)
+    data = dataclasses.replace(CONCLUSION_DATA, appeal_deadline=None)
     text = "".join(_text(render_assessment_conclusion(data)).split())
     assert "自资格认定决定之日起30日内" in text
     assert "截至" not in text

@@ -27,8 +27,8 @@ from careapp.reports.seal import (
     seal_pdf_file,
 )
 from tests.careapp.reports.pdf_checks import flat, pdftotext, run_tool
-from tests.careapp.reports.test_pdf import DATA
 from tests.conftest import NOW
+from tests.factories import CONCLUSION_DATA
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,9 @@ def keys(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-d
 
 @pytest.fixture(scope="module")
 def sealed(keys) -> bytes:  # type: ignore[no-untyped-def]
-    return seal_pdf(render_assessment_conclusion(DATA), load_signer(keys.key_path, keys.cert_path))
+    return seal_pdf(
+        render_assessment_conclusion(CONCLUSION_DATA), load_signer(keys.key_path, keys.cert_path)
+    )
 
 
 def test_create_signing_key_writes_a_private_key_and_a_self_signed_certificate(keys) -> None:  # type: ignore[no-untyped-def]
@@ -99,7 +101,7 @@ def test_one_changed_byte_anywhere_in_the_signed_range_breaks_the_seal(
 
 
 def test_an_unsigned_pdf_has_no_valid_seal(keys) -> None:  # type: ignore[no-untyped-def]
-    status = check_seal(render_assessment_conclusion(DATA), keys.cert_path)
+    status = check_seal(render_assessment_conclusion(CONCLUSION_DATA), keys.cert_path)
     assert not status.is_signed
     assert not status.is_valid
     assert not check_seal(b"not a pdf", keys.cert_path).is_valid
@@ -107,7 +109,7 @@ def test_an_unsigned_pdf_has_no_valid_seal(keys) -> None:  # type: ignore[no-unt
 
 def test_seal_pdf_file_seals_in_place(keys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "doc.pdf"
-    original = render_assessment_conclusion(DATA)
+    original = render_assessment_conclusion(CONCLUSION_DATA)
     path.write_bytes(original)
     seal_pdf_file(path, load_signer(keys.key_path, keys.cert_path))
     data = path.read_bytes()
@@ -136,7 +138,7 @@ def test_seal_and_check_work_inside_a_running_event_loop(keys) -> None:  # type:
     signer = load_signer(keys.key_path, keys.cert_path)
 
     async def inside_a_loop() -> bool:
-        sealed = seal_pdf(render_assessment_conclusion(DATA), signer)
+        sealed = seal_pdf(render_assessment_conclusion(CONCLUSION_DATA), signer)
         return check_seal(sealed, keys.cert_path).is_valid
 
     # In a thread of its own: this test may itself run under Playwright's loop.
@@ -181,7 +183,7 @@ def _red_share(pdf: bytes, tmp_path: Path, page: int, box: tuple[float, ...]) ->
 
 
 def test_the_seal_is_visible_in_the_reserved_place(keys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    pdf = render_assessment_conclusion(DATA)
+    pdf = render_assessment_conclusion(CONCLUSION_DATA)
     sealed = seal_pdf(pdf, load_signer(keys.key_path, keys.cert_path), office_name=OFFICE)
     page, widget = _signature_widget(sealed)
     left, bottom, right, top = (float(v) for v in widget["/Rect"])
@@ -201,14 +203,14 @@ def test_the_seal_is_visible_in_the_reserved_place(keys, tmp_path: Path) -> None
         round(right),
         round(top),
     ]
-    assert reserved["/A"]["/URI"] == DATA.verify_url
+    assert reserved["/A"]["/URI"] == CONCLUSION_DATA.verify_url
     assert _red_share(sealed, tmp_path, page, (left, bottom, right, top)) > 0.08
     assert check_seal(sealed, keys.cert_path).is_valid  # the visible seal is the signature
 
 
 def test_the_unsealed_document_shows_no_seal(tmp_path: Path) -> None:
     """The red seal comes with the signature only: the document alone has none to copy."""
-    pdf = render_assessment_conclusion(DATA)
+    pdf = render_assessment_conclusion(CONCLUSION_DATA)
     reader = PdfReader(io.BytesIO(pdf))
     reserved = next(
         a.get_object() for a in reader.pages[-1]["/Annots"] if a.get_object().get("/NM")

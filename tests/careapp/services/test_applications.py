@@ -71,11 +71,6 @@ def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@pytest.fixture
-def policy(db_session: Session):  # type: ignore[no-untyped-def]  # a PolicyVersion
-    return PolicyVersionFactory()
-
-
 @pytest.mark.usefixtures("policy")
 def test_submit_application_records_it_dated_today_in_the_city(db_session: Session) -> None:
     person = PersonFactory()

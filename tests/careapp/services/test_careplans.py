@@ -54,18 +54,8 @@ def admin(db_session: Session) -> Actor:
 
 
 @pytest.fixture
-def items(db_session: Session) -> dict[str, ServiceItem]:
-    return {item.code: item for item in ensure_service_catalogue(db_session)}
-
-
-@pytest.fixture
 def entitlement(db_session: Session) -> Any:
     return EntitlementFactory()  # severe, home service, 1,200 yuan a month, district 320602
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Any:
-    return ProviderFactory(name="崇川居家照护")
 
 
 def plan_input(provider: Any, items: dict[str, ServiceItem], **changes: Any) -> CarePlanInput:

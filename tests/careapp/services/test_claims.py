@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import careapp.jobs.scheduled as jobs
@@ -53,7 +52,7 @@ from scheduling.claims import ClaimFlagKind
 from scheduling.travel import EARTH_RADIUS_KM
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, Statements
 
 K = ClaimFlagKind
 SETTINGS = ClaimAuditSettings(max_travel_speed_kmh=60, travel_tolerance_m=100, max_distance_m=500)
@@ -108,11 +107,6 @@ def flags_of(session: Session, *visits: Visit) -> set[tuple[int, ClaimFlagKind]]
 
 def audit_today(session: Session) -> set[tuple[int, ClaimFlagKind]]:
     return set(audit_days(session, SYSTEM, TODAY, TODAY, NOW, SETTINGS).raised)
-
-
-@pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return f.CaregiverUserFactory()
 
 
 @pytest.fixture
@@ -308,19 +302,6 @@ def test_audit_days_refuses_a_backwards_range(db_session: Session) -> None:
         audit_days(db_session, SYSTEM, TODAY, TODAY - dt.timedelta(days=1), NOW, SETTINGS)
 
 
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
-    seen: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def count(*args: object) -> None:
-        seen.append(str(args[2]))
-
-    event.listen(engine, "before_cursor_execute", count)
-    yield seen
-    event.remove(engine, "before_cursor_execute", count)
-
-
 def _busy_day(size: int) -> list[Visit]:
     visits = []
     for _ in range(size):
@@ -334,23 +315,23 @@ def _busy_day(size: int) -> list[Visit]:
 
 @pytest.mark.parametrize("size", [1, 4])
 def test_an_audit_costs_the_same_queries_for_more_visits(
-    db_session: Session, statements: list[str], size: int
+    db_session: Session, count_queries: Statements, size: int
 ) -> None:
     ids = [v.id for v in _busy_day(size)]
     db_session.expire_all()
-    statements.clear()
+    count_queries.clear()
     outcome = audit_visits(db_session, SYSTEM, ids, NOW, SETTINGS)
     # Per caregiver: both visits overlap, b is reached too fast, a is manual, b in hospital.
     assert len(outcome.raised) == 5 * size
-    reads = [s for s in statements if not s.startswith("INSERT INTO audit_events")]
+    reads = [s for s in count_queries if not s.startswith("INSERT INTO audit_events")]
     # The visits, the caregivers sharing an ID number, the workers' visits, the stays, and
     # one insert of the flags; then the audit events of the new flags (batched on PostgreSQL).
     assert len(reads) == 5
-    assert 1 <= len(statements) - len(reads) <= len(outcome.raised)
+    assert 1 <= len(count_queries) - len(reads) <= len(outcome.raised)
     db_session.expire_all()
-    statements.clear()
+    count_queries.clear()
     assert audit_days(db_session, SYSTEM, TODAY, TODAY, NOW, SETTINGS).raised == ()
-    assert len(statements) == 3  # the visits, the stays, the insert (nothing new)
+    assert len(count_queries) == 3  # the visits, the stays, the insert (nothing new)
 
 
 # --- the check-out hook and the nightly job -------------------------------------------------

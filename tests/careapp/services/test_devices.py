@@ -44,12 +44,7 @@ from tests.factories import (
     UserFactory,
 )
 
-
-@pytest.fixture(autouse=True)
-def english(db_session: Session) -> Any:
-    """Messages in English, so that tests can match them (one test checks the Chinese)."""
-    with force_locale("en"):
-        yield
+pytestmark = pytest.mark.usefixtures("english")
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 
 import pytest
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import event, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,7 +47,7 @@ from scheduling.types import (
     VisitRequest,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, Statements
 from tests.factories import (
     CaregiverFactory,
     PersonFactory,
@@ -80,11 +79,6 @@ def visits_of(session: Session, plan: CarePlan) -> list[Visit]:
     return list(
         session.scalars(select(Visit).where(Visit.care_plan_id == plan.id).order_by(Visit.visit_on))
     )
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory()
 
 
 # generate_visits
@@ -395,22 +389,9 @@ def test_dispatch_visits_rejects_a_bad_range(
     assert db_session.scalar(select(func.count()).select_from(DispatchRun)) == 0
 
 
-@contextmanager
-def count_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-    connection = session.connection()
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
-
-
-def test_dispatch_visits_issues_a_bounded_number_of_queries(db_session: Session) -> None:
+def test_dispatch_visits_issues_a_bounded_number_of_queries(
+    db_session: Session, count_queries: Statements
+) -> None:
     providers = [ProviderFactory(), ProviderFactory()]
     for provider in providers:
         CaregiverFactory(provider=provider)
@@ -420,7 +401,7 @@ def test_dispatch_visits_issues_a_bounded_number_of_queries(db_session: Session)
         for provider in providers:
             for _ in range(plans_per_provider):
                 plan_for(provider, starts_on=first, ends_on=first + dt.timedelta(days=1))
-        with count_statements(db_session) as statements:
+        with count_queries.counted() as statements:
             run = dispatch(db_session, first, first + dt.timedelta(days=1))
         assert run.visits_assigned == 4 * plans_per_provider
         return len(statements)

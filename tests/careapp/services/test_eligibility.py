@@ -51,11 +51,6 @@ def admin(db_session: Session) -> Actor:
     return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
-@pytest.fixture
-def policy(db_session: Session) -> Any:
-    return PolicyVersionFactory()
-
-
 def assessed(person: Any = None, **application: Any) -> Any:
     """An assessed application (Barthel 30, severe unless overridden) of `person`, reviewed,
     with its publicity over: ready for the decision."""

@@ -28,11 +28,6 @@ def admin(db_session: Session) -> Actor:
     return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
-@pytest.fixture
-def policy(db_session: Session) -> Any:
-    return PolicyVersionFactory()
-
-
 def national(grade: str, **extra: Any) -> Any:
     return DecidableAssessmentFactory(national=True, grade=grade, **extra)
 

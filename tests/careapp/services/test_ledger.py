@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
-from flask_babel import refresh
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import (
@@ -45,7 +42,7 @@ from careapp.services.policy import (
     default_grading_rules_data,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW
+from tests.conftest import NOW, Statements
 from tests.factories import (
     CarePlanFactory,
     DecidableAssessmentFactory,
@@ -67,20 +64,6 @@ START = D(2026, 9, 10)
 @pytest.fixture
 def admin(db_session: Session) -> Actor:
     return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
-@pytest.fixture
-def english(app: Flask) -> Iterator[None]:
-    """Messages in English (the service translates them for the user)."""
-    with app.test_request_context("/?lang=en"):
-        refresh()
-        yield
-    refresh()
-
-
-@pytest.fixture
-def policy(db_session: Session) -> PolicyVersion:
-    return PolicyVersionFactory()
 
 
 def beneficiary(
@@ -682,7 +665,7 @@ def test_the_month_totals_sum_to_the_funds_expenditure(db_session: Session, admi
 
 
 def test_the_fund_page_data_takes_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin: Actor
+    db_session: Session, admin: Actor, count_queries: Statements
 ) -> None:
     def queries_for(extra: int) -> int:
         for _ in range(extra):
@@ -695,18 +678,9 @@ def test_the_fund_page_data_takes_a_bounded_number_of_queries(
                 NOW,
             )
         db_session.expire_all()
-        statements: list[str] = []
-        engine = db_session.get_bind()
-
-        def count(*args: Any) -> None:
-            statements.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with count_queries.counted() as statements:
             fund.fund_overview(db_session, admin, OCT)
             ledger.month_ledger(db_session, admin, OCT)
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
         return len(statements)
 
     few = queries_for(2)

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from fractions import Fraction
 
 import pytest
-from flask import Flask
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import InvalidInputError, PermissionDeniedError
@@ -19,6 +15,7 @@ from careapp.services.actor import Actor
 from careapp.services.oversight import build_oversight_report, is_severe
 from careapp.services.policy import default_grade_categories_data
 from careapp.services.procedure import ProcedureRules
+from tests.conftest import Statements
 from tests.factories import (
     ApplicationFactory,
     AssessmentFactory,
@@ -33,21 +30,6 @@ RULES = ProcedureRules(outlier_points=15, outlier_min_assessments=3)
 @pytest.fixture
 def admin(db_session: Session) -> Actor:
     return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
-@contextmanager
-def counting(app: Flask) -> Iterator[list[str]]:
-    statements: list[str] = []
-    engine = app.extensions["careapp.engine"]
-
-    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def assess(first: object, second: object, grade: str, **changes: object) -> object:
@@ -163,14 +145,14 @@ def test_build_oversight_report_shares_outliers_and_appeals(
 
 
 def test_build_oversight_report_issues_a_bounded_number_of_queries(
-    app: Flask, db_session: Session, admin: Actor
+    db_session: Session, admin: Actor, count_queries: Statements
 ) -> None:
     assess(UserFactory(assessor=True), UserFactory(assessor=True), "severe")
-    with counting(app) as few:
+    with count_queries.counted() as few:
         build_oversight_report(db_session, admin, FIRST, LAST, RULES)
     for _ in range(12):
         assess(UserFactory(assessor=True), UserFactory(assessor=True), "moderate")
-    with counting(app) as many:
+    with count_queries.counted() as many:
         page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
     assert len(page.report.rows) == 26
     assert len(many) == len(few) <= 4

@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
-from flask_babel import refresh
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -58,23 +56,9 @@ from tests.factories import (
 
 
 @pytest.fixture
-def english(app: Flask) -> Iterator[None]:
-    """Messages in English (the service translates them for the user)."""
-    with app.test_request_context("/?lang=en"):
-        refresh()
-        yield
-    refresh()
-
-
-@pytest.fixture
 def admin(db_session: Session) -> Actor:
     user = UserFactory(admin=True)
     return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
-
-
-@pytest.fixture
-def policy(db_session: Session) -> Any:
-    return PolicyVersionFactory()
 
 
 def draft(**changes: Any) -> PolicyDraft:

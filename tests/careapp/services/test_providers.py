@@ -6,7 +6,7 @@ import datetime as dt
 from fractions import Fraction
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
@@ -24,7 +24,7 @@ from scheduling.quality import ProviderStatus
 from scheduling.ratings import Tally
 from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW
+from tests.conftest import NOW, Statements
 from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
@@ -50,22 +50,6 @@ def evaluation_of(
         status_after=ProviderStatus(after), thresholds={"min_satisfaction": "19/20"},
         evaluated_at=city_datetime(month + dt.timedelta(days=35), dt.time(3)), **values,
     )  # fmt: skip
-
-
-class QueryCounter:
-    def __init__(self, session: Session) -> None:
-        self.count = 0
-        self.engine = session.get_bind()
-
-    def __enter__(self) -> QueryCounter:
-        event.listen(self.engine, "before_cursor_execute", self._count)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
-
-    def _count(self, *_args: object) -> None:
-        self.count += 1
 
 
 def test_lift_suspension(db_session: Session, admin: Actor) -> None:
@@ -155,7 +139,7 @@ def test_a_manager_reads_only_their_own_provider(db_session: Session) -> None:
 
 
 def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
-    db_session: Session, admin: Actor
+    db_session: Session, admin: Actor, count_queries: Statements
 ) -> None:
     providers = ProviderFactory.create_batch(6)
     for provider in providers[:4]:
@@ -164,12 +148,12 @@ def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
     db_session.flush()
     db_session.expire_all()
 
-    with QueryCounter(db_session) as counter:
+    with count_queries.counted() as sent:
         rows = list_providers(db_session, admin)
         for row in rows:
             _ = [d.name_zh for d in row.provider.districts]
 
-    assert counter.count <= 4
+    assert len(sent) <= 4
     latest = {row.provider.id: row.last for row in rows}
     assert all(latest[p.id].month == OCT and latest[p.id].missed == 3 for p in providers[:4])
     assert latest[providers[5].id] is None
@@ -177,7 +161,9 @@ def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
         list_providers(db_session, actor_of(UserFactory(manager=True)))
 
 
-def test_satisfaction_report_by_provider_and_month(db_session: Session, admin: Actor) -> None:
+def test_satisfaction_report_by_provider_and_month(
+    db_session: Session, admin: Actor, count_queries: Statements
+) -> None:
     first, second = ProviderFactory(name="A 康养"), ProviderFactory(name="B 护理")
     for provider, day, stars in (
         (first, dt.date(2026, 10, 3), 5),
@@ -192,10 +178,10 @@ def test_satisfaction_report_by_provider_and_month(db_session: Session, admin: A
     cancelled = visit_of(first, dt.date(2026, 10, 6), status=VisitStatus.CANCELLED)
     rate(db_session, cancelled, 1)
 
-    with QueryCounter(db_session) as counter:
+    with count_queries.counted() as sent:
         report = satisfaction_report(db_session, admin, OCT, dt.date(2026, 11, 30))
 
-    assert counter.count <= 2
+    assert len(sent) <= 2
     table = report.table
     assert table.months == (OCT, NOV)
     assert table.providers == (first.id, second.id)  # by name

@@ -29,7 +29,6 @@ from careapp.models import (
 from careapp.security import DataProtector
 from careapp.services import registry
 from careapp.services.actor import Actor
-from careapp.services.reference import ensure_districts
 from careapp.services.registry import (
     PersonInput,
     find_people,
@@ -72,11 +71,6 @@ def person_input(**changes: object) -> PersonInput:
 
 def count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-@pytest.fixture
-def districts(db_session: Session) -> None:
-    ensure_districts(db_session)
 
 
 @pytest.mark.usefixtures("districts")

@@ -34,7 +34,6 @@ from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,
     CaregiverUserFactory,
-    ProviderFactory,
     UserFactory,
     VisitFactory,
     provider_care_plan,
@@ -49,16 +48,6 @@ def at(hour: int, minute: int = 0) -> dt.datetime:
 
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
 
 
 def booked(caregiver: Caregiver, start: dt.datetime, name: str = "张三丰") -> Visit:

@@ -23,11 +23,10 @@ from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit, roster_for_week
 from scheduling.rosters import MoveCheck
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
+from tests.conftest import NOW, TODAY, Statements
 from tests.factories import (
     CaregiverFactory,
     ProviderFactory,
-    UserFactory,
     VisitFactory,
     current_session,
     provider_care_plan,
@@ -43,16 +42,6 @@ def at(hour: int, minute: int = 0) -> dt.datetime:
 
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
 
 
 def booked(caregiver: Caregiver, start: dt.datetime, **changes: object) -> Visit:
@@ -294,24 +283,22 @@ def test_roster_for_week_lists_each_caregiver_day_by_day(
 
 
 def test_roster_for_week_issues_a_bounded_number_of_queries(
-    db_session: Session, provider: Provider, manager: User
+    db_session: Session, provider: Provider, manager: User, count_queries: Statements
 ) -> None:
-    from tests.careapp.services.test_rosters import count_statements
-
     nurses = [CaregiverFactory(provider=provider) for _ in range(2)]
     for hour, nurse in enumerate(nurses, start=9):
         booked(nurse, at(hour))
     actor = actor_of(manager)
     db_session.flush()
     db_session.expire_all()
-    with count_statements(db_session) as small:
+    with count_queries.counted() as small:
         roster_for_week(db_session, actor, DAY)
     for hour, nurse in enumerate(nurses, start=13):
         booked(nurse, at(hour))
         VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY + dt.timedelta(days=1))
     db_session.flush()
     db_session.expire_all()
-    with count_statements(db_session) as large:
+    with count_queries.counted() as large:
         roster_for_week(db_session, actor, DAY)
     assert len(large) == len(small) <= 5
 

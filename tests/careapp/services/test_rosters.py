@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 from flask_babel import force_locale
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import CITY_TZ, city_datetime
@@ -18,10 +15,9 @@ from careapp.services.actor import Actor
 from careapp.services.rosters import RosterDay, roster_for_day
 from scheduling.types import NO_TIME_IN_WINDOW
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY
+from tests.conftest import TODAY, Statements
 from tests.factories import (
     CaregiverFactory,
-    ProviderFactory,
     ServiceItemFactory,
     UserFactory,
     VisitFactory,
@@ -51,16 +47,6 @@ def booked(caregiver: Caregiver, start: dt.datetime, order: int, **changes: obje
         status=changes.pop("status", VisitStatus.ASSIGNED),
         **changes,
     )
-
-
-@pytest.fixture
-def provider(db_session: Session) -> Provider:
-    return ProviderFactory(name="崇川居家照护")
-
-
-@pytest.fixture
-def manager(provider: Provider) -> User:
-    return UserFactory(manager=True, provider=provider)
 
 
 def roster(manager: User, day: dt.date = DAY) -> RosterDay:
@@ -177,23 +163,8 @@ def test_roster_for_day_of_a_provider_that_does_not_exist(db_session: Session) -
         roster_for_day(db.session(), ghost, DAY)
 
 
-@contextmanager
-def count_statements(session: Session) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    connection = session.connection()
-    event.listen(connection, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(connection, "before_cursor_execute", record)
-
-
 def test_roster_for_day_issues_a_bounded_number_of_queries(
-    db_session: Session, provider: Provider, manager: User
+    db_session: Session, provider: Provider, manager: User, count_queries: Statements
 ) -> None:
     from careapp import db
 
@@ -203,13 +174,15 @@ def test_roster_for_day_issues_a_bounded_number_of_queries(
     VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY)
     db_session.flush()
     session = db.session()
-    with count_statements(session) as small:
+    session.connection()  # its savepoint is opened before counting
+    with count_queries.counted() as small:
         roster_for_day(session, actor_of(manager), DAY)
     for order, nurse in enumerate(nurses, start=1):
         booked(nurse, at(13 + order, 0), 2)
         VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY)
     db_session.flush()
     session.expire_all()
-    with count_statements(session) as large:
+    session.connection()
+    with count_queries.counted() as large:
         roster_for_day(session, actor_of(manager), DAY)
     assert len(large) == len(small) <= 5

@@ -41,7 +41,7 @@ from careapp.services.ledger import AdmissionInput, MoveInput
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
-from tests.conftest import NOW
+from tests.conftest import NOW, Statements
 from tests.factories import (
     CarePlanFactory,
     EntitlementFactory,
@@ -624,10 +624,8 @@ def test_the_settle_command_issues_the_month_once(
 
 
 def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin: Actor, items: dict[str, int], count_queries: Statements
 ) -> None:
-    from sqlalchemy import event
-
     company = ProviderFactory()
     home = ProviderFactory(kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
 
@@ -638,24 +636,13 @@ def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
             visit(plan, 3, flag=ClaimFlagStatus.OPEN)
             beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
         db_session.expire_all()
-        counted: list[str] = []
-        engine = db_session.get_bind()
-
-        def count(*args: Any) -> None:
-            counted.append(str(args[2]))
-
-        event.listen(engine, "before_cursor_execute", count)
-        try:
+        with count_queries.counted() as reconciling:
             settlement.reconcile_month(db_session, admin, OCT, NOW)
-            reconciling = len(counted)
-            with db_session.begin_nested() as nested:
-                settlement.issue_month_statements(db_session, admin, OCT, NOW)
-                nested.rollback()
-        finally:
-            event.remove(engine, "before_cursor_execute", count)
+        with count_queries.counted() as issuing, db_session.begin_nested() as nested:
+            settlement.issue_month_statements(db_session, admin, OCT, NOW)
+            nested.rollback()
         # Issuing reads a fixed number of times (its inserts grow with the lines, as they must).
-        reads = [sql for sql in counted[reconciling:] if sql.lstrip().upper().startswith("SELECT")]
-        return reconciling, len(reads)
+        return len(reconciling), len(issuing.selects())
 
     few = queries_for(2)
     many = queries_for(10)

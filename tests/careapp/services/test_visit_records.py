@@ -52,7 +52,6 @@ from scheduling.visits import TRANSITIONS, VisitAction, VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
     CaregiverFactory,
-    CaregiverUserFactory,
     ProviderFactory,
     UserFactory,
     VisitFactory,
@@ -75,11 +74,6 @@ def actor_of(user: User) -> Actor:
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return city_datetime(day, dt.time(hour, minute))
-
-
-@pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return CaregiverUserFactory()
 
 
 @pytest.fixture

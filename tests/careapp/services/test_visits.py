@@ -46,11 +46,6 @@ def actor_of(user: User) -> Actor:
 
 
 @pytest.fixture
-def caregiver(db_session: Session) -> Caregiver:
-    return CaregiverUserFactory()
-
-
-@pytest.fixture
 def actor(caregiver: Caregiver) -> Actor:
     assert caregiver.user is not None
     return actor_of(caregiver.user)

@@ -19,7 +19,6 @@ from careapp.services.careplans import (
     care_plan_options,
     create_care_plan,
 )
-from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.missed_visits import mark_missed_visits
 from careapp.services.visit_records import RescheduleInput, reschedule_missed_visit
@@ -46,11 +45,6 @@ def actor_of(user: User) -> Actor:
 @pytest.fixture
 def admin(db_session: Session) -> Actor:
     return actor_of(UserFactory(admin=True))
-
-
-@pytest.fixture
-def items(db_session: Session) -> dict[str, ServiceItem]:
-    return {item.code: item for item in ensure_service_catalogue(db_session)}
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Flask
 from flask_babel import force_locale
 
-from careapp.models import DispatchRunStatus, VisitStatus
+from careapp.models import DispatchRunStatus
 from careapp.web.labels import label, visit_status_label
+from scheduling.visits import VisitStatus
 
 
 def test_visit_status_label_names_every_status(app: Flask) -> None:

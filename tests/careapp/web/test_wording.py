@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,12 +10,6 @@ from flask import Flask
 from careapp.core.money import format_yuan
 from careapp.web.labels import category_label
 from careapp.web.wording import describe_reason, grade_label, instrument_name, rule_label
-
-
-@pytest.fixture
-def english(app: Flask) -> Iterator[None]:
-    with app.test_request_context("/?lang=en"):
-        yield
 
 
 def reason(code: str, **params: Any) -> dict[str, Any]:
