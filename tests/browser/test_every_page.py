@@ -28,6 +28,7 @@ from careapp.services.actor import Actor
 from careapp.services.ledger import AdmissionInput, record_hospital_stay
 from careapp.services.settlement import issue_statement
 from careapp.services.visits import check_in, check_out
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories
 from tests.browser.conftest import TABLET, LiveData, live_clock, live_session, login, zh
@@ -206,7 +207,7 @@ def world(live_app: Flask, live_data: LiveData) -> World:
         )
         flag = m.ClaimFlag(
             visit_id=done.id,
-            kind=m.ClaimFlagKind.FAR_FROM_HOME,
+            kind=ClaimFlagKind.FAR_FROM_HOME,
             detail={"distance_m": 850},
             raised_at=monday_nine,
         )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from careapp import models as m
 from careapp.security import token_hash
+from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
 from tests.conftest import NOW
@@ -214,7 +215,7 @@ def world(db_session: Session) -> World:
     db_session.add_all([work_order, work_offer])
     claim_flag = m.ClaimFlag(  # on the manager's provider's visit
         visit=rated,
-        kind=m.ClaimFlagKind.MANUAL_ENTRY,
+        kind=ClaimFlagKind.MANUAL_ENTRY,
         detail={},
         raised_at=dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC),
     )
