@@ -15,6 +15,7 @@ from careapp.models.users import User
 from careapp.services.i18n import localized
 from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
+from careapp.web.labels import unassigned_reason_label
 
 
 def register_web(app: Flask) -> None:
@@ -31,6 +32,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(weekday_name, "weekday")
     app.add_template_filter(format_weekdays, "weekdays")
     app.add_template_filter(localized, "localized")
+    app.add_template_global(unassigned_reason_label)
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -61,7 +61,12 @@ from careapp.services.visit_records import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_LABELS, visit_status_label
+from careapp.web.labels import (
+    CHECK_IN_FLAG_LABELS,
+    VISIT_STATUS_LABELS,
+    unassigned_reason_label,
+    visit_status_label,
+)
 from careapp.web.qr import qr_svg
 from careapp.web.wording import check_in_place
 
@@ -388,7 +393,13 @@ def roster_csv_export() -> ResponseReturnValue:
         first = week_start(day)
         last = first + dt.timedelta(days=6)
     body = roster_csv(
-        session, current_actor(), first, last, utcnow(), status_label=visit_status_label
+        session,
+        current_actor(),
+        first,
+        last,
+        utcnow(),
+        status_label=visit_status_label,
+        reason_label=unassigned_reason_label,
     )
     session.commit()  # the export's audit event
     name = f"roster-{first.isoformat()}" + (f"-{last.isoformat()}" if last != first else "")
@@ -411,6 +422,7 @@ def day_sheet() -> ResponseReturnValue:
         form.caregiver_id.data,
         utcnow(),
         status_label=visit_status_label,
+        reason_label=unassigned_reason_label,
     )
     session.commit()  # the print's audit event
     suffix = f"-{form.caregiver_id.data}" if form.caregiver_id.data else ""
