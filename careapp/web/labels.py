@@ -326,6 +326,11 @@ def choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
     return [SelectChoice(str(member.value), LABELS[member]) for member in enum_cls]
 
 
+def application_status_badge(status: ApplicationStatus) -> str:
+    """The badge classes of an application's status."""
+    return APPLICATION_STATUS_BADGES[status]
+
+
 def visit_status_label(status: VisitStatus) -> str:
     """A visit status's label, for the exports that services write (CSV, day sheet)."""
     return str(VISIT_STATUS_LABELS[status.value])

@@ -19,7 +19,6 @@ from careapp.blueprints.ledger.forms import (
 )
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import fund, ledger
 from careapp.services.applications import list_providers
@@ -35,7 +34,6 @@ from careapp.web.labels import (
 )
 
 bp = Blueprint("ledger", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 LABELS = {
     "care_setting": {setting.value: label for setting, label in CARE_SETTING_LABELS.items()},

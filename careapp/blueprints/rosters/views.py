@@ -4,7 +4,6 @@ hand moves, the route map and the exports (CSV, iCalendar links, PDF day sheet).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -61,14 +60,8 @@ from careapp.services.visit_records import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import (
-    CHECK_IN_FLAG_LABELS,
-    VISIT_STATUS_LABELS,
-    unassigned_reason_label,
-    visit_status_label,
-)
+from careapp.web.labels import unassigned_reason_label, visit_status_label
 from careapp.web.qr import qr_svg
-from careapp.web.wording import check_in_place
 
 bp = Blueprint("rosters", __name__)
 
@@ -76,11 +69,6 @@ bp = Blueprint("rosters", __name__)
 CALENDAR_LINK_KEY = "calendar_link"
 # Likewise the family's rating token of a visit just entered by hand.
 MANUAL_ENTRY_KEY = "manual_entry_receipt"
-
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"status_labels": VISIT_STATUS_LABELS}
 
 
 def _picked_day(form: RosterDayForm) -> dt.date:
@@ -362,8 +350,6 @@ def _render_visit(
     return render_template(
         "rosters/roster_visit.html",
         detail=detail,
-        flag_labels=CHECK_IN_FLAG_LABELS,
-        check_in_place=check_in_place,
         move_form=form,
         move_travel=move_travel,
         reschedule_travel=reschedule_travel,

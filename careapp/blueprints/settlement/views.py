@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from careapp import db
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.reports.seal import seal_pdf
 from careapp.reports.statement import render_statement, statement_csv
@@ -34,7 +33,6 @@ from careapp.web.presenters import month_label, parse_month
 from scheduling.months import previous_month
 
 bp = Blueprint("settlement", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 
 def _previous_month() -> dt.date:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template_string
 from flask_babel import force_locale
 
 from careapp.models import DispatchRunStatus
@@ -33,3 +33,14 @@ def test_unassigned_reason_label_is_human_text(app: Flask, code: str | None) -> 
         assert text
         assert text != code
         assert unassigned_reason_label("something_new") == "something_new"
+
+
+def test_every_template_may_use_the_label_helpers(app: Flask) -> None:
+    source = (
+        "{{ label(run) }} · {{ visit_status_label(status) }} · {{ unassigned_reason_label(None) }}"
+    )
+    with app.test_request_context(), force_locale("en"):
+        text = render_template_string(
+            source, run=DispatchRunStatus.COMPLETED, status=VisitStatus.CHECKED_IN
+        )
+    assert text == "Completed · In progress · Not dispatched yet."
