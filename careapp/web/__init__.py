@@ -18,11 +18,13 @@ from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
 from careapp.web.labels import (
     application_status_badge,
+    category_label,
     check_in_flag_label,
     label,
     unassigned_reason_label,
     visit_status_label,
 )
+from careapp.web.presenters import month_label
 from careapp.web.wording import check_in_place
 
 
@@ -49,6 +51,8 @@ def register_web(app: Flask) -> None:
         check_in_flag_label,
         check_in_place,
         application_status_badge,
+        category_label,
+        month_label,
     ):
         app.add_template_global(helper)
 

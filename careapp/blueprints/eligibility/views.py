@@ -21,7 +21,6 @@ bp = Blueprint("eligibility", __name__)
 
 LABELS = {
     "care_setting": labels.CARE_SETTING_LABELS,
-    "category": labels.category_label,
     "scheme": labels.INSURANCE_SCHEME_LABELS,
     "rule": wording.rule_label,
     "reason": wording.describe_reason,

@@ -30,18 +30,15 @@ from careapp.web.labels import (
     END_REASON_LABELS,
     ENTITLEMENT_EVENT_KIND_LABELS,
     PAYEE_LABELS,
-    category_label,
 )
 
 bp = Blueprint("ledger", __name__)
 
 LABELS = {
     "care_setting": {setting.value: label for setting, label in CARE_SETTING_LABELS.items()},
-    "category": category_label,
     "payee": PAYEE_LABELS,
     "end_reason": END_REASON_LABELS,
     "event_kind": ENTITLEMENT_EVENT_KIND_LABELS,
-    "month": presenters.month_label,
 }
 
 
