@@ -42,9 +42,6 @@ from scheduling.dispatch import Dispatcher
 from scheduling.parallel import Problem, solve_all
 from scheduling.routing import DEFAULT_TIME_LIMIT_SECONDS, RoutingDispatcher
 from scheduling.types import (
-    DAILY_LIMIT_REACHED,
-    NO_CAREGIVER_WORKING,
-    NO_QUALIFIED_CAREGIVER,
     NO_TIME_IN_WINDOW,
     Booking,
     CaregiverDay,
@@ -69,20 +66,6 @@ _BOOKED = frozenset(VisitStatus(value) for value in BOOKED_STATUSES)
 # (small days finish in a fraction of the time limit); the seed makes reruns repeatable.
 DISPATCH_PATIENCE_ITERATIONS = 2_000
 DISPATCH_SEED = 0
-
-
-def unassigned_reason_label(code: str | None) -> str:
-    """The reason a visit is unassigned, in the user's language."""
-    labels = {
-        NO_QUALIFIED_CAREGIVER: gettext("No caregiver of the provider holds the qualification."),
-        NO_CAREGIVER_WORKING: gettext("No qualified caregiver works during the time window."),
-        DAILY_LIMIT_REACHED: gettext("Every qualified caregiver has reached the daily limit."),
-        NO_TIME_IN_WINDOW: gettext("No qualified caregiver is free in the time window."),
-        NO_HOME_LOCATION: gettext("The home has no map location."),
-    }
-    if code is None:
-        return gettext("Not dispatched yet.")
-    return labels.get(code, code)
 
 
 def generate_visits(session: Session, first_day: dt.date, last_day: dt.date) -> int:

@@ -35,7 +35,6 @@ from careapp.security import new_token, token_hash
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
 from careapp.services.claims import check_in_distance_m
-from careapp.services.dispatch import unassigned_reason_label
 from careapp.services.i18n import localized
 from scheduling.rosters import (
     DEFAULT_CONFIRM_TRAVEL_MINUTES,
@@ -68,7 +67,7 @@ class RosterVisit:
     address: str
     service_items: tuple[str, ...]
     status: VisitStatus
-    reason: str | None  # why it is unassigned, translated
+    unassigned_reason: str | None  # the code of why dispatch left it unassigned (scheduling.types)
     is_hand_edited: bool
     caregiver_id: int | None = None
     day: dt.date | None = None
@@ -79,6 +78,11 @@ class RosterVisit:
     @property
     def is_movable(self) -> bool:
         return self.status in MOVABLE_STATUSES
+
+    @property
+    def is_waiting(self) -> bool:
+        """Unassigned and waiting for a caregiver: pages and exports say why."""
+        return self.caregiver_id is None and self.status is VisitStatus.UNASSIGNED
 
     @property
     def time_label(self) -> str:
@@ -716,9 +720,11 @@ def roster_csv(
     now: dt.datetime,
     *,
     status_label: Callable[[VisitStatus], str],
+    reason_label: Callable[[str | None], str],
 ) -> bytes:
     """The roster of these days as CSV for Excel: masked names, address areas, no ID numbers;
-    `status_label` names a visit's status (the web layer's labels)."""
+    `status_label` and `reason_label` name a visit's status and why it is unassigned (the web
+    layer's labels)."""
     provider = _manager_provider(session, actor)
     if last_day < first_day or (last_day - first_day).days > 30:
         raise InvalidInputError(gettext("Export at most 31 days at a time."))
@@ -740,9 +746,9 @@ def roster_csv(
     for day in days:
         for route in day.routes:
             for visit in route.visits:
-                rows.append(_csv_row(day.day, route.name, visit, status_label))
+                rows.append(_csv_row(day.day, route.name, visit, status_label, reason_label))
         for visit in day.unassigned:
-            rows.append(_csv_row(day.day, "", visit, status_label))
+            rows.append(_csv_row(day.day, "", visit, status_label, reason_label))
     record_event(
         session,
         actor,
@@ -757,7 +763,11 @@ def roster_csv(
 
 
 def _csv_row(
-    day: dt.date, caregiver: str, visit: RosterVisit, status_label: Callable[[VisitStatus], str]
+    day: dt.date,
+    caregiver: str,
+    visit: RosterVisit,
+    status_label: Callable[[VisitStatus], str],
+    reason_label: Callable[[str | None], str],
 ) -> list[str | int | None]:
     start = visit.planned_start or visit.window_start
     end = visit.planned_end or visit.window_end
@@ -772,7 +782,7 @@ def _csv_row(
         visit.address_area,
         "、".join(visit.service_items),
         status_label(visit.status),
-        visit.reason,
+        reason_label(visit.unassigned_reason) if visit.is_waiting else None,
     ]
 
 
@@ -784,9 +794,11 @@ def day_sheet_pdf(
     now: dt.datetime,
     *,
     status_label: Callable[[VisitStatus], str],
+    reason_label: Callable[[str | None], str],
 ) -> bytes:
     """The printable day sheet of one caregiver, or of the whole company (with unassigned);
-    `status_label` names a visit's status (the web layer's labels)."""
+    `status_label` and `reason_label` name a visit's status and why it is unassigned (the web
+    layer's labels)."""
     provider = _manager_provider(session, actor)
     roster = _roster_days(session, provider, day, day)[0]
     routes = list(roster.routes)
@@ -802,7 +814,7 @@ def day_sheet_pdf(
                 count=len(route.visits),
                 minutes=route.travel_minutes,
             ),
-            tuple(_sheet_stop(v, status_label) for v in route.visits),
+            tuple(_sheet_stop(v, status_label, reason_label) for v in route.visits),
         )
         for route in routes
     ]
@@ -811,7 +823,7 @@ def day_sheet_pdf(
             DaySheetRoute(
                 gettext("Unassigned visits"),
                 gettext("%(count)d visits", count=len(roster.unassigned)),
-                tuple(_sheet_stop(v, status_label) for v in roster.unassigned),
+                tuple(_sheet_stop(v, status_label, reason_label) for v in roster.unassigned),
             )
         )
     data = DaySheetData(
@@ -843,7 +855,11 @@ def day_sheet_pdf(
     return render_day_sheet(data)
 
 
-def _sheet_stop(visit: RosterVisit, status_label: Callable[[VisitStatus], str]) -> DaySheetStop:
+def _sheet_stop(
+    visit: RosterVisit,
+    status_label: Callable[[VisitStatus], str],
+    reason_label: Callable[[str | None], str],
+) -> DaySheetStop:
     travel = (
         gettext("%(minutes)d min", minutes=visit.travel_minutes)
         if visit.travel_minutes is not None
@@ -857,7 +873,7 @@ def _sheet_stop(visit: RosterVisit, status_label: Callable[[VisitStatus], str]) 
         address=visit.address,
         service_items="、".join(visit.service_items),
         status=status_label(visit.status),
-        note=visit.reason or "",
+        note=reason_label(visit.unassigned_reason) if visit.is_waiting else "",
     )
 
 
@@ -887,7 +903,6 @@ def _address_area(person: Person) -> str:
 
 
 def _roster_visit(visit: Visit, names: dict[str, str]) -> RosterVisit:
-    has_reason = visit.caregiver_id is None and visit.status is VisitStatus.UNASSIGNED
     person = visit.person
     has_home = person.home_lat is not None and person.home_lon is not None
     return RosterVisit(
@@ -902,7 +917,7 @@ def _roster_visit(visit: Visit, names: dict[str, str]) -> RosterVisit:
         address=person.address,
         service_items=tuple(names.get(code, code) for code in visit.service_item_codes),
         status=visit.status,
-        reason=unassigned_reason_label(visit.unassigned_reason) if has_reason else None,
+        unassigned_reason=visit.unassigned_reason,
         is_hand_edited=visit.is_hand_edited,
         caregiver_id=visit.caregiver_id,
         day=visit.visit_on,

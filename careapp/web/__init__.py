@@ -11,10 +11,21 @@ from werkzeug.exceptions import HTTPException
 
 from careapp import db
 from careapp.core.errors import CareappError
+from careapp.core.money import format_yuan
 from careapp.models.users import User
 from careapp.services.i18n import localized
 from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
+from careapp.web.labels import (
+    application_status_badge,
+    category_label,
+    check_in_flag_label,
+    label,
+    unassigned_reason_label,
+    visit_status_label,
+)
+from careapp.web.presenters import month_label
+from careapp.web.wording import check_in_place
 
 
 def register_web(app: Flask) -> None:
@@ -31,6 +42,19 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(weekday_name, "weekday")
     app.add_template_filter(format_weekdays, "weekdays")
     app.add_template_filter(localized, "localized")
+    app.add_template_filter(format_yuan, "yuan")
+    # Labels and wording every blueprint's templates may use.
+    for helper in (
+        label,
+        visit_status_label,
+        unassigned_reason_label,
+        check_in_flag_label,
+        check_in_place,
+        application_status_badge,
+        category_label,
+        month_label,
+    ):
+        app.add_template_global(helper)
 
     @app.context_processor
     def inject_locale() -> dict[str, Any]:

@@ -32,7 +32,14 @@ from careapp.models.quality import ComplaintChannel, ComplaintStatus
 from careapp.models.visit import DispatchRunStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
 from careapp.services.devices import LoanFilter
+from careapp.services.dispatch import NO_HOME_LOCATION
 from scheduling.claims import ClaimFlagKind
+from scheduling.types import (
+    DAILY_LIMIT_REACHED,
+    NO_CAREGIVER_WORKING,
+    NO_QUALIFIED_CAREGIVER,
+    NO_TIME_IN_WINDOW,
+)
 from scheduling.visits import VisitStatus
 
 # People (the registry).
@@ -187,6 +194,15 @@ CHECK_IN_FLAG_LABELS: Mapping[str, LazyString] = {
     "no_location": _l("No location"),
 }
 
+# Why dispatch left a visit without a caregiver (scheduling's codes, and the service's own).
+UNASSIGNED_REASON_LABELS: Mapping[str, LazyString] = {
+    NO_QUALIFIED_CAREGIVER: _l("No caregiver of the provider holds the qualification."),
+    NO_CAREGIVER_WORKING: _l("No qualified caregiver works during the time window."),
+    DAILY_LIMIT_REACHED: _l("Every qualified caregiver has reached the daily limit."),
+    NO_TIME_IN_WINDOW: _l("No qualified caregiver is free in the time window."),
+    NO_HOME_LOCATION: _l("The home has no map location."),
+}
+
 DISPATCH_RUN_STATUS_LABELS: Mapping[DispatchRunStatus, LazyString] = {
     DispatchRunStatus.RUNNING: _l("Running"),
     DispatchRunStatus.COMPLETED: _l("Completed"),
@@ -310,9 +326,28 @@ def choices(enum_cls: type[enum.Enum]) -> list[SelectChoice]:
     return [SelectChoice(str(member.value), LABELS[member]) for member in enum_cls]
 
 
+def application_status_badge(status: ApplicationStatus) -> str:
+    """The badge classes of an application's status."""
+    return APPLICATION_STATUS_BADGES[status]
+
+
 def visit_status_label(status: VisitStatus) -> str:
     """A visit status's label, for the exports that services write (CSV, day sheet)."""
     return str(VISIT_STATUS_LABELS[status.value])
+
+
+def unassigned_reason_label(code: str | None) -> str:
+    """Why a visit is unassigned, in the user's language (None: no dispatch run planned it)."""
+    if code is None:
+        return _("Not dispatched yet.")
+    found = UNASSIGNED_REASON_LABELS.get(code)
+    return str(found) if found is not None else code
+
+
+def check_in_flag_label(flag: str) -> str:
+    """A check-in flag's label (the flag itself if none is defined)."""
+    found = CHECK_IN_FLAG_LABELS.get(flag)
+    return str(found) if found is not None else flag
 
 
 def category_label(value: str | None) -> str:

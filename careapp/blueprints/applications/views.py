@@ -54,7 +54,6 @@ from careapp.services.reassessments import (
 from careapp.services.registry import get_person
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import APPLICATION_STATUS_BADGES, label
 from careapp.web.wording import grade_label
 
 bp = Blueprint("applications", __name__)
@@ -62,11 +61,7 @@ bp = Blueprint("applications", __name__)
 
 @bp.context_processor
 def _display_helpers() -> dict[str, Any]:
-    return {
-        "label": label,
-        "status_badges": APPLICATION_STATUS_BADGES,
-        "grade_label": grade_label,
-    }
+    return {"grade_label": grade_label}
 
 
 @bp.route("/applications", methods=["GET"])

@@ -10,14 +10,11 @@ from careapp import db
 from careapp.blueprints.careplans.forms import CarePlanForm
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import careplans
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import label
 
 bp = Blueprint("careplans", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 
 @bp.route("/entitlements/<int:entitlement_id>/care-plan/new", methods=["GET", "POST"])
@@ -60,5 +57,4 @@ def careplan_detail(care_plan_id: int) -> ResponseReturnValue:
         "careplans/careplan_detail.html",
         plan=plan,
         cost=careplans.care_plan_cost(plan),
-        label=label,
     )

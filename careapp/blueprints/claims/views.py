@@ -25,7 +25,7 @@ from careapp.services.claims import (
 )
 from careapp.web import labels
 from careapp.web.access import current_actor, role_required
-from careapp.web.wording import check_in_place, explain
+from careapp.web.wording import explain
 
 bp = Blueprint("claims", __name__)
 
@@ -40,9 +40,6 @@ def _labels() -> dict[str, Any]:
         "status_labels": labels.CLAIM_FLAG_STATUS_LABELS,
         "status_badges": labels.CLAIM_FLAG_STATUS_BADGES,
         "status_meanings": labels.CLAIM_FLAG_STATUS_MEANINGS,
-        "visit_status_labels": labels.VISIT_STATUS_LABELS,
-        "check_in_flag_labels": labels.CHECK_IN_FLAG_LABELS,
-        "check_in_place": check_in_place,
     }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -19,25 +17,15 @@ from careapp.blueprints.devices.forms import (
 )
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import devices
 from careapp.services.devices import LoanFilter
 from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import label
 
 bp = Blueprint("devices", __name__)
 
 PAGE_SIZE = 50
-
-
-@bp.context_processor
-def _display_helpers() -> dict[str, Any]:
-    return {
-        "label": label,
-        "yuan": format_yuan,
-    }
 
 
 @bp.route("/devices", methods=["GET"])

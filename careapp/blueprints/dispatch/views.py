@@ -15,7 +15,6 @@ from careapp.core.errors import CareappError
 from careapp.models.users import Role
 from careapp.services.dispatch import dispatch_visits, recent_dispatch_runs
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import label
 
 bp = Blueprint("dispatch", __name__)
 
@@ -59,4 +58,4 @@ def dispatch_run() -> ResponseReturnValue:
             )
             return redirect(url_for("dispatch.dispatch_run"))
     runs = recent_dispatch_runs(session)
-    return render_template("dispatch/dispatch_run.html", form=form, runs=runs, label=label), status
+    return render_template("dispatch/dispatch_run.html", form=form, runs=runs), status

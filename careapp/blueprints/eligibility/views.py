@@ -10,7 +10,6 @@ from careapp import db
 from careapp.blueprints.eligibility.forms import DecisionForm
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import eligibility
 from careapp.services.policy import policy_version_name
@@ -19,11 +18,9 @@ from careapp.web import labels, wording
 from careapp.web.access import current_actor, role_required
 
 bp = Blueprint("eligibility", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 LABELS = {
     "care_setting": labels.CARE_SETTING_LABELS,
-    "category": labels.category_label,
     "scheme": labels.INSURANCE_SCHEME_LABELS,
     "rule": wording.rule_label,
     "reason": wording.describe_reason,

@@ -19,7 +19,6 @@ from careapp.blueprints.ledger.forms import (
 )
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.services import fund, ledger
 from careapp.services.applications import list_providers
@@ -31,19 +30,15 @@ from careapp.web.labels import (
     END_REASON_LABELS,
     ENTITLEMENT_EVENT_KIND_LABELS,
     PAYEE_LABELS,
-    category_label,
 )
 
 bp = Blueprint("ledger", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 LABELS = {
     "care_setting": {setting.value: label for setting, label in CARE_SETTING_LABELS.items()},
-    "category": category_label,
     "payee": PAYEE_LABELS,
     "end_reason": END_REASON_LABELS,
     "event_kind": ENTITLEMENT_EVENT_KIND_LABELS,
-    "month": presenters.month_label,
 }
 
 

@@ -40,7 +40,6 @@ def _labels() -> dict[str, Any]:
         "status_label": labels.provider_status_label,
         "kind_label": labels.provider_kind_label,
         "problem_label": labels.quality_problem_label,
-        "label": labels.label,
         "alert_kind_label": labels.alert_kind_label,
         "share_text": wording.share_text,
         "share_percent": wording.share_percent,

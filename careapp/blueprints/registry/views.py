@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import (
     Blueprint,
     Response,
@@ -34,16 +32,10 @@ from careapp.services.registry import (
     reveal_id_number,
 )
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import APPLICATION_STATUS_BADGES, label
 
 bp = Blueprint("registry", __name__)
 
 PAGE_SIZE = 50
-
-
-@bp.context_processor
-def _display_helpers() -> dict[str, Any]:
-    return {"label": label, "status_badges": APPLICATION_STATUS_BADGES}
 
 
 @bp.route("/people", methods=["GET"])

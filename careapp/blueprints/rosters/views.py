@@ -4,7 +4,6 @@ hand moves, the route map and the exports (CSV, iCalendar links, PDF day sheet).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -61,9 +60,8 @@ from careapp.services.visit_records import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_LABELS, visit_status_label
+from careapp.web.labels import unassigned_reason_label, visit_status_label
 from careapp.web.qr import qr_svg
-from careapp.web.wording import check_in_place
 
 bp = Blueprint("rosters", __name__)
 
@@ -71,11 +69,6 @@ bp = Blueprint("rosters", __name__)
 CALENDAR_LINK_KEY = "calendar_link"
 # Likewise the family's rating token of a visit just entered by hand.
 MANUAL_ENTRY_KEY = "manual_entry_receipt"
-
-
-@bp.context_processor
-def _labels() -> dict[str, Any]:
-    return {"status_labels": VISIT_STATUS_LABELS}
 
 
 def _picked_day(form: RosterDayForm) -> dt.date:
@@ -357,8 +350,6 @@ def _render_visit(
     return render_template(
         "rosters/roster_visit.html",
         detail=detail,
-        flag_labels=CHECK_IN_FLAG_LABELS,
-        check_in_place=check_in_place,
         move_form=form,
         move_travel=move_travel,
         reschedule_travel=reschedule_travel,
@@ -388,7 +379,13 @@ def roster_csv_export() -> ResponseReturnValue:
         first = week_start(day)
         last = first + dt.timedelta(days=6)
     body = roster_csv(
-        session, current_actor(), first, last, utcnow(), status_label=visit_status_label
+        session,
+        current_actor(),
+        first,
+        last,
+        utcnow(),
+        status_label=visit_status_label,
+        reason_label=unassigned_reason_label,
     )
     session.commit()  # the export's audit event
     name = f"roster-{first.isoformat()}" + (f"-{last.isoformat()}" if last != first else "")
@@ -411,6 +408,7 @@ def day_sheet() -> ResponseReturnValue:
         form.caregiver_id.data,
         utcnow(),
         status_label=visit_status_label,
+        reason_label=unassigned_reason_label,
     )
     session.commit()  # the print's audit event
     suffix = f"-{form.caregiver_id.data}" if form.caregiver_id.data else ""

@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from careapp import db
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
-from careapp.core.money import format_yuan
 from careapp.models.users import Role
 from careapp.reports.seal import seal_pdf
 from careapp.reports.statement import render_statement, statement_csv
@@ -30,11 +29,10 @@ from careapp.services import settlement
 from careapp.services.certificates import certificate_signer, public_base_url
 from careapp.web.access import current_actor, role_required
 from careapp.web.labels import SETTLEMENT_OUTCOME_LABELS
-from careapp.web.presenters import month_label, parse_month
+from careapp.web.presenters import parse_month
 from scheduling.months import previous_month
 
 bp = Blueprint("settlement", __name__)
-bp.add_app_template_filter(format_yuan, "yuan")
 
 
 def _previous_month() -> dt.date:
@@ -65,7 +63,6 @@ def month_reconciliation() -> ResponseReturnValue:
         "settlement/month.html",
         found=found,
         error=error,
-        month_label=month_label,
         outcomes=SETTLEMENT_OUTCOME_LABELS,
     )
     return page, (400 if error else 200)
@@ -114,9 +111,7 @@ def issue_provider(month: str, provider_id: int) -> ResponseReturnValue:
 @role_required(Role.ADMIN, Role.PROVIDER_MANAGER)
 def statement_list() -> ResponseReturnValue:
     statements = settlement.list_statements(db.session(), current_actor())
-    return render_template(
-        "settlement/statement_list.html", statements=statements, month_label=month_label
-    )
+    return render_template("settlement/statement_list.html", statements=statements)
 
 
 @bp.route("/settlement/statements/<int:statement_id>", methods=["GET"])
@@ -128,7 +123,6 @@ def statement_detail(statement_id: int) -> ResponseReturnValue:
     return render_template(
         "settlement/statement_detail.html",
         statement=statement,
-        month_label=month_label,
         outcomes=SETTLEMENT_OUTCOME_LABELS,
     )
 

@@ -48,9 +48,8 @@ from careapp.services.visits import (
 )
 from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
-from careapp.web.labels import CHECK_IN_FLAG_LABELS, VISIT_STATUS_BADGES, VISIT_STATUS_LABELS
+from careapp.web.labels import VISIT_STATUS_BADGES, check_in_flag_label
 from careapp.web.qr import qr_svg
-from careapp.web.wording import check_in_place
 from scheduling.visits import VisitStatus
 
 bp = Blueprint("visits", __name__)
@@ -64,12 +63,7 @@ CALENDAR_LINK_KEY = "my_calendar_link"
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
-    return {
-        "status_labels": VISIT_STATUS_LABELS,
-        "status_badges": VISIT_STATUS_BADGES,
-        "flag_labels": CHECK_IN_FLAG_LABELS,
-        "check_in_place": check_in_place,
-    }
+    return {"status_badges": VISIT_STATUS_BADGES}
 
 
 @bp.route("/my-day", methods=["GET"])
@@ -259,7 +253,7 @@ def _flash_short_visit(short: dict[str, Any] | None) -> None:
 def _flash_check_in(visit: Visit) -> None:
     flags = visit.check_in_flags or []
     if flags:
-        reasons = ", ".join(str(CHECK_IN_FLAG_LABELS.get(flag, flag)) for flag in flags)
+        reasons = ", ".join(check_in_flag_label(flag) for flag in flags)
         flash(
             _("Checked in. This check-in will be reviewed: %(reasons)s.", reasons=reasons),
             "warning",

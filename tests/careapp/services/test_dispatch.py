@@ -34,7 +34,6 @@ from careapp.services.dispatch import (
     dispatch_visits,
     generate_visits,
     recent_dispatch_runs,
-    unassigned_reason_label,
 )
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.types import (
@@ -427,17 +426,6 @@ def test_recent_dispatch_runs_lists_the_newest_first(db_session: Session) -> Non
     assert [row.run.id for row in rows[:2]] == [later.id, rows[1].run.id]
     assert (rows[0].started_by, rows[1].started_by) == ("调度员", None)
     assert rows[0].run.status is DispatchRunStatus.COMPLETED
-
-
-@pytest.mark.usefixtures("db_session")
-@pytest.mark.parametrize(
-    "code", [NO_QUALIFIED_CAREGIVER, NO_CAREGIVER_WORKING, NO_HOME_LOCATION, None]
-)
-def test_unassigned_reason_label_is_human_text(code: str | None) -> None:
-    label = unassigned_reason_label(code)
-    assert label
-    assert label != code
-    assert unassigned_reason_label("something_new") == "something_new"
 
 
 # The database's own guard against double booking

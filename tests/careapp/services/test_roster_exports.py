@@ -28,7 +28,7 @@ from careapp.services.rosters import (
     revoke_calendar_feed,
     roster_csv,
 )
-from careapp.web.labels import visit_status_label
+from careapp.web.labels import unassigned_reason_label, visit_status_label
 from scheduling.visits import VisitStatus
 from tests.conftest import NOW, TODAY
 from tests.factories import (
@@ -104,7 +104,13 @@ def test_roster_csv_exports_masked_rows_for_excel_and_audits_it(
     left.person.name = "李四"
     with force_locale("en"):
         body = roster_csv(
-            db_session, actor_of(manager), DAY, DAY, NOW, status_label=visit_status_label
+            db_session,
+            actor_of(manager),
+            DAY,
+            DAY,
+            NOW,
+            status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
     assert body.startswith(b"\xef\xbb\xbf")
     text = body.decode("utf-8-sig")
@@ -131,6 +137,7 @@ def test_roster_csv_limits_the_span_and_the_role(
             DAY + dt.timedelta(days=31),
             NOW,
             status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
     with pytest.raises(InvalidInputError):
         roster_csv(
@@ -140,10 +147,19 @@ def test_roster_csv_limits_the_span_and_the_role(
             DAY - dt.timedelta(days=1),
             NOW,
             status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
     admin = Actor(user_id=1, role=Role.ADMIN)
     with pytest.raises(PermissionDeniedError):
-        roster_csv(db_session, admin, DAY, DAY, NOW, status_label=visit_status_label)
+        roster_csv(
+            db_session,
+            admin,
+            DAY,
+            DAY,
+            NOW,
+            status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
+        )
 
 
 # --- iCalendar --------------------------------------------------------------------------------
@@ -246,10 +262,22 @@ def test_day_sheet_pdf_prints_each_route_with_chinese_names(
     VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY).person.name = "赵六"
     with force_locale("zh"):
         company = day_sheet_pdf(
-            db_session, actor_of(manager), DAY, None, NOW, status_label=visit_status_label
+            db_session,
+            actor_of(manager),
+            DAY,
+            None,
+            NOW,
+            status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
         one = day_sheet_pdf(
-            db_session, actor_of(manager), DAY, wang.id, NOW, status_label=visit_status_label
+            db_session,
+            actor_of(manager),
+            DAY,
+            wang.id,
+            NOW,
+            status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
     assert company.startswith(b"%PDF")
     text = _pdf_text(company)
@@ -268,6 +296,7 @@ def test_day_sheet_pdf_prints_each_route_with_chinese_names(
             CaregiverFactory().id,
             NOW,
             status_label=visit_status_label,
+            reason_label=unassigned_reason_label,
         )
 
 

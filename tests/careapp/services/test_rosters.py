@@ -13,6 +13,7 @@ from careapp.core.errors import NotFoundError, PermissionDeniedError
 from careapp.models import Caregiver, Provider, Role, User, Visit
 from careapp.services.actor import Actor
 from careapp.services.rosters import RosterDay, roster_for_day
+from careapp.web.labels import unassigned_reason_label
 from scheduling.types import NO_TIME_IN_WINDOW
 from scheduling.visits import VisitStatus
 from tests.conftest import TODAY, Statements
@@ -97,8 +98,10 @@ def test_roster_for_day_lists_unassigned_visits_with_the_reason(
     fresh = VisitFactory(care_plan=provider_care_plan(provider), visit_on=DAY)
     day = roster(manager)
     assert [v.visit_id for v in day.unassigned] == [left.id, fresh.id]
-    assert day.unassigned[0].reason == "No qualified caregiver is free in the time window."
-    assert day.unassigned[1].reason == "Not dispatched yet."
+    assert [v.is_waiting for v in day.unassigned] == [True, True]
+    with force_locale("en"):
+        reasons = [unassigned_reason_label(v.unassigned_reason) for v in day.unassigned]
+    assert reasons == ["No qualified caregiver is free in the time window.", "Not dispatched yet."]
     assert day.routes[0].visits == ()
 
 
