@@ -30,6 +30,7 @@ from careapp.reports.seal import create_signing_key
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.reference import ensure_districts
 from tests import factories
+from tests.factories import NOW
 
 # Speed is measured in benchmarks, not here: a busy machine must not fail a property test by the
 # clock (Hypothesis' default 200 ms deadline per example).
@@ -38,9 +39,6 @@ from tests import factories
 settings.register_profile("careapp", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "careapp"))
-
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
-TODAY = dt.date(2026, 11, 23)
 
 
 class PinnedClock:

@@ -20,6 +20,10 @@ from careapp.services.policy import build_default_policy
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
 
+# The suite's moment: conftest pins the app's clock here, and the data below is dated around it.
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
+TODAY = dt.date(2026, 11, 23)
+
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)
 TEST_PROTECTOR = DataProtector("dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTMyYnk=")
@@ -428,7 +432,7 @@ class CaregiverUserFactory(CaregiverFactory):
 
 
 def caregiver_visit(caregiver: m.Caregiver, **overrides: object) -> m.Visit:
-    """A visit of `caregiver`'s provider assigned to them (on 2026-11-23 unless `visit_on`).
+    """A visit of `caregiver`'s provider assigned to them (on TODAY unless `visit_on`).
 
     Every call makes a new beneficiary and care plan under one shared policy version, and books
     the visit in the caregiver's next free hour so the no-double-booking rule holds.
@@ -445,7 +449,7 @@ def caregiver_visit(caregiver: m.Caregiver, **overrides: object) -> m.Visit:
     booked = session.scalar(
         select(func.count()).select_from(m.Visit).where(m.Visit.caregiver_id == caregiver.id)
     )
-    visit_on = overrides.pop("visit_on", dt.date(2026, 11, 23))
+    visit_on = overrides.pop("visit_on", TODAY)
     assert isinstance(visit_on, dt.date)
     start = city_datetime(visit_on, dt.time(9, 0)) + dt.timedelta(hours=booked or 0)
     values: dict[str, object] = {

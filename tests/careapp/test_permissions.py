@@ -17,7 +17,7 @@ from careapp import models as m
 from careapp.security import token_hash
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW
+from tests.factories import NOW
 
 ANON = "anonymous"
 ADMIN = "admin"

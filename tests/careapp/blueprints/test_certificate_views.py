@@ -29,8 +29,8 @@ from careapp.models import (
 from careapp.reports.seal import check_seal
 from careapp.services.actor import Actor
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, pdftotext
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     ApplicationFactory,
     AssessmentFactory,
     EligibilityDecisionFactory,

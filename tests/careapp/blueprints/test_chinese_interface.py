@@ -28,8 +28,10 @@ from careapp.web.labels import alert_kind_label
 from tests.careapp.blueprints.test_certificate_views import _entitlement
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
-from tests.conftest import NOW, TODAY, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     DecidableAssessmentFactory,
     PolicyVersionFactory,

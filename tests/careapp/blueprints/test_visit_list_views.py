@@ -17,8 +17,9 @@ from careapp.models import RatingChannel, Role, SatisfactionRating, Visit
 from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
     CaregiverFactory,
     PersonFactory,
     ProviderFactory,

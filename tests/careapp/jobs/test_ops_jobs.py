@@ -34,8 +34,10 @@ from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.quality import month_figures
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     UserFactory,

@@ -35,8 +35,9 @@ from careapp.services.careplans import (
 )
 from careapp.services.catalogue import DEFAULT_SERVICE_ITEMS, ensure_service_catalogue
 from scheduling.quality import ProviderStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     CarePlanFactory,
     DistrictFactory,

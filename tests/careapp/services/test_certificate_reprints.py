@@ -25,8 +25,8 @@ from careapp.services.certificates import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     AssessmentFactory,
     EligibilityDecisionFactory,
     EntitlementFactory,

@@ -22,8 +22,8 @@ from careapp.services.actor import Actor
 from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
 from careapp.services.procedure import ProcedureRules
 from careapp.services.reassessments import get_appeal_context
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     AssessmentFactory,
     EligibilityDecisionFactory,
     PersonFactory,

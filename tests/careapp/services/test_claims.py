@@ -52,7 +52,8 @@ from scheduling.claims import ClaimFlagKind
 from scheduling.travel import EARTH_RADIUS_KM
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW, TODAY, Statements
+from tests.conftest import Statements
+from tests.factories import NOW, TODAY
 
 K = ClaimFlagKind
 SETTINGS = ClaimAuditSettings(max_travel_speed_kmh=60, travel_tolerance_m=100, max_distance_m=500)

@@ -23,8 +23,8 @@ from careapp.services.complaints import (
     record_complaint,
     resolve_complaint,
 )
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     ComplaintFactory,
     PersonFactory,
     ProviderFactory,

@@ -34,8 +34,9 @@ from careapp.services.devices import (
     LoanInput,
     ReturnInput,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     DeviceLoanFactory,
     DeviceTypeFactory,
     DistrictFactory,

@@ -32,8 +32,9 @@ from careapp.services.eligibility import (
     get_decision_summary,
 )
 from careapp.services.policy import build_default_policy
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     CarePlanFactory,
     DecidableAssessmentFactory,

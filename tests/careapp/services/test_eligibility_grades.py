@@ -13,8 +13,8 @@ from careapp.models import CareSetting, Entitlement, HouseholdType, Role
 from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application, figures_from_policy
 from careapp.services.policy import default_grade_categories_data
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,

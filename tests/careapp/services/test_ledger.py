@@ -42,8 +42,9 @@ from careapp.services.policy import (
     default_grading_rules_data,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
     CarePlanFactory,
     DecidableAssessmentFactory,
     DeviceLoanFactory,

@@ -46,8 +46,9 @@ from careapp.services.policy import (
     list_policy_versions,
     policy_base,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,

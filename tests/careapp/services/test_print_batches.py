@@ -34,8 +34,7 @@ from careapp.services.print_batches import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.conftest import NOW
-from tests.factories import EligibilityDecisionFactory, EntitlementFactory, UserFactory
+from tests.factories import NOW, EligibilityDecisionFactory, EntitlementFactory, UserFactory
 
 MONDAY = dt.date(2026, 11, 16)
 

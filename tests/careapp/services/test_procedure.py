@@ -44,8 +44,9 @@ from careapp.services.procedure import (
     resolve_objection,
     review_application,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     CarePlanFactory,

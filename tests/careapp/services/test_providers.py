@@ -24,8 +24,8 @@ from scheduling.quality import ProviderStatus
 from scheduling.ratings import Tally
 from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW, Statements
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.conftest import Statements
+from tests.factories import NOW, ComplaintFactory, ProviderFactory, UserFactory
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
 

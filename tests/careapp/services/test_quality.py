@@ -31,8 +31,7 @@ from careapp.services.quality import (
 from scheduling.quality import ProviderStatus, QualityThresholds
 from scheduling.visits import VisitStatus
 from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.factories import NOW, ComplaintFactory, ProviderFactory, UserFactory
 
 AUG, SEP, OCT = dt.date(2026, 8, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1)
 JOB = Actor(user_id=None, role=None)

@@ -27,8 +27,7 @@ from careapp.services.ratings import (
 )
 from careapp.services.visits import check_in, check_out
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW
-from tests.factories import CaregiverUserFactory, UserFactory, caregiver_visit
+from tests.factories import NOW, CaregiverUserFactory, UserFactory, caregiver_visit
 
 WEEK = dt.timedelta(days=7)
 LATER = NOW + dt.timedelta(days=1)

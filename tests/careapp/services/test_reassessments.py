@@ -36,8 +36,9 @@ from careapp.services.reassessments import (
     request_reassessment,
     suspend_overdue_benefit,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     AssessorProviderTieFactory,

@@ -15,8 +15,9 @@ from careapp.services.actor import Actor
 from careapp.services.rosters import RosterDay, roster_for_day
 from scheduling.types import NO_TIME_IN_WINDOW
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    TODAY,
     CaregiverFactory,
     ServiceItemFactory,
     UserFactory,

@@ -41,8 +41,9 @@ from careapp.services.ledger import AdmissionInput, MoveInput
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
-from tests.conftest import NOW, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
     CarePlanFactory,
     EntitlementFactory,
     PersonFactory,

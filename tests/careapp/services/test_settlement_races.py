@@ -18,8 +18,7 @@ from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.settlement import issue_month_statements, issue_statement
 from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
-from tests.conftest import NOW
-from tests.factories import ProviderFactory, ServiceItemFactory, UserFactory
+from tests.factories import NOW, ProviderFactory, ServiceItemFactory, UserFactory
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

@@ -25,8 +25,9 @@ from careapp.services.visit_records import RescheduleInput, reschedule_missed_vi
 from careapp.services.visits import check_in, check_out
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverUserFactory,
     EntitlementFactory,
     ProviderFactory,

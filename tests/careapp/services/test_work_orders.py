@@ -50,8 +50,9 @@ from careapp.services.work_orders import (
 )
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     DistrictFactory,
     EntitlementFactory,
