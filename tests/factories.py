@@ -489,6 +489,40 @@ def provider_care_plan(provider: m.Provider, **overrides: object) -> m.CarePlan:
     return plan
 
 
+def provider_visit(
+    provider: m.Provider,
+    day: dt.date = TODAY,
+    window: tuple[int, int] = (7, 9),
+    *,
+    assigned: bool = True,
+    **values: object,
+) -> m.Visit:
+    """A visit of `provider` on `day` (its own beneficiary and plan), 07:00-09:00 by default,
+    assigned to a new caregiver of the provider unless `assigned=False`."""
+    start = city_datetime(day, dt.time(window[0]))
+    values.setdefault("window_start", start)
+    values.setdefault("window_end", city_datetime(day, dt.time(window[1])))
+    if assigned:
+        values.setdefault("caregiver", CaregiverFactory(provider=provider))
+        values.setdefault("planned_start", start)
+        values.setdefault("planned_end", start + dt.timedelta(minutes=60))
+        values.setdefault("status", VisitStatus.ASSIGNED)
+        values.setdefault("route_order", 1)
+    visit: m.Visit = VisitFactory(care_plan=provider_care_plan(provider), visit_on=day, **values)
+    return visit
+
+
+def rate_visit(visit: m.Visit, stars: int, **values: object) -> m.SatisfactionRating:
+    """A rating of `visit`: by phone survey the day after its window unless `values` say."""
+    values.setdefault("channel", m.RatingChannel.PHONE_SURVEY)
+    values.setdefault("rated_at", visit.window_end + dt.timedelta(days=1))
+    rating = m.SatisfactionRating(visit_id=visit.id, stars=stars, **values)
+    session = current_session()
+    session.add(rating)
+    session.flush()
+    return rating
+
+
 class ObjectionFactory(BaseFactory):
     class Meta:
         model = m.Objection

@@ -23,9 +23,15 @@ from careapp.services.ratings import satisfaction_report
 from scheduling.quality import ProviderStatus
 from scheduling.ratings import Tally
 from scheduling.visits import VisitStatus
-from tests.careapp.jobs.test_ops_jobs import rate, visit_of
 from tests.conftest import Statements
-from tests.factories import NOW, ComplaintFactory, ProviderFactory, UserFactory
+from tests.factories import (
+    NOW,
+    ComplaintFactory,
+    ProviderFactory,
+    UserFactory,
+    provider_visit,
+    rate_visit,
+)
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
 
@@ -173,10 +179,10 @@ def test_satisfaction_report_by_provider_and_month(
         (second, dt.date(2026, 10, 9), 3),
         (second, dt.date(2026, 9, 30), 5),  # before the range
     ):
-        visit = visit_of(provider, day, status=VisitStatus.COMPLETED)
-        rate(db_session, visit, stars)
-    cancelled = visit_of(first, dt.date(2026, 10, 6), status=VisitStatus.CANCELLED)
-    rate(db_session, cancelled, 1)
+        visit = provider_visit(provider, day, status=VisitStatus.COMPLETED)
+        rate_visit(visit, stars)
+    cancelled = provider_visit(first, dt.date(2026, 10, 6), status=VisitStatus.CANCELLED)
+    rate_visit(cancelled, 1)
 
     with count_queries.counted() as sent:
         report = satisfaction_report(db_session, admin, OCT, dt.date(2026, 11, 30))
