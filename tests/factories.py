@@ -17,6 +17,7 @@ from careapp.eligibility.rules import BenefitCategory
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.security import DataProtector, hash_password
 from careapp.services.policy import build_default_policy
+from scheduling.claims import ClaimFlagKind
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
 
@@ -521,6 +522,123 @@ def rate_visit(visit: m.Visit, stars: int, **values: object) -> m.SatisfactionRa
     session.add(rating)
     session.flush()
     return rating
+
+
+BENEFIT_START = dt.date(2026, 9, 10)
+"""The day the ledger's and settlement's beneficiaries (below) start."""
+
+
+def _started_entitlement(
+    setting: m.CareSetting,
+    category: BenefitCategory,
+    starts_on: dt.date,
+    provider_id: int | None,
+    **changes: object,
+) -> m.Entitlement:
+    """An entitlement at the default policy's daily rate, with its START event."""
+    policy = PolicyVersionFactory()
+    rate = next(
+        r.daily_fen for r in policy.rates if (r.category, r.care_setting) == (category, setting)
+    )
+    entitlement: m.Entitlement = EntitlementFactory(
+        decision__policy_version=policy,
+        decision__care_setting=setting,
+        decision__category=category,
+        decision__daily_rate_fen=rate,
+        category=category,
+        care_setting=setting,
+        daily_rate_fen=rate,
+        starts_on=starts_on,
+        **changes,
+    )
+    session = current_session()
+    session.add(
+        m.EntitlementEvent(
+            entitlement_id=entitlement.id,
+            kind=m.EntitlementEventKind.START,
+            occurs_on=starts_on,
+            care_setting=setting,
+            provider_id=provider_id,
+            recorded_at=NOW,
+        )
+    )
+    session.flush()
+    session.expire(entitlement, ["events"])
+    return entitlement
+
+
+def home_service_beneficiary(
+    setting: m.CareSetting = m.CareSetting.HOME_SERVICE,
+    provider_id: int | None = None,
+    budget: int | None = 120_000,
+    name: str = "王小明",
+) -> m.Entitlement:
+    """`name`, severe, from BENEFIT_START, with its START event: at home with a monthly `budget`
+    for services (the settlement's usual beneficiary), or in another `setting` without one."""
+    return _started_entitlement(
+        setting,
+        BenefitCategory.SEVERE,
+        BENEFIT_START,
+        provider_id,
+        decision__assessment__application__person=PersonFactory(name=name),
+        monthly_budget_fen=budget if setting is m.CareSetting.HOME_SERVICE else None,
+    )
+
+
+def home_cash_beneficiary(
+    setting: m.CareSetting = m.CareSetting.HOME_CASH,
+    category: BenefitCategory = BenefitCategory.SEVERE,
+    starts_on: dt.date = BENEFIT_START,
+    provider_id: int | None = None,
+    **changes: object,
+) -> m.Entitlement:
+    """An entitlement with its START event and no monthly budget: cash at home (the ledger's
+    usual beneficiary) unless `setting` says otherwise."""
+    return _started_entitlement(
+        setting, category, starts_on, provider_id, monthly_budget_fen=None, **changes
+    )
+
+
+def plan_for(entitlement: m.Entitlement, provider: m.Provider, **changes: object) -> m.CarePlan:
+    """A care plan of `entitlement` with `provider`, from BENEFIT_START."""
+    plan: m.CarePlan = CarePlanFactory(
+        entitlement=entitlement, provider=provider, starts_on=BENEFIT_START, **changes
+    )
+    return plan
+
+
+def october_visit(
+    plan: m.CarePlan,
+    day: int,
+    done: tuple[str, ...] = ("bathing",),
+    status: VisitStatus = VisitStatus.COMPLETED,
+    flag: m.ClaimFlagStatus | None = None,
+) -> m.Visit:
+    """A visit of `plan` on `day` October 2026 that did `done`, flagged with `flag` if given."""
+    found: m.Visit = VisitFactory(
+        care_plan=plan,
+        visit_on=dt.date(2026, 10, day),
+        status=status,
+        done_item_codes=list(done),
+    )
+    if flag is not None:
+        raise_flag(found, flag)
+    return found
+
+
+def raise_flag(found: m.Visit, status: m.ClaimFlagStatus = m.ClaimFlagStatus.OPEN) -> m.ClaimFlag:
+    """A far-from-home claim flag on `found`."""
+    flag = m.ClaimFlag(
+        visit_id=found.id,
+        kind=ClaimFlagKind.FAR_FROM_HOME,
+        detail={"distance_m": 2400},
+        raised_at=NOW,
+        status=status,
+    )
+    session = current_session()
+    session.add(flag)
+    session.flush()
+    return flag
 
 
 class ObjectionFactory(BaseFactory):

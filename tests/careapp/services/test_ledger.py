@@ -44,6 +44,7 @@ from careapp.services.policy import (
 from scheduling.visits import VisitStatus
 from tests.conftest import Statements
 from tests.factories import (
+    BENEFIT_START,
     NOW,
     CarePlanFactory,
     DecidableAssessmentFactory,
@@ -55,56 +56,16 @@ from tests.factories import (
     ProviderFactory,
     UserFactory,
     VisitFactory,
+    home_cash_beneficiary,
 )
 
 D = dt.date
 SEP, OCT, NOV = D(2026, 9, 1), D(2026, 10, 1), D(2026, 11, 1)
-START = D(2026, 9, 10)
 
 
 @pytest.fixture
 def admin(db_session: Session) -> Actor:
     return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
-def beneficiary(
-    session: Session,
-    setting: CareSetting = CareSetting.HOME_CASH,
-    category: BenefitCategory = BenefitCategory.SEVERE,
-    starts_on: dt.date = START,
-    provider_id: int | None = None,
-    **changes: Any,
-) -> Entitlement:
-    """An entitlement with its START event, under the default policy version."""
-    policy = PolicyVersionFactory()
-    rate = next(
-        r.daily_fen for r in policy.rates if (r.category, r.care_setting) == (category, setting)
-    )
-    entitlement = EntitlementFactory(
-        decision__policy_version=policy,
-        decision__care_setting=setting,
-        decision__category=category,
-        decision__daily_rate_fen=rate,
-        category=category,
-        care_setting=setting,
-        daily_rate_fen=rate,
-        monthly_budget_fen=None,
-        starts_on=starts_on,
-        **changes,
-    )
-    session.add(
-        EntitlementEvent(
-            entitlement_id=entitlement.id,
-            kind=EntitlementEventKind.START,
-            occurs_on=starts_on,
-            care_setting=setting,
-            provider_id=provider_id,
-            recorded_at=NOW,
-        )
-    )
-    session.flush()
-    session.expire(entitlement, ["events"])
-    return entitlement
 
 
 def institution(kind: ProviderKind = ProviderKind.ELDERLY_CARE_INSTITUTION) -> Any:
@@ -133,7 +94,7 @@ def lines_of(month: ledger.MonthLedger, entitlement: Entitlement) -> list[tuple[
 def test_a_move_mid_month_re_rates_from_the_day_of_the_move(
     db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     home = institution()
     plan = CarePlanFactory(entitlement=entitlement, starts_on=D(2026, 9, 10))
     ledger.record_move(
@@ -169,7 +130,7 @@ def test_a_move_mid_month_re_rates_from_the_day_of_the_move(
 def test_a_move_home_gives_a_visit_budget_to_severe_disability_only(
     db_session: Session, admin: Actor, category: BenefitCategory, budget: int | None
 ) -> None:
-    entitlement = beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, category)
+    entitlement = home_cash_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, category)
     ledger.record_move(
         db_session,
         admin,
@@ -186,7 +147,7 @@ def test_a_move_home_gives_a_visit_budget_to_severe_disability_only(
 def test_a_hospital_stay_across_a_month_end_suspends_the_right_days(
     db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     stay = ledger.record_hospital_stay(
         db_session, admin, entitlement.id, AdmissionInput(D(2026, 9, 28), None), NOW
     )
@@ -208,7 +169,7 @@ def test_a_hospital_stay_across_a_month_end_suspends_the_right_days(
 def test_a_rate_change_mid_month_splits_the_month_and_past_decisions_keep_their_version(
     db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     first_version = entitlement.policy_version_id
     raised = PolicyVersionFactory(effective_on=D(2026, 10, 16), name="2026 rates")
     for rate in raised.rates:
@@ -237,7 +198,7 @@ def test_a_rate_change_stored_through_the_policy_service_splits_the_month_from_i
 ) -> None:
     """An administrator raises the cash subsidy from 16 December (a new version, never an edit):
     December is paid at both rates, November and the decided rate stay as they were."""
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     first_version = entitlement.policy_version_id
     raised = create_policy_version(
         db_session,
@@ -275,7 +236,7 @@ def test_a_rate_change_stored_through_the_policy_service_splits_the_month_from_i
 def test_ending_an_entitlement_pays_up_to_the_day_before_and_records_the_event(
     db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     plan = CarePlanFactory(entitlement=entitlement, starts_on=D(2026, 9, 10))
     ledger.record_end(
         db_session, admin, entitlement.id, EndInput(D(2026, 11, 5), "death", "家属告知"), NOW
@@ -303,9 +264,9 @@ def test_severe_home_service_days_are_paid_per_visit_to_the_company_of_the_settl
     # payee. Now the settled visits of the month carry the money, and the company is the one
     # whose visits are paid (a plan without paid visits names no payee: no guess).
     company = ProviderFactory()
-    entitlement = beneficiary(db_session, CareSetting.HOME_SERVICE, provider_id=company.id)
-    planned = beneficiary(db_session, CareSetting.HOME_SERVICE)
-    plan = CarePlanFactory(entitlement=planned, starts_on=START)
+    entitlement = home_cash_beneficiary(CareSetting.HOME_SERVICE, provider_id=company.id)
+    planned = home_cash_beneficiary(CareSetting.HOME_SERVICE)
+    plan = CarePlanFactory(entitlement=planned, starts_on=BENEFIT_START)
     october = ledger.month_ledger(db_session, admin, OCT)
     assert lines_of(october, entitlement) == [(Payee.PER_VISIT, company.id, 31, 0, 0)]
     assert lines_of(october, planned) == [(Payee.PER_VISIT, None, 31, 0, 0)]
@@ -424,7 +385,7 @@ def test_severe_home_service_days_are_paid_per_visit_to_the_company_of_the_settl
 def test_impossible_events_are_refused_writing_nothing(
     english: None, db_session: Session, admin: Actor, action: Any, field: str, message: str
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     before = count_events(db_session)
     with pytest.raises(InvalidInputError) as raised:
         action(db_session, admin, entitlement)
@@ -437,7 +398,7 @@ def test_impossible_events_are_refused_writing_nothing(
 def test_overlapping_hospital_stays_are_refused(
     english: None, db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     ledger.record_hospital_stay(
         db_session, admin, entitlement.id, AdmissionInput(D(2026, 10, 5), D(2026, 10, 12)), NOW
     )
@@ -454,7 +415,7 @@ def test_overlapping_hospital_stays_are_refused(
 def test_nothing_can_be_recorded_on_or_after_the_end(
     english: None, db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     ledger.record_end(
         db_session, admin, entitlement.id, EndInput(D(2026, 10, 20), "moved_away"), NOW
     )
@@ -475,7 +436,7 @@ def test_nothing_can_be_recorded_on_or_after_the_end(
 def test_an_end_before_a_recorded_move_is_refused(
     english: None, db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     ledger.record_move(
         db_session,
         admin,
@@ -493,7 +454,7 @@ def test_an_end_before_a_recorded_move_is_refused(
 def test_discharge_of_an_unknown_or_closed_stay_is_refused(
     db_session: Session, admin: Actor
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     stay = ledger.record_hospital_stay(
         db_session, admin, entitlement.id, AdmissionInput(D(2026, 10, 5), D(2026, 10, 9)), NOW
     )
@@ -509,7 +470,7 @@ def test_discharge_of_an_unknown_or_closed_stay_is_refused(
 def test_ledger_services_are_for_administrators_only(
     db_session: Session, role: Role | None
 ) -> None:
-    entitlement = beneficiary(db_session)
+    entitlement = home_cash_beneficiary()
     actor = Actor(user_id=UserFactory().id if role else None, role=role)
     with pytest.raises(PermissionDeniedError):
         ledger.get_entitlement_page(db_session, actor, entitlement.id, D(2026, 11, 23))
@@ -637,7 +598,7 @@ def test_the_ledger_is_the_same_whatever_the_household_registration(
 
 def test_the_month_totals_sum_to_the_funds_expenditure(db_session: Session, admin: Actor) -> None:
     home = institution()
-    moved = beneficiary(db_session)
+    moved = home_cash_beneficiary()
     ledger.record_move(
         db_session,
         admin,
@@ -645,8 +606,8 @@ def test_the_month_totals_sum_to_the_funds_expenditure(db_session: Session, admi
         MoveInput(D(2026, 10, 16), CareSetting.ELDERLY_CARE_INSTITUTION, home.id),
         NOW,
     )
-    beneficiary(db_session, category=BenefitCategory.MODERATE)
-    beneficiary(db_session, CareSetting.HOME_SERVICE)  # per visit: no daily amount
+    home_cash_beneficiary(category=BenefitCategory.MODERATE)
+    home_cash_beneficiary(CareSetting.HOME_SERVICE)  # per visit: no daily amount
     overview = fund.fund_overview(db_session, admin, D(2026, 10, 20))
     month = overview.ledger
     expected = 15 * 1500 + 16 * 4000 + 31 * 1000
@@ -670,7 +631,7 @@ def test_the_fund_page_data_takes_a_bounded_number_of_queries(
 ) -> None:
     def queries_for(extra: int) -> int:
         for _ in range(extra):
-            entitlement = beneficiary(db_session)
+            entitlement = home_cash_beneficiary()
             ledger.record_hospital_stay(
                 db_session,
                 admin,

@@ -15,18 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    CarePlan,
     CareSetting,
     Certificate,
     CertificateKind,
     ClaimFlag,
     ClaimFlagStatus,
-    Entitlement,
-    EntitlementEvent,
-    EntitlementEventKind,
     Provider,
     ProviderKind,
     Role,
@@ -38,25 +33,22 @@ from careapp.services import fund, ledger, settlement
 from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
-from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.conftest import Statements
 from tests.factories import (
     NOW,
-    CarePlanFactory,
-    EntitlementFactory,
-    PersonFactory,
-    PolicyVersionFactory,
     ProviderFactory,
     ServiceItemFactory,
     UserFactory,
-    VisitFactory,
+    home_service_beneficiary,
+    october_visit,
+    plan_for,
+    raise_flag,
 )
 
 D = dt.date
 OCT = D(2026, 10, 1)
-START = D(2026, 9, 10)
 BED_RATE = 4000  # severe, elderly care institution (the default policy)
 CASH_RATE = 1500  # severe, cash at home
 
@@ -72,81 +64,6 @@ def items(db_session: Session) -> dict[str, int]:
     ServiceItemFactory(code="feeding", name_zh="助餐", name_en="Feeding", unit_price_fen=3500)
     ServiceItemFactory(code="nursing", name_zh="护理", name_en="Nursing", unit_price_fen=12_050)
     return {"bathing": 8000, "feeding": 3500, "nursing": 12_050}
-
-
-def beneficiary(
-    session: Session,
-    setting: CareSetting = CareSetting.HOME_SERVICE,
-    provider_id: int | None = None,
-    budget: int | None = 120_000,
-    name: str = "王小明",
-) -> Entitlement:
-    """A severe beneficiary from START, with its START event."""
-    policy = PolicyVersionFactory()
-    rate = next(
-        r.daily_fen
-        for r in policy.rates
-        if (r.category, r.care_setting) == (BenefitCategory.SEVERE, setting)
-    )
-    entitlement = EntitlementFactory(
-        decision__policy_version=policy,
-        decision__care_setting=setting,
-        decision__daily_rate_fen=rate,
-        decision__assessment__application__person=PersonFactory(name=name),
-        care_setting=setting,
-        daily_rate_fen=rate,
-        monthly_budget_fen=budget if setting is CareSetting.HOME_SERVICE else None,
-        starts_on=START,
-    )
-    session.add(
-        EntitlementEvent(
-            entitlement_id=entitlement.id,
-            kind=EntitlementEventKind.START,
-            occurs_on=START,
-            care_setting=setting,
-            provider_id=provider_id,
-            recorded_at=NOW,
-        )
-    )
-    session.flush()
-    session.expire(entitlement, ["events"])
-    return entitlement
-
-
-def plan_for(entitlement: Entitlement, provider: Provider, **changes: Any) -> CarePlan:
-    return CarePlanFactory(entitlement=entitlement, provider=provider, starts_on=START, **changes)
-
-
-def visit(
-    plan: CarePlan,
-    day: int,
-    done: tuple[str, ...] = ("bathing",),
-    status: VisitStatus = VisitStatus.COMPLETED,
-    flag: ClaimFlagStatus | None = None,
-) -> Visit:
-    found = VisitFactory(
-        care_plan=plan,
-        visit_on=D(2026, 10, day),
-        status=status,
-        done_item_codes=list(done),
-    )
-    if flag is not None:
-        raise_flag(found, flag)
-    return found
-
-
-def raise_flag(found: Visit, status: ClaimFlagStatus = ClaimFlagStatus.OPEN) -> ClaimFlag:
-    flag = ClaimFlag(
-        visit_id=found.id,
-        kind=ClaimFlagKind.FAR_FROM_HOME,
-        detail={"distance_m": 2400},
-        raised_at=NOW,
-        status=status,
-    )
-    found_session = VisitFactory._meta.sqlalchemy_session_factory()
-    found_session.add(flag)
-    found_session.flush()
-    return flag
 
 
 def statements_of(session: Session, provider: Provider) -> list[tuple[int, int, int]]:
@@ -191,28 +108,28 @@ def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str,
     volunteers = ProviderFactory(name="志愿者协会", kind=ProviderKind.VOLUNTEER)
     home = ProviderFactory(name="丙护理院", kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
 
-    wang = beneficiary(db_session, budget=20_000, name="王小明")
+    wang = home_service_beneficiary(budget=20_000, name="王小明")
     wang_a = plan_for(wang, company_a, ends_on=D(2026, 10, 15), is_active=False)
     wang_b = plan_for(wang, company_b)
-    visit(wang_a, 2, ("bathing", "feeding"))
-    visit(wang_a, 3)
-    visit(wang_a, 11)
-    visit(wang_b, 16)
-    visit(wang_b, 17)
+    october_visit(wang_a, 2, ("bathing", "feeding"))
+    october_visit(wang_a, 3)
+    october_visit(wang_a, 11)
+    october_visit(wang_b, 16)
+    october_visit(wang_b, 17)
     ledger.record_hospital_stay(
         db_session, admin, wang.id, AdmissionInput(D(2026, 10, 10), D(2026, 10, 13)), NOW
     )
 
-    li = beneficiary(db_session, name="李四")
+    li = home_service_beneficiary(name="李四")
     li_a = plan_for(li, company_a)
-    held = visit(li_a, 4, flag=ClaimFlagStatus.OPEN)
-    visit(li_a, 8, flag=ClaimFlagStatus.UPHELD)
-    visit(li_a, 9)
-    visit(li_a, 20, status=VisitStatus.MISSED)
-    volunteer_visit = visit(plan_for(li, volunteers), 9)
+    held = october_visit(li_a, 4, flag=ClaimFlagStatus.OPEN)
+    october_visit(li_a, 8, flag=ClaimFlagStatus.UPHELD)
+    october_visit(li_a, 9)
+    october_visit(li_a, 20, status=VisitStatus.MISSED)
+    volunteer_visit = october_visit(plan_for(li, volunteers), 9)
 
-    beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name="张三丰")
-    zhao = beneficiary(db_session, CareSetting.HOME_CASH, name="赵六")
+    home_service_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name="张三丰")
+    zhao = home_service_beneficiary(CareSetting.HOME_CASH, name="赵六")
     ledger.record_move(
         db_session,
         admin,
@@ -327,11 +244,11 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
     db_session: Session, admin: Actor, items: dict[str, int]
 ) -> None:
     company = ProviderFactory()
-    person = beneficiary(db_session, budget=20_000)
+    person = home_service_beneficiary(budget=20_000)
     plan = plan_for(person, company)
-    early = visit(plan, 2, ("nursing",), flag=ClaimFlagStatus.OPEN)  # 120.50, held
-    visit(plan, 3, ("nursing",))  # 120.50
-    visit(plan, 4, ("bathing",))  # 80.00 -> 79.50 (the budget is 200.00)
+    early = october_visit(plan, 2, ("nursing",), flag=ClaimFlagStatus.OPEN)  # 120.50, held
+    october_visit(plan, 3, ("nursing",))  # 120.50
+    october_visit(plan, 4, ("bathing",))  # 80.00 -> 79.50 (the budget is 200.00)
     main = settlement.issue_statement(db_session, admin, company.id, OCT, NOW)
     assert main.total_fen == 20_000
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == early.id))
@@ -366,10 +283,10 @@ def test_volunteer_visits_are_never_settled_nor_make_the_volunteer_a_payee(
     db_session: Session, admin: Actor, items: dict[str, int]
 ) -> None:
     volunteers = ProviderFactory(kind=ProviderKind.VOLUNTEER)
-    person = beneficiary(db_session)
+    person = home_service_beneficiary()
     plan = plan_for(person, volunteers)
     for day in (2, 3, 4):
-        visit(plan, day)
+        october_visit(plan, day)
     october = ledger.month_ledger(db_session, admin, OCT)
     assert [(line.provider_id, line.amount_fen) for line in october.lines] == [(None, 0)]
     assert {line.outcome.value for line in october.settlement.lines} == {"volunteer"}
@@ -472,7 +389,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
     flags: list[tuple[Visit, ClaimFlag]] = []
     for n in range(14):
         budget = rng.choice([10_000, 30_000, 120_000])
-        person = beneficiary(db_session, budget=budget, name=f"居家{n}号")
+        person = home_service_beneficiary(budget=budget, name=f"居家{n}号")
         budgets[person.person_id] = budget
         if rng.random() < 0.5:
             admitted = rng.randint(1, 25)
@@ -497,7 +414,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
                 plan = extra
             done = tuple(rng.sample(list(items), rng.randint(0, 3)))
             status = rng.choice([VisitStatus.COMPLETED] * 5 + [VisitStatus.MISSED])
-            found = visit(plan, day, done, status)
+            found = october_visit(plan, day, done, status)
             flag = None
             if rng.random() < 0.2:
                 flag = raise_flag(found, rng.choice([ClaimFlagStatus.OPEN, ClaimFlagStatus.UPHELD]))
@@ -516,8 +433,8 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
     bed_fen: dict[int, int] = defaultdict(int)
     for n in range(8):
         home = rng.choice(homes)
-        resident = beneficiary(
-            db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name=f"院{n}号"
+        resident = home_service_beneficiary(
+            CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name=f"院{n}号"
         )
         days_in = dict.fromkeys(range(1, 32), home.id)
         if rng.random() < 0.5:
@@ -632,10 +549,10 @@ def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
 
     def queries_for(extra: int) -> tuple[int, int]:
         for _ in range(extra):
-            plan = plan_for(beneficiary(db_session), company)
-            visit(plan, 2)
-            visit(plan, 3, flag=ClaimFlagStatus.OPEN)
-            beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
+            plan = plan_for(home_service_beneficiary(), company)
+            october_visit(plan, 2)
+            october_visit(plan, 3, flag=ClaimFlagStatus.OPEN)
+            home_service_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
         db_session.expire_all()
         with count_queries.counted() as reconciling:
             settlement.reconcile_month(db_session, admin, OCT, NOW)
