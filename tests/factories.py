@@ -641,6 +641,37 @@ def raise_flag(found: m.Visit, status: m.ClaimFlagStatus = m.ClaimFlagStatus.OPE
     return flag
 
 
+QIAN_ID_NUMBER = make_resident_id("320602", dt.date(1942, 2, 3), 55)
+"""钱桂兰's full resident ID (institution_entitlement's): documents show it masked."""
+
+
+def institution_entitlement() -> m.Entitlement:
+    """钱桂兰's entitlement in an elderly care institution at 40.00 yuan a day, decided on a
+    disability of 22 months: the one the sealed notices and certificates are checked on."""
+    person = PersonFactory(name="钱桂兰", id_number=QIAN_ID_NUMBER)
+    assessment = AssessmentFactory(application=ApplicationFactory(person=person, assigned=True))
+    decision = EligibilityDecisionFactory(
+        assessment=assessment,
+        reasons=[
+            {
+                "rule": "disability_duration",
+                "passed": True,
+                "reason_code": "disability_long_enough",
+                "params": {"months": 22, "required": 6},
+            }
+        ],
+        care_setting=m.CareSetting.ELDERLY_CARE_INSTITUTION,
+        daily_rate_fen=4000,
+    )
+    entitlement: m.Entitlement = EntitlementFactory(
+        decision=decision,
+        care_setting=m.CareSetting.ELDERLY_CARE_INSTITUTION,
+        daily_rate_fen=4000,
+        monthly_budget_fen=None,
+    )
+    return entitlement
+
+
 class ObjectionFactory(BaseFactory):
     class Meta:
         model = m.Objection

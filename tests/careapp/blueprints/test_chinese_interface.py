@@ -25,7 +25,6 @@ from careapp.models import (
 from careapp.services.actor import Actor
 from careapp.services.work_orders import WorkOrderRules, open_work_order
 from careapp.web.labels import alert_kind_label
-from tests.careapp.blueprints.test_certificate_views import _entitlement
 from tests.careapp.reports.pdf_checks import flat, pdftotext
 from tests.conftest import PinnedClock
 from tests.factories import (
@@ -39,6 +38,7 @@ from tests.factories import (
     UserFactory,
     VisitFactory,
     home_service_beneficiary,
+    institution_entitlement,
     october_visit,
     plan_for,
     provider_care_plan,
@@ -187,7 +187,7 @@ def test_decision_pages_word_the_instrument_edition_and_the_policy(
 def test_sealed_documents_name_the_default_policy_in_chinese(
     db_session: Session, login_as: Any, tmp_path: Path
 ) -> None:
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(admin=True))
     client.post("/lang/en")  # documents are Chinese whatever the page language
     refresh()
