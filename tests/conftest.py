@@ -25,8 +25,17 @@ from careapp import create_app
 from careapp.config import TestConfig
 from careapp.core import clock as app_clock
 from careapp.db import Base
-from careapp.models import Caregiver, District, PolicyVersion, Provider, ServiceItem, User
+from careapp.models import (
+    Caregiver,
+    District,
+    PolicyVersion,
+    Provider,
+    Role,
+    ServiceItem,
+    User,
+)
 from careapp.reports.seal import create_signing_key
+from careapp.services.actor import Actor
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.reference import ensure_districts
 from tests import factories
@@ -189,6 +198,19 @@ def caregiver(db_session: Session) -> Caregiver:
     """A caregiver with a login, of a company of their own."""
     found: Caregiver = factories.CaregiverUserFactory()
     return found
+
+
+@pytest.fixture
+def admin_user(db_session: Session) -> User:
+    """An administrator, 管理员甲."""
+    user: User = factories.UserFactory(admin=True, display_name="管理员甲")
+    return user
+
+
+@pytest.fixture
+def admin_actor(admin_user: User) -> Actor:
+    """`admin_user` acting, as a service sees them from the test client's address."""
+    return Actor(user_id=admin_user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
 @pytest.fixture

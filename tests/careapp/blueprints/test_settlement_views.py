@@ -23,11 +23,6 @@ from tests.factories import (
 
 
 @pytest.fixture
-def admin_user(db_session: Session) -> User:
-    return UserFactory(admin=True)
-
-
-@pytest.fixture
 def company(db_session: Session) -> Provider:
     """A company with October's visits: 80.00 paid, one held by an open flag."""
     ServiceItemFactory(code="bathing", unit_price_fen=8000)

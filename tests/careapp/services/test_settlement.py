@@ -54,11 +54,6 @@ CASH_RATE = 1500  # severe, cash at home
 
 
 @pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
-@pytest.fixture
 def items(db_session: Session) -> dict[str, int]:
     ServiceItemFactory(code="bathing", unit_price_fen=8000)
     ServiceItemFactory(code="feeding", name_zh="助餐", name_en="Feeding", unit_price_fen=3500)
@@ -77,8 +72,8 @@ def statements_of(session: Session, provider: Provider) -> list[tuple[int, int, 
     ]
 
 
-def reconciled(session: Session, admin: Actor) -> dict[int, tuple[int, int, int]]:
-    found = settlement.reconcile_month(session, admin, OCT, NOW)
+def reconciled(session: Session, admin_actor: Actor) -> dict[int, tuple[int, int, int]]:
+    found = settlement.reconcile_month(session, admin_actor, OCT, NOW)
     return {
         row.provider_id: (row.ledger_fen, row.statements_fen, row.difference_fen)
         for row in found.rows
@@ -89,7 +84,7 @@ def reconciled(session: Session, admin: Actor) -> dict[int, tuple[int, int, int]
 
 
 @pytest.fixture
-def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str, Any]:
+def month(db_session: Session, admin_actor: Actor, items: dict[str, int]) -> dict[str, Any]:
     """October 2026, worked by hand (figures in fen):
 
     王小明 (budget 200.00): company A on the 2nd, bathing + feeding = 115.00 (paid, 85.00 left);
@@ -117,7 +112,7 @@ def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str,
     october_visit(wang_b, 16)
     october_visit(wang_b, 17)
     ledger.record_hospital_stay(
-        db_session, admin, wang.id, AdmissionInput(D(2026, 10, 10), D(2026, 10, 13)), NOW
+        db_session, admin_actor, wang.id, AdmissionInput(D(2026, 10, 10), D(2026, 10, 13)), NOW
     )
 
     li = home_service_beneficiary(name="李四")
@@ -132,7 +127,7 @@ def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str,
     zhao = home_service_beneficiary(CareSetting.HOME_CASH, name="赵六")
     ledger.record_move(
         db_session,
-        admin,
+        admin_actor,
         zhao.id,
         MoveInput(D(2026, 10, 16), CareSetting.ELDERLY_CARE_INSTITUTION, home.id),
         NOW,
@@ -155,10 +150,10 @@ CASH_FEN = 15 * CASH_RATE
 
 
 def test_the_hand_worked_month_settles_to_the_fen(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     a, b, volunteers, home = month["a"], month["b"], month["volunteers"], month["home"]
-    october = ledger.month_ledger(db_session, admin, OCT)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert {p.provider_id: p.amount_fen for p in october.payees()} == {
         a.id: A_FEN,
         b.id: B_FEN,
@@ -167,14 +162,14 @@ def test_the_hand_worked_month_settles_to_the_fen(
     }
     assert october.total_fen == A_FEN + B_FEN + HOME_FEN + CASH_FEN
     # The entitlement's own page counts its settled visits in the month.
-    page = ledger.get_entitlement_page(db_session, admin, month["wang"].id, D(2026, 11, 23))
+    page = ledger.get_entitlement_page(db_session, admin_actor, month["wang"].id, D(2026, 11, 23))
     wang_october = next(m for m in page.months if m.month == OCT)
     assert (wang_october.visits_paid, wang_october.amount_fen) == (3, 20_000)
     # The ledger sums to the fund's expenditure, home care included.
-    overview = fund.fund_overview(db_session, admin, D(2026, 10, 31))
+    overview = fund.fund_overview(db_session, admin_actor, D(2026, 10, 31))
     assert overview.lines[0].by_month[OCT] == october.total_fen
 
-    issued = settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    issued = settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     assert sorted((s.provider_id, s.sequence, s.total_fen) for s in issued) == sorted(
         [(a.id, 1, A_FEN), (b.id, 1, B_FEN), (home.id, 1, HOME_FEN)]
     )
@@ -197,33 +192,33 @@ def test_the_hand_worked_month_settles_to_the_fen(
     main_home = next(s for s in issued if s.provider_id == home.id)
     assert (main_home.bed_days, main_home.bed_days_fen) == (47, HOME_FEN)
     assert statements_of(db_session, volunteers) == []  # volunteer visits are never settled
-    assert reconciled(db_session, admin) == {
+    assert reconciled(db_session, admin_actor) == {
         a.id: (A_FEN, A_FEN, 0),
         b.id: (B_FEN, B_FEN, 0),
         home.id: (HOME_FEN, HOME_FEN, 0),
         volunteers.id: (0, 0, 0),
     }
-    found = settlement.reconcile_month(db_session, admin, OCT, NOW)
+    found = settlement.reconcile_month(db_session, admin_actor, OCT, NOW)
     assert [line.claim.visit_id for row in found.rows for line in row.held] == [month["held"].id]
     assert found.beneficiaries_fen == CASH_FEN
     assert found.providers_ledger_fen + found.beneficiaries_fen == found.ledger_total_fen
     # Nothing new: a second run issues nothing, and one provider's statement is refused.
-    assert settlement.issue_month_statements(db_session, admin, OCT, NOW) == []
+    assert settlement.issue_month_statements(db_session, admin_actor, OCT, NOW) == []
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, b.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, b.id, OCT, NOW)
 
 
 def test_a_held_visit_cleared_later_is_paid_by_a_supplementary_statement(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     a = month["a"]
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == month["held"].id))
     assert flag is not None
     flag.status = ClaimFlagStatus.CLEARED
     db_session.flush()
-    assert reconciled(db_session, admin)[a.id] == (A_FEN + 8000, A_FEN, 8000)
-    supplementary = settlement.issue_statement(db_session, admin, a.id, OCT, NOW)
+    assert reconciled(db_session, admin_actor)[a.id] == (A_FEN + 8000, A_FEN, 8000)
+    supplementary = settlement.issue_statement(db_session, admin_actor, a.id, OCT, NOW)
     assert supplementary.sequence == 2
     assert supplementary.is_supplementary
     assert (supplementary.total_fen, supplementary.visits_paid, supplementary.visits_held) == (
@@ -235,13 +230,13 @@ def test_a_held_visit_cleared_later_is_paid_by_a_supplementary_statement(
         (month["held"].id, 8000)
     ]
     assert statements_of(db_session, a) == [(1, A_FEN, 1), (2, 8000, 0)]
-    assert reconciled(db_session, admin)[a.id] == (A_FEN + 8000, A_FEN + 8000, 0)
+    assert reconciled(db_session, admin_actor)[a.id] == (A_FEN + 8000, A_FEN + 8000, 0)
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, a.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, a.id, OCT, NOW)
 
 
 def test_a_cleared_visit_is_paid_only_within_the_budget_left(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     company = ProviderFactory()
     person = home_service_beneficiary(budget=20_000)
@@ -249,7 +244,7 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
     early = october_visit(plan, 2, ("nursing",), flag=ClaimFlagStatus.OPEN)  # 120.50, held
     october_visit(plan, 3, ("nursing",))  # 120.50
     october_visit(plan, 4, ("bathing",))  # 80.00 -> 79.50 (the budget is 200.00)
-    main = settlement.issue_statement(db_session, admin, company.id, OCT, NOW)
+    main = settlement.issue_statement(db_session, admin_actor, company.id, OCT, NOW)
     assert main.total_fen == 20_000
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == early.id))
     assert flag is not None
@@ -257,9 +252,9 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
     db_session.flush()
     # Cleared, but the budget was used up by the visits paid: nothing new to pay.
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, company.id, OCT, NOW)
-    assert reconciled(db_session, admin)[company.id] == (20_000, 20_000, 0)
-    lines = ledger.month_ledger(db_session, admin, OCT).settlement.lines
+        settlement.issue_statement(db_session, admin_actor, company.id, OCT, NOW)
+    assert reconciled(db_session, admin_actor)[company.id] == (20_000, 20_000, 0)
+    lines = ledger.month_ledger(db_session, admin_actor, OCT).settlement.lines
     assert (lines[0].claim.visit_id, lines[0].outcome.value) == (
         early.id,
         "over_budget",
@@ -267,39 +262,39 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
 
 
 def test_an_upheld_flag_is_never_paid(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == month["held"].id))
     assert flag is not None
     flag.status = ClaimFlagStatus.UPHELD
     db_session.flush()
-    main = settlement.issue_statement(db_session, admin, month["a"].id, OCT, NOW)
+    main = settlement.issue_statement(db_session, admin_actor, month["a"].id, OCT, NOW)
     assert (main.total_fen, main.visits_held) == (A_FEN, 0)
     outcome = next(line.outcome for line in main.lines if line.visit_id == month["held"].id)
     assert outcome == "rejected_flag"
 
 
 def test_volunteer_visits_are_never_settled_nor_make_the_volunteer_a_payee(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     volunteers = ProviderFactory(kind=ProviderKind.VOLUNTEER)
     person = home_service_beneficiary()
     plan = plan_for(person, volunteers)
     for day in (2, 3, 4):
         october_visit(plan, day)
-    october = ledger.month_ledger(db_session, admin, OCT)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert [(line.provider_id, line.amount_fen) for line in october.lines] == [(None, 0)]
     assert {line.outcome.value for line in october.settlement.lines} == {"volunteer"}
-    assert settlement.issue_month_statements(db_session, admin, OCT, NOW) == []
+    assert settlement.issue_month_statements(db_session, admin_actor, OCT, NOW) == []
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, volunteers.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, volunteers.id, OCT, NOW)
 
 
 def test_a_month_is_settled_only_after_it_ended_and_by_an_administrator(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, month["a"].id, D(2026, 11, 1), NOW)
+        settlement.issue_statement(db_session, admin_actor, month["a"].id, D(2026, 11, 1), NOW)
     manager = Actor(
         user_id=UserFactory(manager=True).id, role=Role.PROVIDER_MANAGER, provider_id=month["a"].id
     )
@@ -308,20 +303,20 @@ def test_a_month_is_settled_only_after_it_ended_and_by_an_administrator(
     with pytest.raises(PermissionDeniedError):
         settlement.reconcile_month(db_session, manager, OCT, NOW)
     with pytest.raises(NotFoundError):
-        settlement.issue_statement(db_session, admin, 999_999, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, 999_999, OCT, NOW)
 
 
 def test_managers_see_only_their_providers_statements_and_each_download_is_audited(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
-    issued = settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    issued = settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     a_statement = next(s for s in issued if s.provider_id == month["a"].id)
     b_statement = next(s for s in issued if s.provider_id == month["b"].id)
     manager = Actor(
         user_id=UserFactory(manager=True).id, role=Role.PROVIDER_MANAGER, provider_id=month["a"].id
     )
     assert [s.id for s in settlement.list_statements(db_session, manager)] == [a_statement.id]
-    assert len(settlement.list_statements(db_session, admin)) == 3
+    assert len(settlement.list_statements(db_session, admin_actor)) == 3
     settlement.get_statement(db_session, manager, a_statement.id, NOW, purpose="pdf")
     with pytest.raises(NotFoundError):
         settlement.get_statement(db_session, manager, b_statement.id, NOW, purpose="pdf")
@@ -338,9 +333,9 @@ def test_managers_see_only_their_providers_statements_and_each_download_is_audit
 
 
 def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
-    db_session: Session, admin: Actor, month: dict[str, Any], tmp_path: Path
+    db_session: Session, admin_actor: Actor, month: dict[str, Any], tmp_path: Path
 ) -> None:
-    main = settlement.issue_statement(db_session, admin, month["a"].id, OCT, NOW)
+    main = settlement.issue_statement(db_session, admin_actor, month["a"].id, OCT, NOW)
     data = settlement.statement_data(main, "https://ltc.example.cn")
     pdf = render_statement(data)
     assert pdf.startswith(b"%PDF")
@@ -362,7 +357,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
     certificate = db_session.get(Certificate, main.certificate_id)
     assert certificate is not None
     assert certificate.kind is CertificateKind.SETTLEMENT_STATEMENT
-    verification = verify_certificate(db_session, admin, main.number, NOW, 100)
+    verification = verify_certificate(db_session, admin_actor, main.number, NOW, 100)
     assert verification.result is VerificationResult.VALID
     assert verification.masked_name == "甲照护公司"
 
@@ -371,7 +366,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
 
 
 def test_settlement_reconciles_with_the_ledger_on_generated_months(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     """Many beneficiaries, visits, prices, budgets, hospital stays, flags, a mid-month change of
     company, volunteers and institutions with moves; an oracle written day by day checks every
@@ -397,7 +392,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             stays[person.person_id] = (admitted, discharged)
             ledger.record_hospital_stay(
                 db_session,
-                admin,
+                admin_actor,
                 person.id,
                 AdmissionInput(D(2026, 10, admitted), D(2026, 10, discharged)),
                 NOW,
@@ -442,7 +437,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             other = homes[1] if home is homes[0] else homes[0]
             ledger.record_move(
                 db_session,
-                admin,
+                admin_actor,
                 resident.id,
                 MoveInput(D(2026, 10, moved), CareSetting.ELDERLY_CARE_INSTITUTION, other.id),
                 NOW,
@@ -453,7 +448,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             discharged = admitted + rng.randint(1, 3)
             ledger.record_hospital_stay(
                 db_session,
-                admin,
+                admin_actor,
                 resident.id,
                 AdmissionInput(D(2026, 10, admitted), D(2026, 10, discharged)),
                 NOW,
@@ -482,17 +477,17 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
         return {key: fen for key, fen in owed.items() if fen}
 
     def money() -> dict[int, int]:
-        rows = reconciled(db_session, admin)
+        rows = reconciled(db_session, admin_actor)
         assert all(diff == 0 for _, _, diff in rows.values())
         return {key: fen for key, (fen, _, _) in rows.items() if fen}
 
     expected = oracle(held_ids | rejected_ids)
-    october = ledger.month_ledger(db_session, admin, OCT)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert {
         p.provider_id: p.amount_fen for p in october.payees() if p.provider_id and p.amount_fen
     } == expected
     assert volunteers.id not in {line.provider_id for line in october.lines}
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     assert money() == expected
     # The administrator clears the open flags: supplementary statements pay what was held,
     # still within every budget.
@@ -500,15 +495,17 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
         if flag.status is ClaimFlagStatus.OPEN:
             flag.status = ClaimFlagStatus.CLEARED
     db_session.flush()
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     statements_total = db_session.scalar(
         select(func.sum(SettlementStatement.total_fen)).where(SettlementStatement.month == OCT)
     )
     after = money()
     assert statements_total == sum(after.values())
     assert sum(after.values()) >= sum(expected.values())
-    october = ledger.month_ledger(db_session, admin, OCT)
-    assert october.total_fen == fund.fund_overview(db_session, admin, OCT).lines[0].by_month[OCT]
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
+    assert (
+        october.total_fen == fund.fund_overview(db_session, admin_actor, OCT).lines[0].by_month[OCT]
+    )
     for person_id, budget in budgets.items():
         paid = sum(
             line.amount_fen
@@ -542,7 +539,7 @@ def test_the_settle_command_issues_the_month_once(
 
 
 def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
-    db_session: Session, admin: Actor, items: dict[str, int], count_queries: Statements
+    db_session: Session, admin_actor: Actor, items: dict[str, int], count_queries: Statements
 ) -> None:
     company = ProviderFactory()
     home = ProviderFactory(kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
@@ -555,9 +552,9 @@ def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
             home_service_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
         db_session.expire_all()
         with count_queries.counted() as reconciling:
-            settlement.reconcile_month(db_session, admin, OCT, NOW)
+            settlement.reconcile_month(db_session, admin_actor, OCT, NOW)
         with count_queries.counted() as issuing, db_session.begin_nested() as nested:
-            settlement.issue_month_statements(db_session, admin, OCT, NOW)
+            settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
             nested.rollback()
         # Issuing reads a fixed number of times (its inserts grow with the lines, as they must).
         return len(reconciling), len(issuing.selects())
