@@ -25,11 +25,21 @@ from careapp import create_app
 from careapp.config import TestConfig
 from careapp.core import clock as app_clock
 from careapp.db import Base
-from careapp.models import Caregiver, District, PolicyVersion, Provider, ServiceItem, User
+from careapp.models import (
+    Caregiver,
+    District,
+    PolicyVersion,
+    Provider,
+    Role,
+    ServiceItem,
+    User,
+)
 from careapp.reports.seal import create_signing_key
+from careapp.services.actor import Actor
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.reference import ensure_districts
 from tests import factories
+from tests.factories import NOW
 
 # Speed is measured in benchmarks, not here: a busy machine must not fail a property test by the
 # clock (Hypothesis' default 200 ms deadline per example).
@@ -38,9 +48,6 @@ from tests import factories
 settings.register_profile("careapp", deadline=None)
 settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "careapp"))
-
-NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
-TODAY = dt.date(2026, 11, 23)
 
 
 class PinnedClock:
@@ -191,6 +198,19 @@ def caregiver(db_session: Session) -> Caregiver:
     """A caregiver with a login, of a company of their own."""
     found: Caregiver = factories.CaregiverUserFactory()
     return found
+
+
+@pytest.fixture
+def admin_user(db_session: Session) -> User:
+    """An administrator, 管理员甲."""
+    user: User = factories.UserFactory(admin=True, display_name="管理员甲")
+    return user
+
+
+@pytest.fixture
+def admin_actor(admin_user: User) -> Actor:
+    """`admin_user` acting, as a service sees them from the test client's address."""
+    return Actor(user_id=admin_user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
 @pytest.fixture

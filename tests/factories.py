@@ -17,8 +17,13 @@ from careapp.eligibility.rules import BenefitCategory
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.security import DataProtector, hash_password
 from careapp.services.policy import build_default_policy
+from scheduling.claims import ClaimFlagKind
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
+
+# The suite's moment: conftest pins the app's clock here, and the data below is dated around it.
+NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in the city
+TODAY = dt.date(2026, 11, 23)
 
 PASSWORD = "correct horse battery"
 PASSWORD_HASH = hash_password(PASSWORD)
@@ -428,7 +433,7 @@ class CaregiverUserFactory(CaregiverFactory):
 
 
 def caregiver_visit(caregiver: m.Caregiver, **overrides: object) -> m.Visit:
-    """A visit of `caregiver`'s provider assigned to them (on 2026-11-23 unless `visit_on`).
+    """A visit of `caregiver`'s provider assigned to them (on TODAY unless `visit_on`).
 
     Every call makes a new beneficiary and care plan under one shared policy version, and books
     the visit in the caregiver's next free hour so the no-double-booking rule holds.
@@ -445,7 +450,7 @@ def caregiver_visit(caregiver: m.Caregiver, **overrides: object) -> m.Visit:
     booked = session.scalar(
         select(func.count()).select_from(m.Visit).where(m.Visit.caregiver_id == caregiver.id)
     )
-    visit_on = overrides.pop("visit_on", dt.date(2026, 11, 23))
+    visit_on = overrides.pop("visit_on", TODAY)
     assert isinstance(visit_on, dt.date)
     start = city_datetime(visit_on, dt.time(9, 0)) + dt.timedelta(hours=booked or 0)
     values: dict[str, object] = {
@@ -483,6 +488,188 @@ def provider_care_plan(provider: m.Provider, **overrides: object) -> m.CarePlan:
     values.update(overrides)
     plan: m.CarePlan = CarePlanFactory(**values)
     return plan
+
+
+def provider_visit(
+    provider: m.Provider,
+    day: dt.date = TODAY,
+    window: tuple[int, int] = (7, 9),
+    *,
+    assigned: bool = True,
+    **values: object,
+) -> m.Visit:
+    """A visit of `provider` on `day` (its own beneficiary and plan), 07:00-09:00 by default,
+    assigned to a new caregiver of the provider unless `assigned=False`."""
+    start = city_datetime(day, dt.time(window[0]))
+    values.setdefault("window_start", start)
+    values.setdefault("window_end", city_datetime(day, dt.time(window[1])))
+    if assigned:
+        values.setdefault("caregiver", CaregiverFactory(provider=provider))
+        values.setdefault("planned_start", start)
+        values.setdefault("planned_end", start + dt.timedelta(minutes=60))
+        values.setdefault("status", VisitStatus.ASSIGNED)
+        values.setdefault("route_order", 1)
+    visit: m.Visit = VisitFactory(care_plan=provider_care_plan(provider), visit_on=day, **values)
+    return visit
+
+
+def rate_visit(visit: m.Visit, stars: int, **values: object) -> m.SatisfactionRating:
+    """A rating of `visit`: by phone survey the day after its window unless `values` say."""
+    values.setdefault("channel", m.RatingChannel.PHONE_SURVEY)
+    values.setdefault("rated_at", visit.window_end + dt.timedelta(days=1))
+    rating = m.SatisfactionRating(visit_id=visit.id, stars=stars, **values)
+    session = current_session()
+    session.add(rating)
+    session.flush()
+    return rating
+
+
+BENEFIT_START = dt.date(2026, 9, 10)
+"""The day the ledger's and settlement's beneficiaries (below) start."""
+
+
+def _started_entitlement(
+    setting: m.CareSetting,
+    category: BenefitCategory,
+    starts_on: dt.date,
+    provider_id: int | None,
+    **changes: object,
+) -> m.Entitlement:
+    """An entitlement at the default policy's daily rate, with its START event."""
+    policy = PolicyVersionFactory()
+    rate = next(
+        r.daily_fen for r in policy.rates if (r.category, r.care_setting) == (category, setting)
+    )
+    entitlement: m.Entitlement = EntitlementFactory(
+        decision__policy_version=policy,
+        decision__care_setting=setting,
+        decision__category=category,
+        decision__daily_rate_fen=rate,
+        category=category,
+        care_setting=setting,
+        daily_rate_fen=rate,
+        starts_on=starts_on,
+        **changes,
+    )
+    session = current_session()
+    session.add(
+        m.EntitlementEvent(
+            entitlement_id=entitlement.id,
+            kind=m.EntitlementEventKind.START,
+            occurs_on=starts_on,
+            care_setting=setting,
+            provider_id=provider_id,
+            recorded_at=NOW,
+        )
+    )
+    session.flush()
+    session.expire(entitlement, ["events"])
+    return entitlement
+
+
+def home_service_beneficiary(
+    setting: m.CareSetting = m.CareSetting.HOME_SERVICE,
+    provider_id: int | None = None,
+    budget: int | None = 120_000,
+    name: str = "王小明",
+) -> m.Entitlement:
+    """`name`, severe, from BENEFIT_START, with its START event: at home with a monthly `budget`
+    for services (the settlement's usual beneficiary), or in another `setting` without one."""
+    return _started_entitlement(
+        setting,
+        BenefitCategory.SEVERE,
+        BENEFIT_START,
+        provider_id,
+        decision__assessment__application__person=PersonFactory(name=name),
+        monthly_budget_fen=budget if setting is m.CareSetting.HOME_SERVICE else None,
+    )
+
+
+def home_cash_beneficiary(
+    setting: m.CareSetting = m.CareSetting.HOME_CASH,
+    category: BenefitCategory = BenefitCategory.SEVERE,
+    starts_on: dt.date = BENEFIT_START,
+    provider_id: int | None = None,
+    **changes: object,
+) -> m.Entitlement:
+    """An entitlement with its START event and no monthly budget: cash at home (the ledger's
+    usual beneficiary) unless `setting` says otherwise."""
+    return _started_entitlement(
+        setting, category, starts_on, provider_id, monthly_budget_fen=None, **changes
+    )
+
+
+def plan_for(entitlement: m.Entitlement, provider: m.Provider, **changes: object) -> m.CarePlan:
+    """A care plan of `entitlement` with `provider`, from BENEFIT_START."""
+    plan: m.CarePlan = CarePlanFactory(
+        entitlement=entitlement, provider=provider, starts_on=BENEFIT_START, **changes
+    )
+    return plan
+
+
+def october_visit(
+    plan: m.CarePlan,
+    day: int,
+    done: tuple[str, ...] = ("bathing",),
+    status: VisitStatus = VisitStatus.COMPLETED,
+    flag: m.ClaimFlagStatus | None = None,
+) -> m.Visit:
+    """A visit of `plan` on `day` October 2026 that did `done`, flagged with `flag` if given."""
+    found: m.Visit = VisitFactory(
+        care_plan=plan,
+        visit_on=dt.date(2026, 10, day),
+        status=status,
+        done_item_codes=list(done),
+    )
+    if flag is not None:
+        raise_flag(found, flag)
+    return found
+
+
+def raise_flag(found: m.Visit, status: m.ClaimFlagStatus = m.ClaimFlagStatus.OPEN) -> m.ClaimFlag:
+    """A far-from-home claim flag on `found`."""
+    flag = m.ClaimFlag(
+        visit_id=found.id,
+        kind=ClaimFlagKind.FAR_FROM_HOME,
+        detail={"distance_m": 2400},
+        raised_at=NOW,
+        status=status,
+    )
+    session = current_session()
+    session.add(flag)
+    session.flush()
+    return flag
+
+
+QIAN_ID_NUMBER = make_resident_id("320602", dt.date(1942, 2, 3), 55)
+"""钱桂兰's full resident ID (institution_entitlement's): documents show it masked."""
+
+
+def institution_entitlement() -> m.Entitlement:
+    """钱桂兰's entitlement in an elderly care institution at 40.00 yuan a day, decided on a
+    disability of 22 months: the one the sealed notices and certificates are checked on."""
+    person = PersonFactory(name="钱桂兰", id_number=QIAN_ID_NUMBER)
+    assessment = AssessmentFactory(application=ApplicationFactory(person=person, assigned=True))
+    decision = EligibilityDecisionFactory(
+        assessment=assessment,
+        reasons=[
+            {
+                "rule": "disability_duration",
+                "passed": True,
+                "reason_code": "disability_long_enough",
+                "params": {"months": 22, "required": 6},
+            }
+        ],
+        care_setting=m.CareSetting.ELDERLY_CARE_INSTITUTION,
+        daily_rate_fen=4000,
+    )
+    entitlement: m.Entitlement = EntitlementFactory(
+        decision=decision,
+        care_setting=m.CareSetting.ELDERLY_CARE_INSTITUTION,
+        daily_rate_fen=4000,
+        monthly_budget_fen=None,
+    )
+    return entitlement
 
 
 class ObjectionFactory(BaseFactory):

@@ -37,7 +37,7 @@ from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.policy import ensure_default_policy
 from careapp.services.reference import ensure_districts
 from tests import factories
-from tests.conftest import NOW
+from tests.factories import NOW
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

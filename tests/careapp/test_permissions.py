@@ -18,7 +18,7 @@ from careapp.security import token_hash
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW
+from tests.factories import NOW
 
 ANON = "anonymous"
 ADMIN = "admin"

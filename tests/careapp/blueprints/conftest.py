@@ -8,14 +8,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from careapp.models import Caregiver, User
-from tests.factories import UserFactory
 
 
 @pytest.fixture
-def admin_client(login_as: Any) -> FlaskClient:
-    """An administrator (管理员甲) logged in; a test or module that reads the pages in English
-    asks for the `english` fixture too."""
-    client: FlaskClient = login_as(UserFactory(admin=True, display_name="管理员甲"))
+def admin_client(login_as: Any, admin_user: User) -> FlaskClient:
+    """The administrator (`admin_user`, 管理员甲) logged in; a test or module that reads the pages
+    in English asks for the `english` fixture too."""
+    client: FlaskClient = login_as(admin_user)
     return client
 
 

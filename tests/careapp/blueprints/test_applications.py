@@ -20,8 +20,9 @@ from careapp.models import (
     InsuranceStatus,
 )
 from careapp.security import DataProtector
-from tests.conftest import TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     PersonFactory,

@@ -13,8 +13,7 @@ from sqlalchemy.orm import Session
 from careapp.models import Application, ApplicationStatus, AuditEvent, Role
 from careapp.services.actor import Actor
 from careapp.services.assessments import read_home_visit_contacts
-from tests.conftest import NOW
-from tests.factories import ApplicationFactory, PersonFactory, UserFactory
+from tests.factories import NOW, ApplicationFactory, PersonFactory, UserFactory
 
 CONTACT = {
     "address": "崇川区虹桥路12号3单元",

@@ -15,11 +15,9 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from careapp.core.identity import make_resident_id
 from careapp.jobs.print_batches import run_print_batch
 from careapp.models import (
     AuditEvent,
-    CareSetting,
     Certificate,
     CertificateKind,
     EntitlementStatus,
@@ -29,51 +27,22 @@ from careapp.models import (
 from careapp.reports.seal import check_seal
 from careapp.services.actor import Actor
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, pdftotext
-from tests.conftest import NOW
 from tests.factories import (
-    ApplicationFactory,
+    NOW,
+    QIAN_ID_NUMBER,
     AssessmentFactory,
     EligibilityDecisionFactory,
     EntitlementFactory,
-    PersonFactory,
     PrintBatchFactory,
     UserFactory,
+    institution_entitlement,
 )
-
-FULL_ID = make_resident_id("320602", dt.date(1942, 2, 3), 55)
-REASONS = [
-    {
-        "rule": "disability_duration",
-        "passed": True,
-        "reason_code": "disability_long_enough",
-        "params": {"months": 22, "required": 6},
-    }
-]
-
-
-def _entitlement(**overrides: Any):  # type: ignore[no-untyped-def]  # an Entitlement
-    person = PersonFactory(name="钱桂兰", id_number=overrides.pop("full_id", FULL_ID))
-    assessment = AssessmentFactory(application=ApplicationFactory(person=person, assigned=True))
-    decision = EligibilityDecisionFactory(
-        assessment=assessment,
-        reasons=REASONS,
-        care_setting=CareSetting.ELDERLY_CARE_INSTITUTION,
-        daily_rate_fen=4000,
-    )
-    values = {
-        "decision": decision,
-        "care_setting": CareSetting.ELDERLY_CARE_INSTITUTION,
-        "daily_rate_fen": 4000,
-        "monthly_budget_fen": None,
-    }
-    values.update(overrides)
-    return EntitlementFactory(**values)
 
 
 def test_decision_notice_pdf_is_sealed_and_complete(
     app: Flask, db_session: Session, login_as, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     response = login_as(UserFactory(admin=True)).post(
         f"/decisions/{entitlement.decision_id}/notice.pdf"
     )
@@ -97,7 +66,7 @@ def test_decision_notice_pdf_is_sealed_and_complete(
         f"/verify/{certificate.number}",
     ):
         assert expected in text, expected
-    assert FULL_ID not in text
+    assert QIAN_ID_NUMBER not in text
     assert_pages_not_blank(response.data, tmp_path)
 
 
@@ -107,7 +76,7 @@ def test_benefit_certificate_pdf_is_sealed_and_complete(
     default = app.config["PUBLIC_BASE_URL"]
     app.config["PUBLIC_BASE_URL"] = "https://ltc.example.cn"
     try:
-        entitlement = _entitlement()
+        entitlement = institution_entitlement()
         response = login_as(UserFactory(admin=True)).post(
             f"/decisions/{entitlement.decision_id}/benefit-certificate.pdf"
         )
@@ -130,8 +99,8 @@ def test_benefit_certificate_pdf_is_sealed_and_complete(
         f"https://ltc.example.cn/verify/{certificate.number}",
     ):
         assert expected in text, expected
-    assert FULL_ID not in text
-    assert FULL_ID.encode() not in response.data
+    assert QIAN_ID_NUMBER not in text
+    assert QIAN_ID_NUMBER.encode() not in response.data
     assert_pages_not_blank(response.data, tmp_path)
 
 
@@ -150,7 +119,7 @@ def test_assessment_conclusion_pdf_is_sealed_with_a_qr_code(
 def test_certificate_pdfs_forbidden_for_other_roles(
     db_session: Session, login_as, trait: str
 ) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(**{trait: True}))
     for kind in ("notice", "benefit-certificate"):
         response = client.post(f"/decisions/{entitlement.decision_id}/{kind}.pdf")
@@ -183,7 +152,7 @@ def test_benefit_certificate_of_a_refusal_is_a_conflict(db_session: Session, log
 def test_issuing_without_a_signing_key_fails_clearly(
     app: Flask, db_session: Session, login_as
 ) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(admin=True))
     saved = app.config["SIGNING_KEY_PATH"]
     app.config["SIGNING_KEY_PATH"] = None
@@ -200,7 +169,7 @@ def test_issuing_without_a_signing_key_fails_clearly(
 
 
 def test_decision_page_offers_the_certificates(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     page = login_as(UserFactory(admin=True)).get(f"/decisions/{entitlement.decision_id}")
     html = page.get_data(as_text=True)
     assert f"/decisions/{entitlement.decision_id}/notice.pdf" in html
@@ -220,7 +189,7 @@ def _issue_benefit(client: FlaskClient, decision_id: int) -> str:
 def test_verify_page_genuine_and_valid_without_login(
     app: Flask, db_session: Session, login_as
 ) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(admin=True))
     number = _issue_benefit(client, entitlement.decision_id)
     client.post("/logout")
@@ -231,13 +200,13 @@ def test_verify_page_genuine_and_valid_without_login(
     assert "钱**" in html
     assert entitlement.person.id_number_masked in html
     assert "钱桂兰" not in html
-    assert FULL_ID not in html
+    assert QIAN_ID_NUMBER not in html
     assert "2028-11-20" in html
     assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_verify_page_not_valid_for_an_ended_entitlement(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(admin=True))
     number = _issue_benefit(client, entitlement.decision_id)
     entitlement.status = EntitlementStatus.ENDED

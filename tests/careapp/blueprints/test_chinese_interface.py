@@ -25,11 +25,11 @@ from careapp.models import (
 from careapp.services.actor import Actor
 from careapp.services.work_orders import WorkOrderRules, open_work_order
 from careapp.web.labels import alert_kind_label
-from tests.careapp.blueprints.test_certificate_views import _entitlement
 from tests.careapp.reports.pdf_checks import flat, pdftotext
-from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
-from tests.conftest import NOW, TODAY, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     DecidableAssessmentFactory,
     PolicyVersionFactory,
@@ -37,6 +37,10 @@ from tests.factories import (
     ServiceItemFactory,
     UserFactory,
     VisitFactory,
+    home_service_beneficiary,
+    institution_entitlement,
+    october_visit,
+    plan_for,
     provider_care_plan,
 )
 
@@ -88,8 +92,10 @@ def test_statement_list_shows_the_citys_issue_date_as_its_pdf(
 ) -> None:
     ServiceItemFactory(code="bathing", unit_price_fen=8000)
     company = ProviderFactory(name="甲照护公司")
-    visit(plan_for(beneficiary(db_session), company), 2)
-    visit(plan_for(beneficiary(db_session, name="李四"), company), 3, flag=ClaimFlagStatus.OPEN)
+    october_visit(plan_for(home_service_beneficiary(), company), 2)
+    october_visit(
+        plan_for(home_service_beneficiary(name="李四"), company), 3, flag=ClaimFlagStatus.OPEN
+    )
     # 17:30 UTC on 22 November is 01:30 on 23 November in the city.
     clock.set(dt.datetime(2026, 11, 22, 17, 30, tzinfo=dt.UTC))
     admin = chinese(login_as(UserFactory(admin=True)))
@@ -181,7 +187,7 @@ def test_decision_pages_word_the_instrument_edition_and_the_policy(
 def test_sealed_documents_name_the_default_policy_in_chinese(
     db_session: Session, login_as: Any, tmp_path: Path
 ) -> None:
-    entitlement = _entitlement()
+    entitlement = institution_entitlement()
     client = login_as(UserFactory(admin=True))
     client.post("/lang/en")  # documents are Chinese whatever the page language
     refresh()

@@ -22,7 +22,8 @@ from careapp.services.claims import ClaimAuditSettings, audit_days
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW, TODAY, Statements
+from tests.conftest import Statements
+from tests.factories import NOW, TODAY
 
 SYSTEM = Actor(user_id=None, role=None, address="test")
 

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from careapp.blueprints.devices.forms import yuan_to_fen
 from careapp.models import AuditEvent, DeviceLoan, DeviceType
-from tests.conftest import TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    TODAY,
     DeviceLoanFactory,
     DeviceTypeFactory,
     EntitlementFactory,

@@ -14,8 +14,13 @@ import careapp.blueprints.dispatch.views as dispatch_views
 from careapp.core.errors import ConflictError
 from careapp.models import DispatchRun, DispatchRunStatus, Visit
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY
-from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
+from tests.factories import (
+    TODAY,
+    CaregiverFactory,
+    ProviderFactory,
+    UserFactory,
+    provider_care_plan,
+)
 
 TOMORROW = TODAY + dt.timedelta(days=1)
 

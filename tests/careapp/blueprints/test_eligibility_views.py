@@ -20,8 +20,8 @@ from careapp.models import (
     InsuranceStatus,
 )
 from careapp.services.catalogue import ensure_service_catalogue
-from tests.conftest import TODAY
 from tests.factories import (
+    TODAY,
     ApplicationFactory,
     CarePlanFactory,
     DecidableAssessmentFactory,

@@ -21,18 +21,18 @@ from careapp.models import (
     EntitlementStatus,
     ProviderKind,
 )
-from tests.careapp.services.test_ledger import beneficiary
 from tests.factories import (
     EntitlementFactory,
     PolicyVersionFactory,
     ProviderFactory,
     UserFactory,
+    home_cash_beneficiary,
 )
 
 
 @pytest.fixture
 def entitlement(db_session: Session) -> Entitlement:
-    return beneficiary(db_session)
+    return home_cash_beneficiary()
 
 
 def events(session: Session) -> int:

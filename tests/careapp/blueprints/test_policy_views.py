@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.models import AuditEvent, EntitlementStart, PolicyVersion
-from tests.conftest import TODAY
-from tests.factories import PolicyVersionFactory, UserFactory
+from tests.factories import TODAY, PolicyVersionFactory, UserFactory
 
 LEVELS = ("intact", "mild", "moderate", "severe")
 TABLE = {

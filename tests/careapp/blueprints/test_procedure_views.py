@@ -23,8 +23,9 @@ from careapp.models import (
     ObjectionStatus,
     ReminderStatus,
 )
-from tests.conftest import TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     AssessorProviderTieFactory,

@@ -14,8 +14,13 @@ from sqlalchemy.orm import Session
 from careapp.models import Complaint, ComplaintStatus, ProviderQualityEvaluation, SuspensionLift
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.factories import (
+    ComplaintFactory,
+    ProviderFactory,
+    UserFactory,
+    provider_visit,
+    rate_visit,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -121,7 +126,7 @@ def test_admin_records_and_resolves_a_complaint(
     db_session: Session, admin_client: FlaskClient
 ) -> None:
     provider = ProviderFactory()
-    visit = visit_of(provider, dt.date(2026, 11, 20), status=VisitStatus.COMPLETED)
+    visit = provider_visit(provider, dt.date(2026, 11, 20), status=VisitStatus.COMPLETED)
     assert admin_client.get(f"/providers/{provider.id}/complaints/new").status_code == 200
 
     response = admin_client.post(
@@ -170,7 +175,7 @@ def test_complaint_form_errors(
     db_session: Session, admin_client: FlaskClient, data: dict[str, str], message: str
 ) -> None:
     provider = ProviderFactory()
-    other = visit_of(ProviderFactory(), dt.date(2026, 11, 20))
+    other = provider_visit(ProviderFactory(), dt.date(2026, 11, 20))
     values = {"received_on": "2026-11-21", "channel": "phone", "summary": "态度差"}
     values.update({k: str(other.id) if v == "other" else v for k, v in data.items()})
     response = admin_client.post(f"/providers/{provider.id}/complaints/new", data=values)
@@ -224,7 +229,7 @@ def test_satisfaction_report_page_and_csv(db_session: Session, admin_client: Fla
     provider = ProviderFactory(name="=HYPERLINK(1)")
     for day, stars in ((dt.date(2026, 10, 3), 5), (dt.date(2026, 10, 4), 4),
                        (dt.date(2026, 10, 5), 2), (dt.date(2026, 11, 2), 1)):  # fmt: skip
-        rate(db_session, visit_of(provider, day, status=VisitStatus.COMPLETED), stars)
+        rate_visit(provider_visit(provider, day, status=VisitStatus.COMPLETED), stars)
 
     response = admin_client.get("/quality/satisfaction?from=2026-10&to=2026-11")
 

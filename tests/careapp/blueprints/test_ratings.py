@@ -16,8 +16,9 @@ from careapp.core.errors import ConflictError
 from careapp.models import RatingChannel, SatisfactionRating, Visit
 from careapp.services.actor import Actor
 from careapp.services.visits import check_in, check_out
-from tests.conftest import NOW, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
     CaregiverUserFactory,
     PersonFactory,
     ProviderFactory,

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from careapp.core.clock import city_datetime
 from careapp.models import AlertKind, Caregiver, Provider, ProviderAlert, User, Visit
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     CaregiverUserFactory,
     ProviderFactory,

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from careapp.core.clock import city_datetime
 from careapp.models import Provider, User, VerificationMethod
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY
 from tests.factories import (
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     UserFactory,

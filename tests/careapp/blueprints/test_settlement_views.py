@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session
 
 from careapp.models import AuditEvent, ClaimFlagStatus, Provider, SettlementStatement, User
 from careapp.reports.seal import check_seal
-from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
-from tests.factories import ProviderFactory, ServiceItemFactory, UserFactory
-
-
-@pytest.fixture
-def admin_user(db_session: Session) -> User:
-    return UserFactory(admin=True)
+from tests.factories import (
+    ProviderFactory,
+    ServiceItemFactory,
+    UserFactory,
+    home_service_beneficiary,
+    october_visit,
+    plan_for,
+)
 
 
 @pytest.fixture
@@ -26,9 +27,9 @@ def company(db_session: Session) -> Provider:
     """A company with October's visits: 80.00 paid, one held by an open flag."""
     ServiceItemFactory(code="bathing", unit_price_fen=8000)
     found = ProviderFactory(name="甲照护公司")
-    plan = plan_for(beneficiary(db_session, name="王小明"), found)
-    visit(plan, 2)
-    visit(plan, 3, flag=ClaimFlagStatus.OPEN)
+    plan = plan_for(home_service_beneficiary(name="王小明"), found)
+    october_visit(plan, 2)
+    october_visit(plan, 3, flag=ClaimFlagStatus.OPEN)
     return found
 
 

@@ -14,8 +14,7 @@ from careapp.models import Caregiver
 from careapp.services.actor import Actor
 from careapp.services.visits import caregiver_upcoming_days
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY
-from tests.factories import CaregiverUserFactory, PersonFactory, caregiver_visit
+from tests.factories import TODAY, CaregiverUserFactory, PersonFactory, caregiver_visit
 
 TOMORROW = TODAY + dt.timedelta(days=1)
 DAY_AFTER = TODAY + dt.timedelta(days=2)

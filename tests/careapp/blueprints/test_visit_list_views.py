@@ -17,13 +17,15 @@ from careapp.models import RatingChannel, Role, SatisfactionRating, Visit
 from careapp.services.actor import Actor
 from careapp.services.visit_search import VisitFilter, search_visits
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
     CaregiverFactory,
     PersonFactory,
     ProviderFactory,
     UserFactory,
     VisitFactory,
+    rate_visit,
 )
 
 
@@ -44,22 +46,13 @@ def visit(
     return v
 
 
-def rate(session: Session, v: Visit, stars: int) -> None:
-    session.add(
-        SatisfactionRating(
-            visit_id=v.id, stars=stars, channel=RatingChannel.LINK, rated_at=NOW, token_hash=None
-        )
-    )
-    session.flush()
-
-
 @pytest.fixture
 def city(db_session: Session) -> dict[str, Any]:
     chongchuan = ProviderFactory(name="崇川康养")
     haimen = ProviderFactory(name="海门护理")
     to_rate = visit("赵老太", "王小明", chongchuan, dt.date(2026, 11, 20))
     rated = visit("钱老伯", "李大力", haimen, dt.date(2026, 11, 21))
-    rate(db_session, rated, 4)
+    rate_visit(rated, 4, channel=RatingChannel.LINK, rated_at=NOW)
     planned = visit("孙阿姨", "王小明", chongchuan, dt.date(2026, 11, 24), VisitStatus.ASSIGNED)
     return {
         "chongchuan": chongchuan,

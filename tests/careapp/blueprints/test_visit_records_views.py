@@ -27,8 +27,9 @@ from careapp.models import (
     Visit,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverUserFactory,
     EntitlementFactory,
     ProviderFactory,

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from careapp.models import Caregiver, Visit
 from careapp.security import token_hash
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
     PASSWORD,
     CaregiverUserFactory,
     PersonFactory,

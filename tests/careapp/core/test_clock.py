@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from careapp.core import clock as app_clock
-from tests.conftest import NOW, TODAY, PinnedClock
+from tests.conftest import PinnedClock
+from tests.factories import NOW, TODAY
 
 ROOT = Path(__file__).resolve().parents[3]
 # Reading the system's date or time of day; the clock module itself is the one allowed place.

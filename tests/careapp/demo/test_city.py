@@ -11,7 +11,7 @@ from careapp.core.clock import to_city
 from careapp.demo.city import CitySize, seed_city
 from careapp.models import Caregiver, CarePlan, Person, Provider, Visit
 from careapp.services.dispatch import generate_visits
-from tests.conftest import NOW
+from tests.factories import NOW
 
 DAY = dt.date(2026, 12, 1)
 SMALL = CitySize(providers=8, caregivers=40, visits_per_day=120)

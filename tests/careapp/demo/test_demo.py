@@ -34,7 +34,7 @@ from careapp.services.ratings import rating_visit_for_token
 from careapp.services.visits import caregiver_day, check_in
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW
+from tests.factories import NOW
 
 SIZE = DemoSize(
     people=80, beneficiaries=20, pending_applications=3, providers=3, caregivers_per_provider=3

@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session
 import careapp.jobs.scheduled as jobs
 from careapp.models import AuditEvent, DispatchRun, Visit
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
-from tests.factories import CaregiverFactory, ProviderFactory, provider_care_plan
+from tests.factories import NOW, TODAY, CaregiverFactory, ProviderFactory, provider_care_plan
 
 CITY = ZoneInfo("Asia/Shanghai")
 

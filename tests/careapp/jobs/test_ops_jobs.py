@@ -24,9 +24,7 @@ from careapp.models import (
     Provider,
     ProviderAlert,
     ProviderQualityEvaluation,
-    RatingChannel,
     Role,
-    SatisfactionRating,
     Visit,
 )
 from careapp.services.actor import Actor
@@ -34,52 +32,20 @@ from careapp.services.alerts import acknowledge_alert, open_provider_alerts
 from careapp.services.quality import month_figures
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY, PinnedClock
+from tests.conftest import PinnedClock
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     UserFactory,
-    VisitFactory,
     provider_care_plan,
+    provider_visit,
+    rate_visit,
 )
 
 CITY = ZoneInfo("Asia/Shanghai")
 OCTOBER = dt.date(2026, 10, 1)
-
-
-def visit_of(
-    provider: Provider,
-    day: dt.date = TODAY,
-    window: tuple[int, int] = (7, 9),
-    *,
-    assigned: bool = True,
-    **values: object,
-) -> Visit:
-    """A visit of `provider` on `day` (its own beneficiary and plan), 07:00-09:00 by default."""
-    start = city_datetime(day, dt.time(window[0]))
-    values.setdefault("window_start", start)
-    values.setdefault("window_end", city_datetime(day, dt.time(window[1])))
-    if assigned:
-        caregiver = CaregiverFactory(provider=provider)
-        values.setdefault("caregiver", caregiver)
-        values.setdefault("planned_start", start)
-        values.setdefault("planned_end", start + dt.timedelta(minutes=60))
-        values.setdefault("status", VisitStatus.ASSIGNED)
-        values.setdefault("route_order", 1)
-    visit: Visit = VisitFactory(care_plan=provider_care_plan(provider), visit_on=day, **values)
-    return visit
-
-
-def rate(session: Session, visit: Visit, stars: int) -> None:
-    session.add(
-        SatisfactionRating(
-            visit_id=visit.id,
-            stars=stars,
-            channel=RatingChannel.PHONE_SURVEY,
-            rated_at=visit.window_end + dt.timedelta(days=1),
-        )
-    )
-    session.flush()
 
 
 def count(session: Session, model: type, *where: object) -> int:
@@ -116,13 +82,13 @@ def test_missed_visits_job_marks_overdue_visits_alerts_once_and_logs(
     db_session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     provider = ProviderFactory()
-    overdue = visit_of(provider, window=(7, 8))  # window ended 08:00; 10:00 is past 09:00
-    confirmed = visit_of(provider, window=(6, 8), status=VisitStatus.CONFIRMED)
-    never_assigned = visit_of(provider, window=(7, 8), assigned=False)
-    yesterday = visit_of(provider, TODAY - dt.timedelta(days=1), window=(14, 16))
-    within_grace = visit_of(provider, window=(8, 10))  # 10:00 + 60 min is not over
-    upcoming = visit_of(provider, window=(13, 15))
-    checked_in = visit_of(
+    overdue = provider_visit(provider, window=(7, 8))  # window ended 08:00; 10:00 is past 09:00
+    confirmed = provider_visit(provider, window=(6, 8), status=VisitStatus.CONFIRMED)
+    never_assigned = provider_visit(provider, window=(7, 8), assigned=False)
+    yesterday = provider_visit(provider, TODAY - dt.timedelta(days=1), window=(14, 16))
+    within_grace = provider_visit(provider, window=(8, 10))  # 10:00 + 60 min is not over
+    upcoming = provider_visit(provider, window=(13, 15))
+    checked_in = provider_visit(
         provider,
         window=(6, 7),
         status=VisitStatus.CHECKED_IN,
@@ -161,7 +127,7 @@ def test_missed_visit_marked_again_after_rescheduling_raises_no_second_alert(
     db_session: Session,
 ) -> None:
     provider = ProviderFactory()
-    visit = visit_of(provider, window=(7, 8))
+    visit = provider_visit(provider, window=(7, 8))
     jobs.missed_visits()
     db_session.refresh(visit)
     assert visit.status is VisitStatus.MISSED
@@ -177,8 +143,8 @@ def test_jobs_run_missed_visits_for_a_date(
 ) -> None:
     provider = ProviderFactory()
     earlier = TODAY - dt.timedelta(days=5)
-    old = visit_of(provider, earlier)
-    today = visit_of(provider, window=(7, 8))
+    old = provider_visit(provider, earlier)
+    today = provider_visit(provider, window=(7, 8))
     runner = app.test_cli_runner()
     with caplog.at_level(logging.INFO, logger="careapp.jobs.scheduled"):
         result = runner.invoke(args=["jobs", "run", "missed-visits", "--date", earlier.isoformat()])
@@ -196,7 +162,6 @@ def test_jobs_run_missed_visits_for_a_date(
 
 
 def month_with(
-    session: Session,
     provider: Provider,
     month: dt.date,
     *,
@@ -208,14 +173,14 @@ def month_with(
     for n in range(completed + missed):
         day = month + dt.timedelta(days=n % 28)
         is_missed = n >= completed
-        visit = visit_of(
+        visit = provider_visit(
             provider,
             day,
             status=VisitStatus.MISSED if is_missed else VisitStatus.COMPLETED,
             checked_in_at=None if is_missed else city_datetime(day, dt.time(7, 10)),
         )
         if n < len(stars):
-            rate(session, visit, stars[n])
+            rate_visit(visit, stars[n])
 
 
 @pytest.fixture
@@ -231,8 +196,8 @@ def test_provider_quality_job_evaluates_last_month_once_and_logs(
     idle = ProviderFactory()
     exited = ProviderFactory(status=ProviderStatus.EXITED)
     manager = UserFactory(role=Role.PROVIDER_MANAGER, provider=failing)
-    month_with(db_session, failing, OCTOBER, completed=9, missed=1, stars=(5, 5, 3))
-    month_with(db_session, passing, OCTOBER, completed=4, stars=(5, 4, 4, 5))
+    month_with(failing, OCTOBER, completed=9, missed=1, stars=(5, 5, 3))
+    month_with(passing, OCTOBER, completed=4, stars=(5, 4, 4, 5))
     with caplog.at_level(logging.INFO, logger="careapp.jobs.scheduled"):
         outcome = jobs.provider_quality()  # on 2026-11-23 the last month is October
     assert outcome.month == OCTOBER
@@ -291,9 +256,7 @@ def test_jobs_run_provider_quality_month_by_month_warns_suspends_and_exits(
         "2026-12-31": ("exited", ProviderStatus.EXITED),
     }
     for day, (change, status) in expected.items():
-        month_with(
-            db_session, provider, dt.date.fromisoformat(day).replace(day=1), completed=3, missed=1
-        )
+        month_with(provider, dt.date.fromisoformat(day).replace(day=1), completed=3, missed=1)
         result = runner.invoke(args=["jobs", "run", "provider-quality", "--date", day])
         assert result.exit_code == 0, result.output
         assert f"1 failing ({change} 1)" in result.output
@@ -340,23 +303,23 @@ def test_provider_quality_refuses_to_go_back_to_an_earlier_month(
 def test_month_figures_count_late_flagged_rated_and_skip_cancelled(db_session: Session) -> None:
     provider = ProviderFactory()
     day = dt.date(2026, 10, 12)
-    late = visit_of(
+    late = provider_visit(
         provider,
         day,
         status=VisitStatus.COMPLETED,
         checked_in_at=city_datetime(day, dt.time(9, 30)),  # window ended 09:00
         check_in_flags=["outside_window"],
     )
-    visit_of(
+    provider_visit(
         provider,
         day + dt.timedelta(days=1),
         status=VisitStatus.COMPLETED,
         checked_in_at=city_datetime(day, dt.time(7, 5)),
         check_in_flags=[],
     )
-    visit_of(provider, day + dt.timedelta(days=2), status=VisitStatus.CANCELLED)
-    visit_of(provider, dt.date(2026, 11, 1), status=VisitStatus.MISSED)  # another month
-    rate(db_session, late, 2)
+    provider_visit(provider, day + dt.timedelta(days=2), status=VisitStatus.CANCELLED)
+    provider_visit(provider, dt.date(2026, 11, 1), status=VisitStatus.MISSED)  # another month
+    rate_visit(late, 2)
     figures = month_figures(db_session, day)[provider.id]
     assert (figures.planned, figures.completed, figures.missed) == (2, 2, 0)
     assert (figures.late, figures.flagged_check_ins, figures.rated, figures.satisfied) == (
@@ -400,7 +363,7 @@ def test_jobs_run_existing_jobs_by_date(app: Flask, db_session: Session) -> None
 def test_open_provider_alerts_only_for_the_managers_own_provider(db_session: Session) -> None:
     mine, theirs = ProviderFactory(), ProviderFactory()
     for provider in (mine, theirs):
-        visit = visit_of(provider)
+        visit = provider_visit(provider)
         db_session.add(
             ProviderAlert(
                 provider_id=provider.id,
@@ -441,7 +404,7 @@ def test_acknowledged_alerts_leave_the_roster_and_are_audited(db_session: Sessio
         alert = ProviderAlert(
             provider_id=provider.id,
             kind=AlertKind.MISSED_VISIT,
-            visit_id=visit_of(provider).id,
+            visit_id=provider_visit(provider).id,
             raised_at=NOW,
             detail={"visit_on": TODAY.isoformat()},
         )

@@ -12,8 +12,7 @@ from sqlalchemy.orm import Session
 
 import careapp.jobs.scheduled as jobs
 from careapp.models import ApplicationStatus, EntitlementStatus, ReassessmentReminder
-from tests.conftest import NOW
-from tests.factories import EntitlementFactory, PolicyVersionFactory
+from tests.factories import NOW, EntitlementFactory, PolicyVersionFactory
 
 CITY = ZoneInfo("Asia/Shanghai")
 

@@ -27,8 +27,7 @@ from careapp.reports.seal import (
     seal_pdf_file,
 )
 from tests.careapp.reports.pdf_checks import flat, pdftotext, run_tool
-from tests.conftest import NOW
-from tests.factories import CONCLUSION_DATA
+from tests.factories import CONCLUSION_DATA, NOW
 
 
 @pytest.fixture(scope="module")

@@ -39,8 +39,9 @@ from careapp.services.applications import (
     read_application,
     submit_application,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     PersonFactory,

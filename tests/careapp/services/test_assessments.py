@@ -44,8 +44,8 @@ from careapp.services.assessments import (
     version_changes,
     view_assessment,
 )
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     SEVERE_BARTHEL_ANSWERS,
     ApplicationFactory,
     AssessmentFactory,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
-from tests.conftest import NOW
+from tests.factories import NOW
 
 
 @pytest.fixture

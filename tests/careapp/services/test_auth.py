@@ -12,8 +12,7 @@ from careapp.core.errors import InvalidInputError, ThrottledError
 from careapp.models import AuditEvent, LoginAttempt, Role
 from careapp.security import verify_password
 from careapp.services.auth import authenticate, create_user
-from tests.conftest import NOW
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import NOW, PASSWORD, UserFactory
 
 WINDOW = dt.timedelta(minutes=15)
 

@@ -33,8 +33,8 @@ from careapp.services.certificates import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     ApplicationFactory,
     AssessmentFactory,
     EligibilityDecisionFactory,
@@ -75,11 +75,6 @@ def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, address="10.0.0.7")
 
 
-@pytest.fixture
-def admin(db_session: Session) -> User:
-    return UserFactory(admin=True, display_name="管理员甲")
-
-
 def _entitlement(full_id: str = FULL_ID, **overrides: object):  # type: ignore[no-untyped-def]  # an Entitlement
     person = PersonFactory(name="赵秀英", id_number=full_id)
     assessment = AssessmentFactory(application=ApplicationFactory(person=person, assigned=True))
@@ -99,21 +94,33 @@ def _entitlement(full_id: str = FULL_ID, **overrides: object):  # type: ignore[n
     return EntitlementFactory(**values)
 
 
-def _issue_benefit(db_session: Session, admin: User, decision_id: int, now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
+def _issue_benefit(db_session: Session, admin_user: User, decision_id: int, now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
     return issue_benefit_certificate(
-        db_session, _actor(admin), decision_id, now, rules=RULES, base_url=BASE, wording=WORDING
+        db_session,
+        _actor(admin_user),
+        decision_id,
+        now,
+        rules=RULES,
+        base_url=BASE,
+        wording=WORDING,
     )
 
 
-def _issue_notice(db_session: Session, admin: User, decision_id: int):  # type: ignore[no-untyped-def]
+def _issue_notice(db_session: Session, admin_user: User, decision_id: int):  # type: ignore[no-untyped-def]
     return issue_decision_notice(
-        db_session, _actor(admin), decision_id, NOW, rules=RULES, base_url=BASE, wording=WORDING
+        db_session,
+        _actor(admin_user),
+        decision_id,
+        NOW,
+        rules=RULES,
+        base_url=BASE,
+        wording=WORDING,
     )
 
 
-def test_issue_benefit_certificate_content(db_session: Session, admin: User) -> None:
+def test_issue_benefit_certificate_content(db_session: Session, admin_user: User) -> None:
     entitlement = _entitlement()
-    certificate, data = _issue_benefit(db_session, admin, entitlement.decision_id)
+    certificate, data = _issue_benefit(db_session, admin_user, entitlement.decision_id)
     assert certificate.number == f"DY-2026-{certificate.id:06d}" == data.certificate_number
     assert certificate.kind is CertificateKind.BENEFIT
     assert certificate.entitlement_id == entitlement.id
@@ -134,20 +141,20 @@ def test_issue_benefit_certificate_content(db_session: Session, admin: User) -> 
 
 
 def test_issue_benefit_certificate_home_service_prints_the_monthly_budget(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     entitlement = _entitlement(
         care_setting=CareSetting.HOME_SERVICE, daily_rate_fen=None, monthly_budget_fen=120_000
     )
-    _, data = _issue_benefit(db_session, admin, entitlement.decision_id)
+    _, data = _issue_benefit(db_session, admin_user, entitlement.decision_id)
     assert data.rate.zh == "上门服务按次结算，每月服务限额1,200.00元"
 
 
-def test_issue_benefit_certificate_is_audited(db_session: Session, admin: User) -> None:
+def test_issue_benefit_certificate_is_audited(db_session: Session, admin_user: User) -> None:
     entitlement = _entitlement()
-    certificate, _ = _issue_benefit(db_session, admin, entitlement.decision_id)
+    certificate, _ = _issue_benefit(db_session, admin_user, entitlement.decision_id)
     events = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id)
+        select(AuditEvent).where(AuditEvent.actor_id == admin_user.id).order_by(AuditEvent.id)
     ).all()
     assert [(e.action, e.object_type, e.object_id) for e in events] == [
         ("create", "certificate", certificate.id),
@@ -157,19 +164,19 @@ def test_issue_benefit_certificate_is_audited(db_session: Session, admin: User) 
     assert FULL_ID not in str(events[0].detail)
 
 
-def test_issue_benefit_certificate_refusals(db_session: Session, admin: User) -> None:
+def test_issue_benefit_certificate_refusals(db_session: Session, admin_user: User) -> None:
     refused = EligibilityDecisionFactory(is_eligible=False, category=None)
     with pytest.raises(ConflictError):
-        _issue_benefit(db_session, admin, refused.id)
+        _issue_benefit(db_session, admin_user, refused.id)
     ended = _entitlement(
         make_resident_id("320602", dt.date(1941, 5, 17), 79),
         status=EntitlementStatus.ENDED,
         ends_on=dt.date(2026, 11, 22),
     )
     with pytest.raises(ConflictError):
-        _issue_benefit(db_session, admin, ended.decision_id)
+        _issue_benefit(db_session, admin_user, ended.decision_id)
     with pytest.raises(NotFoundError):
-        _issue_benefit(db_session, admin, 987_654)
+        _issue_benefit(db_session, admin_user, 987_654)
     with pytest.raises(PermissionDeniedError):
         issue_benefit_certificate(
             db_session,
@@ -184,10 +191,10 @@ def test_issue_benefit_certificate_refusals(db_session: Session, admin: User) ->
 
 
 def test_issue_decision_notice_words_every_rule_in_chinese(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     entitlement = _entitlement()
-    certificate, data = _issue_notice(db_session, admin, entitlement.decision_id)
+    certificate, data = _issue_notice(db_session, admin_user, entitlement.decision_id)
     assert certificate.number.startswith("JD-2026-")
     assert certificate.kind is CertificateKind.DECISION_NOTICE
     assert certificate.decision_id == entitlement.decision_id
@@ -203,7 +210,7 @@ def test_issue_decision_notice_words_every_rule_in_chinese(
     assert data.rate.zh == "50.00元/日"
 
 
-def test_issue_decision_notice_of_a_refusal(db_session: Session, admin: User) -> None:
+def test_issue_decision_notice_of_a_refusal(db_session: Session, admin_user: User) -> None:
     decision = EligibilityDecisionFactory(
         is_eligible=False,
         category=None,
@@ -216,16 +223,16 @@ def test_issue_decision_notice_of_a_refusal(db_session: Session, admin: User) ->
             }
         ],
     )
-    _, data = _issue_notice(db_session, admin, decision.id)
+    _, data = _issue_notice(db_session, admin_user, decision.id)
     assert not data.is_eligible
     assert data.rules[0].passed is False
     assert "3" in data.rules[0].reason_zh
     assert data.starts_on is None
 
 
-def test_issue_decision_notice_unknown_decision(db_session: Session, admin: User) -> None:
+def test_issue_decision_notice_unknown_decision(db_session: Session, admin_user: User) -> None:
     with pytest.raises(NotFoundError):
-        _issue_notice(db_session, admin, 987_654)
+        _issue_notice(db_session, admin_user, 987_654)
 
 
 # --- verification ------------------------------------------------------------------------
@@ -250,9 +257,9 @@ def _verify(db_session: Session, number: str, now: dt.datetime = NOW):  # type: 
     return verify_certificate(db_session, PUBLIC, number, now, max_per_minute=30)
 
 
-def test_verify_a_live_benefit_certificate(db_session: Session, admin: User) -> None:
+def test_verify_a_live_benefit_certificate(db_session: Session, admin_user: User) -> None:
     entitlement = _entitlement()
-    certificate, _ = _issue_benefit(db_session, admin, entitlement.decision_id)
+    certificate, _ = _issue_benefit(db_session, admin_user, entitlement.decision_id)
     verification = _verify(db_session, certificate.number.lower())
     assert verification.result is VerificationResult.VALID
     assert verification.kind is CertificateKind.BENEFIT
@@ -263,9 +270,11 @@ def test_verify_a_live_benefit_certificate(db_session: Session, admin: User) -> 
     assert "赵秀英" not in repr(verification)
 
 
-def test_verify_a_certificate_of_an_ended_entitlement(db_session: Session, admin: User) -> None:
+def test_verify_a_certificate_of_an_ended_entitlement(
+    db_session: Session, admin_user: User
+) -> None:
     entitlement = _entitlement()
-    certificate, _ = _issue_benefit(db_session, admin, entitlement.decision_id)
+    certificate, _ = _issue_benefit(db_session, admin_user, entitlement.decision_id)
     entitlement.status = EntitlementStatus.ENDED
     entitlement.ends_on = dt.date(2026, 12, 1)
     db_session.flush()
@@ -275,8 +284,8 @@ def test_verify_a_certificate_of_an_ended_entitlement(db_session: Session, admin
     assert verification.ended_on == dt.date(2026, 12, 1)
 
 
-def test_verify_a_certificate_past_its_validity(db_session: Session, admin: User) -> None:
-    certificate, _ = _issue_benefit(db_session, admin, _entitlement().decision_id)
+def test_verify_a_certificate_past_its_validity(db_session: Session, admin_user: User) -> None:
+    certificate, _ = _issue_benefit(db_session, admin_user, _entitlement().decision_id)
     later = dt.datetime(2028, 11, 21, 2, 0, tzinfo=dt.UTC)
     verification = _verify(db_session, certificate.number, later)
     assert verification.result is VerificationResult.NOT_VALID
@@ -292,9 +301,9 @@ def test_verify_an_unknown_number_reveals_nothing(db_session: Session) -> None:
         assert verification.masked_id is None
 
 
-def test_verify_a_superseded_assessment_conclusion(db_session: Session, admin: User) -> None:
+def test_verify_a_superseded_assessment_conclusion(db_session: Session, admin_user: User) -> None:
     assessment = AssessmentFactory()
-    certificate, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    certificate, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
     assert _verify(db_session, certificate.number).result is VerificationResult.VALID
     AssessmentFactory(application=assessment.application, version=2)
     verification = _verify(db_session, certificate.number)
@@ -303,10 +312,10 @@ def test_verify_a_superseded_assessment_conclusion(db_session: Session, admin: U
 
 
 def test_verify_a_decision_notice_superseded_by_a_later_round(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     entitlement = _entitlement()
-    certificate, _ = _issue_notice(db_session, admin, entitlement.decision_id)
+    certificate, _ = _issue_notice(db_session, admin_user, entitlement.decision_id)
     assert _verify(db_session, certificate.number).result is VerificationResult.VALID
     first_round = entitlement.decision.application
     first_round.status = ApplicationStatus.DECIDED
@@ -322,12 +331,12 @@ def test_verify_a_decision_notice_superseded_by_a_later_round(
 
 
 def test_verify_a_certificate_of_an_unfinished_batch_is_unknown(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     batch = PrintBatchFactory(status=PrintBatchStatus.FAILED)
     certificate, _ = issue_decision_notice(
         db_session,
-        _actor(admin),
+        _actor(admin_user),
         _entitlement().decision_id,
         NOW,
         rules=RULES,
@@ -341,8 +350,8 @@ def test_verify_a_certificate_of_an_unfinished_batch_is_unknown(
     assert _verify(db_session, certificate.number).result is VerificationResult.VALID
 
 
-def test_verify_is_audited_without_personal_data(db_session: Session, admin: User) -> None:
-    certificate, _ = _issue_benefit(db_session, admin, _entitlement().decision_id)
+def test_verify_is_audited_without_personal_data(db_session: Session, admin_user: User) -> None:
+    certificate, _ = _issue_benefit(db_session, admin_user, _entitlement().decision_id)
     _verify(db_session, certificate.number)
     _verify(db_session, "DY-2026-999999")
     events = db_session.scalars(

@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 from careapp.models import Certificate, Role
 from careapp.services.actor import Actor
 from careapp.services.certificates import issue_assessment_conclusion
-from tests.conftest import NOW
-from tests.factories import AssessmentFactory, UserFactory
+from tests.factories import NOW, AssessmentFactory, UserFactory
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

@@ -25,8 +25,8 @@ from careapp.services.certificates import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     AssessmentFactory,
     EligibilityDecisionFactory,
     EntitlementFactory,
@@ -42,11 +42,6 @@ PUBLIC = Actor(user_id=None, role=None, address="203.0.113.9")
 
 def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, address="10.0.0.7")
-
-
-@pytest.fixture
-def admin(db_session: Session) -> User:
-    return UserFactory(admin=True)
 
 
 def _notice(db_session: Session, admin: User, decision_id: int, now: dt.datetime = NOW, **kw):  # type: ignore[no-untyped-def]
@@ -72,13 +67,15 @@ def _verify(db_session: Session, number: str):  # type: ignore[no-untyped-def]
     return verify_certificate(db_session, PUBLIC, number, LATER, max_per_minute=30)
 
 
-def test_reopening_a_conclusion_gives_the_same_number(db_session: Session, admin: User) -> None:
+def test_reopening_a_conclusion_gives_the_same_number(
+    db_session: Session, admin_user: User
+) -> None:
     assessment = AssessmentFactory()
     first, printed = issue_assessment_conclusion(
-        db_session, _actor(admin), assessment.id, NOW, base_url=BASE
+        db_session, _actor(admin_user), assessment.id, NOW, base_url=BASE
     )
     again, reprinted = issue_assessment_conclusion(
-        db_session, _actor(admin), assessment.id, LATER, base_url=BASE
+        db_session, _actor(admin_user), assessment.id, LATER, base_url=BASE
     )
     assert again.id == first.id
     assert reprinted == printed  # number, issue date, address and content
@@ -91,30 +88,30 @@ def test_reopening_a_conclusion_gives_the_same_number(db_session: Session, admin
 
 
 def test_reprinting_notice_and_benefit_certificate_keeps_their_numbers(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     decision_id = EntitlementFactory().decision_id
-    notice, _ = _notice(db_session, admin, decision_id)
-    benefit, _ = _benefit(db_session, admin, decision_id)
-    assert _notice(db_session, admin, decision_id, LATER)[0].number == notice.number
-    assert _benefit(db_session, admin, decision_id, LATER)[0].number == benefit.number
+    notice, _ = _notice(db_session, admin_user, decision_id)
+    benefit, _ = _benefit(db_session, admin_user, decision_id)
+    assert _notice(db_session, admin_user, decision_id, LATER)[0].number == notice.number
+    assert _benefit(db_session, admin_user, decision_id, LATER)[0].number == benefit.number
     assert len(_rows(db_session, CertificateKind.DECISION_NOTICE)) == 1
     assert len(_rows(db_session, CertificateKind.BENEFIT)) == 1
 
 
 def test_new_content_gets_a_new_number_and_supersedes_the_earlier(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     """A conclusion printed before the decision has no appeal deadline; once decided, the
     content changes: a new number, and the earlier one is superseded by it."""
     assessment = AssessmentFactory()
     before, data = issue_assessment_conclusion(
-        db_session, _actor(admin), assessment.id, NOW, base_url=BASE
+        db_session, _actor(admin_user), assessment.id, NOW, base_url=BASE
     )
     assert data.appeal_deadline is None
     EligibilityDecisionFactory(assessment=assessment, decided_on=dt.date(2026, 11, 24))
     after, decided = issue_assessment_conclusion(
-        db_session, _actor(admin), assessment.id, LATER, base_url=BASE
+        db_session, _actor(admin_user), assessment.id, LATER, base_url=BASE
     )
     assert after.number != before.number
     assert decided.appeal_deadline is not None
@@ -131,11 +128,11 @@ def test_new_content_gets_a_new_number_and_supersedes_the_earlier(
 
 
 def test_an_explicit_reissue_supersedes_the_current_number(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     decision_id = EntitlementFactory().decision_id
-    first, _ = _benefit(db_session, admin, decision_id)
-    second, data = _benefit(db_session, admin, decision_id, LATER, reissue_reason="原件遗失")
+    first, _ = _benefit(db_session, admin_user, decision_id)
+    second, data = _benefit(db_session, admin_user, decision_id, LATER, reissue_reason="原件遗失")
     assert second.number != first.number == _rows(db_session, CertificateKind.BENEFIT)[0].number
     assert data.certificate_number == second.number
     assert data.issued_on == dt.date(2026, 11, 26)
@@ -153,17 +150,17 @@ def test_an_explicit_reissue_supersedes_the_current_number(
     }
     assert _verify(db_session, first.number).replaced_by == second.number
     # Printing again afterwards reprints the re-issued number.
-    assert _benefit(db_session, admin, decision_id, LATER)[0].number == second.number
+    assert _benefit(db_session, admin_user, decision_id, LATER)[0].number == second.number
     assert (
-        current_certificate_of(db_session, _actor(admin), CertificateKind.BENEFIT, decision_id)
+        current_certificate_of(db_session, _actor(admin_user), CertificateKind.BENEFIT, decision_id)
         == second
     )
 
 
-def test_a_reissue_needs_an_issued_document(db_session: Session, admin: User) -> None:
+def test_a_reissue_needs_an_issued_document(db_session: Session, admin_user: User) -> None:
     decision_id = EntitlementFactory().decision_id
     with pytest.raises(ConflictError):
-        _notice(db_session, admin, decision_id, reissue_reason="补发")
+        _notice(db_session, admin_user, decision_id, reissue_reason="补发")
     assert _rows(db_session, CertificateKind.DECISION_NOTICE) == []
 
 
@@ -176,48 +173,48 @@ def test_only_an_administrator_sees_what_to_reissue(db_session: Session) -> None
 
 
 def test_a_batch_reprints_under_the_number_already_handed_out(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     decision_id = EntitlementFactory().decision_id
-    single, _ = _notice(db_session, admin, decision_id)
+    single, _ = _notice(db_session, admin_user, decision_id)
     batch = PrintBatchFactory(status=PrintBatchStatus.FAILED)
-    in_batch, _ = _notice(db_session, admin, decision_id, print_batch_id=batch.id)
+    in_batch, _ = _notice(db_session, admin_user, decision_id, print_batch_id=batch.id)
     assert in_batch.id == single.id
     assert in_batch.print_batch_id is None  # handed out alone: genuine whatever the batch does
     assert _verify(db_session, single.number).result is VerificationResult.VALID
 
 
 def test_a_reprint_makes_the_number_of_a_failed_batch_genuine(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     decision_id = EntitlementFactory().decision_id
     failed = PrintBatchFactory(status=PrintBatchStatus.FAILED)
-    numbered, _ = _notice(db_session, admin, decision_id, print_batch_id=failed.id)
+    numbered, _ = _notice(db_session, admin_user, decision_id, print_batch_id=failed.id)
     assert _verify(db_session, numbered.number).result is VerificationResult.UNKNOWN
-    reprinted, _ = _notice(db_session, admin, decision_id, LATER)
+    reprinted, _ = _notice(db_session, admin_user, decision_id, LATER)
     assert reprinted.id == numbered.id
     assert reprinted.print_batch_id is None
     assert _verify(db_session, numbered.number).result is VerificationResult.VALID
 
 
 def test_a_number_from_before_digests_is_superseded_at_its_next_print(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     assessment = AssessmentFactory()
-    legacy, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    legacy, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
     legacy.content_digest = None  # as the migration leaves an earlier row
     db_session.flush()
-    current, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, LATER)
+    current, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, LATER)
     assert current.id != legacy.id
     assert legacy.superseded_by_id == current.id
 
 
 def test_the_database_keeps_one_current_certificate_per_document(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     """What makes two simultaneous openings safe: a second current row cannot be stored."""
     assessment = AssessmentFactory()
-    first, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    first, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
 
     def another() -> Certificate:
         return Certificate(
@@ -225,7 +222,7 @@ def test_the_database_keeps_one_current_certificate_per_document(
             kind=CertificateKind.ASSESSMENT_CONCLUSION,
             assessment_id=assessment.id,
             issued_at=NOW,
-            issued_by_id=admin.id,
+            issued_by_id=admin_user.id,
         )
 
     with db_session.begin_nested():
@@ -238,9 +235,11 @@ def test_the_database_keeps_one_current_certificate_per_document(
     db_session.flush()
 
 
-def test_content_digest_ignores_number_date_and_address(db_session: Session, admin: User) -> None:
+def test_content_digest_ignores_number_date_and_address(
+    db_session: Session, admin_user: User
+) -> None:
     _, data = issue_assessment_conclusion(
-        db_session, _actor(admin), AssessmentFactory().id, NOW, base_url=BASE
+        db_session, _actor(admin_user), AssessmentFactory().id, NOW, base_url=BASE
     )
     moved = dataclasses.replace(
         data, certificate_number="PG-2026-000999", issued_on=LATER.date(), verify_url="x"

@@ -22,8 +22,8 @@ from careapp.services.actor import Actor
 from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
 from careapp.services.procedure import ProcedureRules
 from careapp.services.reassessments import get_appeal_context
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     AssessmentFactory,
     EligibilityDecisionFactory,
     PersonFactory,
@@ -38,20 +38,17 @@ def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address="10.0.0.7")
 
 
-@pytest.fixture
-def admin(db_session: Session) -> User:
-    return UserFactory(admin=True, display_name="管理员甲")
-
-
 def _certificates(db_session: Session) -> list[Certificate]:
     return list(db_session.scalars(select(Certificate).order_by(Certificate.id)))
 
 
 def test_issue_assessment_conclusion_records_a_numbered_certificate(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     assessment = AssessmentFactory()
-    certificate, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    certificate, data = issue_assessment_conclusion(
+        db_session, _actor(admin_user), assessment.id, NOW
+    )
     db_session.expire_all()
     stored = db_session.get(Certificate, certificate.id)
     assert stored is not None
@@ -59,15 +56,17 @@ def test_issue_assessment_conclusion_records_a_numbered_certificate(
     assert re.fullmatch(r"PG-2026-\d{6,}", stored.number)
     assert stored.kind is CertificateKind.ASSESSMENT_CONCLUSION
     assert stored.assessment_id == assessment.id
-    assert stored.issued_by_id == admin.id
+    assert stored.issued_by_id == admin_user.id
     assert stored.issued_at == NOW
     assert data.issued_on == dt.date(2026, 11, 23)
 
 
-def test_issue_assessment_conclusion_numbers_are_unique(db_session: Session, admin: User) -> None:
+def test_issue_assessment_conclusion_numbers_are_unique(
+    db_session: Session, admin_user: User
+) -> None:
     first, second = AssessmentFactory(), AssessmentFactory()
     numbers = [
-        issue_assessment_conclusion(db_session, _actor(admin), a.id, NOW)[0].number
+        issue_assessment_conclusion(db_session, _actor(admin_user), a.id, NOW)[0].number
         for a in (first, second, first)
     ]
     assert numbers[0] != numbers[1]
@@ -76,22 +75,22 @@ def test_issue_assessment_conclusion_numbers_are_unique(db_session: Session, adm
 
 
 def test_issue_assessment_conclusion_year_is_the_city_year(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     new_year_in_city = dt.datetime(2026, 12, 31, 17, 0, tzinfo=dt.UTC)  # 01:00 on 1 January
     certificate, data = issue_assessment_conclusion(
-        db_session, _actor(admin), AssessmentFactory().id, new_year_in_city
+        db_session, _actor(admin_user), AssessmentFactory().id, new_year_in_city
     )
     assert certificate.number.startswith("PG-2027-")
     assert data.issued_on == dt.date(2027, 1, 1)
 
 
 def test_issue_assessment_conclusion_content_comes_from_the_instrument(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     person = PersonFactory(name="王秀兰", sex=Sex.FEMALE, born_on=dt.date(1941, 5, 17))
     assessment = AssessmentFactory(application__person=person)
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
 
     barthel = get_instrument("barthel")
     assert data.instrument_zh == barthel.name_zh
@@ -114,7 +113,7 @@ def test_issue_assessment_conclusion_content_comes_from_the_instrument(
 
 
 def test_issue_assessment_conclusion_shows_only_the_masked_id(
-    db_session: Session, admin: User, monkeypatch: pytest.MonkeyPatch
+    db_session: Session, admin_user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(*_: object) -> str:
         raise AssertionError("the conclusion must never decrypt an ID number")
@@ -122,7 +121,7 @@ def test_issue_assessment_conclusion_shows_only_the_masked_id(
     monkeypatch.setattr(DataProtector, "decrypt", refuse)
     person = PersonFactory(id_number=FULL_ID, name="赵大爷")
     assessment = AssessmentFactory(application__person=person)
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
 
     assert data.id_number_masked == person.id_number_masked
     assert data.id_number_masked == FULL_ID[:6] + "********" + FULL_ID[-4:]
@@ -137,11 +136,13 @@ def test_issue_assessment_conclusion_shows_only_the_masked_id(
     assert FULL_ID.encode() not in pdf
 
 
-def test_issue_assessment_conclusion_writes_audit_events(db_session: Session, admin: User) -> None:
+def test_issue_assessment_conclusion_writes_audit_events(
+    db_session: Session, admin_user: User
+) -> None:
     assessment = AssessmentFactory()
-    certificate, _ = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    certificate, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
     events = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.actor_id == admin.id).order_by(AuditEvent.id)
+        select(AuditEvent).where(AuditEvent.actor_id == admin_user.id).order_by(AuditEvent.id)
     ).all()
     assert [(e.action, e.object_type, e.object_id) for e in events] == [
         ("create", "certificate", certificate.id),
@@ -153,9 +154,11 @@ def test_issue_assessment_conclusion_writes_audit_events(db_session: Session, ad
 
 
 def test_issue_assessment_conclusion_before_the_decision_prints_no_deadline(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, NOW)
+    _, data = issue_assessment_conclusion(
+        db_session, _actor(admin_user), AssessmentFactory().id, NOW
+    )
     assert data.appeal_days == 30
     assert data.appeal_deadline is None  # the appeal period runs from the decision
     assert "自资格认定决定之日起30日内" in data.appeal_note
@@ -164,7 +167,7 @@ def test_issue_assessment_conclusion_before_the_decision_prints_no_deadline(
 
 @pytest.mark.parametrize("appeal_days", [30, 15])
 def test_issue_assessment_conclusion_deadline_is_the_procedures(
-    db_session: Session, admin: User, appeal_days: int
+    db_session: Session, admin_user: User, appeal_days: int
 ) -> None:
     """The printed deadline is the date the appeal procedure enforces (same function, same
     window, same decision date)."""
@@ -174,10 +177,10 @@ def test_issue_assessment_conclusion_deadline_is_the_procedures(
     db_session.flush()
     rules = ProcedureRules()
     _, data = issue_assessment_conclusion(
-        db_session, _actor(admin), decision.assessment_id, NOW, rules=rules
+        db_session, _actor(admin_user), decision.assessment_id, NOW, rules=rules
     )
     context = get_appeal_context(
-        db_session, _actor(admin), decision.application_id, rules, dt.date(2026, 11, 23)
+        db_session, _actor(admin_user), decision.application_id, rules, dt.date(2026, 11, 23)
     )
     assert data.appeal_deadline == context.appeal_deadline
     assert data.appeal_deadline == dt.date(2026, 11, 21) + dt.timedelta(days=appeal_days)
@@ -186,13 +189,15 @@ def test_issue_assessment_conclusion_deadline_is_the_procedures(
 
 
 def test_issue_assessment_conclusion_reprint_keeps_the_deadline(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     decision = EligibilityDecisionFactory(decided_on=dt.date(2026, 11, 21))
-    _, first = issue_assessment_conclusion(db_session, _actor(admin), decision.assessment_id, NOW)
+    _, first = issue_assessment_conclusion(
+        db_session, _actor(admin_user), decision.assessment_id, NOW
+    )
     later = NOW + dt.timedelta(days=10)
     _, reprint = issue_assessment_conclusion(
-        db_session, _actor(admin), decision.assessment_id, later
+        db_session, _actor(admin_user), decision.assessment_id, later
     )
     assert reprint == first  # same number, same issue date, same deadline
     assert reprint.issued_on == dt.date(2026, 11, 23)
@@ -200,10 +205,14 @@ def test_issue_assessment_conclusion_reprint_keeps_the_deadline(
 
 
 def test_issue_assessment_conclusion_prints_the_verification_address(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     certificate, data = issue_assessment_conclusion(
-        db_session, _actor(admin), AssessmentFactory().id, NOW, base_url="https://ltc.example.cn/"
+        db_session,
+        _actor(admin_user),
+        AssessmentFactory().id,
+        NOW,
+        base_url="https://ltc.example.cn/",
     )
     assert data.verify_url == f"https://ltc.example.cn/verify/{certificate.number}"
 
@@ -224,9 +233,11 @@ def test_issue_assessment_conclusion_refuses_an_anonymous_actor(db_session: Sess
         issue_assessment_conclusion(db_session, Actor(user_id=None, role=None), assessment.id, NOW)
 
 
-def test_issue_assessment_conclusion_missing_assessment(db_session: Session, admin: User) -> None:
+def test_issue_assessment_conclusion_missing_assessment(
+    db_session: Session, admin_user: User
+) -> None:
     with pytest.raises(NotFoundError):
-        issue_assessment_conclusion(db_session, _actor(admin), 987654, NOW)
+        issue_assessment_conclusion(db_session, _actor(admin_user), 987654, NOW)
     assert _certificates(db_session) == []
 
 
@@ -241,11 +252,11 @@ def test_issue_assessment_conclusion_missing_assessment(db_session: Session, adm
     ids=["instrument", "grade", "missing_answers", "invalid_points"],
 )
 def test_issue_assessment_conclusion_refuses_a_mismatched_assessment(
-    db_session: Session, admin: User, changes: dict[str, object]
+    db_session: Session, admin_user: User, changes: dict[str, object]
 ) -> None:
     assessment = AssessmentFactory(**changes)
     with pytest.raises(ConflictError):
-        issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+        issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
     assert _certificates(db_session) == []
 
 
@@ -268,17 +279,19 @@ def test_certificate_number_pads_the_sequence() -> None:
     assert certificate_number("PG", 2026, 1234567) == "PG-2026-1234567"
 
 
-def test_assessment_conclusion_data_is_frozen(db_session: Session, admin: User) -> None:
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), AssessmentFactory().id, NOW)
+def test_assessment_conclusion_data_is_frozen(db_session: Session, admin_user: User) -> None:
+    _, data = issue_assessment_conclusion(
+        db_session, _actor(admin_user), AssessmentFactory().id, NOW
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         data.total = 100  # type: ignore[misc]  # proving that it is refused
 
 
 def test_issue_assessment_conclusion_of_a_national_standard_assessment(
-    db_session: Session, admin: User
+    db_session: Session, admin_user: User
 ) -> None:
     assessment = AssessmentFactory(national=True)
-    _, data = issue_assessment_conclusion(db_session, _actor(admin), assessment.id, NOW)
+    _, data = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
     national = get_instrument("national_2021")
     assert data.instrument_zh == national.name_zh
     assert [row.label_zh for row in data.items] == [item.label_zh for item in national.items]

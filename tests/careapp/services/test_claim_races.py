@@ -25,7 +25,7 @@ from careapp.services.claims import (
 )
 from scheduling.visits import VisitStatus
 from tests import factories
-from tests.conftest import NOW, TODAY
+from tests.factories import NOW, TODAY
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

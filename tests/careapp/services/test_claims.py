@@ -52,7 +52,8 @@ from scheduling.claims import ClaimFlagKind
 from scheduling.travel import EARTH_RADIUS_KM
 from scheduling.visits import VisitStatus
 from tests import factories as f
-from tests.conftest import NOW, TODAY, Statements
+from tests.conftest import Statements
+from tests.factories import NOW, TODAY
 
 K = ClaimFlagKind
 SETTINGS = ClaimAuditSettings(max_travel_speed_kmh=60, travel_tolerance_m=100, max_distance_m=500)
@@ -107,12 +108,6 @@ def flags_of(session: Session, *visits: Visit) -> set[tuple[int, ClaimFlagKind]]
 
 def audit_today(session: Session) -> set[tuple[int, ClaimFlagKind]]:
     return set(audit_days(session, SYSTEM, TODAY, TODAY, NOW, SETTINGS).raised)
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    user = f.UserFactory(admin=True)
-    return Actor(user_id=user.id, role=Role.ADMIN, address="test")
 
 
 # --- overlapping visits ---------------------------------------------------------------------
@@ -284,13 +279,15 @@ def test_visits_not_done_are_not_audited(db_session: Session, caregiver: Caregiv
 
 
 def test_a_reviewed_flag_is_never_reopened_or_repeated(
-    db_session: Session, caregiver: Caregiver, admin: Actor
+    db_session: Session, caregiver: Caregiver, admin_actor: Actor
 ) -> None:
     manual = done(caregiver, at(9), 60, manual=True)
     audit_today(db_session)
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == manual.id))
     assert flag is not None
-    review_claim_flag(db_session, admin, flag.id, ReviewDecision.CLEAR, "纸质记录核实无误", NOW)
+    review_claim_flag(
+        db_session, admin_actor, flag.id, ReviewDecision.CLEAR, "纸质记录核实无误", NOW
+    )
     assert audit_today(db_session) == set()
     db_session.refresh(flag)
     assert flag.status is ClaimFlagStatus.CLEARED
@@ -417,15 +414,15 @@ def flag(db_session: Session, caregiver: Caregiver) -> ClaimFlag:
 )
 def test_an_administrator_reviews_a_flag_once(
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
     flag: ClaimFlag,
     decision: ReviewDecision,
     status: ClaimFlagStatus,
 ) -> None:
-    review_claim_flag(db_session, admin, flag.id, decision, "  与家属电话核实  ", NOW)
+    review_claim_flag(db_session, admin_actor, flag.id, decision, "  与家属电话核实  ", NOW)
     assert flag.status is status
     assert flag.reviewed_at == NOW
-    assert flag.reviewed_by_id == admin.user_id
+    assert flag.reviewed_by_id == admin_actor.user_id
     assert flag.review_note == "与家属电话核实"
     audited = db_session.scalar(
         select(AuditEvent).where(AuditEvent.action == f"claim_flag.{status.value}")
@@ -433,15 +430,15 @@ def test_an_administrator_reviews_a_flag_once(
     assert audited is not None
     assert audited.object_id == flag.id
     with pytest.raises(ConflictError):
-        review_claim_flag(db_session, admin, flag.id, ReviewDecision.CLEAR, "再次审核", NOW)
+        review_claim_flag(db_session, admin_actor, flag.id, ReviewDecision.CLEAR, "再次审核", NOW)
 
 
 @pytest.mark.parametrize("note", [None, "", "   ", "ok", "x" * 501])
 def test_a_review_needs_a_note(
-    db_session: Session, admin: Actor, flag: ClaimFlag, note: str | None
+    db_session: Session, admin_actor: Actor, flag: ClaimFlag, note: str | None
 ) -> None:
     with pytest.raises(InvalidInputError) as raised:
-        review_claim_flag(db_session, admin, flag.id, ReviewDecision.CLEAR, note, NOW)
+        review_claim_flag(db_session, admin_actor, flag.id, ReviewDecision.CLEAR, note, NOW)
     assert raised.value.field == "note"
     assert flag.status is ClaimFlagStatus.OPEN
 
@@ -453,16 +450,16 @@ def test_only_an_administrator_reviews(db_session: Session, flag: ClaimFlag) -> 
         review_claim_flag(db_session, manager, flag.id, ReviewDecision.CLEAR, "我们认为没问题", NOW)
 
 
-def test_reviewing_an_unknown_flag_is_not_found(db_session: Session, admin: Actor) -> None:
+def test_reviewing_an_unknown_flag_is_not_found(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        review_claim_flag(db_session, admin, 999_999, ReviewDecision.CLEAR, "核实无误", NOW)
+        review_claim_flag(db_session, admin_actor, 999_999, ReviewDecision.CLEAR, "核实无误", NOW)
 
 
 # --- reading flags --------------------------------------------------------------------------
 
 
 def test_flags_are_listed_open_first_and_filtered(
-    db_session: Session, caregiver: Caregiver, admin: Actor
+    db_session: Session, caregiver: Caregiver, admin_actor: Actor
 ) -> None:
     other_provider = f.CaregiverFactory()
     mine = done(caregiver, at(9), 60, manual=True)
@@ -471,22 +468,22 @@ def test_flags_are_listed_open_first_and_filtered(
     audit_days(db_session, SYSTEM, TODAY - dt.timedelta(days=40), TODAY, NOW, SETTINGS)
     first = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == older.id))
     assert first is not None
-    review_claim_flag(db_session, admin, first.id, ReviewDecision.UPHOLD, "无纸质记录", NOW)
+    review_claim_flag(db_session, admin_actor, first.id, ReviewDecision.UPHOLD, "无纸质记录", NOW)
 
-    rows = list_claim_flags(db_session, admin, FlagFilter()).rows
+    rows = list_claim_flags(db_session, admin_actor, FlagFilter()).rows
     assert [r.flag.visit_id for r in rows][-1] == older.id  # reviewed: last
     assert {r.flag.visit_id for r in rows} == {mine.id, theirs.id, older.id}
     assert rows[0].beneficiary_name.count("*") >= 1  # names masked
 
     def visit_ids(**filters: object) -> set[int]:
-        page = list_claim_flags(db_session, admin, FlagFilter(**filters))  # type: ignore[arg-type]
+        page = list_claim_flags(db_session, admin_actor, FlagFilter(**filters))  # type: ignore[arg-type]
         return {r.flag.visit_id for r in page.rows}
 
     assert visit_ids(status=ClaimFlagStatus.UPHELD) == {older.id}
     assert visit_ids(kind=K.FAR_FROM_HOME) == {theirs.id}
     assert visit_ids(provider_id=caregiver.provider_id) == {mine.id, older.id}
     assert visit_ids(month=TODAY.replace(day=5)) == {mine.id, theirs.id}
-    page = list_claim_flags(db_session, admin, FlagFilter(), offset=0, limit=2)
+    page = list_claim_flags(db_session, admin_actor, FlagFilter(), offset=0, limit=2)
     assert page.has_more
     assert len(page.rows) == 2
 
@@ -495,11 +492,11 @@ def test_flags_are_listed_open_first_and_filtered(
     own = list_claim_flags(db_session, manager, FlagFilter(provider_id=other_provider.provider_id))
     assert {r.flag.visit_id for r in own.rows} == {mine.id, older.id}
     assert flag_filter_providers(db_session, manager) == []
-    assert caregiver.provider_id in dict(flag_filter_providers(db_session, admin))
+    assert caregiver.provider_id in dict(flag_filter_providers(db_session, admin_actor))
 
 
 def test_a_manager_reads_only_their_own_providers_flags(
-    db_session: Session, caregiver: Caregiver, admin: Actor
+    db_session: Session, caregiver: Caregiver, admin_actor: Actor
 ) -> None:
     other_caregiver = f.CaregiverFactory()
     mine = done(caregiver, at(9), 60, manual=True, check_in_at=north_of(HOME_A, 900))
@@ -519,27 +516,27 @@ def test_a_manager_reads_only_their_own_providers_flags(
     assert "*" in detail.caregiver_id_masked
     with pytest.raises(NotFoundError):
         get_claim_flag(db_session, manager, flag_ids[theirs.id])
-    assert get_claim_flag(db_session, admin, flag_ids[theirs.id]).can_review is True
+    assert get_claim_flag(db_session, admin_actor, flag_ids[theirs.id]).can_review is True
     caregiver_actor = Actor(user_id=2, role=Role.CAREGIVER, provider_id=caregiver.provider_id)
     with pytest.raises(PermissionDeniedError):
         get_claim_flag(db_session, caregiver_actor, flag_ids[mine.id])
     with pytest.raises(PermissionDeniedError):
         list_claim_flags(db_session, caregiver_actor, FlagFilter())
     with pytest.raises(NotFoundError):
-        get_claim_flag(db_session, admin, 999_999)
+        get_claim_flag(db_session, admin_actor, 999_999)
 
 
 # --- caregivers' ID numbers -----------------------------------------------------------------
 
 
 def test_a_caregivers_id_number_is_stored_encrypted_and_may_repeat(
-    db_session: Session, admin: Actor, protector: DataProtector
+    db_session: Session, admin_actor: Actor, protector: DataProtector
 ) -> None:
     number = make_resident_id("320602", dt.date(1979, 2, 3), 44)
     first = f.CaregiverFactory(id_number=None)
     second = f.CaregiverFactory(id_number=None)
     for caregiver in (first, second):
-        record_caregiver_id_number(db_session, admin, caregiver.id, number, protector, NOW)
+        record_caregiver_id_number(db_session, admin_actor, caregiver.id, number, protector, NOW)
     assert first.id_number_index == second.id_number_index == protector.blind_index(number)
     assert first.id_number_ciphertext is not None
     assert number.encode() not in first.id_number_ciphertext
@@ -556,18 +553,18 @@ def test_a_caregivers_id_number_is_stored_encrypted_and_may_repeat(
 
 
 def test_a_caregivers_id_number_is_checked_and_set_by_administrators_only(
-    db_session: Session, admin: Actor, protector: DataProtector
+    db_session: Session, admin_actor: Actor, protector: DataProtector
 ) -> None:
     caregiver = f.CaregiverFactory(id_number=None)
     with pytest.raises(InvalidInputError) as raised:
-        record_caregiver_id_number(db_session, admin, caregiver.id, "12345", protector, NOW)
+        record_caregiver_id_number(db_session, admin_actor, caregiver.id, "12345", protector, NOW)
     assert raised.value.field == "id_number"
     manager = Actor(user_id=1, role=Role.PROVIDER_MANAGER, provider_id=caregiver.provider_id)
     number = make_resident_id("320602", dt.date(1979, 2, 3), 44)
     with pytest.raises(PermissionDeniedError):
         record_caregiver_id_number(db_session, manager, caregiver.id, number, protector, NOW)
     with pytest.raises(NotFoundError):
-        record_caregiver_id_number(db_session, admin, 999_999, number, protector, NOW)
+        record_caregiver_id_number(db_session, admin_actor, 999_999, number, protector, NOW)
     assert caregiver.id_number_index is None
 
 

@@ -23,8 +23,8 @@ from careapp.services.complaints import (
     record_complaint,
     resolve_complaint,
 )
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     ComplaintFactory,
     PersonFactory,
     ProviderFactory,
@@ -40,28 +40,23 @@ def actor_of(user: User) -> Actor:
     return Actor(user.id, user.role, provider_id=user.provider_id)
 
 
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return actor_of(UserFactory(admin=True))
-
-
 def complaint_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Complaint)) or 0
 
 
-def test_record_complaint_about_a_visit(db_session: Session, admin: Actor) -> None:
+def test_record_complaint_about_a_visit(db_session: Session, admin_actor: Actor) -> None:
     provider = ProviderFactory()
     visit = VisitFactory(care_plan=provider_care_plan(provider))
     data = ComplaintInput(
         provider.id, DAY, ComplaintChannel.LETTER, "  迟到一小时  ", None, visit.id
     )
 
-    complaint = record_complaint(db_session, admin, data, NOW)
+    complaint = record_complaint(db_session, admin_actor, data, NOW)
 
     assert complaint.summary == "迟到一小时"
     assert complaint.person_id == visit.person_id  # taken from the visit
     assert complaint.status is ComplaintStatus.OPEN
-    assert (complaint.recorded_by_id, complaint.recorded_at) == (admin.user_id, NOW)
+    assert (complaint.recorded_by_id, complaint.recorded_at) == (admin_actor.user_id, NOW)
     audit = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "complaint.recorded"))
     assert audit.one().object_id == complaint.id
 
@@ -79,7 +74,7 @@ def test_record_complaint_about_a_visit(db_session: Session, admin: Actor) -> No
     ],
 )
 def test_record_complaint_refuses_bad_input(
-    db_session: Session, admin: Actor, change: dict[str, object], field: str
+    db_session: Session, admin_actor: Actor, change: dict[str, object], field: str
 ) -> None:
     provider = ProviderFactory()
     mine = VisitFactory(care_plan=provider_care_plan(provider))
@@ -93,15 +88,15 @@ def test_record_complaint_refuses_bad_input(
     }
     values.update({k: names.get(v, v) if isinstance(v, str) else v for k, v in change.items()})
     with pytest.raises(InvalidInputError) as raised:
-        record_complaint(db_session, admin, ComplaintInput(**values), NOW)  # type: ignore[arg-type]  # test data
+        record_complaint(db_session, admin_actor, ComplaintInput(**values), NOW)  # type: ignore[arg-type]  # test data
     assert raised.value.field == field
     assert complaint_count(db_session) == 0
 
 
-def test_record_complaint_of_an_unknown_provider(db_session: Session, admin: Actor) -> None:
+def test_record_complaint_of_an_unknown_provider(db_session: Session, admin_actor: Actor) -> None:
     data = ComplaintInput(10**9, DAY, ComplaintChannel.PHONE, "x")
     with pytest.raises(NotFoundError):
-        record_complaint(db_session, admin, data, NOW)
+        record_complaint(db_session, admin_actor, data, NOW)
 
 
 @pytest.mark.parametrize("trait", ["manager", "assessor", "caregiver"])
@@ -118,14 +113,16 @@ def test_only_admins_record_and_resolve(db_session: Session, trait: str) -> None
 
 @pytest.mark.parametrize("outcome", [ComplaintStatus.UPHELD, ComplaintStatus.DISMISSED])
 def test_resolve_complaint_once(
-    db_session: Session, admin: Actor, outcome: ComplaintStatus
+    db_session: Session, admin_actor: Actor, outcome: ComplaintStatus
 ) -> None:
     complaint = ComplaintFactory()
-    resolved = resolve_complaint(db_session, admin, complaint.id, outcome, " 已核实 ", NOW)
+    resolved = resolve_complaint(db_session, admin_actor, complaint.id, outcome, " 已核实 ", NOW)
     assert (resolved.status, resolved.resolution_note) == (outcome, "已核实")
-    assert (resolved.resolved_by_id, resolved.resolved_at) == (admin.user_id, NOW)
+    assert (resolved.resolved_by_id, resolved.resolved_at) == (admin_actor.user_id, NOW)
     with pytest.raises(ConflictError):
-        resolve_complaint(db_session, admin, complaint.id, ComplaintStatus.UPHELD, "again", NOW)
+        resolve_complaint(
+            db_session, admin_actor, complaint.id, ComplaintStatus.UPHELD, "again", NOW
+        )
     assert resolved.status is outcome
     assert (
         db_session.scalar(
@@ -146,18 +143,18 @@ def test_resolve_complaint_once(
     ],
 )
 def test_resolve_complaint_refuses_bad_input(
-    db_session: Session, admin: Actor, outcome: ComplaintStatus, note: str, field: str
+    db_session: Session, admin_actor: Actor, outcome: ComplaintStatus, note: str, field: str
 ) -> None:
     complaint = ComplaintFactory()
     with pytest.raises(InvalidInputError) as raised:
-        resolve_complaint(db_session, admin, complaint.id, outcome, note, NOW)
+        resolve_complaint(db_session, admin_actor, complaint.id, outcome, note, NOW)
     assert raised.value.field == field
     assert complaint.status is ComplaintStatus.OPEN
 
 
-def test_resolve_unknown_complaint(db_session: Session, admin: Actor) -> None:
+def test_resolve_unknown_complaint(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        resolve_complaint(db_session, admin, 10**9, ComplaintStatus.UPHELD, "x", NOW)
+        resolve_complaint(db_session, admin_actor, 10**9, ComplaintStatus.UPHELD, "x", NOW)
 
 
 def test_a_manager_reads_only_their_own_providers_complaints(db_session: Session) -> None:

@@ -16,8 +16,14 @@ from sqlalchemy.orm import Session
 from careapp.models import DeviceLoan, Role
 from careapp.services.actor import Actor
 from careapp.services.devices import LoanInput, record_device_loan
-from tests.conftest import NOW, TODAY
-from tests.factories import DeviceTypeFactory, EntitlementFactory, PolicyVersionFactory, UserFactory
+from tests.factories import (
+    NOW,
+    TODAY,
+    DeviceTypeFactory,
+    EntitlementFactory,
+    PolicyVersionFactory,
+    UserFactory,
+)
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

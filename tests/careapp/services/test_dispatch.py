@@ -46,8 +46,10 @@ from scheduling.types import (
     VisitRequest,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     PersonFactory,
     ProviderFactory,

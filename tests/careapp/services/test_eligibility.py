@@ -32,8 +32,9 @@ from careapp.services.eligibility import (
     get_decision_summary,
 )
 from careapp.services.policy import build_default_policy
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     CarePlanFactory,
     DecidableAssessmentFactory,
@@ -43,12 +44,6 @@ from tests.factories import (
     PolicyVersionFactory,
     UserFactory,
 )
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    user = UserFactory(admin=True)
-    return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
 def assessed(person: Any = None, **application: Any) -> Any:
@@ -76,11 +71,13 @@ def test_figures_from_policy_reads_every_figure(app: Flask) -> None:
 
 
 def test_decide_application_eligible_opens_entitlement(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     assessment = assessed()
     application = assessment.application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_SERVICE, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_SERVICE, NOW
+    )
     assert decision.is_eligible
     assert decision.category is BenefitCategory.SEVERE
     assert decision.daily_rate_fen is None
@@ -111,7 +108,7 @@ def test_decide_application_eligible_opens_entitlement(
     event = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "eligibility.decide")
     ).one()
-    assert (event.object_id, event.actor_id) == (decision.id, admin.user_id)
+    assert (event.object_id, event.actor_id) == (decision.id, admin_actor.user_id)
 
 
 @pytest.mark.parametrize(
@@ -125,7 +122,7 @@ def test_decide_application_eligible_opens_entitlement(
 )
 def test_decide_application_rate_from_policy(
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
     policy: Any,
     setting: CareSetting,
     total: int,
@@ -133,7 +130,7 @@ def test_decide_application_rate_from_policy(
     budget: int | None,
 ) -> None:
     application = DecidableAssessmentFactory(total=total).application
-    decision = decide_application(db_session, admin, application.id, setting, NOW)
+    decision = decide_application(db_session, admin_actor, application.id, setting, NOW)
     entitlement = db_session.scalars(
         select(Entitlement).where(Entitlement.decision_id == decision.id)
     ).one()
@@ -142,11 +139,13 @@ def test_decide_application_rate_from_policy(
 
 
 def test_decide_application_not_insured_is_ineligible_without_entitlement(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     person = PersonFactory(insurance_status=InsuranceStatus.ENDED)
     application = assessed(person).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert not decision.is_eligible
     assert decision.category is None
     assert reasons_by_rule(decision)["insured"]["passed"] is False
@@ -156,26 +155,30 @@ def test_decide_application_not_insured_is_ineligible_without_entitlement(
 
 
 def test_decide_application_insurance_ended_before_decision_date(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     person = PersonFactory(insured_until=TODAY - dt.timedelta(days=1))
     application = assessed(person).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert reasons_by_rule(decision)["insured"]["passed"] is False
 
 
 def test_decide_application_disability_too_short(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = assessed(disability_since=dt.date(2026, 5, 24)).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert not decision.is_eligible
     duration = reasons_by_rule(decision)["disability_duration"]
     assert (duration["passed"], duration["params"]["months"]) == (False, 5)
 
 
 def test_decide_application_open_entitlement_fails_rule_four(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     person = PersonFactory()
     EntitlementFactory(
@@ -184,14 +187,16 @@ def test_decide_application_open_entitlement_fails_rule_four(
         decision__assessment__application__status=ApplicationStatus.DECIDED,
     )
     application = assessed(person).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert not decision.is_eligible
     assert reasons_by_rule(decision)["no_open_entitlement"]["reason_code"] == "open_entitlement"
     assert len(db_session.scalars(select(Entitlement)).all()) == 1
 
 
 def test_decide_application_ended_entitlement_does_not_count(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     person = PersonFactory()
     EntitlementFactory(
@@ -202,19 +207,21 @@ def test_decide_application_ended_entitlement_does_not_count(
         ends_on=dt.date(2026, 1, 1),
     )
     application = assessed(person).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert decision.is_eligible
 
 
 def test_decide_application_uses_latest_assessment_version(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     first = assessed()
     second = DecidableAssessmentFactory(
         application=first.application, version=2, total=55, grade="moderate"
     )
     decision = decide_application(
-        db_session, admin, first.application.id, CareSetting.HOME_CASH, NOW
+        db_session, admin_actor, first.application.id, CareSetting.HOME_CASH, NOW
     )
     assert decision.assessment_id == second.id
     assert decision.category is BenefitCategory.MODERATE
@@ -222,16 +229,18 @@ def test_decide_application_uses_latest_assessment_version(
 
 
 def test_decide_application_barthel_above_bands_is_ineligible(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = DecidableAssessmentFactory(total=75, grade="mild").application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert not decision.is_eligible
     assert reasons_by_rule(decision)["assessment_category"]["reason_code"] == "grade_no_category"
 
 
 def test_decide_application_uses_policy_in_force_on_decision_date(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     current = PolicyVersionFactory(effective_on=dt.date(2026, 11, 1), name="2026")
     for rate in current.rates:
@@ -243,17 +252,19 @@ def test_decide_application_uses_policy_in_force_on_decision_date(
     db_session.flush()
     application = assessed().application
     decision = decide_application(
-        db_session, admin, application.id, CareSetting.ELDERLY_CARE_INSTITUTION, NOW
+        db_session, admin_actor, application.id, CareSetting.ELDERLY_CARE_INSTITUTION, NOW
     )
     assert decision.policy_version_id == current.id
     assert decision.daily_rate_fen == 4500
     assert decision.is_eligible
 
 
-def test_decide_application_without_policy_is_refused(db_session: Session, admin: Actor) -> None:
+def test_decide_application_without_policy_is_refused(
+    db_session: Session, admin_actor: Actor
+) -> None:
     application = assessed().application
     with pytest.raises(ConflictError):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
     assert db_session.scalars(select(EligibilityDecision)).all() == []
 
 
@@ -262,40 +273,42 @@ def test_decide_application_without_policy_is_refused(db_session: Session, admin
     [ApplicationStatus.SUBMITTED, ApplicationStatus.ASSESSING, ApplicationStatus.WITHDRAWN],
 )
 def test_decide_application_not_assessed_is_refused(
-    db_session: Session, admin: Actor, policy: Any, status: ApplicationStatus
+    db_session: Session, admin_actor: Actor, policy: Any, status: ApplicationStatus
 ) -> None:
     application = ApplicationFactory(status=status)
     with pytest.raises(ConflictError):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
     assert db_session.scalars(select(EligibilityDecision)).all() == []
 
 
 def test_decide_application_twice_is_refused(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = assessed().application
-    decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
     with pytest.raises(ConflictError):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
 
 
 def test_decide_application_assessed_without_assessment_is_refused(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = ApplicationFactory(assigned=True, status=ApplicationStatus.ASSESSED)
     with pytest.raises(ConflictError):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
     assert db_session.scalars(select(EligibilityDecision)).all() == []
 
 
 def test_decide_application_decided_at_the_same_time_is_a_conflict(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     # Another transaction stored a decision after this one read the application as assessed.
     assessment = assessed()
     EligibilityDecisionFactory(assessment=assessment, policy_version=policy)
     with pytest.raises(ConflictError):
-        decide_application(db_session, admin, assessment.application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(
+            db_session, admin_actor, assessment.application.id, CareSetting.HOME_CASH, NOW
+        )
     assert len(db_session.scalars(select(EligibilityDecision)).all()) == 1
     assert db_session.scalars(select(Entitlement)).all() == []
 
@@ -311,9 +324,9 @@ def test_decide_application_only_admins(
     assert application.status is ApplicationStatus.PUBLICITY
 
 
-def test_decide_application_unknown_application(db_session: Session, admin: Actor) -> None:
+def test_decide_application_unknown_application(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        decide_application(db_session, admin, 999_999, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, 999_999, CareSetting.HOME_CASH, NOW)
 
 
 # --- THE EQUALITY TEST (registry.md): household registration never changes a decision ------
@@ -331,7 +344,11 @@ def test_decide_application_unknown_application(db_session: Session, admin: Acto
     ],
 )
 def test_decision_is_the_same_whatever_the_household_registration(
-    db_session: Session, admin: Actor, policy: Any, scenario: dict[str, Any], setting: CareSetting
+    db_session: Session,
+    admin_actor: Actor,
+    policy: Any,
+    scenario: dict[str, Any],
+    setting: CareSetting,
 ) -> None:
     outcomes = []
     for household in (HouseholdType.URBAN, HouseholdType.RURAL, HouseholdType.OTHER_CITY):
@@ -345,7 +362,9 @@ def test_decision_is_the_same_whatever_the_household_registration(
             application__disability_since=scenario.get("disability_since", dt.date(2025, 1, 1)),
             total=scenario.get("total", 30),
         )
-        decision = decide_application(db_session, admin, assessment.application.id, setting, NOW)
+        decision = decide_application(
+            db_session, admin_actor, assessment.application.id, setting, NOW
+        )
         entitlement = db_session.scalars(
             select(Entitlement).where(Entitlement.decision_id == decision.id)
         ).one_or_none()
@@ -373,48 +392,54 @@ def test_decision_is_the_same_whatever_the_household_registration(
 
 
 def test_get_decision_context_before_and_after_deciding(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     assessment = assessed()
-    context = get_decision_context(db_session, admin, assessment.application.id)
+    context = get_decision_context(db_session, admin_actor, assessment.application.id)
     assert (context.assessment, context.decision_id) == (assessment, None)
     decision = decide_application(
-        db_session, admin, assessment.application.id, CareSetting.HOME_CASH, NOW
+        db_session, admin_actor, assessment.application.id, CareSetting.HOME_CASH, NOW
     )
-    context = get_decision_context(db_session, admin, assessment.application.id)
+    context = get_decision_context(db_session, admin_actor, assessment.application.id)
     assert context.decision_id == decision.id
 
 
-def test_get_decision_context_refuses_others_and_unknown(db_session: Session, admin: Actor) -> None:
+def test_get_decision_context_refuses_others_and_unknown(
+    db_session: Session, admin_actor: Actor
+) -> None:
     application = ApplicationFactory()
-    assert get_decision_context(db_session, admin, application.id).assessment is None
+    assert get_decision_context(db_session, admin_actor, application.id).assessment is None
     with pytest.raises(NotFoundError):
-        get_decision_context(db_session, admin, 999_999)
+        get_decision_context(db_session, admin_actor, 999_999)
     with pytest.raises(PermissionDeniedError):
         get_decision_context(db_session, Actor(user_id=1, role=Role.ASSESSOR), application.id)
 
 
 def test_get_decision_summary_with_entitlement_and_plan(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = assessed().application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_SERVICE, NOW)
-    summary = get_decision_summary(db_session, admin, decision.id)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_SERVICE, NOW
+    )
+    summary = get_decision_summary(db_session, admin_actor, decision.id)
     assert summary.entitlement is not None
     assert summary.care_plan is None
     plan = CarePlanFactory(entitlement=summary.entitlement)
-    assert get_decision_summary(db_session, admin, decision.id).care_plan == plan
+    assert get_decision_summary(db_session, admin_actor, decision.id).care_plan == plan
 
 
 def test_get_decision_summary_ineligible_and_unknown(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     application = DecidableAssessmentFactory(total=90).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
-    summary = get_decision_summary(db_session, admin, decision.id)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
+    summary = get_decision_summary(db_session, admin_actor, decision.id)
     assert (summary.entitlement, summary.care_plan) == (None, None)
     with pytest.raises(NotFoundError):
-        get_decision_summary(db_session, admin, 999_999)
+        get_decision_summary(db_session, admin_actor, 999_999)
     with pytest.raises(PermissionDeniedError):
         get_decision_summary(db_session, Actor(user_id=1, role=Role.CAREGIVER), decision.id)
 

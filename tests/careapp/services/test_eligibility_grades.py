@@ -9,23 +9,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.eligibility.rules import BenefitCategory
-from careapp.models import CareSetting, Entitlement, HouseholdType, Role
+from careapp.models import CareSetting, Entitlement, HouseholdType
 from careapp.services.actor import Actor
 from careapp.services.eligibility import decide_application, figures_from_policy
 from careapp.services.policy import default_grade_categories_data
-from tests.conftest import NOW
 from tests.factories import (
+    NOW,
     DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,
-    UserFactory,
 )
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    user = UserFactory(admin=True)
-    return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
 def national(grade: str, **extra: Any) -> Any:
@@ -47,7 +40,7 @@ def assessment_reason(decision: Any) -> dict[str, Any]:
 )
 def test_decide_national_grade_gives_the_mapped_category(
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
     policy: Any,
     grade: str,
     category: BenefitCategory,
@@ -55,7 +48,7 @@ def test_decide_national_grade_gives_the_mapped_category(
 ) -> None:
     application = national(grade).application
     setting = CareSetting.ELDERLY_CARE_INSTITUTION
-    decision = decide_application(db_session, admin, application.id, setting, NOW)
+    decision = decide_application(db_session, admin_actor, application.id, setting, NOW)
     assert decision.is_eligible
     assert (decision.category, decision.daily_rate_fen) == (category, rate)
     reason = assessment_reason(decision)
@@ -74,10 +67,12 @@ def test_decide_national_grade_gives_the_mapped_category(
 
 @pytest.mark.parametrize("grade", ["0", "1"])
 def test_decide_national_grade_0_or_1_is_ineligible(
-    db_session: Session, admin: Actor, policy: Any, grade: str
+    db_session: Session, admin_actor: Actor, policy: Any, grade: str
 ) -> None:
     application = national(grade).application
-    decision = decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW
+    )
     assert not decision.is_eligible
     assert decision.category is None
     assert assessment_reason(decision)["reason_code"] == "grade_no_category"
@@ -85,31 +80,31 @@ def test_decide_national_grade_0_or_1_is_ineligible(
 
 
 def test_decide_uses_the_mapping_of_the_policy_in_force(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     mapping = default_grade_categories_data()
     mapping["national_2021"] |= {"3": "moderate"}
     mapping["barthel"] |= {"mild": "moderate"}
     PolicyVersionFactory(effective_on=NOW.date().replace(day=1), grade_categories=mapping)
     national_decision = decide_application(
-        db_session, admin, national("3").application.id, CareSetting.HOME_CASH, NOW
+        db_session, admin_actor, national("3").application.id, CareSetting.HOME_CASH, NOW
     )
     assert national_decision.category is BenefitCategory.MODERATE
     barthel = DecidableAssessmentFactory(total=70)
     assert barthel.grade == "mild"
     barthel_decision = decide_application(
-        db_session, admin, barthel.application.id, CareSetting.HOME_CASH, NOW
+        db_session, admin_actor, barthel.application.id, CareSetting.HOME_CASH, NOW
     )
     assert barthel_decision.category is BenefitCategory.MODERATE
 
 
 def test_decide_barthel_grade_not_total_decides(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     # Graded severe under the bands in force when assessed (severe up to 45): severe stays.
     assessment = DecidableAssessmentFactory(total=45, grade="severe")
     decision = decide_application(
-        db_session, admin, assessment.application.id, CareSetting.HOME_CASH, NOW
+        db_session, admin_actor, assessment.application.id, CareSetting.HOME_CASH, NOW
     )
     assert decision.category is BenefitCategory.SEVERE
 
@@ -140,13 +135,15 @@ def test_figures_from_policy_reads_the_stored_mapping(policy: Any) -> None:
     ],
 )
 def test_national_decision_is_the_same_whatever_the_household_registration(
-    db_session: Session, admin: Actor, policy: Any, grade: str, setting: CareSetting
+    db_session: Session, admin_actor: Actor, policy: Any, grade: str, setting: CareSetting
 ) -> None:
     outcomes = []
     for household in (HouseholdType.URBAN, HouseholdType.RURAL, HouseholdType.OTHER_CITY):
         person = PersonFactory(name="王某", household_type=household)
         assessment = national(grade, application__person=person)
-        decision = decide_application(db_session, admin, assessment.application.id, setting, NOW)
+        decision = decide_application(
+            db_session, admin_actor, assessment.application.id, setting, NOW
+        )
         entitlement = db_session.scalars(
             select(Entitlement).where(Entitlement.decision_id == decision.id)
         ).one_or_none()

@@ -27,11 +27,6 @@ FIRST, LAST = dt.date(2026, 1, 1), dt.date(2026, 12, 31)
 RULES = ProcedureRules(outlier_points=15, outlier_min_assessments=3)
 
 
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
-
-
 def assess(first: object, second: object, grade: str, **changes: object) -> object:
     values: dict[str, object] = {
         "application__assessor_1": first,
@@ -65,7 +60,7 @@ def test_is_severe_follows_the_grade_category_mapping(
 
 
 def test_build_oversight_report_counts_national_standard_severe_grades(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     strict, lenient, usual = (UserFactory(assessor=True) for _ in range(3))
     for grade in ("2", "2", "1"):
@@ -73,7 +68,7 @@ def test_build_oversight_report_counts_national_standard_severe_grades(
     for grade in ("3", "4", "5"):
         assess(lenient, usual, grade, instrument="national_2021", instrument_version="2021")
 
-    page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+    page = build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES)
 
     rows = {row.record.assessor_id: row for row in page.report.rows}
     assert rows[strict.id].severe_share == 0
@@ -83,7 +78,7 @@ def test_build_oversight_report_counts_national_standard_severe_grades(
 
 
 def test_build_oversight_report_uses_the_mapping_in_force_on_the_assessment_date(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     PolicyVersionFactory(effective_on=dt.date(2016, 1, 1))
     mapping = {code: dict(grades) for code, grades in default_grade_categories_data().items()}
@@ -93,7 +88,7 @@ def test_build_oversight_report_uses_the_mapping_in_force_on_the_assessment_date
     assess(before, UserFactory(assessor=True), "moderate", assessed_on=dt.date(2026, 6, 30))
     assess(after, UserFactory(assessor=True), "moderate", assessed_on=dt.date(2026, 7, 1))
 
-    page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+    page = build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES)
 
     rows = {row.record.assessor_id: row for row in page.report.rows}
     assert rows[before.id].severe_share == 0
@@ -101,7 +96,7 @@ def test_build_oversight_report_uses_the_mapping_in_force_on_the_assessment_date
 
 
 def test_build_oversight_report_shares_outliers_and_appeals(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     strict, lenient, usual = (UserFactory(assessor=True) for _ in range(3))
     for _ in range(3):
@@ -125,7 +120,7 @@ def test_build_oversight_report_shares_outliers_and_appeals(
         application=old.application, version=2, grade="moderate", assessed_on=dt.date(2026, 6, 2)
     )
 
-    page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+    page = build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES)
 
     rows = {row.record.assessor_id: row for row in page.report.rows}
     assert rows[strict.id].record.assessments == 5
@@ -145,28 +140,28 @@ def test_build_oversight_report_shares_outliers_and_appeals(
 
 
 def test_build_oversight_report_issues_a_bounded_number_of_queries(
-    db_session: Session, admin: Actor, count_queries: Statements
+    db_session: Session, admin_actor: Actor, count_queries: Statements
 ) -> None:
     assess(UserFactory(assessor=True), UserFactory(assessor=True), "severe")
     with count_queries.counted() as few:
-        build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+        build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES)
     for _ in range(12):
         assess(UserFactory(assessor=True), UserFactory(assessor=True), "moderate")
     with count_queries.counted() as many:
-        page = build_oversight_report(db_session, admin, FIRST, LAST, RULES)
+        page = build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES)
     assert len(page.report.rows) == 26
     assert len(many) == len(few) <= 4
 
 
 def test_build_oversight_report_refuses_a_bad_period_and_other_roles(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     with pytest.raises(InvalidInputError):
-        build_oversight_report(db_session, admin, LAST, FIRST, RULES)
+        build_oversight_report(db_session, admin_actor, LAST, FIRST, RULES)
     with pytest.raises(InvalidInputError):
-        build_oversight_report(db_session, admin, dt.date(2020, 1, 1), LAST, RULES)
+        build_oversight_report(db_session, admin_actor, dt.date(2020, 1, 1), LAST, RULES)
     with pytest.raises(PermissionDeniedError):
         build_oversight_report(db_session, Actor(user_id=1, role=Role.ASSESSOR), FIRST, LAST, RULES)
-    assert build_oversight_report(db_session, admin, FIRST, LAST, RULES).report.rows == ()
+    assert build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES).report.rows == ()
     ApplicationFactory()  # an application without assessment counts for nothing
-    assert build_oversight_report(db_session, admin, FIRST, LAST, RULES).report.rows == ()
+    assert build_oversight_report(db_session, admin_actor, FIRST, LAST, RULES).report.rows == ()

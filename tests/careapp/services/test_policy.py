@@ -46,19 +46,14 @@ from careapp.services.policy import (
     list_policy_versions,
     policy_base,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     DecidableAssessmentFactory,
     PersonFactory,
     PolicyVersionFactory,
     UserFactory,
 )
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    user = UserFactory(admin=True)
-    return Actor(user_id=user.id, role=Role.ADMIN, address="127.0.0.1")
 
 
 def draft(**changes: Any) -> PolicyDraft:
@@ -199,17 +194,17 @@ def test_grading_scale_reads_barthel_bands_of_the_policy(db_session: Session) ->
 
 
 def test_create_policy_version_stores_the_draft_and_audits(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     corrected = rules_with(("national_2021", "table", 1, 2), "2")
     categories = categories_with("national_2021", "2", "severe")
     version = create_policy_version(
-        db_session, admin, draft(grading_rules=corrected, grade_categories=categories), NOW
+        db_session, admin_actor, draft(grading_rules=corrected, grade_categories=categories), NOW
     )
     assert version.id is not None
     assert version.name == "2027 national standard"
     assert version.effective_on == TODAY + dt.timedelta(days=38)
-    assert version.approved_by_id == admin.user_id
+    assert version.approved_by_id == admin_actor.user_id
     assert version.instrument_code == "national_2021"
     assert version.grading_rules["national_2021"]["table"][1] == ["1", "1", "2", "2"]
     assert version.grade_categories["national_2021"]["2"] == "severe"
@@ -226,7 +221,7 @@ def test_create_policy_version_stores_the_draft_and_audits(
     assert (event.object_type, event.object_id, event.actor_id) == (
         "policy_version",
         version.id,
-        admin.user_id,
+        admin_actor.user_id,
     )
     assert event.detail["based_on"] == policy.id
     assert event.detail["instrument_code"] == "national_2021"
@@ -242,16 +237,16 @@ def test_create_policy_version_stores_the_draft_and_audits(
 
 
 def test_create_policy_version_effective_today_is_allowed(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
-    version = create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+    version = create_policy_version(db_session, admin_actor, draft(effective_on=TODAY), NOW)
     assert grading_scale_in_force(db_session, NOW).instrument.code == version.instrument_code
 
 
 def test_create_policy_version_without_any_policy_uses_default_figures(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
-    version = create_policy_version(db_session, admin, draft(), NOW)
+    version = create_policy_version(db_session, admin_actor, draft(), NOW)
     assert len(version.rates) == 8
     assert versions(db_session) == 1
 
@@ -395,14 +390,14 @@ def _rules_error(path: tuple[Any, ...], value: Any) -> dict[str, Any]:
 def test_create_policy_version_refuses_bad_input_writing_nothing(
     english: None,
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
     policy: Any,
     changes: dict[str, Any],
     field: str | None,
     message: str,
 ) -> None:
     with pytest.raises(PolicyInputError) as raised:
-        create_policy_version(db_session, admin, draft(**changes), NOW)
+        create_policy_version(db_session, admin_actor, draft(**changes), NOW)
     assert raised.value.field == field
     assert message in raised.value.message
     assert versions(db_session) == 1
@@ -411,31 +406,31 @@ def test_create_policy_version_refuses_bad_input_writing_nothing(
 
 
 def test_create_policy_version_refuses_a_taken_date(
-    english: None, db_session: Session, admin: Actor, policy: Any
+    english: None, db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
-    create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+    create_policy_version(db_session, admin_actor, draft(effective_on=TODAY), NOW)
     with pytest.raises(PolicyInputError) as raised:
-        create_policy_version(db_session, admin, draft(effective_on=TODAY), NOW)
+        create_policy_version(db_session, admin_actor, draft(effective_on=TODAY), NOW)
     assert raised.value.field == "effective_on"
     assert "already takes effect" in raised.value.message
     assert versions(db_session) == 2
 
 
 def test_create_policy_version_names_an_indicator_level_out_of_order(
-    english: None, db_session: Session, admin: Actor, policy: Any
+    english: None, db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     rules = default_grading_rules_data()
     rules["national_2021"]["indicator_bands"][2]["bands"][1]["level"] = "mild"
     rules["national_2021"]["indicator_bands"][2]["bands"][2]["level"] = "moderate"
     with pytest.raises(PolicyInputError) as raised:
-        create_policy_version(db_session, admin, draft(grading_rules=rules), NOW)
+        create_policy_version(db_session, admin_actor, draft(grading_rules=rules), NOW)
     assert "the level “Moderately impaired” covers higher totals than a less impaired level" in (
         raised.value.message
     )
 
 
 def test_create_policy_version_same_date_at_once_is_a_conflict(
-    db_session: Session, admin: Actor, policy: Any, monkeypatch: pytest.MonkeyPatch
+    db_session: Session, admin_actor: Actor, policy: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Another administrator stored the same date after this one checked it was free.
     from careapp.services import policy as service
@@ -448,7 +443,7 @@ def test_create_policy_version_same_date_at_once_is_a_conflict(
 
     monkeypatch.setattr(service, "check_policy_draft", check_then_race)
     with pytest.raises(ConflictError):
-        create_policy_version(db_session, admin, draft(), NOW)
+        create_policy_version(db_session, admin_actor, draft(), NOW)
     assert versions(db_session) == 2
 
 
@@ -467,10 +462,10 @@ def test_policy_services_are_for_administrators_only(
 
 
 def test_list_policy_versions_newest_first_with_rules(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
-    create_policy_version(db_session, admin, draft(), NOW)
-    listed = list_policy_versions(db_session, admin)
+    create_policy_version(db_session, admin_actor, draft(), NOW)
+    listed = list_policy_versions(db_session, admin_actor)
     assert [p.version.effective_on for p in listed] == [
         TODAY + dt.timedelta(days=38),
         dt.date(2016, 1, 1),
@@ -481,20 +476,20 @@ def test_list_policy_versions_newest_first_with_rules(
 
 
 def test_policy_base_is_the_version_in_force_or_the_default(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
-    unsaved = policy_base(db_session, admin, NOW)
+    unsaved = policy_base(db_session, admin_actor, NOW)
     assert unsaved.version.id is None
     assert unsaved.instrument is BARTHEL
     stored = PolicyVersionFactory()
-    assert policy_base(db_session, admin, NOW).version.id == stored.id
+    assert policy_base(db_session, admin_actor, NOW).version.id == stored.id
 
 
 # --- the money figures of a new version ------------------------------------------------------
 
 
 def test_create_policy_version_stores_exactly_the_drafts_rates_budget_and_minimum(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     rates = {
         **DEFAULT_RATES_FEN,
@@ -505,7 +500,7 @@ def test_create_policy_version_stores_exactly_the_drafts_rates_budget_and_minimu
     }
     version = create_policy_version(
         db_session,
-        admin,
+        admin_actor,
         draft(
             daily_rates_fen=rates,
             home_service_monthly_budget_fen=135_050,
@@ -531,13 +526,13 @@ def test_create_policy_version_stores_exactly_the_drafts_rates_budget_and_minimu
 
 
 def test_a_new_versions_figures_decide_from_its_date_whatever_the_household(
-    db_session: Session, admin: Actor, policy: Any
+    db_session: Session, admin_actor: Actor, policy: Any
 ) -> None:
     """Decisions from the new version's date take its rate, budget and minimum months (a
     disability of 4 months passes 3, not the former 6); household registration changes nothing."""
     new = create_policy_version(
         db_session,
-        admin,
+        admin_actor,
         draft(
             effective_on=TODAY,
             instrument_code="barthel",
@@ -556,7 +551,7 @@ def test_a_new_versions_figures_decide_from_its_date_whatever_the_household(
                 application__disability_since=dt.date(2026, 7, 15),
             )
             decision = decide_application(
-                db_session, admin, assessment.application_id, setting, NOW
+                db_session, admin_actor, assessment.application_id, setting, NOW
             )
             entitlement = db_session.scalars(
                 select(Entitlement).where(Entitlement.decision_id == decision.id)

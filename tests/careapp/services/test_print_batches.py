@@ -34,19 +34,13 @@ from careapp.services.print_batches import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.conftest import NOW
-from tests.factories import EligibilityDecisionFactory, EntitlementFactory, UserFactory
+from tests.factories import NOW, EligibilityDecisionFactory, EntitlementFactory, UserFactory
 
 MONDAY = dt.date(2026, 11, 16)
 
 
 def _actor(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, address="10.0.0.7")
-
-
-@pytest.fixture
-def admin(db_session: Session) -> User:
-    return UserFactory(admin=True)
 
 
 def _week(db_session: Session) -> dict[str, int]:
@@ -71,25 +65,27 @@ def test_week_of_runs_monday_to_sunday(day: dt.date) -> None:
     assert week_of(day) == (MONDAY, MONDAY + dt.timedelta(days=6))
 
 
-def test_request_print_batch_counts_the_weeks_decisions(db_session: Session, admin: User) -> None:
+def test_request_print_batch_counts_the_weeks_decisions(
+    db_session: Session, admin_user: User
+) -> None:
     expected = _week(db_session)
-    batch = request_print_batch(db_session, _actor(admin), MONDAY + dt.timedelta(days=2), NOW)
+    batch = request_print_batch(db_session, _actor(admin_user), MONDAY + dt.timedelta(days=2), NOW)
     assert batch.week_starts_on == MONDAY
     assert batch.total == expected["decisions"]
     assert batch.status is PrintBatchStatus.QUEUED
     with pytest.raises(ConflictError):  # the same week, while the first is unfinished
-        request_print_batch(db_session, _actor(admin), MONDAY, NOW)
+        request_print_batch(db_session, _actor(admin_user), MONDAY, NOW)
     with pytest.raises(PermissionDeniedError):
         request_print_batch(db_session, _actor(UserFactory(assessor=True)), MONDAY, NOW)
     with pytest.raises(NotFoundError):
-        get_print_batch(db_session, _actor(admin), 987_654)
+        get_print_batch(db_session, _actor(admin_user), 987_654)
 
 
 def test_build_print_batch_one_sealed_pdf(
-    app: Flask, db_session: Session, admin: User, tmp_path: Path
+    app: Flask, db_session: Session, admin_user: User, tmp_path: Path
 ) -> None:
     expected = _week(db_session)
-    actor = _actor(admin)
+    actor = _actor(admin_user)
     batch = request_print_batch(db_session, actor, MONDAY, NOW)
     signer = load_signer(app.config["SIGNING_KEY_PATH"], app.config["SIGNING_CERT_PATH"])
     progress: list[int] = []
@@ -148,10 +144,10 @@ def test_build_print_batch_one_sealed_pdf(
 
 
 def test_run_print_batch_failure_is_recorded_and_its_numbers_stay_unknown(
-    app: Flask, db_session: Session, admin: User
+    app: Flask, db_session: Session, admin_user: User
 ) -> None:
     _week(db_session)
-    actor = _actor(admin)
+    actor = _actor(admin_user)
     batch = request_print_batch(db_session, actor, MONDAY, NOW)
     db_session.commit()
 
@@ -175,15 +171,15 @@ def test_run_print_batch_failure_is_recorded_and_its_numbers_stay_unknown(
 
 
 def test_build_print_batch_refuses_a_started_batch(
-    app: Flask, db_session: Session, admin: User, tmp_path: Path
+    app: Flask, db_session: Session, admin_user: User, tmp_path: Path
 ) -> None:
-    batch = request_print_batch(db_session, _actor(admin), MONDAY, NOW)
+    batch = request_print_batch(db_session, _actor(admin_user), MONDAY, NOW)
     batch.status = PrintBatchStatus.RUNNING
     db_session.flush()
     with pytest.raises(ConflictError):
         build_print_batch(
             db_session,
-            _actor(admin),
+            _actor(admin_user),
             batch.id,
             directory=tmp_path,
             rules=ProcedureRules(),

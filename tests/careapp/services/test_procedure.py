@@ -44,8 +44,9 @@ from careapp.services.procedure import (
     resolve_objection,
     review_application,
 )
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     ApplicationFactory,
     AssessmentFactory,
     CarePlanFactory,
@@ -53,18 +54,12 @@ from tests.factories import (
     EntitlementFactory,
     ObjectionFactory,
     PolicyVersionFactory,
-    UserFactory,
 )
 
 RULES = ProcedureRules()
 # NOW is Monday 2026-11-23: publicity runs Tue 24 .. Mon 30 November.
 PUBLICITY = (dt.date(2026, 11, 24), dt.date(2026, 11, 30))
 AFTER_PUBLICITY = dt.datetime(2026, 12, 1, 2, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN, address="10.0.0.2")
 
 
 def count(session: Session, model: type) -> int:
@@ -85,10 +80,12 @@ def objection_input(**changes: Any) -> ObjectionInput:
     return ObjectionInput(**values)
 
 
-def in_publicity(admin: Actor, session: Session) -> Any:
+def in_publicity(admin_actor: Actor, session: Session) -> Any:
     """An application reviewed and approved on NOW (publicity 24-30 November)."""
     assessment = AssessmentFactory()
-    return review_application(session, admin, assessment.application_id, True, None, RULES, NOW)
+    return review_application(
+        session, admin_actor, assessment.application_id, True, None, RULES, NOW
+    )
 
 
 def test_procedure_rules_from_config_reads_the_figures_of_the_config() -> None:
@@ -121,28 +118,28 @@ def test_procedure_rules_take_the_windows_of_a_policy_version(db_session: Sessio
 
 
 def test_review_application_approves_and_starts_publicity(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     assessment = AssessmentFactory()
     application = review_application(
-        db_session, admin, assessment.application_id, True, "  ", RULES, NOW
+        db_session, admin_actor, assessment.application_id, True, "  ", RULES, NOW
     )
     assert application.status is ApplicationStatus.PUBLICITY
     assert (application.publicity_starts_on, application.publicity_ends_on) == PUBLICITY
-    assert (application.reviewed_at, application.reviewed_by_id) == (NOW, admin.user_id)
+    assert (application.reviewed_at, application.reviewed_by_id) == (NOW, admin_actor.user_id)
     review = db_session.scalars(select(ApplicationReview)).one()
     assert (review.is_approved, review.reason, review.assessment_id) == (True, None, assessment.id)
     assert actions(db_session) == ["review.approve"]
 
 
 def test_review_application_publicity_skips_configured_holidays(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     # The publicity days are the policy's in force on the review date (not an argument's).
     PolicyVersionFactory(effective_on=dt.date(2026, 11, 1), publicity_working_days=3)
     rules = ProcedureRules(publicity_working_days=9, public_holidays=frozenset({PUBLICITY[0]}))
     application = review_application(
-        db_session, admin, AssessmentFactory().application_id, True, None, rules, NOW
+        db_session, admin_actor, AssessmentFactory().application_id, True, None, rules, NOW
     )
     assert (application.publicity_starts_on, application.publicity_ends_on) == (
         dt.date(2026, 11, 25),
@@ -150,10 +147,12 @@ def test_review_application_publicity_skips_configured_holidays(
     )
 
 
-def test_review_application_sends_back_with_a_reason(db_session: Session, admin: Actor) -> None:
+def test_review_application_sends_back_with_a_reason(
+    db_session: Session, admin_actor: Actor
+) -> None:
     assessment = AssessmentFactory()
     application = review_application(
-        db_session, admin, assessment.application_id, False, "第7项与备注不符", RULES, NOW
+        db_session, admin_actor, assessment.application_id, False, "第7项与备注不符", RULES, NOW
     )
     assert application.status is ApplicationStatus.ASSESSING
     assert application.publicity_ends_on is None
@@ -164,21 +163,23 @@ def test_review_application_sends_back_with_a_reason(db_session: Session, admin:
 
 @pytest.mark.parametrize("reason", [None, "", "   "])
 def test_review_application_sending_back_needs_a_reason(
-    db_session: Session, admin: Actor, reason: str | None
+    db_session: Session, admin_actor: Actor, reason: str | None
 ) -> None:
     assessment = AssessmentFactory()
     with pytest.raises(InvalidInputError) as raised:
-        review_application(db_session, admin, assessment.application_id, False, reason, RULES, NOW)
+        review_application(
+            db_session, admin_actor, assessment.application_id, False, reason, RULES, NOW
+        )
     assert raised.value.field == "reason"
     assert assessment.application.status is ApplicationStatus.ASSESSED
     assert count(db_session, ApplicationReview) == 0
 
 
-def test_review_application_reason_too_long(db_session: Session, admin: Actor) -> None:
+def test_review_application_reason_too_long(db_session: Session, admin_actor: Actor) -> None:
     assessment = AssessmentFactory()
     with pytest.raises(InvalidInputError):
         review_application(
-            db_session, admin, assessment.application_id, False, "长" * 501, RULES, NOW
+            db_session, admin_actor, assessment.application_id, False, "长" * 501, RULES, NOW
         )
     assert count(db_session, ApplicationReview) == 0
 
@@ -194,20 +195,22 @@ def test_review_application_reason_too_long(db_session: Session, admin: Actor) -
     ],
 )
 def test_review_application_refuses_the_wrong_state(
-    db_session: Session, admin: Actor, status: ApplicationStatus
+    db_session: Session, admin_actor: Actor, status: ApplicationStatus
 ) -> None:
     assessment = AssessmentFactory(application__status=status)
     with pytest.raises(ConflictError, match="审核"):
-        review_application(db_session, admin, assessment.application_id, True, None, RULES, NOW)
+        review_application(
+            db_session, admin_actor, assessment.application_id, True, None, RULES, NOW
+        )
     assert count(db_session, ApplicationReview) == 0
 
 
 def test_review_application_refuses_an_assessed_application_without_assessment(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     application = ApplicationFactory(assigned=True, status=ApplicationStatus.ASSESSED)
     with pytest.raises(ConflictError):
-        review_application(db_session, admin, application.id, True, None, RULES, NOW)
+        review_application(db_session, admin_actor, application.id, True, None, RULES, NOW)
 
 
 @pytest.mark.parametrize("role", [Role.ASSESSOR, Role.PROVIDER_MANAGER, Role.CAREGIVER, None])
@@ -219,35 +222,37 @@ def test_review_application_only_admins(db_session: Session, role: Role | None) 
     assert assessment.application.status is ApplicationStatus.ASSESSED
 
 
-def test_review_application_unknown(db_session: Session, admin: Actor) -> None:
+def test_review_application_unknown(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        review_application(db_session, admin, 987_654, True, None, RULES, NOW)
+        review_application(db_session, admin_actor, 987_654, True, None, RULES, NOW)
 
 
 # --- objections -------------------------------------------------------------------------------
 
 
 def test_lodge_objection_during_publicity_records_who_when_and_what(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
-    application = in_publicity(admin, db_session)
+    application = in_publicity(admin_actor, db_session)
     on_last_day = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)  # 23:00 in the city
-    objection = lodge_objection(db_session, admin, application.id, objection_input(), on_last_day)
+    objection = lodge_objection(
+        db_session, admin_actor, application.id, objection_input(), on_last_day
+    )
     assert objection.status is ObjectionStatus.OPEN
     assert (objection.source, objection.lodged_by_name) == (
         ObjectionSource.APPLICANT,
         "李娟（女儿）",
     )
-    assert (objection.lodged_at, objection.recorded_by_id) == (on_last_day, admin.user_id)
+    assert (objection.lodged_at, objection.recorded_by_id) == (on_last_day, admin_actor.user_id)
     assert actions(db_session)[-1] == "objection.lodge"
 
 
 def test_lodge_objection_after_publicity_ended_is_refused(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
-    application = in_publicity(admin, db_session)
+    application = in_publicity(admin_actor, db_session)
     with pytest.raises(ConflictError, match="2026"):
-        lodge_objection(db_session, admin, application.id, objection_input(), AFTER_PUBLICITY)
+        lodge_objection(db_session, admin_actor, application.id, objection_input(), AFTER_PUBLICITY)
     assert count(db_session, Objection) == 0
 
 
@@ -255,11 +260,11 @@ def test_lodge_objection_after_publicity_ended_is_refused(
     "status", [ApplicationStatus.ASSESSED, ApplicationStatus.ASSESSING, ApplicationStatus.DECIDED]
 )
 def test_lodge_objection_outside_publicity_is_refused(
-    db_session: Session, admin: Actor, status: ApplicationStatus
+    db_session: Session, admin_actor: Actor, status: ApplicationStatus
 ) -> None:
     application = AssessmentFactory(application__status=status).application
     with pytest.raises(ConflictError):
-        lodge_objection(db_session, admin, application.id, objection_input(), NOW)
+        lodge_objection(db_session, admin_actor, application.id, objection_input(), NOW)
     assert count(db_session, Objection) == 0
 
 
@@ -273,11 +278,11 @@ def test_lodge_objection_outside_publicity_is_refused(
     ],
 )
 def test_lodge_objection_bad_input_writes_nothing(
-    db_session: Session, admin: Actor, changes: dict[str, str], field: str
+    db_session: Session, admin_actor: Actor, changes: dict[str, str], field: str
 ) -> None:
-    application = in_publicity(admin, db_session)
+    application = in_publicity(admin_actor, db_session)
     with pytest.raises(InvalidInputError) as raised:
-        lodge_objection(db_session, admin, application.id, objection_input(**changes), NOW)
+        lodge_objection(db_session, admin_actor, application.id, objection_input(**changes), NOW)
     assert raised.value.field == field
     assert count(db_session, Objection) == 0
 
@@ -290,20 +295,24 @@ def test_lodge_objection_only_admins_record_it(db_session: Session) -> None:
         )
 
 
-def test_resolve_objection_dismissed_keeps_publicity(db_session: Session, admin: Actor) -> None:
+def test_resolve_objection_dismissed_keeps_publicity(
+    db_session: Session, admin_actor: Actor
+) -> None:
     objection = ObjectionFactory()
-    resolved = resolve_objection(db_session, admin, objection.id, False, "已核实，评估无误", NOW)
+    resolved = resolve_objection(
+        db_session, admin_actor, objection.id, False, "已核实，评估无误", NOW
+    )
     assert resolved.status is ObjectionStatus.DISMISSED
-    assert (resolved.resolved_by_id, resolved.resolved_at) == (admin.user_id, NOW)
+    assert (resolved.resolved_by_id, resolved.resolved_at) == (admin_actor.user_id, NOW)
     assert objection.application.status is ApplicationStatus.PUBLICITY
     assert actions(db_session) == ["objection.dismiss"]
 
 
 def test_resolve_objection_upheld_goes_back_to_reassessment(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     objection = ObjectionFactory()
-    resolve_objection(db_session, admin, objection.id, True, "需重新评估夜间情况", NOW)
+    resolve_objection(db_session, admin_actor, objection.id, True, "需重新评估夜间情况", NOW)
     application = objection.application
     assert objection.status is ObjectionStatus.UPHELD
     assert application.status is ApplicationStatus.ASSESSING
@@ -312,71 +321,81 @@ def test_resolve_objection_upheld_goes_back_to_reassessment(
 
 
 def test_resolve_objection_twice_or_without_note_is_refused(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     objection = ObjectionFactory()
     with pytest.raises(InvalidInputError):
-        resolve_objection(db_session, admin, objection.id, False, "  ", NOW)
+        resolve_objection(db_session, admin_actor, objection.id, False, "  ", NOW)
     with pytest.raises(InvalidInputError):
-        resolve_objection(db_session, admin, objection.id, False, "长" * 501, NOW)
+        resolve_objection(db_session, admin_actor, objection.id, False, "长" * 501, NOW)
     assert objection.status is ObjectionStatus.OPEN
-    resolve_objection(db_session, admin, objection.id, False, "驳回", NOW)
+    resolve_objection(db_session, admin_actor, objection.id, False, "驳回", NOW)
     with pytest.raises(ConflictError):
-        resolve_objection(db_session, admin, objection.id, True, "改为支持", NOW)
+        resolve_objection(db_session, admin_actor, objection.id, True, "改为支持", NOW)
     assert objection.status is ObjectionStatus.DISMISSED
 
 
-def test_resolve_objection_refuses_others_and_unknown(db_session: Session, admin: Actor) -> None:
+def test_resolve_objection_refuses_others_and_unknown(
+    db_session: Session, admin_actor: Actor
+) -> None:
     objection = ObjectionFactory()
     with pytest.raises(PermissionDeniedError):
         resolve_objection(
             db_session, Actor(user_id=1, role=Role.ASSESSOR), objection.id, True, "x", NOW
         )
     with pytest.raises(NotFoundError):
-        resolve_objection(db_session, admin, 987_654, True, "x", NOW)
+        resolve_objection(db_session, admin_actor, 987_654, True, "x", NOW)
     with pytest.raises(NotFoundError):
-        get_objection(db_session, admin, 987_654)
-    assert get_objection(db_session, admin, objection.id) == objection
+        get_objection(db_session, admin_actor, 987_654)
+    assert get_objection(db_session, admin_actor, objection.id) == objection
 
 
 # --- the decision gate ------------------------------------------------------------------------
 
 
-def test_decision_before_publicity_ended_is_refused(db_session: Session, admin: Actor) -> None:
+def test_decision_before_publicity_ended_is_refused(
+    db_session: Session, admin_actor: Actor
+) -> None:
     PolicyVersionFactory()
-    application = in_publicity(admin, db_session)
+    application = in_publicity(admin_actor, db_session)
     last_day = dt.datetime(2026, 11, 30, 2, 0, tzinfo=dt.UTC)
     with pytest.raises(ConflictError, match="2026年12月1日"):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, last_day)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, last_day)
     assert count(db_session, EligibilityDecision) == 0
     decision = decide_application(
-        db_session, admin, application.id, CareSetting.HOME_CASH, AFTER_PUBLICITY
+        db_session, admin_actor, application.id, CareSetting.HOME_CASH, AFTER_PUBLICITY
     )
     assert decision.is_eligible
     assert application.status is ApplicationStatus.DECIDED
 
 
 def test_decision_with_an_unresolved_objection_is_refused(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     PolicyVersionFactory()
     objection = ObjectionFactory(application=DecidableAssessmentFactory().application)
     with pytest.raises(ConflictError, match="异议"):
-        decide_application(db_session, admin, objection.application_id, CareSetting.HOME_CASH, NOW)
+        decide_application(
+            db_session, admin_actor, objection.application_id, CareSetting.HOME_CASH, NOW
+        )
     assert count(db_session, EligibilityDecision) == 0
-    resolve_objection(db_session, admin, objection.id, False, "驳回", NOW)
-    decide_application(db_session, admin, objection.application_id, CareSetting.HOME_CASH, NOW)
+    resolve_objection(db_session, admin_actor, objection.id, False, "驳回", NOW)
+    decide_application(
+        db_session, admin_actor, objection.application_id, CareSetting.HOME_CASH, NOW
+    )
 
 
-def test_decision_of_an_unreviewed_assessment_is_refused(db_session: Session, admin: Actor) -> None:
+def test_decision_of_an_unreviewed_assessment_is_refused(
+    db_session: Session, admin_actor: Actor
+) -> None:
     PolicyVersionFactory()
     application = AssessmentFactory().application
     with pytest.raises(ConflictError, match="公示"):
-        decide_application(db_session, admin, application.id, CareSetting.HOME_CASH, NOW)
+        decide_application(db_session, admin_actor, application.id, CareSetting.HOME_CASH, NOW)
     assert count(db_session, EligibilityDecision) == 0
 
 
-def test_decision_refusal_explains_or_is_none(db_session: Session, admin: Actor) -> None:
+def test_decision_refusal_explains_or_is_none(db_session: Session, admin_actor: Actor) -> None:
     ready = ApplicationFactory(publicized=True)
     assert decision_refusal(db_session, ready, TODAY) is None
     assert decision_refusal(db_session, ready, dt.date(2026, 11, 19)) is not None
@@ -388,7 +407,9 @@ def test_decision_refusal_explains_or_is_none(db_session: Session, admin: Actor)
         check_ready_for_decision(db_session, submitted, TODAY)
 
 
-def test_decision_of_an_appeal_ends_the_earlier_benefit(db_session: Session, admin: Actor) -> None:
+def test_decision_of_an_appeal_ends_the_earlier_benefit(
+    db_session: Session, admin_actor: Actor
+) -> None:
     policy = PolicyVersionFactory()
     earlier = EntitlementFactory(
         decision__policy_version=policy,
@@ -403,7 +424,7 @@ def test_decision_of_an_appeal_ends_the_earlier_benefit(db_session: Session, adm
         application__kind=ApplicationKind.APPEAL,
         application__previous=earlier.decision.application,
     ).application
-    decision = decide_application(db_session, admin, appeal.id, CareSetting.HOME_CASH, NOW)
+    decision = decide_application(db_session, admin_actor, appeal.id, CareSetting.HOME_CASH, NOW)
     assert decision.is_eligible  # no "open entitlement" refusal: the later result stands
     assert (earlier.status, earlier.ends_on, earlier.end_reason) == (
         EntitlementStatus.ENDED,
@@ -425,11 +446,11 @@ def test_decision_of_an_appeal_ends_the_earlier_benefit(db_session: Session, adm
 # --- what the page shows ----------------------------------------------------------------------
 
 
-def test_procedure_view_offers_the_next_step(db_session: Session, admin: Actor) -> None:
+def test_procedure_view_offers_the_next_step(db_session: Session, admin_actor: Actor) -> None:
     assessed = AssessmentFactory().application
     view = procedure_view(db_session, assessed, TODAY)
     assert (view.can_review, view.can_lodge_objection, view.is_decidable) == (True, False, False)
-    public = in_publicity(admin, db_session)
+    public = in_publicity(admin_actor, db_session)
     view = procedure_view(db_session, public, TODAY)
     assert (view.can_review, view.can_lodge_objection, view.is_decidable) == (False, True, False)
     assert [review.is_approved for review in view.reviews] == [True]

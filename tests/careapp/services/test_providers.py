@@ -23,20 +23,21 @@ from careapp.services.ratings import satisfaction_report
 from scheduling.quality import ProviderStatus
 from scheduling.ratings import Tally
 from scheduling.visits import VisitStatus
-from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW, Statements
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.conftest import Statements
+from tests.factories import (
+    NOW,
+    ComplaintFactory,
+    ProviderFactory,
+    UserFactory,
+    provider_visit,
+    rate_visit,
+)
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
 
 
 def actor_of(user: User) -> Actor:
     return Actor(user.id, user.role, provider_id=user.provider_id)
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return actor_of(UserFactory(admin=True))
 
 
 def evaluation_of(
@@ -52,11 +53,15 @@ def evaluation_of(
     )  # fmt: skip
 
 
-def test_lift_suspension(db_session: Session, admin: Actor) -> None:
+def test_lift_suspension(db_session: Session, admin_actor: Actor) -> None:
     provider = ProviderFactory(status=ProviderStatus.SUSPENDED)
-    lift = lift_suspension(db_session, admin, provider.id, "  已完成整改  ", NOW)
+    lift = lift_suspension(db_session, admin_actor, provider.id, "  已完成整改  ", NOW)
     assert provider.status is ProviderStatus.ACTIVE
-    assert (lift.reason, lift.lifted_by_id, lift.lifted_at) == ("已完成整改", admin.user_id, NOW)
+    assert (lift.reason, lift.lifted_by_id, lift.lifted_at) == (
+        "已完成整改",
+        admin_actor.user_id,
+        NOW,
+    )
     actions = db_session.scalars(
         select(AuditEvent.action).where(AuditEvent.object_id == provider.id)
     ).all()
@@ -67,20 +72,20 @@ def test_lift_suspension(db_session: Session, admin: Actor) -> None:
     "status", [ProviderStatus.ACTIVE, ProviderStatus.WARNED, ProviderStatus.EXITED]
 )
 def test_only_a_suspension_can_be_lifted(
-    db_session: Session, admin: Actor, status: ProviderStatus
+    db_session: Session, admin_actor: Actor, status: ProviderStatus
 ) -> None:
     provider = ProviderFactory(status=status)
     with pytest.raises(ConflictError):
-        lift_suspension(db_session, admin, provider.id, "理由", NOW)
+        lift_suspension(db_session, admin_actor, provider.id, "理由", NOW)
     assert provider.status is status
     assert db_session.scalar(select(func.count()).select_from(SuspensionLift)) == 0
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "x" * 501])
-def test_lifting_needs_a_reason(db_session: Session, admin: Actor, reason: str) -> None:
+def test_lifting_needs_a_reason(db_session: Session, admin_actor: Actor, reason: str) -> None:
     provider = ProviderFactory(status=ProviderStatus.SUSPENDED)
     with pytest.raises(InvalidInputError) as raised:
-        lift_suspension(db_session, admin, provider.id, reason, NOW)
+        lift_suspension(db_session, admin_actor, provider.id, reason, NOW)
     assert raised.value.field == "reason"
     assert provider.status is ProviderStatus.SUSPENDED
 
@@ -93,13 +98,13 @@ def test_lifting_is_for_admins_only(db_session: Session) -> None:
     assert manager.provider.status is ProviderStatus.SUSPENDED
 
 
-def test_lifting_an_unknown_provider(db_session: Session, admin: Actor) -> None:
+def test_lifting_an_unknown_provider(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        lift_suspension(db_session, admin, 10**9, "理由", NOW)
+        lift_suspension(db_session, admin_actor, 10**9, "理由", NOW)
 
 
 def test_provider_quality_history_from_evaluations_and_lifts(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     provider = ProviderFactory()
     db_session.add_all(
@@ -111,10 +116,10 @@ def test_provider_quality_history_from_evaluations_and_lifts(
     )
     provider.status = ProviderStatus.SUSPENDED
     db_session.flush()
-    lift_suspension(db_session, admin, provider.id, "整改完成", NOW)
+    lift_suspension(db_session, admin_actor, provider.id, "整改完成", NOW)
     ComplaintFactory(provider=provider)
 
-    page = provider_quality(db_session, admin, provider.id)
+    page = provider_quality(db_session, admin_actor, provider.id)
 
     assert [e.month for e in page.evaluations] == [OCT, dt.date(2026, 9, 1), dt.date(2026, 8, 1)]
     steps = [(s.before.value, s.after.value, s.reason) for s in page.history]
@@ -139,7 +144,7 @@ def test_a_manager_reads_only_their_own_provider(db_session: Session) -> None:
 
 
 def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
-    db_session: Session, admin: Actor, count_queries: Statements
+    db_session: Session, admin_actor: Actor, count_queries: Statements
 ) -> None:
     providers = ProviderFactory.create_batch(6)
     for provider in providers[:4]:
@@ -149,7 +154,7 @@ def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
     db_session.expire_all()
 
     with count_queries.counted() as sent:
-        rows = list_providers(db_session, admin)
+        rows = list_providers(db_session, admin_actor)
         for row in rows:
             _ = [d.name_zh for d in row.provider.districts]
 
@@ -162,7 +167,7 @@ def test_list_providers_with_the_latest_evaluation_in_bounded_queries(
 
 
 def test_satisfaction_report_by_provider_and_month(
-    db_session: Session, admin: Actor, count_queries: Statements
+    db_session: Session, admin_actor: Actor, count_queries: Statements
 ) -> None:
     first, second = ProviderFactory(name="A 康养"), ProviderFactory(name="B 护理")
     for provider, day, stars in (
@@ -173,13 +178,13 @@ def test_satisfaction_report_by_provider_and_month(
         (second, dt.date(2026, 10, 9), 3),
         (second, dt.date(2026, 9, 30), 5),  # before the range
     ):
-        visit = visit_of(provider, day, status=VisitStatus.COMPLETED)
-        rate(db_session, visit, stars)
-    cancelled = visit_of(first, dt.date(2026, 10, 6), status=VisitStatus.CANCELLED)
-    rate(db_session, cancelled, 1)
+        visit = provider_visit(provider, day, status=VisitStatus.COMPLETED)
+        rate_visit(visit, stars)
+    cancelled = provider_visit(first, dt.date(2026, 10, 6), status=VisitStatus.CANCELLED)
+    rate_visit(cancelled, 1)
 
     with count_queries.counted() as sent:
-        report = satisfaction_report(db_session, admin, OCT, dt.date(2026, 11, 30))
+        report = satisfaction_report(db_session, admin_actor, OCT, dt.date(2026, 11, 30))
 
     assert len(sent) <= 2
     table = report.table
@@ -197,10 +202,10 @@ def test_satisfaction_report_by_provider_and_month(
     [(NOV, OCT), (dt.date(2024, 1, 1), dt.date(2026, 1, 1))],
 )
 def test_satisfaction_report_refuses_a_bad_range(
-    db_session: Session, admin: Actor, first: dt.date, last: dt.date
+    db_session: Session, admin_actor: Actor, first: dt.date, last: dt.date
 ) -> None:
     with pytest.raises(InvalidInputError):
-        satisfaction_report(db_session, admin, first, last)
+        satisfaction_report(db_session, admin_actor, first, last)
 
 
 def test_satisfaction_report_is_for_admins(db_session: Session) -> None:

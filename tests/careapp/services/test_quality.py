@@ -30,9 +30,14 @@ from careapp.services.quality import (
 )
 from scheduling.quality import ProviderStatus, QualityThresholds
 from scheduling.visits import VisitStatus
-from tests.careapp.jobs.test_ops_jobs import rate, visit_of
-from tests.conftest import NOW
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.factories import (
+    NOW,
+    ComplaintFactory,
+    ProviderFactory,
+    UserFactory,
+    provider_visit,
+    rate_visit,
+)
 
 AUG, SEP, OCT = dt.date(2026, 8, 1), dt.date(2026, 9, 1), dt.date(2026, 10, 1)
 JOB = Actor(user_id=None, role=None)
@@ -41,12 +46,12 @@ DEFAULT = QualityThresholds()
 
 def failing_month(provider: Provider, month: dt.date) -> None:
     """One planned visit, missed: 100 % missed."""
-    visit_of(provider, month + dt.timedelta(days=3), status=VisitStatus.MISSED)
+    provider_visit(provider, month + dt.timedelta(days=3), status=VisitStatus.MISSED)
 
 
 def passing_month(provider: Provider, month: dt.date) -> None:
     day = month + dt.timedelta(days=3)
-    visit_of(
+    provider_visit(
         provider, day, status=VisitStatus.COMPLETED, checked_in_at=city_datetime(day, dt.time(7))
     )
 
@@ -80,11 +85,11 @@ def test_month_figures_count_complaints_and_verification(db_session: Session) ->
         (VerificationMethod.MANUAL, checked_in),
         (None, None),  # neither
     ):
-        visit_of(
+        provider_visit(
             provider, day, status=VisitStatus.COMPLETED, verification=verification,
             checked_in_at=checked,
         )  # fmt: skip
-    visit_of(provider, day, status=VisitStatus.MISSED, verification=None)
+    provider_visit(provider, day, status=VisitStatus.MISSED, verification=None)
     ComplaintFactory(provider=provider, received_on=dt.date(2026, 10, 1))
     ComplaintFactory(provider=provider, received_on=dt.date(2026, 10, 31), upheld=True)
     ComplaintFactory(provider=provider, received_on=dt.date(2026, 10, 15), dismissed=True)
@@ -108,7 +113,7 @@ def test_evaluation_stores_the_new_figures_and_the_thresholds_in_force(
     provider = ProviderFactory()
     day = dt.date(2026, 10, 5)
     for verification in (VerificationMethod.PHONE, VerificationMethod.MANUAL):
-        visit_of(
+        provider_visit(
             provider, day, status=VisitStatus.COMPLETED, verification=verification,
             checked_in_at=city_datetime(day, dt.time(7)),
         )  # fmt: skip
@@ -139,7 +144,7 @@ def test_evaluation_stores_the_new_figures_and_the_thresholds_in_force(
 def test_by_default_complaints_and_hand_entries_alone_do_not_fail(db_session: Session) -> None:
     provider = ProviderFactory()
     day = dt.date(2026, 10, 5)
-    visit_of(
+    provider_visit(
         provider, day, status=VisitStatus.COMPLETED, verification=VerificationMethod.MANUAL,
         checked_in_at=city_datetime(day, dt.time(7)),
     )  # fmt: skip
@@ -294,9 +299,9 @@ def test_rated_month_with_low_satisfaction_fails(
 ) -> None:
     provider = ProviderFactory(status=status)
     day = dt.date(2026, 10, 6)
-    visit = visit_of(
+    visit = provider_visit(
         provider, day, status=VisitStatus.COMPLETED, checked_in_at=city_datetime(day, dt.time(7))
     )
-    rate(db_session, visit, 3)
+    rate_visit(visit, 3)
     evaluate(db_session, OCT)
     assert evaluation(db_session, provider, OCT).problems == ["low_satisfaction"]

@@ -26,8 +26,7 @@ from careapp.services.actor import Actor
 from careapp.services.complaints import resolve_complaint
 from careapp.services.providers import lift_suspension
 from scheduling.quality import ProviderStatus
-from tests.conftest import NOW
-from tests.factories import ComplaintFactory, ProviderFactory, UserFactory
+from tests.factories import NOW, ComplaintFactory, ProviderFactory, UserFactory
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

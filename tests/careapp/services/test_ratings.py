@@ -27,8 +27,7 @@ from careapp.services.ratings import (
 )
 from careapp.services.visits import check_in, check_out
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW
-from tests.factories import CaregiverUserFactory, UserFactory, caregiver_visit
+from tests.factories import NOW, CaregiverUserFactory, UserFactory, caregiver_visit
 
 WEEK = dt.timedelta(days=7)
 LATER = NOW + dt.timedelta(days=1)
@@ -51,11 +50,6 @@ def completed_visit(session: Session) -> tuple[Visit, str]:
 
 def rating_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(SatisfactionRating))
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return actor_of(UserFactory(admin=True))
 
 
 def test_rating_visit_for_token_finds_the_visit(db_session: Session) -> None:
@@ -161,15 +155,15 @@ def test_submit_rating_race_is_a_conflict_backed_by_the_unique_visit(
     assert visit.rating_token_hash == token_hash(token)  # the session is still usable
 
 
-def test_record_phone_rating_by_survey_staff(db_session: Session, admin: Actor) -> None:
+def test_record_phone_rating_by_survey_staff(db_session: Session, admin_actor: Actor) -> None:
     visit, token = completed_visit(db_session)
 
-    rating = record_phone_rating(db_session, admin, visit.id, 4, "电话回访：满意", LATER)
+    rating = record_phone_rating(db_session, admin_actor, visit.id, 4, "电话回访：满意", LATER)
 
     assert rating.channel is RatingChannel.PHONE_SURVEY
-    assert rating.entered_by_id == admin.user_id
+    assert rating.entered_by_id == admin_actor.user_id
     assert rating.token_hash is None
-    assert get_visit_rating(db_session, admin, visit.id) == (visit, rating)
+    assert get_visit_rating(db_session, admin_actor, visit.id) == (visit, rating)
     audit = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "rating.phone_survey"))
     assert audit is not None
     assert audit.object_id == visit.id
@@ -177,28 +171,30 @@ def test_record_phone_rating_by_survey_staff(db_session: Session, admin: Actor) 
     with pytest.raises(ConflictError):
         rating_visit_for_token(db_session, token, LATER)
     with pytest.raises(ConflictError):
-        record_phone_rating(db_session, admin, visit.id, 5, None, LATER)
+        record_phone_rating(db_session, admin_actor, visit.id, 5, None, LATER)
     assert rating_count(db_session) == 1
 
 
-def test_record_phone_rating_only_for_completed_visits(db_session: Session, admin: Actor) -> None:
+def test_record_phone_rating_only_for_completed_visits(
+    db_session: Session, admin_actor: Actor
+) -> None:
     visit = caregiver_visit(CaregiverUserFactory())
     with pytest.raises(ConflictError):
-        record_phone_rating(db_session, admin, visit.id, 4, None, LATER)
+        record_phone_rating(db_session, admin_actor, visit.id, 4, None, LATER)
     assert visit.status is VisitStatus.ASSIGNED
     assert rating_count(db_session) == 0
 
 
-def test_record_phone_rating_refuses_bad_stars(db_session: Session, admin: Actor) -> None:
+def test_record_phone_rating_refuses_bad_stars(db_session: Session, admin_actor: Actor) -> None:
     visit, _token = completed_visit(db_session)
     with pytest.raises(InvalidInputError):
-        record_phone_rating(db_session, admin, visit.id, 7, None, LATER)
+        record_phone_rating(db_session, admin_actor, visit.id, 7, None, LATER)
     assert rating_count(db_session) == 0
 
 
-def test_record_phone_rating_unknown_visit(db_session: Session, admin: Actor) -> None:
+def test_record_phone_rating_unknown_visit(db_session: Session, admin_actor: Actor) -> None:
     with pytest.raises(NotFoundError):
-        record_phone_rating(db_session, admin, 10**9, 4, None, LATER)
+        record_phone_rating(db_session, admin_actor, 10**9, 4, None, LATER)
 
 
 @pytest.mark.parametrize("trait", ["manager", "assessor", "caregiver"])

@@ -38,8 +38,7 @@ from careapp.services.registry import (
     reveal_id_number,
     validate_id_number,
 )
-from tests.conftest import NOW, TODAY
-from tests.factories import PersonFactory, UserFactory
+from tests.factories import NOW, TODAY, PersonFactory, UserFactory
 
 ELDER_ID = make_resident_id("320602", dt.date(1935, 5, 1), 9)  # its check character is X
 

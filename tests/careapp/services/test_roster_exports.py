@@ -30,8 +30,9 @@ from careapp.services.rosters import (
 )
 from careapp.web.labels import unassigned_reason_label, visit_status_label
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     CaregiverUserFactory,
     UserFactory,

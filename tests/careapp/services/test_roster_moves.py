@@ -23,8 +23,10 @@ from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit, roster_for_week
 from scheduling.rosters import MoveCheck
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     VisitFactory,

@@ -24,8 +24,9 @@ from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.rosters import move_visit
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     UserFactory,

@@ -16,8 +16,9 @@ from careapp.services.rosters import RosterDay, roster_for_day
 from careapp.web.labels import unassigned_reason_label
 from scheduling.types import NO_TIME_IN_WINDOW
 from scheduling.visits import VisitStatus
-from tests.conftest import TODAY, Statements
+from tests.conftest import Statements
 from tests.factories import (
+    TODAY,
     CaregiverFactory,
     ServiceItemFactory,
     UserFactory,

@@ -15,18 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
     AuditEvent,
-    CarePlan,
     CareSetting,
     Certificate,
     CertificateKind,
     ClaimFlag,
     ClaimFlagStatus,
-    Entitlement,
-    EntitlementEvent,
-    EntitlementEventKind,
     Provider,
     ProviderKind,
     Role,
@@ -38,31 +33,24 @@ from careapp.services import fund, ledger, settlement
 from careapp.services.actor import Actor
 from careapp.services.certificates import VerificationResult, verify_certificate
 from careapp.services.ledger import AdmissionInput, MoveInput
-from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests.careapp.reports.pdf_checks import flat, pdftotext
-from tests.conftest import NOW, Statements
+from tests.conftest import Statements
 from tests.factories import (
-    CarePlanFactory,
-    EntitlementFactory,
-    PersonFactory,
-    PolicyVersionFactory,
+    NOW,
     ProviderFactory,
     ServiceItemFactory,
     UserFactory,
-    VisitFactory,
+    home_service_beneficiary,
+    october_visit,
+    plan_for,
+    raise_flag,
 )
 
 D = dt.date
 OCT = D(2026, 10, 1)
-START = D(2026, 9, 10)
 BED_RATE = 4000  # severe, elderly care institution (the default policy)
 CASH_RATE = 1500  # severe, cash at home
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN)
 
 
 @pytest.fixture
@@ -71,81 +59,6 @@ def items(db_session: Session) -> dict[str, int]:
     ServiceItemFactory(code="feeding", name_zh="助餐", name_en="Feeding", unit_price_fen=3500)
     ServiceItemFactory(code="nursing", name_zh="护理", name_en="Nursing", unit_price_fen=12_050)
     return {"bathing": 8000, "feeding": 3500, "nursing": 12_050}
-
-
-def beneficiary(
-    session: Session,
-    setting: CareSetting = CareSetting.HOME_SERVICE,
-    provider_id: int | None = None,
-    budget: int | None = 120_000,
-    name: str = "王小明",
-) -> Entitlement:
-    """A severe beneficiary from START, with its START event."""
-    policy = PolicyVersionFactory()
-    rate = next(
-        r.daily_fen
-        for r in policy.rates
-        if (r.category, r.care_setting) == (BenefitCategory.SEVERE, setting)
-    )
-    entitlement = EntitlementFactory(
-        decision__policy_version=policy,
-        decision__care_setting=setting,
-        decision__daily_rate_fen=rate,
-        decision__assessment__application__person=PersonFactory(name=name),
-        care_setting=setting,
-        daily_rate_fen=rate,
-        monthly_budget_fen=budget if setting is CareSetting.HOME_SERVICE else None,
-        starts_on=START,
-    )
-    session.add(
-        EntitlementEvent(
-            entitlement_id=entitlement.id,
-            kind=EntitlementEventKind.START,
-            occurs_on=START,
-            care_setting=setting,
-            provider_id=provider_id,
-            recorded_at=NOW,
-        )
-    )
-    session.flush()
-    session.expire(entitlement, ["events"])
-    return entitlement
-
-
-def plan_for(entitlement: Entitlement, provider: Provider, **changes: Any) -> CarePlan:
-    return CarePlanFactory(entitlement=entitlement, provider=provider, starts_on=START, **changes)
-
-
-def visit(
-    plan: CarePlan,
-    day: int,
-    done: tuple[str, ...] = ("bathing",),
-    status: VisitStatus = VisitStatus.COMPLETED,
-    flag: ClaimFlagStatus | None = None,
-) -> Visit:
-    found = VisitFactory(
-        care_plan=plan,
-        visit_on=D(2026, 10, day),
-        status=status,
-        done_item_codes=list(done),
-    )
-    if flag is not None:
-        raise_flag(found, flag)
-    return found
-
-
-def raise_flag(found: Visit, status: ClaimFlagStatus = ClaimFlagStatus.OPEN) -> ClaimFlag:
-    flag = ClaimFlag(
-        visit_id=found.id,
-        kind=ClaimFlagKind.FAR_FROM_HOME,
-        detail={"distance_m": 2400},
-        raised_at=NOW,
-        status=status,
-    )
-    found_session = VisitFactory._meta.sqlalchemy_session_factory()
-    found_session.add(flag)
-    found_session.flush()
-    return flag
 
 
 def statements_of(session: Session, provider: Provider) -> list[tuple[int, int, int]]:
@@ -159,8 +72,8 @@ def statements_of(session: Session, provider: Provider) -> list[tuple[int, int, 
     ]
 
 
-def reconciled(session: Session, admin: Actor) -> dict[int, tuple[int, int, int]]:
-    found = settlement.reconcile_month(session, admin, OCT, NOW)
+def reconciled(session: Session, admin_actor: Actor) -> dict[int, tuple[int, int, int]]:
+    found = settlement.reconcile_month(session, admin_actor, OCT, NOW)
     return {
         row.provider_id: (row.ledger_fen, row.statements_fen, row.difference_fen)
         for row in found.rows
@@ -171,7 +84,7 @@ def reconciled(session: Session, admin: Actor) -> dict[int, tuple[int, int, int]
 
 
 @pytest.fixture
-def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str, Any]:
+def month(db_session: Session, admin_actor: Actor, items: dict[str, int]) -> dict[str, Any]:
     """October 2026, worked by hand (figures in fen):
 
     王小明 (budget 200.00): company A on the 2nd, bathing + feeding = 115.00 (paid, 85.00 left);
@@ -190,31 +103,31 @@ def month(db_session: Session, admin: Actor, items: dict[str, int]) -> dict[str,
     volunteers = ProviderFactory(name="志愿者协会", kind=ProviderKind.VOLUNTEER)
     home = ProviderFactory(name="丙护理院", kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
 
-    wang = beneficiary(db_session, budget=20_000, name="王小明")
+    wang = home_service_beneficiary(budget=20_000, name="王小明")
     wang_a = plan_for(wang, company_a, ends_on=D(2026, 10, 15), is_active=False)
     wang_b = plan_for(wang, company_b)
-    visit(wang_a, 2, ("bathing", "feeding"))
-    visit(wang_a, 3)
-    visit(wang_a, 11)
-    visit(wang_b, 16)
-    visit(wang_b, 17)
+    october_visit(wang_a, 2, ("bathing", "feeding"))
+    october_visit(wang_a, 3)
+    october_visit(wang_a, 11)
+    october_visit(wang_b, 16)
+    october_visit(wang_b, 17)
     ledger.record_hospital_stay(
-        db_session, admin, wang.id, AdmissionInput(D(2026, 10, 10), D(2026, 10, 13)), NOW
+        db_session, admin_actor, wang.id, AdmissionInput(D(2026, 10, 10), D(2026, 10, 13)), NOW
     )
 
-    li = beneficiary(db_session, name="李四")
+    li = home_service_beneficiary(name="李四")
     li_a = plan_for(li, company_a)
-    held = visit(li_a, 4, flag=ClaimFlagStatus.OPEN)
-    visit(li_a, 8, flag=ClaimFlagStatus.UPHELD)
-    visit(li_a, 9)
-    visit(li_a, 20, status=VisitStatus.MISSED)
-    volunteer_visit = visit(plan_for(li, volunteers), 9)
+    held = october_visit(li_a, 4, flag=ClaimFlagStatus.OPEN)
+    october_visit(li_a, 8, flag=ClaimFlagStatus.UPHELD)
+    october_visit(li_a, 9)
+    october_visit(li_a, 20, status=VisitStatus.MISSED)
+    volunteer_visit = october_visit(plan_for(li, volunteers), 9)
 
-    beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name="张三丰")
-    zhao = beneficiary(db_session, CareSetting.HOME_CASH, name="赵六")
+    home_service_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name="张三丰")
+    zhao = home_service_beneficiary(CareSetting.HOME_CASH, name="赵六")
     ledger.record_move(
         db_session,
-        admin,
+        admin_actor,
         zhao.id,
         MoveInput(D(2026, 10, 16), CareSetting.ELDERLY_CARE_INSTITUTION, home.id),
         NOW,
@@ -237,10 +150,10 @@ CASH_FEN = 15 * CASH_RATE
 
 
 def test_the_hand_worked_month_settles_to_the_fen(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     a, b, volunteers, home = month["a"], month["b"], month["volunteers"], month["home"]
-    october = ledger.month_ledger(db_session, admin, OCT)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert {p.provider_id: p.amount_fen for p in october.payees()} == {
         a.id: A_FEN,
         b.id: B_FEN,
@@ -249,14 +162,14 @@ def test_the_hand_worked_month_settles_to_the_fen(
     }
     assert october.total_fen == A_FEN + B_FEN + HOME_FEN + CASH_FEN
     # The entitlement's own page counts its settled visits in the month.
-    page = ledger.get_entitlement_page(db_session, admin, month["wang"].id, D(2026, 11, 23))
+    page = ledger.get_entitlement_page(db_session, admin_actor, month["wang"].id, D(2026, 11, 23))
     wang_october = next(m for m in page.months if m.month == OCT)
     assert (wang_october.visits_paid, wang_october.amount_fen) == (3, 20_000)
     # The ledger sums to the fund's expenditure, home care included.
-    overview = fund.fund_overview(db_session, admin, D(2026, 10, 31))
+    overview = fund.fund_overview(db_session, admin_actor, D(2026, 10, 31))
     assert overview.lines[0].by_month[OCT] == october.total_fen
 
-    issued = settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    issued = settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     assert sorted((s.provider_id, s.sequence, s.total_fen) for s in issued) == sorted(
         [(a.id, 1, A_FEN), (b.id, 1, B_FEN), (home.id, 1, HOME_FEN)]
     )
@@ -279,33 +192,33 @@ def test_the_hand_worked_month_settles_to_the_fen(
     main_home = next(s for s in issued if s.provider_id == home.id)
     assert (main_home.bed_days, main_home.bed_days_fen) == (47, HOME_FEN)
     assert statements_of(db_session, volunteers) == []  # volunteer visits are never settled
-    assert reconciled(db_session, admin) == {
+    assert reconciled(db_session, admin_actor) == {
         a.id: (A_FEN, A_FEN, 0),
         b.id: (B_FEN, B_FEN, 0),
         home.id: (HOME_FEN, HOME_FEN, 0),
         volunteers.id: (0, 0, 0),
     }
-    found = settlement.reconcile_month(db_session, admin, OCT, NOW)
+    found = settlement.reconcile_month(db_session, admin_actor, OCT, NOW)
     assert [line.claim.visit_id for row in found.rows for line in row.held] == [month["held"].id]
     assert found.beneficiaries_fen == CASH_FEN
     assert found.providers_ledger_fen + found.beneficiaries_fen == found.ledger_total_fen
     # Nothing new: a second run issues nothing, and one provider's statement is refused.
-    assert settlement.issue_month_statements(db_session, admin, OCT, NOW) == []
+    assert settlement.issue_month_statements(db_session, admin_actor, OCT, NOW) == []
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, b.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, b.id, OCT, NOW)
 
 
 def test_a_held_visit_cleared_later_is_paid_by_a_supplementary_statement(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     a = month["a"]
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == month["held"].id))
     assert flag is not None
     flag.status = ClaimFlagStatus.CLEARED
     db_session.flush()
-    assert reconciled(db_session, admin)[a.id] == (A_FEN + 8000, A_FEN, 8000)
-    supplementary = settlement.issue_statement(db_session, admin, a.id, OCT, NOW)
+    assert reconciled(db_session, admin_actor)[a.id] == (A_FEN + 8000, A_FEN, 8000)
+    supplementary = settlement.issue_statement(db_session, admin_actor, a.id, OCT, NOW)
     assert supplementary.sequence == 2
     assert supplementary.is_supplementary
     assert (supplementary.total_fen, supplementary.visits_paid, supplementary.visits_held) == (
@@ -317,21 +230,21 @@ def test_a_held_visit_cleared_later_is_paid_by_a_supplementary_statement(
         (month["held"].id, 8000)
     ]
     assert statements_of(db_session, a) == [(1, A_FEN, 1), (2, 8000, 0)]
-    assert reconciled(db_session, admin)[a.id] == (A_FEN + 8000, A_FEN + 8000, 0)
+    assert reconciled(db_session, admin_actor)[a.id] == (A_FEN + 8000, A_FEN + 8000, 0)
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, a.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, a.id, OCT, NOW)
 
 
 def test_a_cleared_visit_is_paid_only_within_the_budget_left(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     company = ProviderFactory()
-    person = beneficiary(db_session, budget=20_000)
+    person = home_service_beneficiary(budget=20_000)
     plan = plan_for(person, company)
-    early = visit(plan, 2, ("nursing",), flag=ClaimFlagStatus.OPEN)  # 120.50, held
-    visit(plan, 3, ("nursing",))  # 120.50
-    visit(plan, 4, ("bathing",))  # 80.00 -> 79.50 (the budget is 200.00)
-    main = settlement.issue_statement(db_session, admin, company.id, OCT, NOW)
+    early = october_visit(plan, 2, ("nursing",), flag=ClaimFlagStatus.OPEN)  # 120.50, held
+    october_visit(plan, 3, ("nursing",))  # 120.50
+    october_visit(plan, 4, ("bathing",))  # 80.00 -> 79.50 (the budget is 200.00)
+    main = settlement.issue_statement(db_session, admin_actor, company.id, OCT, NOW)
     assert main.total_fen == 20_000
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == early.id))
     assert flag is not None
@@ -339,9 +252,9 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
     db_session.flush()
     # Cleared, but the budget was used up by the visits paid: nothing new to pay.
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, company.id, OCT, NOW)
-    assert reconciled(db_session, admin)[company.id] == (20_000, 20_000, 0)
-    lines = ledger.month_ledger(db_session, admin, OCT).settlement.lines
+        settlement.issue_statement(db_session, admin_actor, company.id, OCT, NOW)
+    assert reconciled(db_session, admin_actor)[company.id] == (20_000, 20_000, 0)
+    lines = ledger.month_ledger(db_session, admin_actor, OCT).settlement.lines
     assert (lines[0].claim.visit_id, lines[0].outcome.value) == (
         early.id,
         "over_budget",
@@ -349,39 +262,39 @@ def test_a_cleared_visit_is_paid_only_within_the_budget_left(
 
 
 def test_an_upheld_flag_is_never_paid(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     flag = db_session.scalar(select(ClaimFlag).where(ClaimFlag.visit_id == month["held"].id))
     assert flag is not None
     flag.status = ClaimFlagStatus.UPHELD
     db_session.flush()
-    main = settlement.issue_statement(db_session, admin, month["a"].id, OCT, NOW)
+    main = settlement.issue_statement(db_session, admin_actor, month["a"].id, OCT, NOW)
     assert (main.total_fen, main.visits_held) == (A_FEN, 0)
     outcome = next(line.outcome for line in main.lines if line.visit_id == month["held"].id)
     assert outcome == "rejected_flag"
 
 
 def test_volunteer_visits_are_never_settled_nor_make_the_volunteer_a_payee(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     volunteers = ProviderFactory(kind=ProviderKind.VOLUNTEER)
-    person = beneficiary(db_session)
+    person = home_service_beneficiary()
     plan = plan_for(person, volunteers)
     for day in (2, 3, 4):
-        visit(plan, day)
-    october = ledger.month_ledger(db_session, admin, OCT)
+        october_visit(plan, day)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert [(line.provider_id, line.amount_fen) for line in october.lines] == [(None, 0)]
     assert {line.outcome.value for line in october.settlement.lines} == {"volunteer"}
-    assert settlement.issue_month_statements(db_session, admin, OCT, NOW) == []
+    assert settlement.issue_month_statements(db_session, admin_actor, OCT, NOW) == []
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, volunteers.id, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, volunteers.id, OCT, NOW)
 
 
 def test_a_month_is_settled_only_after_it_ended_and_by_an_administrator(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
     with pytest.raises(ConflictError):
-        settlement.issue_statement(db_session, admin, month["a"].id, D(2026, 11, 1), NOW)
+        settlement.issue_statement(db_session, admin_actor, month["a"].id, D(2026, 11, 1), NOW)
     manager = Actor(
         user_id=UserFactory(manager=True).id, role=Role.PROVIDER_MANAGER, provider_id=month["a"].id
     )
@@ -390,20 +303,20 @@ def test_a_month_is_settled_only_after_it_ended_and_by_an_administrator(
     with pytest.raises(PermissionDeniedError):
         settlement.reconcile_month(db_session, manager, OCT, NOW)
     with pytest.raises(NotFoundError):
-        settlement.issue_statement(db_session, admin, 999_999, OCT, NOW)
+        settlement.issue_statement(db_session, admin_actor, 999_999, OCT, NOW)
 
 
 def test_managers_see_only_their_providers_statements_and_each_download_is_audited(
-    db_session: Session, admin: Actor, month: dict[str, Any]
+    db_session: Session, admin_actor: Actor, month: dict[str, Any]
 ) -> None:
-    issued = settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    issued = settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     a_statement = next(s for s in issued if s.provider_id == month["a"].id)
     b_statement = next(s for s in issued if s.provider_id == month["b"].id)
     manager = Actor(
         user_id=UserFactory(manager=True).id, role=Role.PROVIDER_MANAGER, provider_id=month["a"].id
     )
     assert [s.id for s in settlement.list_statements(db_session, manager)] == [a_statement.id]
-    assert len(settlement.list_statements(db_session, admin)) == 3
+    assert len(settlement.list_statements(db_session, admin_actor)) == 3
     settlement.get_statement(db_session, manager, a_statement.id, NOW, purpose="pdf")
     with pytest.raises(NotFoundError):
         settlement.get_statement(db_session, manager, b_statement.id, NOW, purpose="pdf")
@@ -420,9 +333,9 @@ def test_managers_see_only_their_providers_statements_and_each_download_is_audit
 
 
 def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
-    db_session: Session, admin: Actor, month: dict[str, Any], tmp_path: Path
+    db_session: Session, admin_actor: Actor, month: dict[str, Any], tmp_path: Path
 ) -> None:
-    main = settlement.issue_statement(db_session, admin, month["a"].id, OCT, NOW)
+    main = settlement.issue_statement(db_session, admin_actor, month["a"].id, OCT, NOW)
     data = settlement.statement_data(main, "https://ltc.example.cn")
     pdf = render_statement(data)
     assert pdf.startswith(b"%PDF")
@@ -444,7 +357,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
     certificate = db_session.get(Certificate, main.certificate_id)
     assert certificate is not None
     assert certificate.kind is CertificateKind.SETTLEMENT_STATEMENT
-    verification = verify_certificate(db_session, admin, main.number, NOW, 100)
+    verification = verify_certificate(db_session, admin_actor, main.number, NOW, 100)
     assert verification.result is VerificationResult.VALID
     assert verification.masked_name == "甲照护公司"
 
@@ -453,7 +366,7 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
 
 
 def test_settlement_reconciles_with_the_ledger_on_generated_months(
-    db_session: Session, admin: Actor, items: dict[str, int]
+    db_session: Session, admin_actor: Actor, items: dict[str, int]
 ) -> None:
     """Many beneficiaries, visits, prices, budgets, hospital stays, flags, a mid-month change of
     company, volunteers and institutions with moves; an oracle written day by day checks every
@@ -471,7 +384,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
     flags: list[tuple[Visit, ClaimFlag]] = []
     for n in range(14):
         budget = rng.choice([10_000, 30_000, 120_000])
-        person = beneficiary(db_session, budget=budget, name=f"居家{n}号")
+        person = home_service_beneficiary(budget=budget, name=f"居家{n}号")
         budgets[person.person_id] = budget
         if rng.random() < 0.5:
             admitted = rng.randint(1, 25)
@@ -479,7 +392,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             stays[person.person_id] = (admitted, discharged)
             ledger.record_hospital_stay(
                 db_session,
-                admin,
+                admin_actor,
                 person.id,
                 AdmissionInput(D(2026, 10, admitted), D(2026, 10, discharged)),
                 NOW,
@@ -496,7 +409,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
                 plan = extra
             done = tuple(rng.sample(list(items), rng.randint(0, 3)))
             status = rng.choice([VisitStatus.COMPLETED] * 5 + [VisitStatus.MISSED])
-            found = visit(plan, day, done, status)
+            found = october_visit(plan, day, done, status)
             flag = None
             if rng.random() < 0.2:
                 flag = raise_flag(found, rng.choice([ClaimFlagStatus.OPEN, ClaimFlagStatus.UPHELD]))
@@ -515,8 +428,8 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
     bed_fen: dict[int, int] = defaultdict(int)
     for n in range(8):
         home = rng.choice(homes)
-        resident = beneficiary(
-            db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name=f"院{n}号"
+        resident = home_service_beneficiary(
+            CareSetting.ELDERLY_CARE_INSTITUTION, home.id, name=f"院{n}号"
         )
         days_in = dict.fromkeys(range(1, 32), home.id)
         if rng.random() < 0.5:
@@ -524,7 +437,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             other = homes[1] if home is homes[0] else homes[0]
             ledger.record_move(
                 db_session,
-                admin,
+                admin_actor,
                 resident.id,
                 MoveInput(D(2026, 10, moved), CareSetting.ELDERLY_CARE_INSTITUTION, other.id),
                 NOW,
@@ -535,7 +448,7 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
             discharged = admitted + rng.randint(1, 3)
             ledger.record_hospital_stay(
                 db_session,
-                admin,
+                admin_actor,
                 resident.id,
                 AdmissionInput(D(2026, 10, admitted), D(2026, 10, discharged)),
                 NOW,
@@ -564,17 +477,17 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
         return {key: fen for key, fen in owed.items() if fen}
 
     def money() -> dict[int, int]:
-        rows = reconciled(db_session, admin)
+        rows = reconciled(db_session, admin_actor)
         assert all(diff == 0 for _, _, diff in rows.values())
         return {key: fen for key, (fen, _, _) in rows.items() if fen}
 
     expected = oracle(held_ids | rejected_ids)
-    october = ledger.month_ledger(db_session, admin, OCT)
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
     assert {
         p.provider_id: p.amount_fen for p in october.payees() if p.provider_id and p.amount_fen
     } == expected
     assert volunteers.id not in {line.provider_id for line in october.lines}
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     assert money() == expected
     # The administrator clears the open flags: supplementary statements pay what was held,
     # still within every budget.
@@ -582,15 +495,17 @@ def test_settlement_reconciles_with_the_ledger_on_generated_months(
         if flag.status is ClaimFlagStatus.OPEN:
             flag.status = ClaimFlagStatus.CLEARED
     db_session.flush()
-    settlement.issue_month_statements(db_session, admin, OCT, NOW)
+    settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
     statements_total = db_session.scalar(
         select(func.sum(SettlementStatement.total_fen)).where(SettlementStatement.month == OCT)
     )
     after = money()
     assert statements_total == sum(after.values())
     assert sum(after.values()) >= sum(expected.values())
-    october = ledger.month_ledger(db_session, admin, OCT)
-    assert october.total_fen == fund.fund_overview(db_session, admin, OCT).lines[0].by_month[OCT]
+    october = ledger.month_ledger(db_session, admin_actor, OCT)
+    assert (
+        october.total_fen == fund.fund_overview(db_session, admin_actor, OCT).lines[0].by_month[OCT]
+    )
     for person_id, budget in budgets.items():
         paid = sum(
             line.amount_fen
@@ -624,22 +539,22 @@ def test_the_settle_command_issues_the_month_once(
 
 
 def test_reconciliation_and_issuing_take_a_bounded_number_of_queries(
-    db_session: Session, admin: Actor, items: dict[str, int], count_queries: Statements
+    db_session: Session, admin_actor: Actor, items: dict[str, int], count_queries: Statements
 ) -> None:
     company = ProviderFactory()
     home = ProviderFactory(kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
 
     def queries_for(extra: int) -> tuple[int, int]:
         for _ in range(extra):
-            plan = plan_for(beneficiary(db_session), company)
-            visit(plan, 2)
-            visit(plan, 3, flag=ClaimFlagStatus.OPEN)
-            beneficiary(db_session, CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
+            plan = plan_for(home_service_beneficiary(), company)
+            october_visit(plan, 2)
+            october_visit(plan, 3, flag=ClaimFlagStatus.OPEN)
+            home_service_beneficiary(CareSetting.ELDERLY_CARE_INSTITUTION, home.id)
         db_session.expire_all()
         with count_queries.counted() as reconciling:
-            settlement.reconcile_month(db_session, admin, OCT, NOW)
+            settlement.reconcile_month(db_session, admin_actor, OCT, NOW)
         with count_queries.counted() as issuing, db_session.begin_nested() as nested:
-            settlement.issue_month_statements(db_session, admin, OCT, NOW)
+            settlement.issue_month_statements(db_session, admin_actor, OCT, NOW)
             nested.rollback()
         # Issuing reads a fixed number of times (its inserts grow with the lines, as they must).
         return len(reconciling), len(issuing.selects())

@@ -17,9 +17,15 @@ from sqlalchemy.orm import Session
 from careapp.models import Role
 from careapp.services.actor import Actor
 from careapp.services.settlement import issue_month_statements, issue_statement
-from tests.careapp.services.test_settlement import beneficiary, plan_for, visit
-from tests.conftest import NOW
-from tests.factories import ProviderFactory, ServiceItemFactory, UserFactory
+from tests.factories import (
+    NOW,
+    ProviderFactory,
+    ServiceItemFactory,
+    UserFactory,
+    home_service_beneficiary,
+    october_visit,
+    plan_for,
+)
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only
@@ -32,12 +38,12 @@ race_engine = race_engine_fixture(pool_size=20)
 def test_concurrent_issues_give_one_statement_per_provider_and_month(
     app: Flask, race_engine: Engine
 ) -> None:
-    with seeding(race_engine) as session:
+    with seeding(race_engine):
         ServiceItemFactory(code="bathing", unit_price_fen=8000)
         company = ProviderFactory()
-        plan = plan_for(beneficiary(session), company)
+        plan = plan_for(home_service_beneficiary(), company)
         for day in (2, 3, 4):
-            visit(plan, day)
+            october_visit(plan, day)
         admin_user = UserFactory(admin=True)
     actor = Actor(user_id=admin_user.id, role=Role.ADMIN, address="race")
     racers = 8

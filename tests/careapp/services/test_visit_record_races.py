@@ -24,8 +24,7 @@ from careapp.services.visit_records import (
     reschedule_missed_visit,
 )
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
-from tests.factories import CaregiverFactory, UserFactory, caregiver_visit
+from tests.factories import NOW, TODAY, CaregiverFactory, UserFactory, caregiver_visit
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

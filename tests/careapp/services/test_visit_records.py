@@ -49,8 +49,9 @@ from careapp.services.visits import check_in, check_out
 from scheduling.claims import ClaimFlagKind
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.visits import TRANSITIONS, VisitAction, VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     ProviderFactory,
     UserFactory,

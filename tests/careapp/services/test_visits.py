@@ -28,8 +28,9 @@ from careapp.services.visits import (
 )
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverUserFactory,
     PersonFactory,
     ServiceItemFactory,

@@ -25,8 +25,9 @@ from careapp.services.visit_records import RescheduleInput, reschedule_missed_vi
 from careapp.services.visits import check_in, check_out
 from scheduling.dispatch import GreedyDispatcher
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverUserFactory,
     EntitlementFactory,
     ProviderFactory,
@@ -40,11 +41,6 @@ HOME = (32.0, 120.86)
 
 def actor_of(user: User) -> Actor:
     return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return actor_of(UserFactory(admin=True))
 
 
 @pytest.fixture
@@ -74,13 +70,22 @@ def plan_input(provider: Any, items: dict[str, ServiceItem], **changes: Any) -> 
 
 
 def test_a_volunteer_plan_comes_in_addition_to_the_paid_plan(
-    db_session: Session, admin: Actor, entitlement: Any, company: Any, volunteers: Any, items: Any
+    db_session: Session,
+    admin_actor: Actor,
+    entitlement: Any,
+    company: Any,
+    volunteers: Any,
+    items: Any,
 ) -> None:
-    paid = create_care_plan(db_session, admin, entitlement.id, plan_input(company, items), NOW)
+    paid = create_care_plan(
+        db_session, admin_actor, entitlement.id, plan_input(company, items), NOW
+    )
     # A second paid plan is still refused.
     with pytest.raises(ConflictError):
-        create_care_plan(db_session, admin, entitlement.id, plan_input(company, items), NOW)
-    unpaid = create_care_plan(db_session, admin, entitlement.id, plan_input(volunteers, items), NOW)
+        create_care_plan(db_session, admin_actor, entitlement.id, plan_input(company, items), NOW)
+    unpaid = create_care_plan(
+        db_session, admin_actor, entitlement.id, plan_input(volunteers, items), NOW
+    )
     assert {paid.id, unpaid.id} == set(
         db_session.scalars(select(CarePlan.id).where(CarePlan.is_active.is_(True)))
     )
@@ -88,11 +93,18 @@ def test_a_volunteer_plan_comes_in_addition_to_the_paid_plan(
     assert not care_plan_cost(paid).is_volunteer
     # One active plan per volunteer organisation.
     with pytest.raises(ConflictError):
-        create_care_plan(db_session, admin, entitlement.id, plan_input(volunteers, items), NOW)
+        create_care_plan(
+            db_session, admin_actor, entitlement.id, plan_input(volunteers, items), NOW
+        )
 
 
 def test_a_volunteer_plan_has_no_budget_check(
-    db_session: Session, admin: Actor, entitlement: Any, company: Any, volunteers: Any, items: Any
+    db_session: Session,
+    admin_actor: Actor,
+    entitlement: Any,
+    company: Any,
+    volunteers: Any,
+    items: Any,
 ) -> None:
     dear = {
         "service_item_ids": [item.id for item in items.values()][:4],
@@ -101,47 +113,56 @@ def test_a_volunteer_plan_has_no_budget_check(
     }
     # The same plan from a paid company costs more than the monthly budget.
     with pytest.raises(InvalidInputError) as refused:
-        create_care_plan(db_session, admin, entitlement.id, plan_input(company, items, **dear), NOW)
+        create_care_plan(
+            db_session, admin_actor, entitlement.id, plan_input(company, items, **dear), NOW
+        )
     assert refused.value.field == "service_item_ids"
     plan = create_care_plan(
-        db_session, admin, entitlement.id, plan_input(volunteers, items, **dear), NOW
+        db_session, admin_actor, entitlement.id, plan_input(volunteers, items, **dear), NOW
     )
     assert plan.provider_id == volunteers.id
     entitlement.monthly_budget_fen = None  # volunteer visits do not need a budget at all
     other = ProviderFactory(kind=ProviderKind.VOLUNTEER)
-    create_care_plan(db_session, admin, entitlement.id, plan_input(other, items), NOW)
+    create_care_plan(db_session, admin_actor, entitlement.id, plan_input(other, items), NOW)
 
 
 def test_volunteer_plan_options_offer_only_volunteer_organisations(
-    db_session: Session, admin: Actor, entitlement: Any, company: Any, volunteers: Any
+    db_session: Session, admin_actor: Actor, entitlement: Any, company: Any, volunteers: Any
 ) -> None:
     ProviderFactory(kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
-    volunteer = care_plan_options(db_session, admin, entitlement.id, volunteer=True)
+    volunteer = care_plan_options(db_session, admin_actor, entitlement.id, volunteer=True)
     assert [p.id for p in volunteer.providers] == [volunteers.id]
     assert volunteer.is_volunteer
-    paid = care_plan_options(db_session, admin, entitlement.id)
+    paid = care_plan_options(db_session, admin_actor, entitlement.id)
     assert [p.id for p in paid.providers] == [company.id]
 
 
 def test_an_institution_cannot_run_a_care_plan(
-    db_session: Session, admin: Actor, entitlement: Any, items: Any
+    db_session: Session, admin_actor: Actor, entitlement: Any, items: Any
 ) -> None:
     home = ProviderFactory(kind=ProviderKind.ELDERLY_CARE_INSTITUTION)
     with pytest.raises(InvalidInputError) as refused:
-        create_care_plan(db_session, admin, entitlement.id, plan_input(home, items), NOW)
+        create_care_plan(db_session, admin_actor, entitlement.id, plan_input(home, items), NOW)
     assert refused.value.field == "provider_id"
 
 
 def test_volunteer_visits_run_end_to_end(
-    db_session: Session, admin: Actor, entitlement: Any, company: Any, volunteers: Any, items: Any
+    db_session: Session,
+    admin_actor: Actor,
+    entitlement: Any,
+    company: Any,
+    volunteers: Any,
+    items: Any,
 ) -> None:
     """Plan -> dispatch -> the volunteer's phone (check-in, check-out); another day missed ->
     the organisation's manager reschedules it."""
-    create_care_plan(db_session, admin, entitlement.id, plan_input(company, items), NOW)
-    plan = create_care_plan(db_session, admin, entitlement.id, plan_input(volunteers, items), NOW)
+    create_care_plan(db_session, admin_actor, entitlement.id, plan_input(company, items), NOW)
+    plan = create_care_plan(
+        db_session, admin_actor, entitlement.id, plan_input(volunteers, items), NOW
+    )
     volunteer = CaregiverUserFactory(provider=volunteers, name="志愿者小李")
     CaregiverUserFactory(provider=company)
-    dispatch_visits(db_session, admin, TOMORROW, TOMORROW, NOW, SPEEDS,
+    dispatch_visits(db_session, admin_actor, TOMORROW, TOMORROW, NOW, SPEEDS,
                     dispatcher=GreedyDispatcher())  # fmt: skip
     visits = list(db_session.scalars(select(Visit).where(Visit.visit_on == TOMORROW)))
     assert len(visits) == 2  # the paid visit and the volunteer visit
@@ -160,12 +181,14 @@ def test_volunteer_visits_run_end_to_end(
 
     # The day after: nobody checks in; the visit is missed and its manager reschedules it.
     later = TOMORROW + dt.timedelta(days=1)
-    dispatch_visits(db_session, admin, later, later, NOW, SPEEDS, dispatcher=GreedyDispatcher())
+    dispatch_visits(
+        db_session, admin_actor, later, later, NOW, SPEEDS, dispatcher=GreedyDispatcher()
+    )
     missed = db_session.scalars(
         select(Visit).where(Visit.care_plan_id == plan.id, Visit.visit_on == later)
     ).one()
     after = missed.window_end + dt.timedelta(hours=2)
-    mark_missed_visits(db_session, admin, later, later, after, 60)
+    mark_missed_visits(db_session, admin_actor, later, later, after, 60)
     assert missed.status is VisitStatus.MISSED
     manager = actor_of(UserFactory(manager=True, provider=volunteers))
     made_up = reschedule_missed_visit(

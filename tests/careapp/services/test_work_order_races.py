@@ -23,8 +23,7 @@ from careapp.services.work_orders import (
     open_exit_work_orders,
 )
 from scheduling.quality import ProviderStatus
-from tests.conftest import NOW
-from tests.factories import CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
+from tests.factories import NOW, CaregiverFactory, ProviderFactory, UserFactory, provider_care_plan
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
 pytestmark = pytest.mark.postgres_only

@@ -50,8 +50,9 @@ from careapp.services.work_orders import (
 )
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
-from tests.conftest import NOW, TODAY
 from tests.factories import (
+    NOW,
+    TODAY,
     CaregiverFactory,
     DistrictFactory,
     EntitlementFactory,
@@ -63,11 +64,6 @@ from tests.factories import (
 
 RULES = WorkOrderRules()
 SCHEDULER = Actor(user_id=None, role=None, address="scheduler")
-
-
-@pytest.fixture
-def admin(db_session: Session) -> Actor:
-    return Actor(user_id=UserFactory(admin=True).id, role=Role.ADMIN, address="test")
 
 
 def home_provider(**overrides: object):  # type: ignore[no-untyped-def]  # factory result
@@ -91,12 +87,12 @@ def pending(session: Session, order: WorkOrder) -> WorkOrderOffer:
 
 def test_open_offers_the_family_choice_first_with_a_two_working_day_deadline(
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
 ) -> None:
     first, chosen = home_provider(), home_provider()
     entitlement = EntitlementFactory()
     order = open_work_order(
-        db_session, admin, entitlement.id, RULES, NOW, family_choice_provider_id=chosen.id
+        db_session, admin_actor, entitlement.id, RULES, NOW, family_choice_provider_id=chosen.id
     )
     offer = pending(db_session, order)
     assert (offer.provider_id, offer.basis, offer.position) == (
@@ -117,13 +113,13 @@ def test_open_offers_the_family_choice_first_with_a_two_working_day_deadline(
 
 
 def test_open_uses_the_rotation_when_the_choice_is_suspended(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     suspended = home_provider(status=ProviderStatus.SUSPENDED)
     active = home_provider()
     order = open_work_order(
         db_session,
-        admin,
+        admin_actor,
         EntitlementFactory().id,
         RULES,
         NOW,
@@ -134,31 +130,38 @@ def test_open_uses_the_rotation_when_the_choice_is_suspended(
 
 
 def test_open_refuses_non_admins_duplicates_and_bad_entitlements(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     home_provider()
     entitlement = EntitlementFactory()
     with pytest.raises(PermissionDeniedError):
         open_work_order(db_session, SCHEDULER, entitlement.id, RULES, NOW)
     with pytest.raises(NotFoundError):
-        open_work_order(db_session, admin, 999_999, RULES, NOW)
+        open_work_order(db_session, admin_actor, 999_999, RULES, NOW)
     with pytest.raises(InvalidInputError):
         open_work_order(
-            db_session, admin, entitlement.id, RULES, NOW, reason=WorkOrderReason.PROVIDER_EXIT
+            db_session,
+            admin_actor,
+            entitlement.id,
+            RULES,
+            NOW,
+            reason=WorkOrderReason.PROVIDER_EXIT,
         )
     with pytest.raises(InvalidInputError):
         open_work_order(
-            db_session, admin, entitlement.id, RULES, NOW, family_choice_provider_id=999_999
+            db_session, admin_actor, entitlement.id, RULES, NOW, family_choice_provider_id=999_999
         )
     with pytest.raises(ConflictError):
-        open_work_order(db_session, admin, entitlement.id, RULES, NOW, reason=WorkOrderReason.MOVE)
-    open_work_order(db_session, admin, entitlement.id, RULES, NOW)
+        open_work_order(
+            db_session, admin_actor, entitlement.id, RULES, NOW, reason=WorkOrderReason.MOVE
+        )
+    open_work_order(db_session, admin_actor, entitlement.id, RULES, NOW)
     with pytest.raises(ConflictError):
-        open_work_order(db_session, admin, entitlement.id, RULES, NOW)
+        open_work_order(db_session, admin_actor, entitlement.id, RULES, NOW)
 
 
 def test_open_refuses_an_entitlement_without_a_visit_budget(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     """Moderate disability at home is paid a daily rate: no company plan, so no work order."""
     home_provider()
@@ -166,13 +169,15 @@ def test_open_refuses_an_entitlement_without_a_visit_budget(
         category=BenefitCategory.MODERATE, daily_rate_fen=1_000, monthly_budget_fen=None
     )
     with pytest.raises(ConflictError, match="没有每月上门服务额度"):
-        open_work_order(db_session, admin, moderate.id, RULES, NOW)
+        open_work_order(db_session, admin_actor, moderate.id, RULES, NOW)
     assert db_session.scalars(select(WorkOrder)).all() == []
 
 
-def test_refusal_reoffers_to_the_next_and_never_twice(db_session: Session, admin: Actor) -> None:
+def test_refusal_reoffers_to_the_next_and_never_twice(
+    db_session: Session, admin_actor: Actor
+) -> None:
     a, b = home_provider(), home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     first = pending(db_session, order)
     manager = manager_of(first.provider)
     with pytest.raises(InvalidInputError) as error:
@@ -204,9 +209,9 @@ def offer_alerts(session: Session, offer: WorkOrderOffer) -> list[ProviderAlert]
     ]
 
 
-def test_answering_an_offer_resolves_its_reminder(db_session: Session, admin: Actor) -> None:
+def test_answering_an_offer_resolves_its_reminder(db_session: Session, admin_actor: Actor) -> None:
     home_provider(), home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     first = pending(db_session, order)
     manager = manager_of(first.provider)
     assert [a.kind for a in open_provider_alerts(db_session, manager)] == [
@@ -233,24 +238,28 @@ def test_answering_an_offer_resolves_its_reminder(db_session: Session, admin: Ac
     assert accepted.acknowledged_at == later
 
 
-def test_expired_and_withdrawn_offers_leave_no_reminder(db_session: Session, admin: Actor) -> None:
+def test_expired_and_withdrawn_offers_leave_no_reminder(
+    db_session: Session, admin_actor: Actor
+) -> None:
     home_provider(), home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     first = pending(db_session, order)
     expire_overdue_offers(db_session, SCHEDULER, RULES, first.deadline_at)
     assert open_provider_alerts(db_session, manager_of(first.provider)) == ()
     second = pending(db_session, order)
     assert len(open_provider_alerts(db_session, manager_of(second.provider))) == 1
-    cancel_work_order(db_session, admin, order.id, NOW)
+    cancel_work_order(db_session, admin_actor, order.id, NOW)
     assert second.status is OfferStatus.WITHDRAWN
     assert open_provider_alerts(db_session, manager_of(second.provider)) == ()
     assert all(a.acknowledged_at is not None for a in offer_alerts(db_session, second))
 
 
-def test_a_manager_cannot_answer_another_providers_offer(db_session: Session, admin: Actor) -> None:
+def test_a_manager_cannot_answer_another_providers_offer(
+    db_session: Session, admin_actor: Actor
+) -> None:
     home_provider()
     other = home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     offer = pending(db_session, order)
     stranger = other if offer.provider_id != other.id else ProviderFactory()
     with pytest.raises(NotFoundError):
@@ -265,16 +274,24 @@ def test_a_manager_cannot_answer_another_providers_offer(db_session: Session, ad
         )
     with pytest.raises(PermissionDeniedError):
         answer_offer(
-            db_session, admin, offer.id, accept=True, refusal_reason=None, rules=RULES, now=NOW
+            db_session,
+            admin_actor,
+            offer.id,
+            accept=True,
+            refusal_reason=None,
+            rules=RULES,
+            now=NOW,
         )
     assert all(
         o.provider_id == stranger.id for o in provider_offers(db_session, manager_of(stranger))
     )
 
 
-def test_timeout_reoffers_to_the_next_and_then_escalates(db_session: Session, admin: Actor) -> None:
+def test_timeout_reoffers_to_the_next_and_then_escalates(
+    db_session: Session, admin_actor: Actor
+) -> None:
     home_provider(), home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     first = pending(db_session, order)
     before = first.deadline_at - dt.timedelta(minutes=1)
     assert expire_overdue_offers(db_session, SCHEDULER, RULES, before).expired == 0
@@ -295,49 +312,51 @@ def test_timeout_reoffers_to_the_next_and_then_escalates(db_session: Session, ad
     outcome = expire_overdue_offers(db_session, SCHEDULER, RULES, second.deadline_at)
     assert (outcome.expired, outcome.reoffered, outcome.escalated) == (1, 0, 1)
     assert order.status is WorkOrderStatus.ESCALATED
-    assert list_work_orders(db_session, admin, NOW)[0].id == order.id
+    assert list_work_orders(db_session, admin_actor, NOW)[0].id == order.id
     assert expire_overdue_offers(db_session, SCHEDULER, RULES, second.deadline_at).expired == 0
 
 
 def test_escalation_at_once_when_nobody_serves_and_suspended_never_offered(
     db_session: Session,
-    admin: Actor,
+    admin_actor: Actor,
 ) -> None:
     suspended = home_provider(status=ProviderStatus.SUSPENDED)
     exited = home_provider(status=ProviderStatus.EXITED)
     elsewhere = home_provider(districts=[DistrictFactory(code="320611", name_zh="海门区")])
     no_caregivers = ProviderFactory()  # no capacity
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     assert order.status is WorkOrderStatus.ESCALATED
     assert db_session.scalar(select(func.count()).select_from(WorkOrderOffer)) == 0
-    options = {o.provider.id: o.problem for o in provider_options(db_session, admin, order, RULES)}
+    options = {
+        o.provider.id: o.problem for o in provider_options(db_session, admin_actor, order, RULES)
+    }
     assert options[suspended.id] is not None
     assert options[exited.id] is not None
     assert options[no_caregivers.id] is not None
     assert elsewhere.id not in options
     with pytest.raises(InvalidInputError):
-        record_family_choice(db_session, admin, order.id, suspended.id, RULES, NOW)
+        record_family_choice(db_session, admin_actor, order.id, suspended.id, RULES, NOW)
     with pytest.raises(InvalidInputError):
-        assign_provider(db_session, admin, order.id, suspended.id, RULES, NOW)
+        assign_provider(db_session, admin_actor, order.id, suspended.id, RULES, NOW)
     with pytest.raises(InvalidInputError):
-        assign_provider(db_session, admin, order.id, elsewhere.id, RULES, NOW)
+        assign_provider(db_session, admin_actor, order.id, elsewhere.id, RULES, NOW)
     # An administrator may assign a company that is full (capacity is theirs to judge).
-    offer = assign_provider(db_session, admin, order.id, no_caregivers.id, RULES, NOW)
+    offer = assign_provider(db_session, admin_actor, order.id, no_caregivers.id, RULES, NOW)
     assert (offer.basis, offer.status) == (OfferBasis.ADMINISTRATOR, OfferStatus.ACCEPTED)
     assert order.status is WorkOrderStatus.ACCEPTED
     assert accepted_new_client_order(db_session, order.entitlement_id).accepted_provider_id == (
         no_caregivers.id
     )
     with pytest.raises(ConflictError):
-        cancel_work_order(db_session, admin, order.id, NOW)
+        cancel_work_order(db_session, admin_actor, order.id, NOW)
 
 
 def test_suspended_providers_are_never_offered_through_refusals(
-    db_session: Session, admin: Actor
+    db_session: Session, admin_actor: Actor
 ) -> None:
     suspended = home_provider(status=ProviderStatus.SUSPENDED)
     others = [home_provider() for _ in range(3)]
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     while order.status is WorkOrderStatus.OPEN:
         offer = pending(db_session, order)
         answer_offer(
@@ -359,12 +378,12 @@ def test_suspended_providers_are_never_offered_through_refusals(
     assert order.status is WorkOrderStatus.ESCALATED
 
 
-def test_family_choice_withdraws_the_pending_offer(db_session: Session, admin: Actor) -> None:
+def test_family_choice_withdraws_the_pending_offer(db_session: Session, admin_actor: Actor) -> None:
     home_provider(), home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     first = pending(db_session, order)
     chosen = home_provider()
-    offer = record_family_choice(db_session, admin, order.id, chosen.id, RULES, NOW)
+    offer = record_family_choice(db_session, admin_actor, order.id, chosen.id, RULES, NOW)
     assert first.status is OfferStatus.WITHDRAWN
     assert (offer.provider_id, offer.basis, offer.position) == (
         chosen.id,
@@ -373,13 +392,13 @@ def test_family_choice_withdraws_the_pending_offer(db_session: Session, admin: A
     )
     assert pending(db_session, order).id == offer.id
     with pytest.raises(InvalidInputError):  # offered before
-        record_family_choice(db_session, admin, order.id, first.provider_id, RULES, NOW)
-    cancel_work_order(db_session, admin, order.id, NOW)
+        record_family_choice(db_session, admin_actor, order.id, first.provider_id, RULES, NOW)
+    cancel_work_order(db_session, admin_actor, order.id, NOW)
     assert offer.status is OfferStatus.WITHDRAWN
     assert order.status is WorkOrderStatus.CANCELLED
 
 
-def test_rotation_weights_quality(db_session: Session, admin: Actor) -> None:
+def test_rotation_weights_quality(db_session: Session, admin_actor: Actor) -> None:
     good, poor = home_provider(), home_provider()
     for provider, satisfied in ((good, 10), (poor, 2)):
         db_session.add(
@@ -403,9 +422,9 @@ def test_rotation_weights_quality(db_session: Session, admin: Actor) -> None:
     db_session.flush()
     offered = []
     for _ in range(6):
-        order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+        order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
         offered.append(pending(db_session, order).provider_id)
-        cancel_work_order(db_session, admin, order.id, NOW)
+        cancel_work_order(db_session, admin_actor, order.id, NOW)
     assert offered.count(good.id) == 5  # 10/12 of six orders
     assert offered.count(poor.id) == 1
 
@@ -529,11 +548,13 @@ def test_provider_quality_job_opens_exit_work_orders(
     )
 
 
-def test_work_order_deadlines_job_runs_by_hand(app, db_session: Session, admin: Actor) -> None:  # type: ignore[no-untyped-def]
+def test_work_order_deadlines_job_runs_by_hand(
+    app, db_session: Session, admin_actor: Actor
+) -> None:  # type: ignore[no-untyped-def]
     from careapp.jobs import scheduled as jobs
 
     home_provider()
-    order = open_work_order(db_session, admin, EntitlementFactory().id, RULES, NOW)
+    order = open_work_order(db_session, admin_actor, EntitlementFactory().id, RULES, NOW)
     offer = pending(db_session, order)
     summary = jobs.run_job(app, "work-order-deadlines", TODAY, SCHEDULER)
     assert "0 offers expired" in summary
@@ -541,12 +562,14 @@ def test_work_order_deadlines_job_runs_by_hand(app, db_session: Session, admin: 
     assert (outcome.expired, outcome.escalated) == (1, 1)
 
 
-def test_a_move_hands_over_and_an_ended_plan_cannot_be(db_session: Session, admin: Actor) -> None:
+def test_a_move_hands_over_and_an_ended_plan_cannot_be(
+    db_session: Session, admin_actor: Actor
+) -> None:
     old_provider, new_provider = home_provider(), home_provider()
     plan = provider_care_plan(old_provider, starts_on=TODAY)
     order = open_work_order(
         db_session,
-        admin,
+        admin_actor,
         plan.entitlement_id,
         RULES,
         NOW,
