@@ -16,6 +16,7 @@ from careapp.core.identity import make_resident_id, mask_id_number
 from careapp.eligibility.rules import BenefitCategory
 from careapp.reports.pdf import AssessmentConclusionData, ItemRow
 from careapp.security import DataProtector, hash_password
+from careapp.services.actor import Actor
 from careapp.services.policy import build_default_policy
 from scheduling.claims import ClaimFlagKind
 from scheduling.quality import ProviderStatus
@@ -893,3 +894,8 @@ CONCLUSION_DATA = AssessmentConclusionData(
     appeal_deadline=dt.date(2026, 12, 23),
     verify_url="https://ltc.example.cn/verify/PG-2026-000123",
 )
+
+
+def actor_of(user: m.User, address: str | None = None) -> Actor:
+    """The Actor a service receives when `user` acts."""
+    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address)

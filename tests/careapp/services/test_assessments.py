@@ -20,7 +20,6 @@ from careapp.models import (
     AssessmentDraft,
     AuditEvent,
     Role,
-    User,
 )
 from careapp.services import assessments as service
 from careapp.services.actor import Actor
@@ -51,6 +50,7 @@ from tests.factories import (
     AssessmentFactory,
     PolicyVersionFactory,
     UserFactory,
+    actor_of,
 )
 
 KEY = "0123456789abcdef0123456789abcdef"
@@ -60,10 +60,6 @@ LATE_EVENING_UTC = dt.datetime(2026, 11, 23, 17, 0, tzinfo=dt.UTC)
 MODERATE_ANSWERS = {**SEVERE_BARTHEL_ANSWERS, "bathing": 5, "grooming": 5, "toilet_use": 5}
 
 
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address="10.0.0.9")
-
-
 def assigned() -> Application:
     application: Application = ApplicationFactory(assigned=True)
     return application
@@ -71,7 +67,7 @@ def assigned() -> Application:
 
 def first_assessor(application: Application) -> Actor:
     assert application.assessor_1 is not None
-    return actor_of(application.assessor_1)
+    return actor_of(application.assessor_1, address="10.0.0.9")
 
 
 def record(
@@ -122,7 +118,7 @@ def test_list_assessor_queue_shows_applications_where_the_actor_is_either_assess
     ApplicationFactory(assigned=True, assessor_1=assessor, status=ApplicationStatus.ASSESSED)
     ApplicationFactory()  # not assigned yet
 
-    queue = list_assessor_queue(db_session, actor_of(assessor))
+    queue = list_assessor_queue(db_session, actor_of(assessor, address="10.0.0.9"))
 
     assert [a.id for a in queue] == [as_second.id, as_first.id]  # by appointment time
     assert queue[0].person.name == as_second.person.name
@@ -139,7 +135,10 @@ def test_list_assessor_queue_is_empty_without_a_user(db_session: Session) -> Non
 def test_get_application_for_assessment_for_either_assessor(db_session: Session) -> None:
     application = assigned()
     assert application.assessor_2 is not None
-    for actor in (first_assessor(application), actor_of(application.assessor_2)):
+    for actor in (
+        first_assessor(application),
+        actor_of(application.assessor_2, address="10.0.0.9"),
+    ):
         found = get_application_for_assessment(db_session, actor, application.id)
         assert found.id == application.id
 
@@ -149,7 +148,7 @@ def test_get_application_for_assessment_hides_it_from_other_users(
     db_session: Session, role: str
 ) -> None:
     application = assigned()
-    other = actor_of(UserFactory(**{role: True}))
+    other = actor_of(UserFactory(**{role: True}), address="10.0.0.9")
     with pytest.raises(NotFoundError):
         get_application_for_assessment(db_session, other, application.id)
 
@@ -207,7 +206,9 @@ def test_record_assessment_grades_and_stores_it_confirmed_by_its_submitter(
 def test_record_assessment_by_the_second_assessor(db_session: Session) -> None:
     application = assigned()
     assert application.assessor_2 is not None
-    assessment = record(db_session, application, actor_of(application.assessor_2))
+    assessment = record(
+        db_session, application, actor_of(application.assessor_2, address="10.0.0.9")
+    )
     assert assessment.submitted_by_id == application.assessor_2_id
     assert assessment.assessor_1_id == application.assessor_1_id
 
@@ -253,7 +254,7 @@ def test_record_assessment_refuses_an_actor_who_is_not_an_assessor_of_it(
 ) -> None:
     application = assigned()
     with pytest.raises(NotFoundError):
-        record(db_session, application, actor_of(UserFactory(assessor=True)))
+        record(db_session, application, actor_of(UserFactory(assessor=True), address="10.0.0.9"))
     assert assessment_count(db_session) == 0
     assert application.status is ApplicationStatus.ASSESSING
 
@@ -319,7 +320,7 @@ def test_record_assessment_names_every_bad_answer(db_session: Session) -> None:
 
 def test_view_assessment_by_an_admin_writes_a_read_event_each_time(db_session: Session) -> None:
     assessment = AssessmentFactory()
-    admin = actor_of(UserFactory(admin=True))
+    admin = actor_of(UserFactory(admin=True), address="10.0.0.9")
 
     found = view_assessment(db_session, admin, assessment.id, NOW)
     view_assessment(db_session, admin, assessment.id, NOW + dt.timedelta(minutes=1))
@@ -335,7 +336,7 @@ def test_view_assessment_by_an_admin_writes_a_read_event_each_time(db_session: S
 def test_view_assessment_by_either_of_its_assessors(db_session: Session) -> None:
     assessment = AssessmentFactory()
     for user in (assessment.assessor_1, assessment.assessor_2):
-        view_assessment(db_session, actor_of(user), assessment.id, NOW)
+        view_assessment(db_session, actor_of(user, address="10.0.0.9"), assessment.id, NOW)
     assert len(events(db_session, "read", assessment.id)) == 2
 
 
@@ -343,13 +344,20 @@ def test_view_assessment_by_either_of_its_assessors(db_session: Session) -> None
 def test_view_assessment_is_hidden_from_others(db_session: Session, role: str) -> None:
     assessment = AssessmentFactory()
     with pytest.raises(NotFoundError):
-        view_assessment(db_session, actor_of(UserFactory(**{role: True})), assessment.id, NOW)
+        view_assessment(
+            db_session,
+            actor_of(UserFactory(**{role: True}), address="10.0.0.9"),
+            assessment.id,
+            NOW,
+        )
     assert events(db_session, "read", assessment.id) == []
 
 
 def test_view_assessment_unknown_id(db_session: Session) -> None:
     with pytest.raises(NotFoundError):
-        view_assessment(db_session, actor_of(UserFactory(admin=True)), 987654, NOW)
+        view_assessment(
+            db_session, actor_of(UserFactory(admin=True), address="10.0.0.9"), 987654, NOW
+        )
 
 
 def test_view_assessment_caregiver_with_the_assessors_id_is_refused(db_session: Session) -> None:
@@ -365,7 +373,7 @@ def test_view_assessment_caregiver_with_the_assessors_id_is_refused(db_session: 
 
 def second_assessor(application: Application) -> Actor:
     assert application.assessor_2 is not None
-    return actor_of(application.assessor_2)
+    return actor_of(application.assessor_2, address="10.0.0.9")
 
 
 def change(value: object, base_rev: int = 0) -> dict[str, object]:
@@ -519,7 +527,11 @@ def test_save_assessment_draft_refuses_other_users_and_states(db_session: Sessio
     application = assigned()
     with pytest.raises(NotFoundError):
         save_assessment_draft(
-            db_session, actor_of(UserFactory(assessor=True)), application.id, {}, NOW
+            db_session,
+            actor_of(UserFactory(assessor=True), address="10.0.0.9"),
+            application.id,
+            {},
+            NOW,
         )
     decided = ApplicationFactory(assigned=True, status=ApplicationStatus.DECIDED)
     with pytest.raises(ConflictError):
@@ -749,7 +761,12 @@ def test_confirm_assessment_refuses_anyone_but_its_assessors(
     application = assigned()
     assessment = record(db_session, application)
     with pytest.raises(NotFoundError):
-        confirm_assessment(db_session, actor_of(UserFactory(**{role: True})), assessment.id, NOW)
+        confirm_assessment(
+            db_session,
+            actor_of(UserFactory(**{role: True}), address="10.0.0.9"),
+            assessment.id,
+            NOW,
+        )
     assert application.status is ApplicationStatus.ASSESSING
 
 
@@ -774,12 +791,16 @@ def test_confirm_assessment_refuses_a_superseded_version_and_a_decided_applicati
 
     decided = AssessmentFactory(application__status=ApplicationStatus.DECIDED, confirmed=False)
     with pytest.raises(ConflictError):
-        confirm_assessment(db_session, actor_of(decided.assessor_2), decided.id, NOW)
+        confirm_assessment(
+            db_session, actor_of(decided.assessor_2, address="10.0.0.9"), decided.id, NOW
+        )
 
 
 def test_confirm_assessment_unknown_id(db_session: Session) -> None:
     with pytest.raises(NotFoundError):
-        confirm_assessment(db_session, actor_of(UserFactory(assessor=True)), 987654, NOW)
+        confirm_assessment(
+            db_session, actor_of(UserFactory(assessor=True), address="10.0.0.9"), 987654, NOW
+        )
 
 
 # --- corrections -----------------------------------------------------------------------------
@@ -796,7 +817,7 @@ def correct(
         "now": NOW + dt.timedelta(hours=2),
     }
     values.update(changes)
-    actor = actor or actor_of(assessment.assessor_2)
+    actor = actor or actor_of(assessment.assessor_2, address="10.0.0.9")
     return correct_assessment(session, actor, assessment.id, **values)  # type: ignore[arg-type]  # keyword values of mixed types
 
 
@@ -850,9 +871,9 @@ def test_correct_assessment_refusals(db_session: Session) -> None:
     application = assigned()
     first = record(db_session, application)
     with pytest.raises(NotFoundError):
-        correct(db_session, first, actor_of(UserFactory(assessor=True)))
+        correct(db_session, first, actor_of(UserFactory(assessor=True), address="10.0.0.9"))
     with pytest.raises(NotFoundError):
-        correct(db_session, first, actor_of(UserFactory(admin=True)))
+        correct(db_session, first, actor_of(UserFactory(admin=True), address="10.0.0.9"))
     with pytest.raises(AssessmentAnswersError):
         correct(db_session, first, answers={"feeding": 10})
     correct(db_session, first)
@@ -862,8 +883,8 @@ def test_correct_assessment_refusals(db_session: Session) -> None:
     with pytest.raises(ConflictError, match="重新评估"):
         correct(db_session, decided)
     with pytest.raises(ConflictError, match="重新评估"):
-        correction_base(db_session, actor_of(decided.assessor_1), decided.id)
-    assert not may_correct(actor_of(decided.assessor_1), decided)
+        correction_base(db_session, actor_of(decided.assessor_1, address="10.0.0.9"), decided.id)
+    assert not may_correct(actor_of(decided.assessor_1, address="10.0.0.9"), decided)
     assert assessment_count(db_session) == 3
 
 
@@ -882,7 +903,9 @@ def test_view_assessment_loads_every_version_and_confirmation(db_session: Sessio
     first = record(db_session, application)
     second = correct(db_session, first)
     db_session.expire_all()
-    found = view_assessment(db_session, actor_of(UserFactory(admin=True)), first.id, NOW)
+    found = view_assessment(
+        db_session, actor_of(UserFactory(admin=True), address="10.0.0.9"), first.id, NOW
+    )
     assert [a.id for a in found.application.assessments] == [first.id, second.id]
     assert [len(a.confirmations) for a in found.application.assessments] == [1, 1]
     assert db_session.scalar(select(func.count(AssessmentConfirmation.id))) == 2

@@ -14,7 +14,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, Complaint, ComplaintChannel, ComplaintStatus, User
+from careapp.models import AuditEvent, Complaint, ComplaintChannel, ComplaintStatus
 from careapp.services.actor import Actor
 from careapp.services.complaints import (
     ComplaintInput,
@@ -30,14 +30,11 @@ from tests.factories import (
     ProviderFactory,
     UserFactory,
     VisitFactory,
+    actor_of,
     provider_care_plan,
 )
 
 DAY = dt.date(2026, 11, 20)
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.role, provider_id=user.provider_id)
 
 
 def complaint_count(session: Session) -> int:

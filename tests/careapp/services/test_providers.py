@@ -16,7 +16,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, ProviderQualityEvaluation, SuspensionLift, User
+from careapp.models import AuditEvent, ProviderQualityEvaluation, SuspensionLift
 from careapp.services.actor import Actor
 from careapp.services.providers import lift_suspension, list_providers, provider_quality
 from careapp.services.ratings import satisfaction_report
@@ -29,15 +29,12 @@ from tests.factories import (
     ComplaintFactory,
     ProviderFactory,
     UserFactory,
+    actor_of,
     provider_visit,
     rate_visit,
 )
 
 OCT, NOV = dt.date(2026, 10, 1), dt.date(2026, 11, 1)
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user.id, user.role, provider_id=user.provider_id)
 
 
 def evaluation_of(

@@ -14,7 +14,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, RatingChannel, SatisfactionRating, User, Visit
+from careapp.models import AuditEvent, RatingChannel, SatisfactionRating, Visit
 from careapp.security import token_hash
 from careapp.services import ratings as ratings_service
 from careapp.services.actor import Actor
@@ -27,14 +27,10 @@ from careapp.services.ratings import (
 )
 from careapp.services.visits import check_in, check_out
 from scheduling.visits import VisitStatus
-from tests.factories import NOW, CaregiverUserFactory, UserFactory, caregiver_visit
+from tests.factories import NOW, CaregiverUserFactory, UserFactory, actor_of, caregiver_visit
 
 WEEK = dt.timedelta(days=7)
 LATER = NOW + dt.timedelta(days=1)
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 def completed_visit(session: Session) -> tuple[Visit, str]:

@@ -37,6 +37,7 @@ from tests.factories import (
     CaregiverUserFactory,
     UserFactory,
     VisitFactory,
+    actor_of,
     provider_care_plan,
 )
 
@@ -45,10 +46,6 @@ DAY = TODAY + dt.timedelta(days=1)
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
     return city_datetime(DAY, dt.time(hour, minute))
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 def booked(caregiver: Caregiver, start: dt.datetime, name: str = "张三丰") -> Visit:

@@ -30,6 +30,7 @@ from tests.factories import (
     CaregiverFactory,
     ProviderFactory,
     VisitFactory,
+    actor_of,
     current_session,
     provider_care_plan,
 )
@@ -40,10 +41,6 @@ SPEEDS = {"urban": 20.0, "rural": 35.0}
 
 def at(hour: int, minute: int = 0) -> dt.datetime:
     return city_datetime(DAY, dt.time(hour, minute))
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 def booked(caregiver: Caregiver, start: dt.datetime, **changes: object) -> Visit:

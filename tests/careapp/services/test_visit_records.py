@@ -27,7 +27,6 @@ from careapp.models import (
     Provider,
     ProviderAlert,
     Role,
-    User,
     VerificationMethod,
     Visit,
 )
@@ -56,6 +55,7 @@ from tests.factories import (
     ProviderFactory,
     UserFactory,
     VisitFactory,
+    actor_of,
     caregiver_visit,
     current_session,
     provider_care_plan,
@@ -67,10 +67,6 @@ TOMORROW = TODAY + dt.timedelta(days=1)
 HOME = (32.0, 120.86)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 T = dt.time
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

@@ -14,7 +14,7 @@ from careapp.core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from careapp.models import AuditEvent, Caregiver, User, Visit
+from careapp.models import AuditEvent, Caregiver, Visit
 from careapp.models.claims import ClaimFlag, ClaimFlagStatus
 from careapp.security import token_hash
 from careapp.services.actor import Actor
@@ -35,15 +35,12 @@ from tests.factories import (
     PersonFactory,
     ServiceItemFactory,
     UserFactory,
+    actor_of,
     caregiver_visit,
 )
 
 WEEK = dt.timedelta(days=7)
 HOME = (32.0, 120.86)  # PersonFactory's home
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import ConflictError, InvalidInputError
-from careapp.models import CarePlan, ProviderKind, ServiceItem, User, VerificationMethod, Visit
+from careapp.models import CarePlan, ProviderKind, ServiceItem, VerificationMethod, Visit
 from careapp.services.actor import Actor
 from careapp.services.careplans import (
     CarePlanInput,
@@ -32,15 +32,12 @@ from tests.factories import (
     EntitlementFactory,
     ProviderFactory,
     UserFactory,
+    actor_of,
 )
 
 SPEEDS = {"urban": 20.0, "rural": 35.0}
 TOMORROW = TODAY + dt.timedelta(days=1)
 HOME = (32.0, 120.86)
-
-
-def actor_of(user: User) -> Actor:
-    return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id)
 
 
 @pytest.fixture
