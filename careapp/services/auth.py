@@ -1,4 +1,13 @@
-"""Logging in, with throttling after repeated failures per account and per address."""
+"""Logging in, with throttling after repeated failures per account and per address.
+
+The throttle cannot be raced: an attempt first takes a lock per account and per address (on
+PostgreSQL two transaction-scoped advisory locks; on SQLite the database write lock, which the
+attempt's own insert takes), records itself as a failure, and only then counts the failures in
+the window, its own included. The password is checked only if that count is within the limit,
+and the attempt is marked a success afterwards. The locks are held until the caller commits, so
+a parallel burst is served one attempt at a time per account and per address: at most
+`max_failures` passwords are checked in a window, however many requests arrive together.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +22,11 @@ from careapp.models.users import LoginAttempt, Role, User
 from careapp.security import DUMMY_PASSWORD_HASH, hash_password, verify_password
 from careapp.services.actor import Actor
 from careapp.services.audit import record_event
+
+# First keys of the two-key pg_advisory_xact_lock of login attempts ("logu", "loga" in ASCII);
+# the second key is hashtext() of the username or the address.
+ACCOUNT_LOCK_SPACE = 0x6C6F6775
+ADDRESS_LOCK_SPACE = 0x6C6F6761
 
 
 def authenticate(
@@ -31,11 +45,17 @@ def authenticate(
     attempts are refused (even with the right password) until the window has passed.
     """
     username = username.strip().lower()
+    _lock_attempts(session, username, address)
+    attempt = LoginAttempt(username=username, address=address, attempted_at=now, is_success=False)
+    session.add(attempt)
+    session.flush()  # on SQLite this takes the write lock, before anything is counted
     since = now - window
     if (
-        _recent_failures(session, LoginAttempt.username == username, since) >= max_failures
-        or _recent_failures(session, LoginAttempt.address == address, since) >= max_failures
+        _recent_failures(session, LoginAttempt.username == username, since) > max_failures
+        or _recent_failures(session, LoginAttempt.address == address, since) > max_failures
     ):
+        session.delete(attempt)  # a refused attempt is not counted again
+        session.flush()
         raise ThrottledError(
             gettext(
                 "Too many failed logins. Please wait %(minutes)d minutes and try again.",
@@ -45,10 +65,9 @@ def authenticate(
         )
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
-    ok = ok and user is not None and user.is_enabled
-    session.add(LoginAttempt(username=username, address=address, attempted_at=now, is_success=ok))
-    if not ok or user is None:
+    if not ok or user is None or not user.is_enabled:
         raise InvalidInputError(gettext("Wrong username or password."), field="password")
+    attempt.is_success = True
     record_event(
         session,
         Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),
@@ -58,6 +77,19 @@ def authenticate(
         now=now,
     )
     return user
+
+
+def _lock_attempts(session: Session, username: str, address: str) -> None:
+    """Serialize the attempts on one account and on one address until the transaction ends.
+
+    PostgreSQL: two advisory transaction locks, always the account's before the address's (so
+    two attempts never wait for each other in a cycle). SQLite has no advisory locks; there the
+    write lock taken by the attempt's insert serializes every attempt.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(select(func.pg_advisory_xact_lock(ACCOUNT_LOCK_SPACE, func.hashtext(username))))
+    session.execute(select(func.pg_advisory_xact_lock(ADDRESS_LOCK_SPACE, func.hashtext(address))))
 
 
 def _recent_failures(session: Session, who: ColumnElement[bool], since: dt.datetime) -> int:

@@ -104,3 +104,20 @@ def test_throttled_attempts_are_not_counted_again(db_session: Session) -> None:
     with pytest.raises(ThrottledError):
         login(db_session, user.username, PASSWORD)
     assert db_session.scalar(select(func.count()).select_from(LoginAttempt)) == before
+
+
+def test_the_attempt_counts_as_a_failure_while_the_password_is_checked(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted before the check (so a parallel burst cannot race it), a success only after."""
+    user = UserFactory()
+    seen: list[list[bool]] = []
+
+    def checking(password_hash: str, password: str) -> bool:
+        seen.append(list(db_session.scalars(select(LoginAttempt.is_success))))
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr("careapp.services.auth.verify_password", checking)
+    assert login(db_session, user.username, PASSWORD) is user
+    assert seen == [[False]]
+    assert list(db_session.scalars(select(LoginAttempt.is_success))) == [True]
