@@ -12,7 +12,7 @@ FAKETIME_AT ?= 2028-02-29 01:30:00
 # CI's Hypothesis profile: derandomized, so a failure replays on any machine.
 export HYPOTHESIS_PROFILE ?= ci
 
-.PHONY: run test install system-deps check hooks lint test-sqlite test-postgres test-moved-clock screenshots translations vendor clean
+.PHONY: run test install system-deps check hooks audit lint test-sqlite test-postgres test-moved-clock screenshots translations vendor clean
 
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
@@ -21,7 +21,7 @@ run: install
 	set -a && . ./instance/careapp.env && set +a && \
 		$(BIN)/careapp init-db && \
 		$(BIN)/careapp seed-demo --if-empty --host '$(HOST)' --port '$(PORT)' && \
-		$(BIN)/careapp run --host '$(HOST)' --port '$(PORT)'
+		CAREAPP_PLAIN_HTTP=true $(BIN)/careapp run --host '$(HOST)' --port '$(PORT)'
 
 ## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL, then again
 ## (without the browser) with the process clock moved to another date
@@ -43,9 +43,15 @@ system-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -qq chromium poppler-utils faketime >/dev/null; }
 
-## check: lint, format, types and import contracts: the hooks of .pre-commit-config.yaml, on every file
+## check: lint, format, types, import contracts and bandit: the hooks of .pre-commit-config.yaml,
+## on every file
 check:
 	$(BIN)/pre-commit run --all-files --show-diff-on-failure
+
+## audit: every pinned dependency (constraints.txt) against the known-vulnerability database
+## (PyPI's advisories); needs that database reachable, so run it where it is (docs/operations.md)
+audit: install
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r constraints.txt --progress-spinner off
 
 ## hooks: run those checks before every commit in this clone
 hooks: install

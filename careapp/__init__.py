@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 
-from careapp.config import Config, check_config
+from careapp.config import Config, apply_plain_http, check_config
 
 BLUEPRINTS = (
     "auth",
@@ -45,12 +45,13 @@ def create_app(config: type[Config] | None = None) -> Flask:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+pysqlite:///{app.instance_path}/careapp.sqlite"
     check_config(app.config)
+    apply_plain_http(app.config)
     if app.config.get("SIGNING_KEY_EPHEMERAL") and not app.config.get("SIGNING_KEY_PATH"):
         _ephemeral_signing_key(app)
 
     from careapp import db
     from careapp.security import DataProtector
-    from careapp.web import register_web
+    from careapp.web import register_web, trust_proxies
     from careapp.web.extensions import babel, csrf, login_manager
 
     db.init_app(app)
@@ -63,6 +64,7 @@ def create_app(config: type[Config] | None = None) -> Flask:
         default_translation_directories=str(root / "translations"),
     )
     register_web(app)
+    trust_proxies(app)
 
     import importlib
 

@@ -38,6 +38,18 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
+    # HTTPS: cookies sent only over it (the session's named "__Host-", so bound to this host and
+    # path "/"), and HSTS for this many seconds (0: no header). PLAIN_HTTP turns all of it off,
+    # for the demo served on http:// (`make run`) and the tests; never in production.
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True  # careapp never sets "remember me"; Flask-Login's default
+    SESSION_COOKIE_NAME = "__Host-careapp-session"
+    HSTS_MAX_AGE = 31_536_000  # one year
+    PLAIN_HTTP = False
+    # Reverse proxies in front of the app (hops); their X-Forwarded-For and -Proto are believed
+    # for that many hops, so the login throttle, the /verify limit and the audit log see the
+    # real client address. 0: the headers are ignored (anyone could forge them).
+    TRUSTED_PROXIES = 0
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
 
     LOGIN_MAX_FAILURES = 5
@@ -120,12 +132,23 @@ class TestConfig(Config):
     """Used by the test suite; the database URL still comes from the environment if set."""
 
     TESTING = True
-    SECRET_KEY = "test-secret-key"  # noqa: S105 - test-only key
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - test-only key  # nosec B105
     DATA_KEY = "dGVzdC1kYXRhLWtleS10ZXN0LWRhdGEta2V5LTMyYnk="  # test-only key
     WTF_CSRF_ENABLED = False
+    PLAIN_HTTP = True  # the test client speaks http://; test_transport checks the real defaults
     # A throwaway seal key per app (a temporary folder) unless SIGNING_KEY_PATH is set.
     SIGNING_KEY_EPHEMERAL = True
     DISPATCH_WORKERS = 1  # the pool itself is tested where it is built (scheduling.parallel)
+
+
+def apply_plain_http(config: dict[str, Any]) -> None:
+    """PLAIN_HTTP: cookies without Secure, no HSTS. A session cookie without Secure also loses
+    the "__Host-" prefix (a browser refuses such a cookie)."""
+    if config.get("PLAIN_HTTP"):
+        config.update(SESSION_COOKIE_SECURE=False, REMEMBER_COOKIE_SECURE=False, HSTS_MAX_AGE=0)
+    name = str(config.get("SESSION_COOKIE_NAME") or "")
+    if not config.get("SESSION_COOKIE_SECURE") and name.startswith("__Host-"):
+        config["SESSION_COOKIE_NAME"] = name.removeprefix("__Host-")
 
 
 def check_config(config: dict[str, Any]) -> None:

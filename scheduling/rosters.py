@@ -12,7 +12,7 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape, quoteattr  # escapes text, parses nothing  # nosec B406
 
 from scheduling.travel import leg_speed_kmh, travel_minutes
 from scheduling.types import (

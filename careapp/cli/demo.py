@@ -62,7 +62,7 @@ def seed_demo_command(if_empty: bool, seed: int, host: str, port: int) -> None:
 
 def served_address(host: str, port: int) -> str:
     """The address to open for an app served on host:port (all interfaces: this machine)."""
-    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104 - compared, not bound
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host, host)  # noqa: S104 - compared, not bound  # nosec B104
     if ":" in shown and not shown.startswith("["):
         shown = f"[{shown}]"
     return f"http://{shown}:{port}"
@@ -178,7 +178,7 @@ def seed_city_command(day: object, seed: int, visits: int, caregivers: int, prov
     from careapp.models import Provider
     from careapp.security import protector
 
-    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)
+    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)  # nosec B101
     session = db.session()
     taken = session.scalar(
         select(Provider.id).where(Provider.licence_number.like(f"CITY-{seed}-%")).limit(1)

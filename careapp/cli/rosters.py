@@ -27,7 +27,7 @@ def validate_roster_command(day: object, provider_id: int | None) -> None:
 
     from careapp.services.roster_check import check_stored_roster_on
 
-    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)
+    assert isinstance(day, dt.datetime)  # noqa: S101 - click parsed it (required)  # nosec B101
     report = check_stored_roster_on(
         db.session().connection(),
         day.date(),

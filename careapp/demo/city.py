@@ -62,7 +62,7 @@ from careapp.services.policy import ensure_default_policy
 from careapp.services.reference import ensure_districts
 
 # A password hash no password matches: generated accounts cannot log in until reset.
-UNUSABLE_PASSWORD = "!city-generated"  # noqa: S105 - not a password, a marker
+UNUSABLE_PASSWORD = "!city-generated"  # noqa: S105 - not a password, a marker  # nosec B105
 BATCH = 2_000
 
 
@@ -128,7 +128,7 @@ def seed_city(
 
     Exactly `size.visits_per_day` care plans are due on `day`; the caller commits.
     """
-    rng = random.Random(seed)  # noqa: S311 - seeded data so runs repeat, not a secret
+    rng = random.Random(seed)  # noqa: S311 - seeded data so runs repeat, not a secret  # nosec B311
     # Reference data through the services; the session writes into the caller's transaction.
     session = Session(bind=connection, join_transaction_mode="rollback_only")
     ensure_districts(session)
@@ -358,7 +358,7 @@ def _insert_ids(
 ) -> list[int]:
     """Insert `rows` in executemany batches; their new ids, in the order of `rows`."""
     table = model.__table__
-    assert isinstance(table, Table)  # noqa: S101 - a mapped class of ours
+    assert isinstance(table, Table)  # noqa: S101 - a mapped class of ours  # nosec B101
     statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids: list[int] = []
     for start in range(0, len(rows), BATCH):

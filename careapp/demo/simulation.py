@@ -108,7 +108,7 @@ def simulate(
     """
     if months < 1:
         raise ValueError("simulate at least one month")
-    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security  # nosec B311
     first_day = first_month.replace(day=1)
     end = first_day
     for _ in range(months):

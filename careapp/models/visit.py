@@ -182,7 +182,7 @@ NO_DOUBLE_BOOKING_DDL = {
                   AND julianday(NEW.planned_start) < julianday(other.planned_end)
             );
         END
-        """.replace("OP", op)
+        """.replace("OP", op)  # constant DDL text; op is INSERT or UPDATE  # nosec B608
         for op in ("INSERT", "UPDATE")
     ],
 }

@@ -268,7 +268,7 @@ def _location(lat: float | None, lon: float | None) -> Location | None:
 
 def claim_visit(visit: Visit) -> ClaimVisit:
     """The pure view of a visit (its caregiver and person loaded)."""
-    assert visit.checked_in_at is not None  # noqa: S101 - only checked-in visits are audited
+    assert visit.checked_in_at is not None  # noqa: S101 - only checked-in visits are audited  # nosec B101
     caregiver = visit.caregiver
     return ClaimVisit(
         visit_id=visit.id,

@@ -156,7 +156,7 @@ def history_of(entitlement: Entitlement, events: Iterable[EntitlementEvent]) -> 
     end_on: dt.date | None = None
     for event in sorted(events, key=lambda e: (e.occurs_on, e.id or 0)):
         if event.kind in (EntitlementEventKind.START, EntitlementEventKind.MOVE):
-            assert event.care_setting is not None  # noqa: S101 - a check constraint holds it
+            assert event.care_setting is not None  # noqa: S101 - a check constraint holds it  # nosec B101
             placements.append(
                 Placement(event.occurs_on, event.care_setting.value, event.provider_id)
             )

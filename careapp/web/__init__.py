@@ -8,6 +8,7 @@ from flask import Flask, Response, jsonify, render_template, request, session
 from flask_babel import get_locale, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from careapp import db
 from careapp.core.errors import CareappError
@@ -24,8 +25,14 @@ from careapp.web.labels import (
     unassigned_reason_label,
     visit_status_label,
 )
+from careapp.web.logs import keep_tokens_out_of_logs
 from careapp.web.presenters import month_label
 from careapp.web.wording import check_in_place
+
+# Responses that hold no personal data and may be kept by the browser's cache: the static files
+# and the service worker's script (which asks for revalidation itself). Every other response
+# (pages, CSV, PDF, JSON, calendar feeds, errors; logged in or not) is `no-store`.
+CACHEABLE_ENDPOINTS = frozenset({"static", "assessments.service_worker"})
 
 
 def register_web(app: Flask) -> None:
@@ -84,7 +91,16 @@ def register_web(app: Flask) -> None:
         )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
+            response.headers["Cache-Control"] = "no-store"
+        if app.config["HSTS_MAX_AGE"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security",
+                f"max-age={int(app.config['HSTS_MAX_AGE'])}; includeSubDomains",
+            )
         return response
+
+    keep_tokens_out_of_logs(app)
 
     @app.route("/lang/<code>", methods=["POST"])
     def set_language(code: str) -> Any:
@@ -96,6 +112,17 @@ def register_web(app: Flask) -> None:
         referrer = request.referrer or ""
         same_site = referrer.startswith(request.host_url)
         return redirect(referrer if same_site else url_for("main.index"))
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from their
+    X-Forwarded-For and X-Forwarded-Proto (the last N entries only: what a client writes itself
+    in front of them is ignored). Host and prefix stay the request's own."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
+        )
 
 
 def _http_message(code: int) -> str:

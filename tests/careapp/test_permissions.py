@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from careapp import models as m
 from careapp.security import token_hash
+from careapp.web import CACHEABLE_ENDPOINTS
 from scheduling.claims import ClaimFlagKind
 from scheduling.visits import VisitStatus
 from tests import factories as f
@@ -342,6 +343,10 @@ def test_every_route_as_every_role(
             url = url_for(endpoint, **world.args.get(endpoint, {}))
         response = client.open(url, method=method)
         status = response.status_code
+        cache = response.headers.get("Cache-Control", "")
+        stored = method == "GET" and status == 200 and endpoint not in CACHEABLE_ENDPOINTS
+        if stored and cache != "no-store":  # pages, CSV, PDF, JSON, feeds: never cached
+            problems.append(f"{role} GET {url}: Cache-Control {cache!r}, not no-store")
         to_login = status == 302 and "/login" in response.headers.get("Location", "")
         response.close()
         if endpoint == "auth.logout":

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     jsonify,
@@ -66,18 +65,6 @@ from careapp.web.access import current_actor, role_required
 from careapp.web.forms import ConfirmForm
 
 bp = Blueprint("assessments", __name__)
-
-
-# Pages and JSON naming a person or holding answers: not to be kept by the browser's HTTP cache
-# (the service worker keeps only the offline copy, which has neither).
-_NOT_STORED = frozenset({"assessments.assessment_form", "assessments.assessment_draft"})
-
-
-@bp.after_request
-def _not_stored(response: Response) -> Response:
-    if request.endpoint in _NOT_STORED:
-        response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/assessments", methods=["GET"])

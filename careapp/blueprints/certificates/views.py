@@ -61,7 +61,6 @@ def _rules() -> ProcedureRules:
 def _pdf(body: bytes, number: str) -> Response:
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{number}.pdf"'
-    response.headers["Cache-Control"] = "no-store"  # personal data: never cached
     return response
 
 
@@ -187,7 +186,6 @@ def verify_number(number: str) -> ResponseReturnValue:
             kind_labels=CERTIFICATE_KIND_LABELS,
         )
     )
-    response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
 
@@ -256,7 +254,6 @@ def batch_status(batch_id: int) -> ResponseReturnValue:
     session.expire_all()  # the builder commits from another session: read its latest values
     batch = print_batches.get_print_batch(session, current_actor(), batch_id)
     response = jsonify(_state(batch))
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -271,7 +268,6 @@ def batch_download(batch_id: int) -> ResponseReturnValue:
         abort(404)
     name = f"decisions-{batch.week_starts_on.isoformat()}.pdf"
     response = send_file(path, mimetype="application/pdf", as_attachment=True, download_name=name)
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 

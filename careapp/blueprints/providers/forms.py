@@ -29,7 +29,7 @@ class ComplaintForm(CareappForm):
     visit_id = IntegerField(_l("Visit number (optional)"), validators=[Optional(), ID_RANGE])
 
     def to_input(self, provider_id: int) -> ComplaintInput:
-        assert self.received_on.data is not None  # noqa: S101 - InputRequired
+        assert self.received_on.data is not None  # noqa: S101 - InputRequired  # nosec B101
         return ComplaintInput(
             provider_id=provider_id,
             received_on=self.received_on.data,

@@ -25,9 +25,10 @@ bp = Blueprint("ratings", __name__)
 
 @bp.after_request
 def _private(response: Response) -> Response:
-    """Rating pages carry a secret in their URL: never cache or index them."""
-    response.headers["Cache-Control"] = "no-store"
+    """Rating pages carry a secret in their URL: never index them, never send it on as a Referer
+    (careapp.web makes every such response no-store)."""
     response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
 

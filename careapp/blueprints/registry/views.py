@@ -112,7 +112,6 @@ def person_reveal_id(person_id: int) -> ResponseReturnValue:
         return _render_detail(person_id, form, status=error.status_code)
     session.commit()
     response = _render_detail(person_id, RevealIdForm(formdata=None), full_id=full_id)
-    response.headers["Cache-Control"] = "no-store"  # the full number must not be cached
     return response
 
 

@@ -451,5 +451,5 @@ def calendar_feed_ics(token: str) -> ResponseReturnValue:
     return Response(
         body,
         mimetype="text/calendar",
-        headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"},
+        headers={"Referrer-Policy": "no-referrer"},  # no-store: careapp.web
     )

@@ -144,7 +144,6 @@ def statement_pdf(statement_id: int) -> ResponseReturnValue:
     session.commit()
     response = Response(body, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{statement.number}.pdf"'
-    response.headers["Cache-Control"] = "no-store"
     return response
 
 
@@ -159,5 +158,4 @@ def statement_csv_download(statement_id: int) -> ResponseReturnValue:
     session.commit()
     response = Response(body, mimetype="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{statement.number}.csv"'
-    response.headers["Cache-Control"] = "no-store"
     return response

@@ -73,7 +73,7 @@ NO_DOUBLE_BOOKING = {
                   AND julianday(NEW.planned_start) < julianday(other.planned_end)
             );
         END
-        """.replace("OP", op_name)
+        """.replace("OP", op_name)  # constant DDL text; op is INSERT or UPDATE  # nosec B608
         for op_name in ("INSERT", "UPDATE")
     ],
 }

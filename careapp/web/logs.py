@@ -1,0 +1,49 @@
+"""Secret tokens kept out of the logs.
+
+The family's rating link (`/rate/<token>`) and a caregiver's calendar feed
+(`/calendar/<token>.ics`) carry their only key in the URL path. Every log line that could name
+such a path — the development server's and gunicorn's access logs, Flask's "Exception on <path>"
+— goes through `RedactTokens`, which replaces the token with `[token]` (in the request line and
+in a Referer alike). A front proxy writes its own access log: docs/operations.md shows a format
+that leaves the token out.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from flask import Flask
+
+# The token is whatever stands between the prefix and the next "/", "?", "#", quote or space.
+_TOKEN_PATHS = (
+    re.compile(r"(/rate/)[^/?#\s\"']+"),
+    re.compile(r"(/calendar/)[^/?#\s\"']+?(\.ics)"),
+)
+REDACTED = "[token]"
+# The loggers that name request paths: Werkzeug's development server, gunicorn's access and
+# error logs (standard loggers, configured by gunicorn when it runs), and the app's own.
+PATH_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+
+
+def redact_tokens(text: str) -> str:
+    text = _TOKEN_PATHS[0].sub(rf"\g<1>{REDACTED}", text)
+    return _TOKEN_PATHS[1].sub(rf"\g<1>{REDACTED}\g<2>", text)
+
+
+class RedactTokens(logging.Filter):
+    """Rewrite a record's message with the tokens of secret links replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = redact_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def keep_tokens_out_of_logs(app: Flask) -> None:
+    """Attach the filter (once) to every logger that may write a request's path."""
+    for logger in (*(logging.getLogger(name) for name in PATH_LOGGERS), app.logger):
+        if not any(isinstance(existing, RedactTokens) for existing in logger.filters):
+            logger.addFilter(RedactTokens())
