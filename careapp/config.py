@@ -39,6 +39,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    # A login ends after this many minutes without a request (shared tablets are left lying
+    # about), and this many minutes after it began whatever the activity (a working day).
+    SESSION_IDLE_TIMEOUT_MINUTES = 15
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES = 600
 
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW_MINUTES = 15
@@ -126,6 +130,10 @@ class TestConfig(Config):
     # A throwaway seal key per app (a temporary folder) unless SIGNING_KEY_PATH is set.
     SIGNING_KEY_EPHEMERAL = True
     DISPATCH_WORKERS = 1  # the pool itself is tested where it is built (scheduling.parallel)
+    # Tests move the clock by hours or days within one login; the session tests
+    # (tests/careapp/web/test_sessions.py) put the real timeouts back.
+    SESSION_IDLE_TIMEOUT_MINUTES = 366 * 24 * 60
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES = 366 * 24 * 60
 
 
 def check_config(config: dict[str, Any]) -> None:
