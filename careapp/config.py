@@ -51,6 +51,10 @@ class Config:
     # real client address. 0: the headers are ignored (anyone could forge them).
     TRUSTED_PROXIES = 0
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    # A login ends after this many minutes without a request (shared tablets are left lying
+    # about), and this many minutes after it began whatever the activity (a working day).
+    SESSION_IDLE_TIMEOUT_MINUTES = 15
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES = 600
 
     LOGIN_MAX_FAILURES = 5
     LOGIN_FAILURE_WINDOW_MINUTES = 15
@@ -139,6 +143,10 @@ class TestConfig(Config):
     # A throwaway seal key per app (a temporary folder) unless SIGNING_KEY_PATH is set.
     SIGNING_KEY_EPHEMERAL = True
     DISPATCH_WORKERS = 1  # the pool itself is tested where it is built (scheduling.parallel)
+    # Tests move the clock by hours or days within one login; the session tests
+    # (tests/careapp/web/test_sessions.py) put the real timeouts back.
+    SESSION_IDLE_TIMEOUT_MINUTES = 366 * 24 * 60
+    SESSION_ABSOLUTE_TIMEOUT_MINUTES = 366 * 24 * 60
 
 
 def apply_plain_http(config: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
@@ -34,6 +34,9 @@ class User(UserMixin, Base):
     # Provider managers and caregivers belong to exactly one provider.
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("providers.id"))
     is_enabled: Mapped[bool] = mapped_column(default=True)
+    # Raised to end every session of the user at once (logout, a new password, disabling):
+    # a session carries the version it was opened under and dies when it differs.
+    session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[created_at]
 
     provider: Mapped[Provider | None] = relationship()
@@ -41,6 +44,11 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login refuses disabled accounts
         return self.is_enabled
+
+    def get_id(self) -> str:
+        """What the session (and a remember cookie) stores: the id and the session version, so
+        raising the version ends the sessions opened before (careapp.web.sessions)."""
+        return f"{self.id}:{self.session_version}"
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request, session
+from flask import Flask, Response, g, jsonify, render_template, request, session
 from flask_babel import get_locale, lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -13,7 +13,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from careapp import db
 from careapp.core.errors import CareappError
 from careapp.core.money import format_yuan
-from careapp.models.users import User
 from careapp.services.i18n import localized
 from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
@@ -27,6 +26,7 @@ from careapp.web.labels import (
 )
 from careapp.web.logs import keep_tokens_out_of_logs
 from careapp.web.presenters import month_label
+from careapp.web.sessions import load_session_user
 from careapp.web.wording import check_in_place
 
 # Responses that hold no personal data and may be kept by the browser's cache: the static files
@@ -41,9 +41,13 @@ def register_web(app: Flask) -> None:
     login_manager.login_message_category = "warning"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session().get(User, int(user_id))
+    login_manager.user_loader(load_session_user)
+
+    @app.before_request
+    def load_user_afresh() -> None:
+        """Each request loads (and checks) its user: never one left in `g` by an app context
+        that outlives a request (the test client's requests share one)."""
+        g.pop("_login_user", None)
 
     app.add_template_filter(format_day, "day")
     app.add_template_filter(weekday_name, "weekday")

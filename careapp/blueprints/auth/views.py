@@ -7,13 +7,17 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import login_user, logout_user
+from flask_login import current_user
 
 from careapp import db
 from careapp.blueprints.auth.forms import LoginForm
 from careapp.core.clock import utcnow
 from careapp.core.errors import CareappError
+from careapp.models.users import User
 from careapp.services.auth import authenticate
+from careapp.services.sessions import end_sessions
+from careapp.web.access import current_actor
+from careapp.web.sessions import end_session, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -38,14 +42,20 @@ def login() -> ResponseReturnValue:
             form.show_error(error)
             return render_template("auth/login.html", form=form), error.status_code
         session.commit()
-        login_user(user)
+        start_session(user, utcnow())
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
-    logout_user()
+    """Log out here and end every other session of the user (a copied cookie included)."""
+    if current_user.is_authenticated:
+        user: User = current_user._get_current_object()
+        session = db.session()
+        end_sessions(session, current_actor(), user, now=utcnow())
+        session.commit()
+    end_session()
     return redirect(url_for("auth.login"))
 
 
