@@ -46,10 +46,11 @@ def test_a_forged_host_header_never_reaches_the_pdf(
     app: Flask, login_as, public_address: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     client = login_as(UserFactory(admin=True))
-    cookie = client.get_cookie("session")
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
     assert cookie is not None
     # The browser sends its session cookie to the forged host too (a proxy passing it on).
-    client.set_cookie("session", cookie.value, domain="evil.example")
+    client.set_cookie(name, cookie.value, domain="evil.example")
     assessment = AssessmentFactory()
     response = client.get(
         f"/assessments/{assessment.id}/conclusion.pdf",

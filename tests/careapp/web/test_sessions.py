@@ -32,10 +32,11 @@ def _is_logged_in(client: FlaskClient) -> bool:
 
 def _copy(app: Flask, client: FlaskClient) -> FlaskClient:
     """A second browser holding a copy of `client`'s session cookie."""
-    cookie = client.get_cookie("session")
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
     assert cookie is not None
     thief = app.test_client()
-    thief.set_cookie("session", cookie.value)
+    thief.set_cookie(name, cookie.value)
     return thief
 
 
