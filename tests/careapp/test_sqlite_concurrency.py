@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 import careapp.models  # noqa: F401 - registers every table
 from careapp.core.identity import make_resident_id
 from careapp.db import Base, make_engine
-from careapp.models import AuditEvent, LoginAttempt, Person
+from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
 from careapp.services.reference import ensure_districts
 from tests import factories
 from tests.conftest import ROOT
@@ -101,9 +101,9 @@ def shared_file(tmp_path: Path) -> tuple[str, int, int, str]:
         factories.bind(session)
         try:
             ensure_districts(session)
-            admin = factories.UserFactory(admin=True)
-            person = factories.PersonFactory()
-            application = factories.ApplicationFactory(person=person, created_by=admin)
+            admin: User = factories.UserFactory(admin=True)
+            person: Person = factories.PersonFactory()
+            application: Application = factories.ApplicationFactory(person=person, created_by=admin)
             session.commit()
         finally:
             factories.bind(None)
