@@ -1,14 +1,14 @@
-"""The embedded SQLite default under concurrent writes: real server processes, real clients.
+"""Concurrent writes from real server processes and real clients.
 
-Four processes, each a threaded werkzeug server of the app, share one SQLite file (as four
-gunicorn workers would); 50 clients at once log in, read an audited page (a person's, which
-writes an audit row), try wrong passwords, reveal an ID number and register people. No request
-may fail with a 5xx ("database is locked"), and every login attempt is recorded, so the
-throttle counts each failure.
+Four processes, each a threaded werkzeug server of the app, share one database (as four
+gunicorn workers would); 50 clients at once log in, read an audited page (an application's,
+which writes an audit row), try wrong passwords, reveal an ID number and register people. No
+request may fail with a 5xx (on the embedded SQLite default: "database is locked"), and every
+login attempt is recorded, so the throttle counts each failure.
 
 The other tests of the suite run inside one rolled-back connection; this one needs committed
-rows seen by several processes, so it builds its own database file. On PostgreSQL the race
-tests (tests/races.py) cover concurrency; this test is about SQLite's write lock.
+rows seen by several processes, so it builds its own database: a SQLite file, or on PostgreSQL
+a throwaway database (tests/races.py).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
@@ -38,11 +38,7 @@ from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
 from careapp.services.reference import ensure_districts
 from tests import factories
 from tests.conftest import ROOT
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("CAREAPP_DATABASE_URL", "").startswith("postgresql"),
-    reason="SQLite's write lock (PostgreSQL concurrency: the race tests)",
-)
+from tests.races import race_database
 
 SERVERS = 4
 CLIENTS = 50
@@ -50,7 +46,7 @@ ROUNDS = 2  # per client: each round reads, fails a login, reveals an ID and reg
 WRONG_PASSWORD = "not the password"
 REASON = {"reason": "核对身份信息"}
 
-# Run in each server process: the app on the shared file, a threaded werkzeug server on a free
+# Run in each server process: the app on the shared database, a threaded werkzeug server on a free
 # port (printed for the test), quiet logs.
 SERVE = """
 import logging, sys
@@ -91,12 +87,24 @@ class Client:
 
 
 @pytest.fixture
-def shared_file(tmp_path: Path) -> tuple[str, int, int, str]:
-    """A committed SQLite database: the schema, the districts, an administrator, a person and
-    their application (URL, person id, application id, the administrator's username)."""
+def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, int, str]]:
+    """A committed database: the schema, the districts, an administrator, a person and their
+    application (URL, person id, application id, the administrator's username)."""
+    if database_url.startswith("postgresql"):
+        with race_database(database_url, f"careapp_clients_{os.getpid()}", 2) as engine:
+            url = engine.url.render_as_string(hide_password=False)
+            yield (url, *_seed(engine))
+        return
     url = f"sqlite+pysqlite:///{tmp_path / 'shared.sqlite'}"
     engine = make_engine(url)
     Base.metadata.create_all(engine)
+    try:
+        yield (url, *_seed(engine))
+    finally:
+        engine.dispose()
+
+
+def _seed(engine: Engine) -> tuple[int, int, str]:
     with Session(engine, expire_on_commit=False) as session:
         factories.bind(session)
         try:
@@ -107,16 +115,15 @@ def shared_file(tmp_path: Path) -> tuple[str, int, int, str]:
             session.commit()
         finally:
             factories.bind(None)
-    engine.dispose()
-    return url, person.id, application.id, admin.username
+    return person.id, application.id, admin.username
 
 
 @pytest.fixture
-def servers(shared_file: tuple[str, int, int, str], tmp_path: Path) -> Iterator[list[str]]:
-    """SERVERS processes serving the app on the shared file; their base URLs."""
+def servers(shared_database: tuple[str, int, int, str], tmp_path: Path) -> Iterator[list[str]]:
+    """SERVERS processes serving the app on the shared database; their base URLs."""
     env = {
         **os.environ,
-        "CAREAPP_DATABASE_URL": shared_file[0],
+        "CAREAPP_DATABASE_URL": shared_database[0],
         "CAREAPP_SIGNING_KEY_EPHEMERAL": "false",
         # Every wrong password of the test must be checked and recorded, none throttled.
         "CAREAPP_LOGIN_MAX_FAILURES": "1000000",
@@ -155,9 +162,9 @@ def servers(shared_file: tuple[str, int, int, str], tmp_path: Path) -> Iterator[
 
 
 def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorded(
-    shared_file: tuple[str, int, int, str], servers: list[str]
+    shared_database: tuple[str, int, int, str], servers: list[str]
 ) -> None:
-    url, person_id, application_id, admin = shared_file
+    url, person_id, application_id, admin = shared_database
     statuses: Counter[tuple[str, int]] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
