@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import threading
 from typing import Annotated, Any
 
 from flask import Flask, current_app, g
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -79,21 +81,83 @@ str100 = Annotated[str, mapped_column(String(100))]
 str200 = Annotated[str, mapped_column(String(200))]
 
 
+# How long a SQLite transaction waits for the write lock before "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+class _WriteTurn:
+    """One transaction at a time per process on SQLite, the others of the process queued here.
+
+    SQLite's busy handler polls (sleeps and retries), so with dozens of waiting threads some
+    starve past the busy timeout while the others come and go; threads blocked on this lock are
+    woken in turn instead, and only one per process polls for the file's write lock.
+    A thread that already holds the turn (a second connection of its own) does not queue for it,
+    and a turn never taken within the busy timeout is waited for at the file as before.
+    """
+
+    KEY = "careapp.sqlite_write_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    def take(self, info: dict[Any, Any]) -> None:
+        if self._owner == threading.get_ident():
+            return
+        if self._lock.acquire(timeout=SQLITE_BUSY_TIMEOUT_SECONDS):
+            self._owner = threading.get_ident()
+            info[self.KEY] = True
+
+    def give_back(self, info: dict[Any, Any] | None) -> None:
+        if info is not None and info.pop(self.KEY, False):
+            self._owner = None
+            self._lock.release()
+
+
 def _configure_sqlite(engine: Engine) -> None:
-    """Make pysqlite honour transactions and SAVEPOINTs, and enforce foreign keys."""
+    """Make pysqlite honour transactions and SAVEPOINTs, enforce foreign keys, and let several
+    processes write to one file.
+
+    Every transaction begins IMMEDIATE: it takes the write lock up front, waiting for it up to
+    the busy timeout. A deferred transaction that reads and then writes (an audited page, a
+    login) cannot wait instead: in WAL mode, when another connection has written since its
+    read, the upgrade fails at once with "database is locked", whatever the busy timeout. The
+    price: transactions run one at a time (queued per process by `_WriteTurn`).
+    """
+    turn = _WriteTurn()
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that switching to WAL waits for a busy file too.
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+    def _on_begin(conn: Connection) -> None:
+        turn.take(conn.info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            turn.give_back(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        turn.give_back(conn.info)
+
+    # A connection returned or dropped with its transaction open gives the turn back too.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        turn.give_back(record.info if record is not None else None)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        turn.give_back(record.info)
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:

@@ -183,7 +183,7 @@ def dispatch_visits(
     )
     session.add(run)
     try:
-        session.flush()  # on SQLite this first write takes the database's write lock
+        session.flush()
     except OperationalError as error:
         raise ConflictError(_busy_message()) from error
     run.visits_created = generate_visits(session, first_day, last_day)
@@ -261,8 +261,9 @@ def _busy_message() -> str:
 def _take_dispatch_lock(session: Session, timeout: dt.timedelta) -> None:
     """Exactly one dispatch at a time across processes and hosts (PostgreSQL advisory lock).
 
-    The lock is held until the transaction ends. SQLite has no advisory locks; there the
-    write lock taken by the first write of the transaction serializes dispatch runs.
+    The lock is held until the transaction ends. SQLite has no advisory locks; there every
+    transaction begins IMMEDIATE (careapp.db), holding the database's write lock from its first
+    statement, which serializes dispatch runs.
     """
     if session.get_bind().dialect.name != "postgresql":
         return

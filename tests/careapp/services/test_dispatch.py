@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 import pytest
 from flask import Flask
 from flask_babel import force_locale
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import city_datetime
 from careapp.core.errors import ConflictError, InvalidInputError
+from careapp.db import make_engine
 from careapp.models import (
     AuditEvent,
     Caregiver,
@@ -537,28 +538,23 @@ def test_dispatch_visits_turns_a_double_booking_into_a_conflict(
 # One dispatch at a time (PostgreSQL advisory lock; on SQLite the database write lock)
 
 
-def test_dispatch_visits_on_sqlite_waits_for_the_write_lock_then_gives_up(
+def test_dispatch_on_sqlite_holds_the_write_lock_from_its_first_statement(
     app: Flask, db_session: Session
 ) -> None:
+    """Every SQLite transaction begins IMMEDIATE (careapp.db): a run holds the database's write
+    lock from its first statement, so another run waits for it and, past the busy timeout,
+    cannot even begin (it never fails half-way, when its first write would need the lock)."""
     if db_session.get_bind().dialect.name != "sqlite":
         pytest.skip("SQLite's write lock; PostgreSQL uses the advisory lock")
-    db_session.execute(text("PRAGMA busy_timeout = 100"))
-    engine = app.extensions["careapp.engine"]
+    dispatch(db_session)  # this test's transaction: the run, not yet committed
+    other_engine = make_engine(app.config["DATABASE_URL"])  # another process, as it were
     try:
-        with engine.connect() as other, other.begin():
-            other.execute(text("UPDATE providers SET name = name WHERE 1 = 0"))
-            other.execute(
-                text(
-                    "INSERT INTO districts (code, name_zh, name_en, kind) "
-                    "VALUES ('999999', '测试', 'Test', 'urban')"
-                )
-            )
-            with force_locale("en"), pytest.raises(ConflictError, match="in progress"):
-                dispatch(db_session)
-            other.rollback()
+        with other_engine.connect() as other:
+            other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")
+            with pytest.raises(OperationalError, match="database is locked"):
+                other.begin()
     finally:
-        db_session.rollback()
-        db_session.execute(text("PRAGMA busy_timeout = 10000"))
+        other_engine.dispose()
 
 
 @pytest.mark.postgres_only

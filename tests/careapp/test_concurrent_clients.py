@@ -1,0 +1,247 @@
+"""Concurrent writes from real server processes and real clients.
+
+Four processes, each a threaded werkzeug server of the app, share one database (as four
+gunicorn workers would); 50 clients at once log in, read an audited page (an application's,
+which writes an audit row), try wrong passwords, reveal an ID number and register people. No
+request may fail with a 5xx (on the embedded SQLite default: "database is locked"), and every
+login attempt is recorded, so the throttle counts each failure.
+
+The other tests of the suite run inside one rolled-back connection; this one needs committed
+rows seen by several processes, so it builds its own database: a SQLite file, or on PostgreSQL
+a throwaway database (tests/races.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+import careapp.models  # noqa: F401 - registers every table
+from careapp.core.identity import make_resident_id
+from careapp.db import Base, make_engine
+from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
+from careapp.services.reference import ensure_districts
+from tests import factories
+from tests.conftest import ROOT
+from tests.races import race_database
+
+SERVERS = 4
+CLIENTS = 50
+ROUNDS = 2  # per client: each round reads, fails a login, reveals an ID and registers
+WRONG_PASSWORD = "not the password"
+REASON = {"reason": "核对身份信息"}
+
+# Run in each server process: the app on the shared database, a threaded werkzeug server on a free
+# port (printed for the test), quiet logs.
+SERVE = """
+import logging, sys
+from werkzeug.serving import make_server
+from careapp import create_app
+from careapp.config import TestConfig
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)
+server = make_server("127.0.0.1", 0, create_app(TestConfig), threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+"""
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None  # a redirect is an answer here, not something to follow
+
+
+class Client:
+    """One browser: its own cookies, one server."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(CookieJar()), _NoRedirect()
+        )
+
+    def send(self, path: str, data: dict[str, str] | None = None) -> int:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, data=body, timeout=60) as response:
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            error.read()
+            return int(error.code)
+
+
+@pytest.fixture
+def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, int, str]]:
+    """A committed database: the schema, the districts, an administrator, a person and their
+    application (URL, person id, application id, the administrator's username)."""
+    if database_url.startswith("postgresql"):
+        with race_database(database_url, f"careapp_clients_{os.getpid()}", 2) as engine:
+            url = engine.url.render_as_string(hide_password=False)
+            yield (url, *_seed(engine))
+        return
+    url = f"sqlite+pysqlite:///{tmp_path / 'shared.sqlite'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    try:
+        yield (url, *_seed(engine))
+    finally:
+        engine.dispose()
+
+
+def _seed(engine: Engine) -> tuple[int, int, str]:
+    with Session(engine, expire_on_commit=False) as session:
+        factories.bind(session)
+        try:
+            ensure_districts(session)
+            admin: User = factories.UserFactory(admin=True)
+            person: Person = factories.PersonFactory()
+            application: Application = factories.ApplicationFactory(person=person, created_by=admin)
+            session.commit()
+        finally:
+            factories.bind(None)
+    return person.id, application.id, admin.username
+
+
+@pytest.fixture
+def servers(shared_database: tuple[str, int, int, str], tmp_path: Path) -> Iterator[list[str]]:
+    """SERVERS processes serving the app on the shared database; their base URLs."""
+    env = {
+        **os.environ,
+        "CAREAPP_DATABASE_URL": shared_database[0],
+        "CAREAPP_SIGNING_KEY_EPHEMERAL": "false",
+        # Every wrong password of the test must be checked and recorded, none throttled.
+        "CAREAPP_LOGIN_MAX_FAILURES": "1000000",
+        "PYTHONPATH": str(ROOT),
+    }
+    processes: list[subprocess.Popen[str]] = []
+    logs = [(tmp_path / f"server-{index}.log").open("w") for index in range(SERVERS)]
+    try:
+        for log in logs:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", SERVE],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                )
+            )
+        bases = []
+        for process in processes:
+            assert process.stdout is not None
+            port = process.stdout.readline().strip()
+            assert port, f"a server did not start (exit {process.poll()})"
+            bases.append(f"http://127.0.0.1:{port}")
+        yield bases
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+            if process.stdout is not None:
+                process.stdout.close()
+        for log in logs:
+            log.close()
+
+
+def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorded(
+    shared_database: tuple[str, int, int, str], servers: list[str]
+) -> None:
+    url, person_id, application_id, admin = shared_database
+    statuses: Counter[tuple[str, int]] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+
+    def client(index: int) -> None:
+        browser = Client(servers[index % SERVERS])
+        stranger = Client(servers[(index + 1) % SERVERS])  # wrong passwords, no session
+        sent: list[tuple[str, int]] = []
+        start.wait(timeout=60)
+        sent.append(("login", browser.send("/login", _login(admin, factories.PASSWORD))))
+        for round_ in range(ROUNDS):
+            sent.append(("read", browser.send(f"/applications/{application_id}")))
+            sent.append(("wrong login", stranger.send("/login", _login(admin, WRONG_PASSWORD))))
+            sent.append(("reveal", browser.send(f"/people/{person_id}/reveal-id", REASON)))
+            sent.append(("register", browser.send("/people/new", _person(index, round_))))
+        with lock:
+            statuses.update(sent)
+
+    began = time.monotonic()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    took = time.monotonic() - began
+    assert not any(thread.is_alive() for thread in threads), "a client hung"
+
+    failed = {key: count for key, count in statuses.items() if key[1] >= 500}
+    assert not failed, f"5xx answers (action, status): {failed}; all: {dict(statuses)}"
+    wrong = CLIENTS * ROUNDS
+    assert statuses == {
+        ("login", 302): CLIENTS,
+        ("read", 200): CLIENTS * ROUNDS,
+        ("wrong login", 400): wrong,
+        ("reveal", 200): CLIENTS * ROUNDS,
+        ("register", 302): CLIENTS * ROUNDS,
+    }, f"{dict(statuses)} in {took:.1f} s"
+    print(f"{sum(statuses.values())} requests, no 5xx, in {took:.1f} s")  # with pytest -s
+
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            attempts = dict(
+                session.execute(
+                    select(LoginAttempt.is_success, func.count()).group_by(LoginAttempt.is_success)
+                ).all()
+            )
+            people = session.scalar(select(func.count()).select_from(Person))
+            audit_rows = session.scalar(select(func.count()).select_from(AuditEvent))
+    finally:
+        engine.dispose()
+    assert attempts == {True: CLIENTS, False: wrong}  # every failure counts for the throttle
+    assert people == 1 + CLIENTS * ROUNDS
+    assert audit_rows == CLIENTS + 3 * CLIENTS * ROUNDS  # logins, reads, reveals, registrations
+
+
+def _login(username: str, password: str) -> dict[str, str]:
+    return {"username": username, "password": password}
+
+
+def _person(client: int, round_: int) -> dict[str, str]:
+    """The registration form of a new person, with an ID number no other client uses."""
+    born = dt.date(1940, 1, 1) + dt.timedelta(days=client * ROUNDS + round_)
+    return {
+        "id_number": make_resident_id("320623", born, 17),
+        "name": "孙玉兰",
+        "phone": "0513-84512345",
+        "address": "如东县掘港镇青园路2号",
+        "district_code": "320623",
+        "township": "掘港镇",
+        "home_lat": "32.31",
+        "home_lon": "121.18",
+        "household_type": "rural",
+        "insurance_scheme": "resident",
+        "insurance_status": "active",
+        "insured_from": "2011-07-01",
+        "insured_until": "",
+        "guardian_name": "孙强",
+        "guardian_phone": "13812340000",
+    }
