@@ -24,11 +24,14 @@ from careapp.web.labels import (
     unassigned_reason_label,
     visit_status_label,
 )
+from careapp.web.params import BoundedIntConverter
 from careapp.web.presenters import month_label
 from careapp.web.wording import check_in_place
 
 
 def register_web(app: Flask) -> None:
+    # Before any route: every `<int:…>` is bounded, so a huge id is a 404, not an overflow.
+    app.url_map.converters["int"] = BoundedIntConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "warning"

@@ -19,6 +19,7 @@ from careapp.models.claims import ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
 from careapp.web.forms import CareappForm, optional_choice_id
 from careapp.web.labels import CLAIM_FLAG_KIND_LABELS, CLAIM_FLAG_STATUS_LABELS
+from careapp.web.params import MAX_OFFSET
 from scheduling.claims import ClaimFlagKind
 
 
@@ -51,11 +52,11 @@ class FlagFilterForm(CareappForm):
         _l("Month of the visits"),
         validators=[
             Optional(),
-            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month like 2026-11.")),
+            Regexp(r"^(19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])$", message=_l("A month like 2026-11.")),
         ],
         render_kw={"placeholder": "2026-11", "inputmode": "numeric"},
     )
-    offset = IntegerField(validators=[Optional(), NumberRange(min=0)])
+    offset = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_OFFSET)])
 
     def set_providers(self, providers: list[tuple[int, str]]) -> None:
         self.provider_id.choices = [
