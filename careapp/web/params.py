@@ -34,7 +34,8 @@ class BoundedIntConverter(IntegerConverter):
 
 def parse_offset(value: str | None) -> int:
     """`offset=` of a paged list: a whole number from 0 to MAX_OFFSET, else the first page."""
-    if value is None or not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_OFFSET)):
+    digits = value is not None and value.isascii() and value.isdigit()
+    if value is None or not digits or len(value) > len(str(MAX_OFFSET)):
         return 0
     offset = int(value)
     return offset if offset <= MAX_OFFSET else 0

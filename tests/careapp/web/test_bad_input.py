@@ -208,7 +208,7 @@ def test_the_walk_finds_forms_and_ids(targets: list[Target]) -> None:
 
 
 @settings(
-    max_examples=400,
+    max_examples=500,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
