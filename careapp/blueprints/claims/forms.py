@@ -19,7 +19,6 @@ from careapp.models.claims import ClaimFlagStatus
 from careapp.services.claims import MAX_NOTE_LENGTH, FlagFilter, ReviewDecision
 from careapp.web.forms import CareappForm, optional_choice_id
 from careapp.web.labels import CLAIM_FLAG_KIND_LABELS, CLAIM_FLAG_STATUS_LABELS
-from careapp.web.params import MAX_OFFSET
 from scheduling.claims import ClaimFlagKind
 
 
@@ -56,7 +55,7 @@ class FlagFilterForm(CareappForm):
         ],
         render_kw={"placeholder": "2026-11", "inputmode": "numeric"},
     )
-    offset = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_OFFSET)])
+    offset = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
     def set_providers(self, providers: list[tuple[int, str]]) -> None:
         self.provider_id.choices = [

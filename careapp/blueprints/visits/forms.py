@@ -21,7 +21,6 @@ from careapp.services.registry import is_id_number_query
 from careapp.services.visit_search import RatingFilter, VisitFilter
 from careapp.web.forms import CareappForm, MultiCheckboxField, optional_choice_id
 from careapp.web.labels import VISIT_STATUS_LABELS
-from careapp.web.params import MAX_OFFSET
 from scheduling.visits import VisitStatus
 
 MAX_NAME_QUERY = 50
@@ -97,7 +96,7 @@ class VisitFilterForm(CareappForm):
         default="",
         validators=[Optional()],
     )
-    offset = IntegerField(validators=[Optional(), NumberRange(min=0, max=MAX_OFFSET)])
+    offset = IntegerField(validators=[Optional(), NumberRange(min=0)])
 
     def set_providers(self, providers: list[tuple[int, str]]) -> None:
         self.provider_id.choices = [
