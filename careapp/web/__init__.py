@@ -25,6 +25,7 @@ from careapp.web.labels import (
     visit_status_label,
 )
 from careapp.web.logs import keep_tokens_out_of_logs
+from careapp.web.params import BoundedIntConverter
 from careapp.web.presenters import month_label
 from careapp.web.sessions import load_session_user
 from careapp.web.wording import check_in_place
@@ -36,6 +37,8 @@ CACHEABLE_ENDPOINTS = frozenset({"static", "assessments.service_worker"})
 
 
 def register_web(app: Flask) -> None:
+    # Before any route: every `<int:…>` is bounded, so a huge id is a 404, not an overflow.
+    app.url_map.converters["int"] = BoundedIntConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = lazy_gettext("Please log in to see this page.")
     login_manager.login_message_category = "warning"

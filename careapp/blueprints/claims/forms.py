@@ -51,7 +51,7 @@ class FlagFilterForm(CareappForm):
         _l("Month of the visits"),
         validators=[
             Optional(),
-            Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message=_l("A month like 2026-11.")),
+            Regexp(r"^(19\d\d|20\d\d|2100)-(0[1-9]|1[0-2])$", message=_l("A month like 2026-11.")),
         ],
         render_kw={"placeholder": "2026-11", "inputmode": "numeric"},
     )

@@ -22,6 +22,7 @@ from careapp.services import devices
 from careapp.services.devices import LoanFilter
 from careapp.services.i18n import localized
 from careapp.web.access import current_actor, role_required
+from careapp.web.params import parse_offset
 
 bp = Blueprint("devices", __name__)
 
@@ -112,7 +113,7 @@ def loan_list() -> ResponseReturnValue:
         status = LoanFilter(request.args.get("status", LoanFilter.OPEN.value))
     except ValueError:
         status = LoanFilter.OPEN
-    offset = request.args.get("offset", 0, type=int)
+    offset = parse_offset(request.args.get("offset"))
     page = devices.list_device_loans(
         db.session(), current_actor(), status, utcnow(), limit=PAGE_SIZE, offset=offset
     )

@@ -32,6 +32,7 @@ from careapp.services.registry import (
     reveal_id_number,
 )
 from careapp.web.access import current_actor, role_required
+from careapp.web.params import parse_offset
 
 bp = Blueprint("registry", __name__)
 
@@ -42,7 +43,7 @@ PAGE_SIZE = 50
 @role_required(Role.ADMIN)
 def person_list() -> ResponseReturnValue:
     query = request.args.get("q", "", type=str)[:100]
-    offset = request.args.get("offset", 0, type=int)
+    offset = parse_offset(request.args.get("offset"))
     page = find_people(db.session(), query, protector(), limit=PAGE_SIZE, offset=offset)
     return render_template(
         "registry/person_list.html", page=page, query=query, search_form=PersonSearchForm()
