@@ -899,3 +899,27 @@ CONCLUSION_DATA = AssessmentConclusionData(
 def actor_of(user: m.User, address: str | None = None) -> Actor:
     """The Actor a service receives when `user` acts."""
     return Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address)
+
+
+def person_form(**values: str) -> dict[str, str]:
+    """The registry's form for a new person (孙玉兰 of Rudong county), as the page posts it;
+    `values` (the id_number at least) replace its fields."""
+    data = {
+        "id_number": "",
+        "name": "孙玉兰",
+        "phone": "0513-84512345",
+        "address": "如东县掘港镇青园路2号",
+        "district_code": "320623",
+        "township": "掘港镇",
+        "home_lat": "32.31",
+        "home_lon": "121.18",
+        "household_type": "rural",
+        "insurance_scheme": "resident",
+        "insurance_status": "active",
+        "insured_from": "2011-07-01",
+        "insured_until": "",
+        "guardian_name": "孙强",
+        "guardian_phone": "13812340000",
+    }
+    data.update(values)
+    return data

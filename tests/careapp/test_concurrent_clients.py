@@ -228,20 +228,4 @@ def _login(username: str, password: str) -> dict[str, str]:
 def _person(client: int, round_: int) -> dict[str, str]:
     """The registration form of a new person, with an ID number no other client uses."""
     born = dt.date(1940, 1, 1) + dt.timedelta(days=client * ROUNDS + round_)
-    return {
-        "id_number": make_resident_id("320623", born, 17),
-        "name": "孙玉兰",
-        "phone": "0513-84512345",
-        "address": "如东县掘港镇青园路2号",
-        "district_code": "320623",
-        "township": "掘港镇",
-        "home_lat": "32.31",
-        "home_lon": "121.18",
-        "household_type": "rural",
-        "insurance_scheme": "resident",
-        "insurance_status": "active",
-        "insured_from": "2011-07-01",
-        "insured_until": "",
-        "guardian_name": "孙强",
-        "guardian_phone": "13812340000",
-    }
+    return factories.person_form(id_number=make_resident_id("320623", born, 17))

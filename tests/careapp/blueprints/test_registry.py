@@ -14,7 +14,7 @@ from careapp.core.identity import make_resident_id
 from careapp.models import AuditEvent, Person, Role
 from careapp.security import DataProtector
 from tests.conftest import Statements
-from tests.factories import ApplicationFactory, PersonFactory, UserFactory
+from tests.factories import ApplicationFactory, PersonFactory, UserFactory, person_form
 
 pytestmark = pytest.mark.usefixtures("districts")
 
@@ -31,25 +31,7 @@ def invalid_fields(page: str) -> list[str]:
 
 
 def form_data(**changes: str) -> dict[str, str]:
-    data = {
-        "id_number": NEW_ID,
-        "name": "孙玉兰",
-        "phone": "0513-84512345",
-        "address": "如东县掘港镇青园路2号",
-        "district_code": "320623",
-        "township": "掘港镇",
-        "home_lat": "32.31",
-        "home_lon": "121.18",
-        "household_type": "rural",
-        "insurance_scheme": "resident",
-        "insurance_status": "active",
-        "insured_from": "2011-07-01",
-        "insured_until": "",
-        "guardian_name": "孙强",
-        "guardian_phone": "13812340000",
-    }
-    data.update(changes)
-    return data
+    return person_form(**{"id_number": NEW_ID, **changes})
 
 
 # --- access -----------------------------------------------------------------------------------
