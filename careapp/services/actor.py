@@ -39,6 +39,15 @@ class Actor:
             )
         return self.user_id
 
+    def provider_scope(self) -> int | None:
+        """Which provider's records the actor sees: None (every provider) for an administrator,
+        their own provider's id for a provider manager; anyone else gets a PermissionDeniedError."""
+        if self.is_role(Role.ADMIN):
+            return None
+        if self.is_role(Role.PROVIDER_MANAGER) and self.provider_id is not None:
+            return self.provider_id
+        raise PermissionDeniedError(gettext("You do not have permission to do this."))
+
     def require_provider(self) -> int:
         """The id of the provider the acting provider manager runs.
 

@@ -27,7 +27,6 @@ from careapp.core.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
-    PermissionDeniedError,
 )
 from careapp.core.identity import mask_name
 from careapp.models.claims import ClaimFlag, ClaimFlagStatus
@@ -469,15 +468,6 @@ class FlagDetail:
     can_review: bool
 
 
-def _scope(actor: Actor) -> int | None:
-    """The provider the actor is limited to (managers), None for administrators."""
-    if actor.is_role(Role.ADMIN):
-        return None
-    if actor.is_role(Role.PROVIDER_MANAGER) and actor.provider_id is not None:
-        return actor.provider_id
-    raise PermissionDeniedError(gettext("You do not have permission to do this."))
-
-
 def _row(flag: ClaimFlag) -> FlagRow:
     visit = flag.visit
     return FlagRow(
@@ -505,7 +495,7 @@ def list_claim_flags(
     limit: int = 50,
 ) -> FlagPage:
     """Flags, open ones first, then the newest; a manager sees only their provider's visits."""
-    own = _scope(actor)
+    own = actor.provider_scope()
     limit = max(1, min(limit, MAX_PAGE_SIZE))
     offset = max(0, offset)
     query = select(ClaimFlag).join(ClaimFlag.visit)
@@ -542,7 +532,7 @@ def list_claim_flags(
 
 def flag_filter_providers(session: Session, actor: Actor) -> list[tuple[int, str]]:
     """The providers an administrator may filter by (a manager sees only their own: none)."""
-    if _scope(actor) is not None:
+    if actor.provider_scope() is not None:
         return []
     rows = session.execute(select(Provider.id, Provider.name).order_by(Provider.name, Provider.id))
     return [(provider_id, name) for provider_id, name in rows]
@@ -550,7 +540,7 @@ def flag_filter_providers(session: Session, actor: Actor) -> list[tuple[int, str
 
 def get_claim_flag(session: Session, actor: Actor, flag_id: int) -> FlagDetail:
     """One flag with its visit's facts; another provider's flag is NotFoundError for a manager."""
-    own = _scope(actor)
+    own = actor.provider_scope()
     flag = session.scalar(select(ClaimFlag).where(ClaimFlag.id == flag_id).options(*_with_visit()))
     if flag is None or (own is not None and flag.visit.provider_id != own):
         raise NotFoundError(gettext("Not found."))

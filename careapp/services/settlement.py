@@ -426,11 +426,7 @@ def list_statements(
     session: Session, actor: Actor, month: dt.date | None = None
 ) -> list[SettlementStatement]:
     """Statements an administrator sees (all), or a provider's manager (their provider's)."""
-    if actor.is_role(Role.ADMIN):
-        return _statements(session, month=month)
-    if actor.is_role(Role.PROVIDER_MANAGER) and actor.provider_id is not None:
-        return _statements(session, month=month, provider_id=actor.provider_id)
-    raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    return _statements(session, month=month, provider_id=actor.provider_scope())
 
 
 def get_statement(

@@ -24,7 +24,7 @@ MAX_NUMBER = 10**9
 
 
 class BoundedIntConverter(IntegerConverter):
-    """`<int:…>` in every route: 1 to MAX_ID, else the route does not match (404)."""
+    """`<int:…>` in every route: 0 to MAX_ID, else the route does not match (404)."""
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min", 0)
@@ -34,8 +34,11 @@ class BoundedIntConverter(IntegerConverter):
 
 def parse_offset(value: str | None) -> int:
     """`offset=` of a paged list: a whole number from 0 to MAX_OFFSET, else the first page."""
-    digits = value is not None and value.isascii() and value.isdigit()
-    if value is None or not digits or len(value) > len(str(MAX_OFFSET)):
+    if (
+        value is None
+        or not (value.isascii() and value.isdigit())
+        or len(value) > len(str(MAX_OFFSET))
+    ):
         return 0
     offset = int(value)
     return offset if offset <= MAX_OFFSET else 0
