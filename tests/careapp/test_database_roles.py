@@ -83,6 +83,13 @@ def test_grant_refuses_sqlite(app: Flask) -> None:
         grant_app_role(connection, "careapp_app")
 
 
+def test_grant_app_role_command_needs_a_role(app: Flask) -> None:
+    """With one URL for both (the suite's, like development), there is no app role to grant."""
+    result = app.test_cli_runner().invoke(args=["grant-app-role"])
+    assert result.exit_code == 2
+    assert "no app role" in result.output
+
+
 # --- PostgreSQL: an owner and an app role ----------------------------------------------------
 
 
@@ -107,10 +114,6 @@ def roles_database(database_url: str, *, migrate: bool = True) -> Iterator[Roles
     name = f"{url.database}_roles_{suffix}"
     password = secrets.token_urlsafe(16)  # letters, digits, "-" and "_": safe in a literal
     admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False))
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        for role in (owner, app_role):
-            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER {owner}')
     database = RolesDatabase(
         owner=owner,
         app=app_role,
@@ -119,6 +122,10 @@ def roles_database(database_url: str, *, migrate: bool = True) -> Iterator[Roles
         superuser_url=url.set(database=name),
     )
     try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for role in (owner, app_role):
+                conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" OWNER {owner}')
         if migrate:
             owner_engine = database.engine(database.owner_url)
             upgrade_database(owner_engine, app_role=app_role)
