@@ -7,8 +7,11 @@ required keys and fails fast when one is missing.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+
+from sqlalchemy.engine import make_url
 
 REQUIRED_KEYS = ("SECRET_KEY", "DATA_KEY", "DATABASE_URL", "SCHEDULER_TIMEZONE")
 
@@ -23,8 +26,15 @@ class Config:
     SECRET_KEY: str | None = None
     # Base64 (urlsafe) 32-byte key: encrypts ID numbers and keys the blind index.
     DATA_KEY: str | None = None
-    # Default: an embedded SQLite file under instance/ (filled in by create_app).
+    # Default: an embedded SQLite file under instance/ (filled in by create_app). In production
+    # the app role's URL: a PostgreSQL role that owns nothing (docs/operations.md).
     DATABASE_URL: str | None = None
+    # Migrations (`careapp init-db`) connect here, as the owner of the database; unset: the
+    # DATABASE_URL. Set it only where migrations run, never for the web app or the workers.
+    MIGRATION_DATABASE_URL: str | None = None
+    # The role granted the app's privileges after each migration; unset: the user of
+    # DATABASE_URL when it is not the user of MIGRATION_DATABASE_URL (PostgreSQL only).
+    DATABASE_APP_ROLE: str | None = None
     DATABASE_ECHO = False
     SCHEDULER_TIMEZONE = "Asia/Shanghai"
     # The city's civil time zone: visit windows, "today" for caregivers, day counting.
@@ -165,3 +175,22 @@ def check_config(config: dict[str, Any]) -> None:
     if missing:
         names = ", ".join(f"CAREAPP_{key}" for key in missing)
         raise ConfigError(f"missing required configuration: {names}")
+
+
+def migration_database_url(config: Mapping[str, Any]) -> str:
+    """Where migrations run: MIGRATION_DATABASE_URL (the owner), else the app's DATABASE_URL."""
+    return str(config.get("MIGRATION_DATABASE_URL") or config["DATABASE_URL"])
+
+
+def database_app_role(config: Mapping[str, Any]) -> str | None:
+    """The PostgreSQL role the app connects as, when it is not the one migrating: granted its
+    privileges after each migration. None on SQLite and with one URL for both (development)."""
+    app_url = make_url(str(config["DATABASE_URL"]))
+    if app_url.get_backend_name() != "postgresql":
+        return None
+    if config.get("DATABASE_APP_ROLE"):
+        return str(config["DATABASE_APP_ROLE"])
+    owner = make_url(migration_database_url(config)).username
+    if app_url.username and app_url.username != owner:
+        return app_url.username
+    return None

@@ -10,6 +10,8 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, Engine
 
+from careapp.database_roles import grant_app_role
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -20,11 +22,17 @@ def alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade_database(engine: Engine, revision: str = "head") -> None:
+def upgrade_database(
+    engine: Engine, revision: str = "head", *, app_role: str | None = None
+) -> None:
+    """Migrate as the owner; with `app_role` (PostgreSQL), grant that role its privileges on the
+    schema as it now stands, in the same transaction (careapp.database_roles)."""
     config = alembic_config(engine)
     with _migrating(engine) as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if app_role is not None:
+            grant_app_role(connection, app_role)
 
 
 def downgrade_database(engine: Engine, revision: str = "base") -> None:

@@ -1,9 +1,9 @@
 """Command line: `careapp ...` (or `flask --app careapp ...`), one module per topic.
 
-database (init-db), demo (seed-demo, simulate, seed-city), scheduler (scheduler, jobs, dispatch,
-reassessment-reminders), rosters (validate-roster), certificates (create-signing-key,
-print-decisions), settlement (settle); secrets is run before the app exists
-(`python -m careapp.cli.secrets PATH`).
+database (init-db, grant-app-role), demo (seed-demo, simulate, seed-city), scheduler
+(scheduler, jobs, dispatch, reassessment-reminders), rosters (validate-roster), certificates
+(create-signing-key, print-decisions), settlement (settle); secrets is run before the app
+exists (`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ def register_cli(app: Flask) -> None:
 
     for command in (
         database.init_db,
+        database.grant_app_role_command,
         demo.seed_demo_command,
         demo.simulate_command,
         demo.seed_city_command,

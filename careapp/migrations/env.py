@@ -19,8 +19,10 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    # The bare `alembic` CLI (writing a new revision): the same database the app would use.
-    url = os.environ.get("CAREAPP_DATABASE_URL", "sqlite+pysqlite:///instance/careapp.sqlite")
+    # The bare `alembic` CLI (writing a new revision): the database `careapp init-db` migrates.
+    url = os.environ.get("CAREAPP_MIGRATION_DATABASE_URL") or os.environ.get(
+        "CAREAPP_DATABASE_URL", "sqlite+pysqlite:///instance/careapp.sqlite"
+    )
     engine = create_engine(config.get_main_option("sqlalchemy.url") or url)
     with engine.connect() as conn:
         _run(conn)
