@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import io
 import re
+import statistics
+import time
 
 import pytest
 from pypdf import PdfReader
@@ -454,3 +456,22 @@ def test_the_pdf_prints_the_code_beside_the_number(db_session: Session, admin_us
     assert data.check_code == printed
     assert f"编号：{certificate.number}核验码：{printed}" in text  # under the title
     assert f"/verify/{certificate.number}核验码：{printed}" in text  # beside the QR code
+
+
+def test_a_wrong_code_takes_as_long_as_an_unknown_number(
+    db_session: Session, admin_user: User
+) -> None:
+    """The same work measured: look-ups of a known number with a wrong code and of an unknown
+    number, interleaved (a busy machine slows both alike), have medians within a factor 1.5; a
+    found certificate's extra work (its batch, its subject, its standing) would show."""
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    unknown = f"PG-2026-{certificate.id + 1000:06d}"
+    times: dict[str, list[float]] = {certificate.number: [], unknown: []}
+    for _ in range(40):
+        for number, spent in times.items():
+            start = time.perf_counter()
+            _look_up(db_session, number, "K7QF3M9DXA")
+            db_session.flush()
+            spent.append(time.perf_counter() - start)
+    known, other = (statistics.median(spent) for spent in times.values())
+    assert max(known, other) < 1.5 * min(known, other), (known, other)
