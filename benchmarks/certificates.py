@@ -78,7 +78,8 @@ def certificate(n: int) -> BenefitCertificateData:
         policy_name="南通市长期照护保险政策（2016）",
         policy_effective_on=dt.date(2016, 1, 1),
         decided_on=DAY,
-        verify_url=f"https://ltc.example.cn/verify/DY-2026-{n:06d}",
+        verify_url=f"https://ltc.example.cn/verify/DY-2026-{n:06d}?code=7TQ2M-XH4PA",
+        check_code="7TQ2M-XH4PA",
     )
 
 
@@ -110,7 +111,8 @@ def notice(n: int, eligible: bool) -> DecisionNoticeData:
         policy_name="南通市长期照护保险政策（2016）",
         appeal_days=30,
         appeal_deadline=dt.date(2026, 12, 16),
-        verify_url=f"https://ltc.example.cn/verify/JD-2026-{n:06d}",
+        verify_url=f"https://ltc.example.cn/verify/JD-2026-{n:06d}?code=R3VW9-0KCNE",
+        check_code="R3VW9-0KCNE",
     )
 
 

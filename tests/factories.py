@@ -892,7 +892,8 @@ CONCLUSION_DATA = AssessmentConclusionData(
     family_member_present="王小明（儿子）",
     appeal_days=30,
     appeal_deadline=dt.date(2026, 12, 23),
-    verify_url="https://ltc.example.cn/verify/PG-2026-000123",
+    verify_url="https://ltc.example.cn/verify/PG-2026-000123?code=K7QF3-M9DXA",
+    check_code="K7QF3-M9DXA",
 )
 
 

@@ -13,7 +13,11 @@ from careapp.db import Base, intpk
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_events_object", "object_type", "object_id"),
+        # The /verify throttle counts an address's recent look-ups (careapp.services.certificates).
+        Index("ix_audit_events_action_address_at", "action", "address", "at"),
+    )
 
     id: Mapped[intpk]
     at: Mapped[dt.datetime]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from careapp.core.check_codes import new_check_code
 from careapp.db import Base, intpk
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ class Certificate(Base):
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    # The secret printed beside the number and in the QR code (careapp.core.check_codes): /verify
+    # answers only to number and code together. Kept as printed (a reprint prints it again);
+    # what it unlocks is masked data of this same database (docs/security/certificates.md).
+    check_code: Mapped[str] = mapped_column(String(16), default=new_check_code)
     kind: Mapped[CertificateKind]
     assessment_id: Mapped[int | None] = mapped_column(ForeignKey("assessments.id"))
     entitlement_id: Mapped[int | None] = mapped_column(ForeignKey("entitlements.id"))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from careapp.db import Base, intpk
 
 if TYPE_CHECKING:
+    from careapp.models.certificate import Certificate
     from careapp.models.providers import Provider
     from careapp.models.users import User
 
@@ -54,6 +55,7 @@ class SettlementStatement(Base):
 
     provider: Mapped[Provider] = relationship()
     issued_by: Mapped[User] = relationship()
+    certificate: Mapped[Certificate] = relationship()  # its number's check code
     lines: Mapped[list[SettlementLine]] = relationship(
         back_populates="statement",
         cascade="all, delete-orphan",

@@ -47,6 +47,7 @@ from careapp.reports.pdf import (
     _Styles,
     _styles,
     label_grid,
+    number_line,
     register_fonts,
     sign_off,
     zh_date,
@@ -90,6 +91,7 @@ class BenefitCertificateData:
     policy_effective_on: dt.date
     decided_on: dt.date
     verify_url: str
+    check_code: str  # printed beside the number; /verify needs both
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,7 @@ class DecisionNoticeData:
     appeal_days: int
     appeal_deadline: dt.date
     verify_url: str
+    check_code: str  # printed beside the number; /verify needs both
 
 
 @dataclass(frozen=True)
@@ -194,14 +197,14 @@ def benefit_certificate_story(data: BenefitCertificateData, s: _Styles) -> list[
         _p("长期护理保险", s.subtitle),
         _p("待遇资格证明", s.title),
         Spacer(1, 2 * mm),
-        _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", s.meta),
+        _p(number_line(data.certificate_number, data.check_code, data.issued_on), s.meta),
         Spacer(1, 4 * mm),
         label_grid(rows, s),
         label_grid(validity, s),
         Spacer(1, 5 * mm),
         _p(body, s.body),
         Spacer(1, 8 * mm),
-        sign_off(data.certificate_number, data.verify_url, data.issued_on, s),
+        sign_off(data.certificate_number, data.check_code, data.verify_url, data.issued_on, s),
     ]
 
 
@@ -267,7 +270,7 @@ def decision_notice_story(data: DecisionNoticeData, s: _Styles) -> list[Flowable
         _p("长期护理保险", s.subtitle),
         _p("待遇资格认定决定通知书", s.title),
         Spacer(1, 2 * mm),
-        _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", s.meta),
+        _p(number_line(data.certificate_number, data.check_code, data.issued_on), s.meta),
         Spacer(1, 4 * mm),
         label_grid(rows, s),
         _p("认定条件及理由", s.heading),
@@ -277,7 +280,7 @@ def decision_notice_story(data: DecisionNoticeData, s: _Styles) -> list[Flowable
         _p("申请复评的权利", s.heading),
         _p(appeal, s.body),
         Spacer(1, 6 * mm),
-        sign_off(data.certificate_number, data.verify_url, data.issued_on, s),
+        sign_off(data.certificate_number, data.check_code, data.verify_url, data.issued_on, s),
     ]
 
 

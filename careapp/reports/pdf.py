@@ -93,6 +93,7 @@ class AssessmentConclusionData:
     # (None while the case is not decided yet: the period has not started).
     appeal_deadline: dt.date | None
     verify_url: str
+    check_code: str  # printed beside the number; /verify needs both
 
     @property
     def appeal_note(self) -> str:
@@ -113,6 +114,12 @@ class AssessmentConclusionData:
 def zh_date(day: dt.date) -> str:
     """2026年11月23日"""
     return f"{day.year}年{day.month}月{day.day}日"
+
+
+def number_line(number: str, check_code: str, issued_on: dt.date) -> str:
+    """The line under every document's title: its number, its check code beside it (what
+    /verify asks for with the number) and its issue date."""
+    return f"编号：{number}　　核验码：{check_code}　　签发日期：{zh_date(issued_on)}"
 
 
 # --- styles ---------------------------------------------------------------------------------
@@ -244,12 +251,12 @@ class SealPlace(Flowable):
         self.canv.linkURL(self.verify_url, box, relative=1, thickness=0, NM=PDFString(SEAL_ANCHOR))
 
 
-def sign_off(number: str, url: str, issued_on: dt.date, s: _Styles) -> Table:
+def sign_off(number: str, check_code: str, url: str, issued_on: dt.date, s: _Styles) -> Table:
     """The foot of every document: the verification block, and beside it the sign-off date
     under the place of the seal."""
     seal = SealPlace(issued_on, url)
     table = Table(
-        [[_verify_block(number, url, s, _CONTENT_WIDTH - seal.width), seal]],
+        [[_verify_block(number, check_code, url, s, _CONTENT_WIDTH - seal.width), seal]],
         colWidths=[_CONTENT_WIDTH - seal.width, seal.width],
     )
     table.setStyle(
@@ -267,12 +274,16 @@ def sign_off(number: str, url: str, issued_on: dt.date, s: _Styles) -> Table:
     return table
 
 
-def _verify_block(number: str, url: str, s: _Styles, width: float = _CONTENT_WIDTH) -> Table:
-    """The QR code with the number and the verification address beside it."""
+def _verify_block(
+    number: str, check_code: str, url: str, s: _Styles, width: float = _CONTENT_WIDTH
+) -> Table:
+    """The QR code (the address with the number and the check code) and beside it the address
+    of the number and the check code to type there."""
     text = [
         _p("真伪核验", s.heading),
-        _p(f"扫描二维码或访问下列地址，核验本文书（编号 {number}）的真伪和有效状态：", s.body),
-        _p(url, s.cell),
+        _p("扫描二维码，或访问下列地址并输入核验码：", s.body),
+        _p(url.split("?", 1)[0], s.cell),
+        _p(f"核验码：{check_code}", s.cell),
         Spacer(1, 2 * mm),
         _p(SEAL_NOTE, s.cell_label),
     ]
@@ -323,7 +334,7 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
         _p("长期护理保险", styles.subtitle),
         _p("失能等级评估结论书", styles.title),
         Spacer(1, 2 * mm),
-        _p(f"编号：{data.certificate_number}　　签发日期：{zh_date(data.issued_on)}", styles.meta),
+        _p(number_line(data.certificate_number, data.check_code, data.issued_on), styles.meta),
         Spacer(1, 4 * mm),
         _header_table(data, styles),
         _p("评估项目及得分", styles.heading),
@@ -341,7 +352,7 @@ def render_assessment_conclusion(data: AssessmentConclusionData) -> bytes:
             ]
         ),
         Spacer(1, 6 * mm),
-        sign_off(data.certificate_number, data.verify_url, data.issued_on, styles),
+        sign_off(data.certificate_number, data.check_code, data.verify_url, data.issued_on, styles),
     ]
 
     def footer(canvas: Canvas, _doc: Any) -> None:

@@ -28,8 +28,8 @@ from careapp.reports.pdf import (
     _p,
     _styles,
     a4_document,
+    number_line,
     sign_off,
-    zh_date,
 )
 from careapp.reports.spreadsheet import excel_csv
 
@@ -79,6 +79,7 @@ class StatementData:
     total_fen: int
     rows: tuple[StatementRow, ...]
     verify_url: str
+    check_code: str  # printed beside the number; /verify needs both
 
     @property
     def title_zh(self) -> str:
@@ -95,7 +96,7 @@ def render_statement(data: StatementData) -> bytes:
     styles = _styles()
     buffer = io.BytesIO()
     doc = a4_document(buffer, f"结算单 {data.number}", data.title_zh)
-    meta = f"编号：{data.number}　　签发日期：{zh_date(data.issued_on)}"
+    meta = number_line(data.number, data.check_code, data.issued_on)
     if data.sequence > 1:
         meta += f"　　第 {data.sequence} 份（补充）"
     story: list[Flowable] = [
@@ -125,7 +126,7 @@ def render_statement(data: StatementData) -> bytes:
         _p("明细", styles.heading),
         _rows_table(data.rows),
         Spacer(1, 6 * mm),
-        sign_off(data.number, data.verify_url, data.issued_on, styles),
+        sign_off(data.number, data.check_code, data.verify_url, data.issued_on, styles),
     ]
 
     def footer(canvas: Canvas, _doc: Any) -> None:

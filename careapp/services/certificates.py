@@ -1,5 +1,6 @@
 """Issuing certificates (assessment conclusion, benefit certificate, decision notice): each gets
-a row with a unique number and an audit trail; and the public verification of a number.
+a row with a unique number, a secret check code printed beside it, and an audit trail; and the
+public verification of a number with its check code.
 
 A document is numbered once: opening or reprinting it again with the same content gives the
 same number (the row is looked up by its document and content digest; a partial unique index
@@ -28,6 +29,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from assessments.grading import get_instrument
 from assessments.procedure import appeal_deadline
+from careapp.core.check_codes import (
+    UNMATCHABLE,
+    check_code_matches,
+    format_check_code,
+    normalise_check_code,
+)
 from careapp.core.clock import city_today, to_city
 from careapp.core.errors import (
     CareappError,
@@ -135,19 +142,21 @@ def public_base_url(config: Mapping[str, Any]) -> str:
     return url
 
 
-def verify_url(base_url: str, number: str) -> str:
-    """The public verification address printed (and encoded in the QR code) on a document."""
-    return f"{base_url.rstrip('/')}/verify/{number}"
+def verify_url(base_url: str, number: str, check_code: str) -> str:
+    """The public verification address printed (and encoded in the QR code) on a document: its
+    number and its check code, so that scanning the code verifies it at once."""
+    return f"{base_url.rstrip('/')}/verify/{number}?code={format_check_code(check_code)}"
 
 
 # A document printed under a certificate's number.
 D = TypeVar("D", AssessmentConclusionData, BenefitCertificateData, DecisionNoticeData)
 # What a document prints that is not its content: a reprint may differ in these only.
-_NOT_CONTENT = frozenset({"certificate_number", "issued_on", "verify_url"})
+_NOT_CONTENT = frozenset({"certificate_number", "check_code", "issued_on", "verify_url"})
 
 
 def content_digest(data: object) -> str:
-    """SHA-256 of a document's printed content (a dataclass), its number, date and address aside."""
+    """SHA-256 of a document's printed content (a dataclass), its number, check code, date and
+    address aside."""
     fields = dataclasses.asdict(data)  # type: ignore[call-overload]  # every document is a dataclass
     content = {key: value for key, value in fields.items() if key not in _NOT_CONTENT}
     text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
@@ -370,12 +379,14 @@ def _reprinted(
 
 
 def _under_number(data: D, certificate: Certificate, base_url: str) -> D:
-    """The content as printed under the certificate: its number, issue date and address."""
+    """The content as printed under the certificate: its number and check code (the same on
+    every reprint), issue date and address."""
     return dataclasses.replace(
         data,
         certificate_number=certificate.number,
+        check_code=format_check_code(certificate.check_code),
         issued_on=city_today(certificate.issued_at),
-        verify_url=verify_url(base_url, certificate.number),
+        verify_url=verify_url(base_url, certificate.number, certificate.check_code),
     )
 
 
@@ -447,6 +458,7 @@ def issue_assessment_conclusion(
             else None
         ),
         verify_url="",
+        check_code="",
     )
     document = DocumentOf(CertificateKind.ASSESSMENT_CONCLUSION, assessment_id=assessment.id)
     certificate, data = _numbered(
@@ -556,6 +568,7 @@ def issue_benefit_certificate(
         policy_effective_on=policy.effective_on,
         decided_on=decision.decided_on,
         verify_url="",
+        check_code="",
     )
     document = DocumentOf(
         CertificateKind.BENEFIT,
@@ -633,6 +646,7 @@ def issue_decision_notice(
         appeal_days=appeal_days,
         appeal_deadline=appeal_deadline(decision.decided_on, appeal_days),
         verify_url="",
+        check_code="",
     )
     certificate, data = _numbered(
         session,
@@ -676,7 +690,9 @@ def current_certificate_of(
 class VerificationResult(enum.Enum):
     VALID = "valid"  # genuine and still valid
     NOT_VALID = "not_valid"  # genuine, but no longer (or not) valid
-    UNKNOWN = "unknown"  # no certificate has this number
+    # No certificate has this number AND this check code: an unknown number, a missing or
+    # wrong code, a certificate of a batch never completed. One answer for all of them.
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True)
@@ -706,10 +722,23 @@ def normalise_number(raw: str) -> str | None:
 
 
 def verify_certificate(
-    session: Session, actor: Actor, raw_number: str, now: dt.datetime, max_per_minute: int
+    session: Session,
+    actor: Actor,
+    raw_number: str,
+    now: dt.datetime,
+    max_per_minute: int,
+    *,
+    raw_code: str | None,
 ) -> Verification:
-    """Look a number up for the public page. Each look-up is audited without personal data;
-    more than `max_per_minute` from one address within a minute are refused."""
+    """Look a number and its check code up for the public page. Each look-up is audited
+    without personal data; more than `max_per_minute` from one address within a minute are
+    refused (failed look-ups count like the others).
+
+    The number alone reveals nothing: an unknown number, a known number with no code or a
+    wrong code, and a certificate that was never handed out all give the same UNKNOWN answer,
+    after the same statements (the stored code of an unknown number is one that never
+    matches), so neither the answer nor its timing tells whether the number exists.
+    """
     if actor.address is not None:
         recent = session.scalar(
             select(func.count())
@@ -725,11 +754,17 @@ def verify_certificate(
                 gettext("Too many look-ups from this address. Please wait a minute.")
             )
     number = normalise_number(raw_number)
-    certificate = (
-        session.scalar(select(Certificate).where(Certificate.number == number))
+    found = (
+        session.execute(
+            select(Certificate.id, Certificate.check_code).where(Certificate.number == number)
+        ).one_or_none()
         if number is not None
         else None
     )
+    matches = check_code_matches(
+        found.check_code if found is not None else UNMATCHABLE, normalise_check_code(raw_code)
+    )
+    certificate = session.get(Certificate, found.id) if found is not None and matches else None
     if certificate is not None and certificate.print_batch_id is not None:
         batch_status = session.scalar(
             select(PrintBatch.status).where(PrintBatch.id == certificate.print_batch_id)

@@ -18,6 +18,7 @@ from flask_babel import gettext, lazy_gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from careapp.core.check_codes import format_check_code
 from careapp.core.clock import city_today
 from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from careapp.core.identity import mask_name
@@ -491,5 +492,6 @@ def statement_data(statement: SettlementStatement, base_url: str) -> StatementDa
             )
             for line in statement.lines
         ),
-        verify_url=verify_url(base_url, statement.number),
+        verify_url=verify_url(base_url, statement.number, statement.certificate.check_code),
+        check_code=format_check_code(statement.certificate.check_code),
     )

@@ -185,3 +185,36 @@ def test_upgrade_gives_existing_entitlements_their_start_and_end_events(
     assert str(end.occurs_on) == str(last_paid + dt.timedelta(days=1))  # the day after
     assert end.end_reason == "reassessed"
     assert set(ends) == {row.id for row in entitlements if row.status == "ended"}
+
+
+def test_upgrade_gives_every_certificate_its_own_check_code(empty_engine: Engine) -> None:
+    """Certificates issued before check codes get a fresh random one each (their earlier prints
+    verify once reprinted); a downgrade takes the column away again."""
+    from careapp.core.check_codes import normalise_check_code
+
+    upgrade_database(empty_engine, "0006_session_version")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, display_name, password_hash, role, is_enabled)"
+                " VALUES (1, 'admin', 'Admin', 'x', 'admin', true)"
+            )
+        )
+        for n in range(1, 6):
+            conn.execute(
+                text(
+                    "INSERT INTO certificates (id, number, kind, issued_at, issued_by_id)"
+                    " VALUES (:id, :number, 'benefit', '2026-11-23 02:00:00+00', 1)"
+                ),
+                {"id": n, "number": f"DY-2026-{n:06d}"},
+            )
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as conn:
+        codes = conn.execute(text("SELECT check_code FROM certificates")).scalars().all()
+        indexes = {index["name"] for index in inspect(conn).get_indexes("audit_events")}
+    assert len(codes) == len(set(codes)) == 5
+    assert all(normalise_check_code(code) == code for code in codes)
+    assert "ix_audit_events_action_address_at" in indexes  # the /verify throttle's count
+    downgrade_database(empty_engine, "0006_session_version")
+    columns = {column["name"] for column in inspect(empty_engine).get_columns("certificates")}
+    assert "check_code" not in columns

@@ -20,6 +20,7 @@ class VerifyForm(CareappForm):
         csrf = False  # a public look-up by GET: it changes nothing
 
     number = StringField(_l("Certificate number"), validators=[InputRequired(), Length(max=40)])
+    code = StringField(_l("Check code"), validators=[InputRequired(), Length(max=40)])
 
 
 class ReissueForm(CareappForm):

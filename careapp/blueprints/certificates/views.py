@@ -23,6 +23,7 @@ from flask_babel import gettext as _
 
 from careapp import db
 from careapp.blueprints.certificates.forms import PrintBatchForm, ReissueForm, VerifyForm
+from careapp.core.check_codes import format_check_code, normalise_check_code
 from careapp.core.clock import city_today, utcnow
 from careapp.core.errors import CareappError
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
@@ -33,6 +34,7 @@ from careapp.reports.seal import seal_pdf
 from careapp.services import print_batches
 from careapp.services.certificates import (
     REISSUABLE,
+    Verification,
     certificate_signer,
     current_certificate_of,
     issue_assessment_conclusion,
@@ -152,23 +154,27 @@ def reissue(kind: str, subject_id: int) -> ResponseReturnValue:
 
 @bp.route("/verify", methods=["GET"])
 def verify_form() -> ResponseReturnValue:
-    """A form to type a certificate's number; it leads to /verify/<number>."""
+    """A form to type a certificate's number and check code; it leads to
+    /verify/<number>?code=<code>, the address the QR code holds."""
     form = VerifyForm(request.args)
     if request.args and form.validate():
         number = "".join((form.number.data or "").split()).upper()
-        return redirect(url_for("certificates.verify_number", number=number))
-    status = 400 if request.args else 200
-    return render_template(
-        "certificates/verify.html",
-        form=form,
-        verification=None,
-        kind_labels=CERTIFICATE_KIND_LABELS,
-    ), status
+        typed = (form.code.data or "").strip()
+        normalised = normalise_check_code(typed)
+        code = format_check_code(normalised) if normalised else typed
+        return redirect(url_for("certificates.verify_number", number=number, code=code))
+    return _verify_page(form, None, 400 if request.args else 200)
 
 
 @bp.route("/verify/<string:number>", methods=["GET"])
 def verify_number(number: str) -> ResponseReturnValue:
-    """Whether a certificate is genuine and still valid, with masked data only."""
+    """Whether a certificate is genuine and still valid, with masked data only; only the number
+    with its check code (`?code=`) finds it. Without a code (a typed address, or the QR code
+    of a document printed before check codes) nothing is looked up: the page asks for it, the
+    same page for every number."""
+    form = VerifyForm(data={"number": number, "code": request.args.get("code", "")[:40]})
+    if not (form.code.data or "").strip():
+        return _verify_page(form, None, 200, ask_for_code=True)
     session = db.session()
     verification = verify_certificate(
         session,
@@ -176,17 +182,31 @@ def verify_number(number: str) -> ResponseReturnValue:
         number,
         utcnow(),
         int(current_app.config["VERIFY_MAX_PER_MINUTE"]),
+        raw_code=form.code.data,
     )
     session.commit()
+    return _verify_page(form, verification, 200)
+
+
+def _verify_page(
+    form: VerifyForm,
+    verification: Verification | None,
+    status: int,
+    *,
+    ask_for_code: bool = False,
+) -> Response:
     response = Response(
         render_template(
             "certificates/verify.html",
-            form=VerifyForm(data={"number": number}),
+            form=form,
             verification=verification,
+            ask_for_code=ask_for_code,
             kind_labels=CERTIFICATE_KIND_LABELS,
-        )
+        ),
+        status,
     )
     response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"  # its address may hold a check code
     return response
 
 

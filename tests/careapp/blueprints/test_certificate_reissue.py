@@ -33,6 +33,13 @@ def _filename(response) -> str:  # type: ignore[no-untyped-def]
     return response.headers["Content-Disposition"].split('"')[1].removesuffix(".pdf")
 
 
+def _code(db_session: Session, number: str) -> str:
+    """The check code printed beside `number` (as printed: two groups)."""
+    code = db_session.scalars(select(Certificate.check_code).where(Certificate.number == number))
+    stored = code.one()
+    return f"{stored[:5]}-{stored[5:]}"
+
+
 def _uris(pdf: bytes) -> list[str]:
     return [
         str(annotation.get_object()["/A"]["/URI"])
@@ -43,7 +50,7 @@ def _uris(pdf: bytes) -> list[str]:
 
 
 def test_a_forged_host_header_never_reaches_the_pdf(
-    app: Flask, login_as, public_address: str, tmp_path: Path
+    app: Flask, db_session: Session, login_as, public_address: str, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     client = login_as(UserFactory(admin=True))
     name = app.config["SESSION_COOKIE_NAME"]
@@ -59,9 +66,10 @@ def test_a_forged_host_header_never_reaches_the_pdf(
     assert response.status_code == 200
     number = _filename(response)
     text = flat(pdftotext(response.data, tmp_path))
-    assert f"{PUBLIC}/verify/{number}" in text  # printed beside the QR code, which encodes it
+    code = _code(db_session, number)
+    assert f"{PUBLIC}/verify/{number}核验码：{code}" in text  # printed beside the QR code
     assert "evil" not in text
-    assert _uris(response.data) == [f"{PUBLIC}/verify/{number}"]  # the seal's link
+    assert _uris(response.data) == [f"{PUBLIC}/verify/{number}?code={code}"]  # the seal's link
     assert b"evil" not in response.data
 
 
@@ -116,7 +124,8 @@ def test_reissue_supersedes_the_earlier_number_on_verify(
     stored = db_session.scalars(select(Certificate).where(Certificate.number == earlier)).one()
     assert stored.supersede_reason == "原件遗失"
 
-    verify = app.test_client().get(f"/verify/{earlier}").get_data(as_text=True)
+    earlier_code = _code(db_session, earlier)
+    verify = app.test_client().get(f"/verify/{earlier}?code={earlier_code}").get_data(as_text=True)
     assert 'data-result="superseded"' in verify
     assert 'data-result="valid"' not in verify
     assert "已被取代" in verify
@@ -124,7 +133,9 @@ def test_reissue_supersedes_the_earlier_number_on_verify(
     assert later in verify
     assert stored.superseded_at is not None
     assert "2026-11-23" in verify
-    assert 'data-result="valid"' in app.test_client().get(f"/verify/{later}").get_data(as_text=True)
+    assert f"?code={_code(db_session, later)}" not in verify  # the later code is not handed out
+    later_page = app.test_client().get(f"/verify/{later}?code={_code(db_session, later)}")
+    assert 'data-result="valid"' in later_page.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("kind", ["settlement_statement", "nonsense"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from careapp.models import (
     PrintBatch,
     PrintBatchStatus,
 )
+from careapp.reports import pdf as pdf_module
 from careapp.reports.seal import check_seal
 from careapp.services.actor import Actor
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, pdftotext
@@ -186,6 +188,14 @@ def _issue_benefit(client: FlaskClient, decision_id: int) -> str:
     return disposition.split('filename="')[1].removesuffix('.pdf"')
 
 
+def _code(db_session: Session, number: str) -> str:
+    """The check code printed beside `number`, as printed (two groups)."""
+    stored = db_session.scalars(
+        select(Certificate.check_code).where(Certificate.number == number)
+    ).one()
+    return f"{stored[:5]}-{stored[5:]}"
+
+
 def test_verify_page_genuine_and_valid_without_login(
     app: Flask, db_session: Session, login_as
 ) -> None:  # type: ignore[no-untyped-def]
@@ -193,7 +203,7 @@ def test_verify_page_genuine_and_valid_without_login(
     client = login_as(UserFactory(admin=True))
     number = _issue_benefit(client, entitlement.decision_id)
     client.post("/logout")
-    response = client.get(f"/verify/{number}")
+    response = client.get(f"/verify/{number}?code={_code(db_session, number)}")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'data-result="valid"' in html
@@ -203,6 +213,7 @@ def test_verify_page_genuine_and_valid_without_login(
     assert QIAN_ID_NUMBER not in html
     assert "2028-11-20" in html
     assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Referrer-Policy"] == "no-referrer"  # the code stays on this page
 
 
 def test_verify_page_not_valid_for_an_ended_entitlement(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
@@ -213,7 +224,7 @@ def test_verify_page_not_valid_for_an_ended_entitlement(db_session: Session, log
     entitlement.ends_on = dt.date(2026, 12, 1)
     db_session.flush()
     client.post("/logout")
-    html = client.get(f"/verify/{number}").get_data(as_text=True)
+    html = client.get(f"/verify/{number}?code={_code(db_session, number)}").get_data(as_text=True)
     assert 'data-result="not_valid"' in html
     assert "2026-12-01" in html
 
@@ -222,7 +233,7 @@ def test_verify_page_unknown_number_shows_nothing_more(
     client: FlaskClient, db_session: Session
 ) -> None:
     for number in ("DY-2026-424242", "<b>x<b>"):
-        response = client.get(f"/verify/{number}")
+        response = client.get(f"/verify/{number}?code=K7QF3-M9DXA")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert 'data-result="unknown"' in html
@@ -230,18 +241,107 @@ def test_verify_page_unknown_number_shows_nothing_more(
         assert "<b>x<b>" not in html
 
 
-def test_verify_form_leads_to_the_number(client: FlaskClient, db_session: Session) -> None:
+def _page(client: FlaskClient, number: str, code: str | None) -> tuple[int, str]:
+    """The status and the body of a look-up, with the typed number and code taken out (the
+    form shows them again) and the CSRF tokens of the language buttons (a new one each time)."""
+    query = "" if code is None else f"?code={code}"
+    response = client.get(f"/verify/{number}{query}")
+    html = response.get_data(as_text=True).replace(number, "NUMBER")
+    if code:
+        html = html.replace(code, "CODE")
+    return response.status_code, re.sub(r'name="csrf_token" value="[^"]*"', "", html)
+
+
+def test_a_number_without_its_code_answers_as_an_unknown_number(
+    db_session: Session, login_as
+) -> None:  # type: ignore[no-untyped-def]
+    """No oracle: the number of a real certificate with a wrong code, a guessed code or a code
+    of another certificate gives the very page an unknown number gives."""
+    client = login_as(UserFactory(admin=True))
+    number = _issue_benefit(client, institution_entitlement().decision_id)
+    other = _issue_benefit(client, EntitlementFactory().decision_id)
+    client.post("/logout")
+    code = _code(db_session, number)
+    unknown = "DY-2026-999999"
+    wrong = "K7QF3-M9DXA" if code != "K7QF3-M9DXA" else "K7QF3-M9DXB"
+    for typed in (wrong, _code(db_session, other), "", "X" * 40):
+        assert _page(client, number, typed) == _page(client, unknown, typed), typed
+    status, html = _page(client, number, wrong)
+    assert status == 200
+    assert 'data-result="unknown"' in html
+    assert "钱" not in html
+    # With no code at all nothing is looked up: the page asks for it, for every number alike.
+    asked = _page(client, number, None)
+    assert asked == _page(client, unknown, None)
+    assert 'data-testid="verify-ask-code"' in asked[1]
+    assert "data-result" not in asked[1]
+    assert 'data-result="valid"' in _page(client, number, code)[1]
+
+
+def test_enumerating_numbers_finds_nothing(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
+    """The probe of issue 13: every number in the sequence, with no code and with a guessed
+    one, finds none of the certificates issued."""
+    admin = UserFactory(admin=True)
+    client = login_as(admin)
+    numbers = [_issue_benefit(client, EntitlementFactory().decision_id) for _ in range(4)]
+    client.post("/logout")
+    first = min(int(number.rsplit("-", 1)[1]) for number in numbers)
+    found = 0
+    for n in range(max(1, first - 3), first + len(numbers) + 3):
+        for query in ("", "?code=", "?code=00000-00000", "?code=K7QF3-M9DXA"):
+            html = client.get(f"/verify/DY-2026-{n:06d}{query}").get_data(as_text=True)
+            found += any(f'data-result="{r}"' in html for r in ("valid", "not_valid", "superseded"))
+    assert found == 0
+    assert all(
+        'data-result="valid"'
+        in client.get(f"/verify/{number}?code={_code(db_session, number)}").get_data(as_text=True)
+        for number in numbers
+    )
+
+
+def test_the_qr_code_verifies_at_once(
+    app: Flask, db_session: Session, login_as, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The QR code of a printed certificate holds its number and check code: scanning it (a GET
+    of the address it encodes) verifies without typing anything."""
+    encoded: list[str] = []
+
+    class RecordedQrCode(pdf_module.QrCode):
+        def __init__(self, data: str, *args: Any, **kwargs: Any) -> None:
+            encoded.append(data)
+            super().__init__(data, *args, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "QrCode", RecordedQrCode)
+    client = login_as(UserFactory(admin=True))
+    response = client.post(
+        f"/decisions/{institution_entitlement().decision_id}/benefit-certificate.pdf"
+    )
+    number = response.headers["Content-Disposition"].split('filename="')[1].removesuffix('.pdf"')
+    code = _code(db_session, number)
+    base = app.config["PUBLIC_BASE_URL"]
+    assert encoded == [f"{base}/verify/{number}?code={code}"]
+    assert f"{number}核验码：{code}" in flat(pdftotext(response.data, tmp_path))
+    client.post("/logout")
+    scanned = client.get(encoded[0].removeprefix(base))
+    assert 'data-result="valid"' in scanned.get_data(as_text=True)
+
+
+def test_verify_form_leads_to_the_number_and_code(client: FlaskClient, db_session: Session) -> None:
     assert client.get("/verify").status_code == 200
-    response = client.get("/verify?number=+dy-2026-000001+")
+    response = client.get("/verify?number=+dy-2026-000001+&code=k7qf3+m9dxa")
     assert response.status_code == 302
-    assert response.headers["Location"].endswith("/verify/DY-2026-000001")
+    assert response.headers["Location"].endswith("/verify/DY-2026-000001?code=K7QF3-M9DXA")
     assert client.get("/verify?number=").status_code == 400
+    assert client.get("/verify?number=DY-2026-000001").status_code == 400  # the code too
+    assert client.get("/verify?number=DY-2026-000001&code=").status_code == 400
 
 
 def test_verify_page_is_rate_limited(app: Flask, client: FlaskClient, db_session: Session) -> None:
     app.config["VERIFY_MAX_PER_MINUTE"] = 2
     try:
-        statuses = [client.get("/verify/DY-2026-424242").status_code for _ in range(3)]
+        statuses = [
+            client.get("/verify/DY-2026-424242?code=K7QF3-M9DXA").status_code for _ in range(3)
+        ]
     finally:
         app.config["VERIFY_MAX_PER_MINUTE"] = 30
     assert statuses == [200, 200, 429]
@@ -249,6 +349,30 @@ def test_verify_page_is_rate_limited(app: Flask, client: FlaskClient, db_session
         select(AuditEvent).where(AuditEvent.action == "certificate.verify")
     ).all()
     assert len(events) == 2
+
+
+def test_failed_look_ups_count_and_the_limit_holds_for_the_right_code(
+    app: Flask, db_session: Session, login_as
+) -> None:  # type: ignore[no-untyped-def]
+    """Guessing codes uses up the address's look-ups: once over the limit even the right code
+    is refused for the rest of the minute."""
+    client = login_as(UserFactory(admin=True))
+    number = _issue_benefit(client, institution_entitlement().decision_id)
+    client.post("/logout")
+    app.config["VERIFY_MAX_PER_MINUTE"] = 3
+    try:
+        guesses = [client.get(f"/verify/{number}?code=0000{n}-00000").status_code for n in range(3)]
+        right = client.get(f"/verify/{number}?code={_code(db_session, number)}")
+    finally:
+        app.config["VERIFY_MAX_PER_MINUTE"] = 30
+    assert guesses == [200, 200, 200]
+    assert right.status_code == 429
+    failures = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "certificate.verify")
+    ).all()
+    assert [(event.object_id, event.detail) for event in failures] == [
+        (None, {"result": "unknown"})
+    ] * 3  # a failed look-up names no certificate, whether its number exists or not
 
 
 # --- batch printing ----------------------------------------------------------------------------
@@ -371,7 +495,9 @@ def test_print_decisions_command(app: Flask, db_session: Session, tmp_path: Path
     pdf = out.read_bytes()
     assert len(PdfReader(io.BytesIO(pdf)).pages) == 3
     assert check_seal(pdf, app.config["SIGNING_CERT_PATH"]).is_valid
-    assert "https://ltc.example.cn/verify/" in flat(pdftotext(pdf, tmp_path))
+    text = flat(pdftotext(pdf, tmp_path))
+    assert "https://ltc.example.cn/verify/" in text
+    assert "核验码：" in text
 
 
 def test_print_decisions_command_needs_a_public_address(app: Flask, db_session: Session) -> None:

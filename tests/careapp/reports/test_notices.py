@@ -45,7 +45,8 @@ CERTIFICATE = BenefitCertificateData(
     policy_name="南通市长期照护保险政策（2016）",
     policy_effective_on=dt.date(2016, 1, 1),
     decided_on=dt.date(2026, 11, 21),
-    verify_url="https://ltc.example.cn/verify/DY-2026-000007",
+    verify_url="https://ltc.example.cn/verify/DY-2026-000007?code=7TQ2M-XH4PA",
+    check_code="7TQ2M-XH4PA",
 )
 
 NOTICE = DecisionNoticeData(
@@ -71,7 +72,8 @@ NOTICE = DecisionNoticeData(
     policy_name="南通市长期照护保险政策（2016）",
     appeal_days=30,
     appeal_deadline=dt.date(2026, 12, 21),
-    verify_url="https://ltc.example.cn/verify/JD-2026-000008",
+    verify_url="https://ltc.example.cn/verify/JD-2026-000008?code=R3VW9-0KCNE",
+    check_code="R3VW9-0KCNE",
 )
 
 REFUSED = dataclasses.replace(

@@ -137,7 +137,9 @@ def test_issue_benefit_certificate_content(db_session: Session, admin_user: User
     assert (certificate.valid_from, certificate.valid_until) == (data.valid_from, data.valid_until)
     assert entitlement.policy_version.name == "Default (spec figures)"
     assert data.policy_name == "默认政策（规范数值）"  # a document is in Chinese
-    assert data.verify_url == f"{BASE}/verify/{certificate.number}"
+    code = certificate.check_code
+    assert data.check_code == f"{code[:5]}-{code[5:]}"  # printed in two groups
+    assert data.verify_url == f"{BASE}/verify/{certificate.number}?code={data.check_code}"
 
 
 def test_issue_benefit_certificate_home_service_prints_the_monthly_budget(
@@ -253,14 +255,26 @@ def test_normalise_number(raw: str, number: str | None) -> None:
     assert normalise_number(raw) == number
 
 
-def _verify(db_session: Session, number: str, now: dt.datetime = NOW):  # type: ignore[no-untyped-def]
-    return verify_certificate(db_session, PUBLIC, number, now, max_per_minute=30)
+def _verify(  # type: ignore[no-untyped-def]
+    db_session: Session,
+    certificate: Certificate | str,
+    now: dt.datetime = NOW,
+    code: str | None = None,
+):
+    """Verify a certificate by its number and its own check code (or a number and `code`)."""
+    if isinstance(certificate, Certificate):
+        number, code = certificate.number, code or certificate.check_code
+    else:
+        number = certificate
+    return verify_certificate(db_session, PUBLIC, number, now, max_per_minute=30, raw_code=code)
 
 
 def test_verify_a_live_benefit_certificate(db_session: Session, admin_user: User) -> None:
     entitlement = _entitlement()
     certificate, _ = _issue_benefit(db_session, admin_user, entitlement.decision_id)
-    verification = _verify(db_session, certificate.number.lower())
+    # As typed: lower case, the code in its printed groups with a space for the dash.
+    typed = certificate.check_code.lower()
+    verification = _verify(db_session, certificate.number.lower(), code=f"{typed[:5]} {typed[5:]}")
     assert verification.result is VerificationResult.VALID
     assert verification.kind is CertificateKind.BENEFIT
     assert verification.masked_name == "赵**"
@@ -278,7 +292,7 @@ def test_verify_a_certificate_of_an_ended_entitlement(
     entitlement.status = EntitlementStatus.ENDED
     entitlement.ends_on = dt.date(2026, 12, 1)
     db_session.flush()
-    verification = _verify(db_session, certificate.number)
+    verification = _verify(db_session, certificate)
     assert verification.result is VerificationResult.NOT_VALID
     assert verification.reason == "entitlement_ended"
     assert verification.ended_on == dt.date(2026, 12, 1)
@@ -287,7 +301,7 @@ def test_verify_a_certificate_of_an_ended_entitlement(
 def test_verify_a_certificate_past_its_validity(db_session: Session, admin_user: User) -> None:
     certificate, _ = _issue_benefit(db_session, admin_user, _entitlement().decision_id)
     later = dt.datetime(2028, 11, 21, 2, 0, tzinfo=dt.UTC)
-    verification = _verify(db_session, certificate.number, later)
+    verification = _verify(db_session, certificate, later)
     assert verification.result is VerificationResult.NOT_VALID
     assert verification.reason == "expired"
 
@@ -304,9 +318,9 @@ def test_verify_an_unknown_number_reveals_nothing(db_session: Session) -> None:
 def test_verify_a_superseded_assessment_conclusion(db_session: Session, admin_user: User) -> None:
     assessment = AssessmentFactory()
     certificate, _ = issue_assessment_conclusion(db_session, _actor(admin_user), assessment.id, NOW)
-    assert _verify(db_session, certificate.number).result is VerificationResult.VALID
+    assert _verify(db_session, certificate).result is VerificationResult.VALID
     AssessmentFactory(application=assessment.application, version=2)
-    verification = _verify(db_session, certificate.number)
+    verification = _verify(db_session, certificate)
     assert verification.result is VerificationResult.NOT_VALID
     assert verification.reason == "superseded"
 
@@ -316,7 +330,7 @@ def test_verify_a_decision_notice_superseded_by_a_later_round(
 ) -> None:
     entitlement = _entitlement()
     certificate, _ = _issue_notice(db_session, admin_user, entitlement.decision_id)
-    assert _verify(db_session, certificate.number).result is VerificationResult.VALID
+    assert _verify(db_session, certificate).result is VerificationResult.VALID
     first_round = entitlement.decision.application
     first_round.status = ApplicationStatus.DECIDED
     db_session.flush()
@@ -327,7 +341,7 @@ def test_verify_a_decision_notice_superseded_by_a_later_round(
         assigned=True,
     )
     EligibilityDecisionFactory(assessment=AssessmentFactory(application=appeal))
-    assert _verify(db_session, certificate.number).reason == "superseded"
+    assert _verify(db_session, certificate).reason == "superseded"
 
 
 def test_verify_a_certificate_of_an_unfinished_batch_is_unknown(
@@ -344,15 +358,15 @@ def test_verify_a_certificate_of_an_unfinished_batch_is_unknown(
         wording=WORDING,
         print_batch_id=batch.id,
     )
-    assert _verify(db_session, certificate.number).result is VerificationResult.UNKNOWN
+    assert _verify(db_session, certificate).result is VerificationResult.UNKNOWN
     batch.status = PrintBatchStatus.DONE
     db_session.flush()
-    assert _verify(db_session, certificate.number).result is VerificationResult.VALID
+    assert _verify(db_session, certificate).result is VerificationResult.VALID
 
 
 def test_verify_is_audited_without_personal_data(db_session: Session, admin_user: User) -> None:
     certificate, _ = _issue_benefit(db_session, admin_user, _entitlement().decision_id)
-    _verify(db_session, certificate.number)
+    _verify(db_session, certificate)
     _verify(db_session, "DY-2026-999999")
     events = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "certificate.verify").order_by(AuditEvent.id)
@@ -366,10 +380,10 @@ def test_verify_is_audited_without_personal_data(db_session: Session, admin_user
 
 def test_verify_is_rate_limited_per_address(db_session: Session, app: Flask) -> None:
     for _ in range(3):
-        verify_certificate(db_session, PUBLIC, "DY-2026-999999", NOW, max_per_minute=3)
+        verify_certificate(db_session, PUBLIC, "DY-2026-999999", NOW, 3, raw_code="K7QF3M9DXA")
     with pytest.raises(ThrottledError):
-        verify_certificate(db_session, PUBLIC, "DY-2026-999999", NOW, max_per_minute=3)
+        verify_certificate(db_session, PUBLIC, "DY-2026-999999", NOW, 3, raw_code="K7QF3M9DXA")
     other = Actor(user_id=None, role=None, address="198.51.100.1")
-    verify_certificate(db_session, other, "DY-2026-999999", NOW, max_per_minute=3)
+    verify_certificate(db_session, other, "DY-2026-999999", NOW, 3, raw_code="K7QF3M9DXA")
     a_minute_later = NOW + dt.timedelta(seconds=61)
-    verify_certificate(db_session, PUBLIC, "DY-2026-999999", a_minute_later, max_per_minute=3)
+    verify_certificate(db_session, PUBLIC, "DY-2026-999999", a_minute_later, 3, raw_code=None)

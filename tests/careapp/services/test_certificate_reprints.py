@@ -63,8 +63,11 @@ def _rows(db_session: Session, kind: CertificateKind) -> list[Certificate]:
     return list(db_session.scalars(query))
 
 
-def _verify(db_session: Session, number: str):  # type: ignore[no-untyped-def]
-    return verify_certificate(db_session, PUBLIC, number, LATER, max_per_minute=30)
+def _verify(db_session: Session, certificate: Certificate):  # type: ignore[no-untyped-def]
+    """Verify with the number and the check code the certificate's paper carries."""
+    return verify_certificate(
+        db_session, PUBLIC, certificate.number, LATER, 30, raw_code=certificate.check_code
+    )
 
 
 def test_reopening_a_conclusion_gives_the_same_number(
@@ -78,13 +81,14 @@ def test_reopening_a_conclusion_gives_the_same_number(
         db_session, _actor(admin_user), assessment.id, LATER, base_url=BASE
     )
     assert again.id == first.id
-    assert reprinted == printed  # number, issue date, address and content
+    assert reprinted == printed  # number, check code, issue date, address and content
+    assert reprinted.check_code == printed.check_code != ""  # the holder's copies still verify
     assert len(_rows(db_session, CertificateKind.ASSESSMENT_CONCLUSION)) == 1
     reprint = db_session.scalars(
         select(AuditEvent).where(AuditEvent.action == "certificate.reprint")
     ).one()
     assert reprint.detail == {"number": first.number}
-    assert _verify(db_session, first.number).result is VerificationResult.VALID
+    assert _verify(db_session, first).result is VerificationResult.VALID
 
 
 def test_reprinting_notice_and_benefit_certificate_keeps_their_numbers(
@@ -119,12 +123,12 @@ def test_new_content_gets_a_new_number_and_supersedes_the_earlier(
     assert before.superseded_at == LATER
     assert before.superseded_by_id == after.id
     assert before.supersede_reason is None
-    verification = _verify(db_session, before.number)
+    verification = _verify(db_session, before)
     assert verification.result is VerificationResult.NOT_VALID
     assert verification.reason == "replaced"
     assert verification.replaced_by == after.number
     assert verification.ended_on == dt.date(2026, 11, 26)
-    assert _verify(db_session, after.number).result is VerificationResult.VALID
+    assert _verify(db_session, after).result is VerificationResult.VALID
 
 
 def test_an_explicit_reissue_supersedes_the_current_number(
@@ -148,7 +152,8 @@ def test_an_explicit_reissue_supersedes_the_current_number(
         "cause": "reissue",
         "reason": "原件遗失",
     }
-    assert _verify(db_session, first.number).replaced_by == second.number
+    assert _verify(db_session, first).replaced_by == second.number
+    assert second.check_code != first.check_code  # a new document, a new code
     # Printing again afterwards reprints the re-issued number.
     assert _benefit(db_session, admin_user, decision_id, LATER)[0].number == second.number
     assert (
@@ -181,7 +186,7 @@ def test_a_batch_reprints_under_the_number_already_handed_out(
     in_batch, _ = _notice(db_session, admin_user, decision_id, print_batch_id=batch.id)
     assert in_batch.id == single.id
     assert in_batch.print_batch_id is None  # handed out alone: genuine whatever the batch does
-    assert _verify(db_session, single.number).result is VerificationResult.VALID
+    assert _verify(db_session, single).result is VerificationResult.VALID
 
 
 def test_a_reprint_makes_the_number_of_a_failed_batch_genuine(
@@ -190,11 +195,11 @@ def test_a_reprint_makes_the_number_of_a_failed_batch_genuine(
     decision_id = EntitlementFactory().decision_id
     failed = PrintBatchFactory(status=PrintBatchStatus.FAILED)
     numbered, _ = _notice(db_session, admin_user, decision_id, print_batch_id=failed.id)
-    assert _verify(db_session, numbered.number).result is VerificationResult.UNKNOWN
+    assert _verify(db_session, numbered).result is VerificationResult.UNKNOWN
     reprinted, _ = _notice(db_session, admin_user, decision_id, LATER)
     assert reprinted.id == numbered.id
     assert reprinted.print_batch_id is None
-    assert _verify(db_session, numbered.number).result is VerificationResult.VALID
+    assert _verify(db_session, numbered).result is VerificationResult.VALID
 
 
 def test_a_number_from_before_digests_is_superseded_at_its_next_print(
@@ -235,14 +240,18 @@ def test_the_database_keeps_one_current_certificate_per_document(
     db_session.flush()
 
 
-def test_content_digest_ignores_number_date_and_address(
+def test_content_digest_ignores_number_code_date_and_address(
     db_session: Session, admin_user: User
 ) -> None:
     _, data = issue_assessment_conclusion(
         db_session, _actor(admin_user), AssessmentFactory().id, NOW, base_url=BASE
     )
     moved = dataclasses.replace(
-        data, certificate_number="PG-2026-000999", issued_on=LATER.date(), verify_url="x"
+        data,
+        certificate_number="PG-2026-000999",
+        check_code="K7QF3-M9DXA",
+        issued_on=LATER.date(),
+        verify_url="x",
     )
     assert content_digest(moved) == content_digest(data)
     assert content_digest(dataclasses.replace(data, total=data.total + 1)) != content_digest(data)

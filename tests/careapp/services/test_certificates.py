@@ -1,4 +1,5 @@
-"""Issuing assessment conclusions: numbering, content from the instrument, masking, audit."""
+"""Issuing assessment conclusions: numbering, content from the instrument, masking, audit; the
+check code that /verify requires with the number."""
 
 from __future__ import annotations
 
@@ -6,20 +7,30 @@ import dataclasses
 import datetime as dt
 import io
 import re
+import statistics
+import time
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from assessments.grading import get_instrument
-from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError
+from careapp.core.check_codes import normalise_check_code
+from careapp.core.errors import ConflictError, NotFoundError, PermissionDeniedError, ThrottledError
 from careapp.core.identity import make_resident_id
 from careapp.models import ApplicationStatus, AuditEvent, Certificate, CertificateKind, Sex, User
 from careapp.reports.pdf import render_assessment_conclusion, zh_date
 from careapp.security import DataProtector
 from careapp.services.actor import Actor
-from careapp.services.certificates import age_on, certificate_number, issue_assessment_conclusion
+from careapp.services.certificates import (
+    Verification,
+    VerificationResult,
+    age_on,
+    certificate_number,
+    issue_assessment_conclusion,
+    verify_certificate,
+)
 from careapp.services.procedure import ProcedureRules
 from careapp.services.reassessments import get_appeal_context
 from tests.factories import (
@@ -214,7 +225,10 @@ def test_issue_assessment_conclusion_prints_the_verification_address(
         NOW,
         base_url="https://ltc.example.cn/",
     )
-    assert data.verify_url == f"https://ltc.example.cn/verify/{certificate.number}"
+    assert data.verify_url == (
+        f"https://ltc.example.cn/verify/{certificate.number}?code={data.check_code}"
+    )
+    assert normalise_check_code(data.check_code) == certificate.check_code
 
 
 @pytest.mark.parametrize("trait", ["assessor", "manager", "caregiver"])
@@ -297,3 +311,167 @@ def test_issue_assessment_conclusion_of_a_national_standard_assessment(
     assert [row.label_zh for row in data.items] == [item.label_zh for item in national.items]
     assert data.total == 54
     assert data.grade_zh == "重度失能Ⅰ级"
+
+
+# --- the check code: /verify answers only to the number with its code --------------------------
+
+VISITOR = Actor(user_id=None, role=None, address="192.0.2.44")
+
+
+def _look_up(
+    db_session: Session, number: str, code: str | None, actor: Actor = VISITOR
+) -> Verification:
+    return verify_certificate(db_session, actor, number, NOW, 10_000, raw_code=code)
+
+
+def _conclusions(db_session: Session, admin_user: User, count: int) -> list[Certificate]:
+    return [
+        issue_assessment_conclusion(
+            db_session, _actor(admin_user), AssessmentFactory().id, NOW, base_url="https://x"
+        )[0]
+        for _ in range(count)
+    ]
+
+
+def test_every_certificate_gets_its_own_random_check_code(
+    db_session: Session, admin_user: User
+) -> None:
+    certificates = _conclusions(db_session, admin_user, 5)
+    codes = [certificate.check_code for certificate in certificates]
+    assert len(set(codes)) == 5
+    assert all(normalise_check_code(code) == code for code in codes)
+
+
+def test_the_right_number_and_code_verify_however_the_code_is_typed(
+    db_session: Session, admin_user: User
+) -> None:
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    code = certificate.check_code
+    for typed in (code, f"{code[:5]}-{code[5:]}", f" {code.lower()[:5]} {code.lower()[5:]} "):
+        verification = _look_up(db_session, certificate.number, typed)
+        assert verification.result is VerificationResult.VALID, typed
+        assert verification.number == certificate.number
+
+
+def test_a_number_without_its_code_is_answered_as_an_unknown_number(
+    db_session: Session, admin_user: User
+) -> None:
+    first, second = _conclusions(db_session, admin_user, 2)
+    unknown = f"PG-2026-{second.id + 1000:06d}"
+    wrong = "0000000000" if first.check_code != "0000000000" else "1111111111"
+    for typed in (None, "", wrong, second.check_code, "not a code", first.check_code[:-1]):
+        answer = _look_up(db_session, first.number, typed)
+        assert answer == dataclasses.replace(
+            _look_up(db_session, unknown, typed), number=answer.number
+        )
+        assert answer == Verification(VerificationResult.UNKNOWN, first.number)
+
+
+def test_enumerating_every_number_finds_nothing(db_session: Session, admin_user: User) -> None:
+    """The probe of issue 13 (34 of 34 found with 160 guesses), run again: every number from 1
+    to past the last one, with no code and with a guessed one."""
+    certificates = _conclusions(db_session, admin_user, 6)
+    last = max(certificate.id for certificate in certificates)
+    found = [
+        number
+        for n in range(1, last + 10)
+        for number in (f"PG-2026-{n:06d}",)
+        for guess in (None, "K7QF3M9DXA", "0000000000")
+        if _look_up(db_session, number, guess).result is not VerificationResult.UNKNOWN
+    ]
+    assert found == []
+    assert all(
+        _look_up(db_session, c.number, c.check_code).result is VerificationResult.VALID
+        for c in certificates
+    )
+
+
+def test_a_wrong_code_runs_the_same_statements_as_an_unknown_number(
+    db_session: Session, admin_user: User
+) -> None:
+    """No timing oracle: a known number with a wrong code and an unknown number take the same
+    path (the same SQL, in the same order; the unknown one is compared against a code that never
+    matches), so neither the answer nor the work done says whether the number exists."""
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    unknown = f"PG-2026-{certificate.id + 1000:06d}"
+    engine = db_session.get_bind()
+
+    def statements(number: str) -> list[str]:
+        seen: list[str] = []
+
+        def record(_conn, _cursor, statement, parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            _look_up(db_session, number, "K7QF3M9DXA")
+            db_session.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return seen
+
+    db_session.flush()  # what issuing left pending is not part of a look-up
+    known_path, unknown_path = statements(certificate.number), statements(unknown)
+    assert known_path == unknown_path
+    assert len(known_path) >= 3  # the throttle's count, the look-up, the audit event
+
+
+def test_failed_look_ups_are_audited_without_naming_a_certificate(
+    db_session: Session, admin_user: User
+) -> None:
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    _look_up(db_session, certificate.number, "0000000000")
+    _look_up(db_session, "PG-2026-999999", "0000000000")
+    _look_up(db_session, certificate.number, certificate.check_code)
+    events = db_session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "certificate.verify").order_by(AuditEvent.id)
+    ).all()
+    assert [(e.object_id, e.detail) for e in events] == [
+        (None, {"result": "unknown"}),
+        (None, {"result": "unknown"}),
+        (certificate.id, {"result": "valid"}),
+    ]
+    assert all(certificate.check_code not in str(e.detail) for e in events)
+
+
+def test_failed_look_ups_count_towards_the_throttle(db_session: Session, admin_user: User) -> None:
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    guesser = Actor(user_id=None, role=None, address="192.0.2.99")
+    for guess in ("0000000000", "1111111111", "2222222222"):
+        verify_certificate(db_session, guesser, certificate.number, NOW, 3, raw_code=guess)
+    with pytest.raises(ThrottledError):  # even the right code, for the rest of the minute
+        verify_certificate(
+            db_session, guesser, certificate.number, NOW, 3, raw_code=certificate.check_code
+        )
+
+
+def test_the_pdf_prints_the_code_beside_the_number(db_session: Session, admin_user: User) -> None:
+    certificate, data = issue_assessment_conclusion(
+        db_session, _actor(admin_user), AssessmentFactory().id, NOW, base_url="https://x"
+    )
+    pages = PdfReader(io.BytesIO(render_assessment_conclusion(data))).pages
+    text = "".join("".join(page.extract_text() for page in pages).split())
+    code = certificate.check_code
+    printed = f"{code[:5]}-{code[5:]}"
+    assert data.check_code == printed
+    assert f"编号：{certificate.number}核验码：{printed}" in text  # under the title
+    assert f"/verify/{certificate.number}核验码：{printed}" in text  # beside the QR code
+
+
+def test_a_wrong_code_takes_as_long_as_an_unknown_number(
+    db_session: Session, admin_user: User
+) -> None:
+    """The same work measured: look-ups of a known number with a wrong code and of an unknown
+    number, interleaved (a busy machine slows both alike), have medians within a factor 1.5; a
+    found certificate's extra work (its batch, its subject, its standing) would show."""
+    (certificate,) = _conclusions(db_session, admin_user, 1)
+    unknown = f"PG-2026-{certificate.id + 1000:06d}"
+    times: dict[str, list[float]] = {certificate.number: [], unknown: []}
+    for _ in range(40):
+        for number, spent in times.items():
+            start = time.perf_counter()
+            _look_up(db_session, number, "K7QF3M9DXA")
+            db_session.flush()
+            spent.append(time.perf_counter() - start)
+    known, other = (statistics.median(spent) for spent in times.values())
+    assert max(known, other) < 1.5 * min(known, other), (known, other)

@@ -124,17 +124,19 @@ def test_build_print_batch_one_sealed_pdf(
         select(Certificate.kind).where(Certificate.print_batch_id == batch.id)
     ).all()
     assert sorted(k.value for k in kinds) == ["benefit"] * 3 + ["decision_notice"] * 5
-    number = db_session.scalars(
-        select(Certificate.number).where(
+    certificate = db_session.scalars(
+        select(Certificate).where(
             Certificate.print_batch_id == batch.id, Certificate.kind == CertificateKind.BENEFIT
         )
     ).first()
-    assert number is not None
+    assert certificate is not None
+    number, code = certificate.number, certificate.check_code
     public = Actor(user_id=None, role=None, address="203.0.113.5")
-    verification = verify_certificate(db_session, public, number, NOW, 30)
+    verification = verify_certificate(db_session, public, number, NOW, 30, raw_code=code)
     assert verification.result is VerificationResult.VALID
     text = "".join(PdfReader(io.BytesIO(pdf)).pages[1].extract_text().split())
-    assert number in text
+    # The number with its check code beside it, and the code in the address the QR code holds.
+    assert f"{number}核验码：{code[:5]}-{code[5:]}" in text
     actions = db_session.scalars(
         select(AuditEvent.action)
         .where(AuditEvent.object_type == "print_batch")
@@ -161,12 +163,14 @@ def test_run_print_batch_failure_is_recorded_and_its_numbers_stay_unknown(
     assert failed.status is PrintBatchStatus.FAILED
     assert failed.error
     assert failed.file_path is None
-    numbers = db_session.scalars(
-        select(Certificate.number).where(Certificate.print_batch_id == batch.id)
+    numbered = db_session.scalars(
+        select(Certificate).where(Certificate.print_batch_id == batch.id)
     ).all()
     public = Actor(user_id=None, role=None, address="203.0.113.6")
-    for number in numbers:  # whatever was committed before the failure is not genuine
-        verification = verify_certificate(db_session, public, number, NOW, 1000)
+    for certificate in numbered:  # whatever was committed before the failure is not genuine
+        verification = verify_certificate(
+            db_session, public, certificate.number, NOW, 1000, raw_code=certificate.check_code
+        )
         assert verification.result is VerificationResult.UNKNOWN
 
 

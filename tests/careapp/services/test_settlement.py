@@ -357,8 +357,13 @@ def test_the_statement_pdf_and_csv_carry_the_number_and_masked_people(
     certificate = db_session.get(Certificate, main.certificate_id)
     assert certificate is not None
     assert certificate.kind is CertificateKind.SETTLEMENT_STATEMENT
-    verification = verify_certificate(db_session, admin_actor, main.number, NOW, 100)
+    code = certificate.check_code
+    assert f"{main.number}核验码：{code[:5]}-{code[5:]}" in text  # the code beside the number
+    assert data.verify_url == f"https://ltc.example.cn/verify/{main.number}?code={data.check_code}"
+    verification = verify_certificate(db_session, admin_actor, main.number, NOW, 100, raw_code=code)
     assert verification.result is VerificationResult.VALID
+    wrong = verify_certificate(db_session, admin_actor, main.number, NOW, 100, raw_code=None)
+    assert wrong.result is VerificationResult.UNKNOWN
     assert verification.masked_name == "甲照护公司"
 
 

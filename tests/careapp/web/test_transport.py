@@ -28,6 +28,7 @@ from tests.factories import PASSWORD, UserFactory
 
 CLIENT, OTHER_CLIENT, PROXY = "203.0.113.7", "198.51.100.9", "10.0.0.2"
 TOKEN = "s3cret-Token_value"
+CODE = "K7QF3-M9DXA"  # a certificate's check code, in /verify?code=
 
 
 def test_production_defaults_are_https_only(
@@ -140,7 +141,8 @@ def test_verify_limit_counts_each_client_behind_the_proxy(
     client = proxied.test_client()
 
     def look_up(forwarded_for: str) -> int:
-        return client.get("/verify/DY-2026-424242", **_via_proxy(forwarded_for)).status_code  # type: ignore[arg-type]
+        url = "/verify/DY-2026-424242?code=K7QF3-M9DXA"
+        return client.get(url, **_via_proxy(forwarded_for)).status_code  # type: ignore[arg-type]
 
     assert [look_up(CLIENT) for _ in range(3)] == [200, 200, 429]
     assert look_up(OTHER_CLIENT) == 200
@@ -176,6 +178,20 @@ def test_rating_page_sends_no_referer_and_is_not_stored(
         (f"/calendar/{TOKEN}.ics", "/calendar/[token].ics"),
         (f'"https://ltc.example/rate/{TOKEN}"', '"https://ltc.example/rate/[token]"'),
         ("GET /roster?day=2026-11-23", "GET /roster?day=2026-11-23"),
+        (
+            f'"GET /verify/DY-2026-000001?code={CODE} HTTP/1.1" 200 -',
+            '"GET /verify/DY-2026-000001?code=[token] HTTP/1.1" 200 -',
+        ),
+        (
+            f"GET /verify?number=DY-2026-000001&code={CODE}&x=1",
+            "GET /verify?number=DY-2026-000001&code=[token]&x=1",
+        ),
+        (
+            f'"https://ltc.example/verify/JS-1?code={CODE}"',
+            '"https://ltc.example/verify/JS-1?code=[token]"',
+        ),
+        (f"code={CODE}&number=DY", "code=[token]&number=DY"),  # gunicorn's bare query, %(q)s
+        ("GET /roster?postcode=226001&check_code=1", "GET /roster?postcode=226001&check_code=1"),
     ],
 )
 def test_redact_tokens(line: str, expected: str) -> None:
@@ -190,7 +206,11 @@ def test_development_server_access_log_leaves_tokens_out(
     thread.start()
     try:
         with caplog.at_level(logging.INFO, logger="werkzeug"):
-            for path in (f"/rate/{TOKEN}", f"/calendar/{TOKEN}.ics"):
+            for path in (
+                f"/rate/{TOKEN}",
+                f"/calendar/{TOKEN}.ics",
+                f"/verify/DY-2026-000001?code={CODE}",
+            ):
                 url = f"http://127.0.0.1:{server.port}{path}"
                 try:
                     with urllib.request.urlopen(url):
@@ -201,9 +221,10 @@ def test_development_server_access_log_leaves_tokens_out(
         server.shutdown()
         thread.join()
     lines = [record.getMessage() for record in caplog.records if record.name == "werkzeug"]
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert all("[token]" in line for line in lines)
     assert TOKEN not in caplog.text
+    assert CODE not in caplog.text
 
 
 def test_gunicorn_access_and_flask_exception_logs_leave_tokens_out(
@@ -222,7 +243,11 @@ def test_gunicorn_access_and_flask_exception_logs_leave_tokens_out(
                 "f": f"https://ltc.example/rate/{TOKEN}",
             },
         )
+        access.info(
+            '"%(r)s" %(q)s', {"r": f"GET /verify/JD-1?code={CODE} HTTP/1.1", "q": f"code={CODE}"}
+        )
         app.logger.error("Exception on /rate/%s [GET]", TOKEN)
     assert TOKEN not in caplog.text
+    assert CODE not in caplog.text
     assert "/calendar/[token].ics" in caplog.text
     assert "Exception on /rate/[token] [GET]" in caplog.text
