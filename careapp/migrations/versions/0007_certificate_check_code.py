@@ -5,7 +5,7 @@ not carry it, so they verify again once reprinted (same number, now with the cod
 docs/operations.md). Also an index for the /verify throttle's count of recent look-ups per
 address.
 
-Revision ID: 0011_certificate_check_code
+Revision ID: 0007_certificate_check_code
 Revises: 0006_session_version
 Create Date: 2026-12-07 23:30:00.000000
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011_certificate_check_code"
+revision: str = "0007_certificate_check_code"
 down_revision: str | None = "0006_session_version"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
