@@ -35,6 +35,15 @@ class SlowDispatcher:
         raise AssertionError("the worker outlived its test")
 
 
+def is_alive(pid: int) -> bool:
+    """Whether process `pid` runs (from /proc; a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be read
+
+
 def _solve(dispatcher: SlowDispatcher) -> None:
     dispatcher.solve((), (), {})
 

@@ -24,6 +24,7 @@ from scheduling.parallel import (
 )
 from scheduling.routing import RoutingDispatcher
 from tests.scheduling.builders import SPEEDS, caregiver, km_north, visit
+from tests.scheduling.slow_pool import is_alive
 
 
 def problems() -> list[Problem]:
@@ -84,14 +85,6 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"  # a zombie has ended; only its exit status waits to be read
-
-
 def _kill_parent_of_busy_pool(tmp_path: Path, *mode: str) -> set[int]:
     """Start a parent whose pool's workers are all busy, SIGKILL it; return the workers' pids."""
     parent = subprocess.Popen(
@@ -124,9 +117,9 @@ def _kill_parent_of_busy_pool(tmp_path: Path, *mode: str) -> set[int]:
 def test_pool_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
     workers = _kill_parent_of_busy_pool(tmp_path)
     deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(is_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [pid for pid in workers if _alive(pid)]
+    assert not [pid for pid in workers if is_alive(pid)]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
@@ -135,7 +128,7 @@ def test_without_die_with_parent_the_workers_outlive_their_parent(tmp_path: Path
     workers = _kill_parent_of_busy_pool(tmp_path, "plain")
     try:
         time.sleep(1)
-        assert all(_alive(pid) for pid in workers)
+        assert all(is_alive(pid) for pid in workers)
     finally:
         for pid in workers:
             with contextlib.suppress(ProcessLookupError):
