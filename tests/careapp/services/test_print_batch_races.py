@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from careapp.db import Base, make_engine
 from careapp.models import AuditEvent, PrintBatch, PrintBatchStatus, Role
 from careapp.services.actor import Actor
-from careapp.services.print_batches import restart_print_batch
+from careapp.services.print_batches import request_print_batch, restart_print_batch
 from tests.factories import NOW, PrintBatchFactory, UserFactory
 from tests.races import attempt, race_engine_fixture, run_together, seeding
 
@@ -74,3 +74,21 @@ def test_two_restarts_at_once_start_one_run(app: Flask, engine: Engine) -> None:
             select(AuditEvent.id).where(AuditEvent.action == "print_batch.restart")
         ).all()
     assert len(restarts) == 1
+
+
+def test_two_requests_of_a_week_at_once_queue_one_batch(app: Flask, engine: Engine) -> None:
+    with seeding(engine):
+        admins = [UserFactory(admin=True) for _ in range(RACERS)]
+
+    def request(admin_id: int):  # type: ignore[no-untyped-def]  # a racer
+        actor = Actor(user_id=admin_id, role=Role.ADMIN, address="race")
+        return lambda: attempt(
+            engine,
+            lambda session: request_print_batch(session, actor, NOW.date(), NOW),
+            "queued",
+        )
+
+    results = run_together(app, [request(admin.id) for admin in admins])
+    assert Counter(results)["queued"] == 1, results
+    with Session(engine) as session:
+        assert len(session.scalars(select(PrintBatch.id)).all()) == 1
