@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from flask_babel import force_locale
 from pypdf import PdfReader
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -45,7 +46,13 @@ from careapp.services.print_batches import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.wording import WORDING
-from tests.factories import NOW, EligibilityDecisionFactory, EntitlementFactory, UserFactory
+from tests.factories import (
+    NOW,
+    EligibilityDecisionFactory,
+    EntitlementFactory,
+    PrintBatchFactory,
+    UserFactory,
+)
 
 MONDAY = dt.date(2026, 11, 16)
 
@@ -406,3 +413,44 @@ def test_heartbeat_every_few_seconds_between_chunks(
     assert len(set(done[1:-1])) >= 2  # beats between the chunk boundaries (CHUNK is 100)
     moments = [at for _, at in beats]
     assert moments == sorted(moments)  # each beat a later sign of life
+
+
+def _taken_underneath(db_session: Session, batch: PrintBatch, **values: object) -> None:
+    """Another connection's write this session has not seen (its loaded row stays as it was)."""
+    db_session.execute(
+        update(PrintBatch)
+        .where(PrintBatch.id == batch.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def test_a_restart_that_lost_the_race_is_refused(db_session: Session, admin_user: User) -> None:
+    batch = PrintBatchFactory(abandoned=True)
+    _taken_underneath(db_session, batch, attempt=1)  # the other administrator was first
+    with force_locale("en"), pytest.raises(ConflictError, match="just been restarted"):
+        restart_print_batch(db_session, _actor(admin_user), batch.id, NOW)
+
+
+def test_a_run_that_lost_the_claim_writes_nothing(
+    app: Flask, db_session: Session, admin_user: User, tmp_path: Path
+) -> None:
+    batch = request_print_batch(db_session, _actor(admin_user), MONDAY, NOW)
+    _taken_underneath(db_session, batch, status=PrintBatchStatus.RUNNING)  # another run's
+    with pytest.raises(BatchTakenOverError):
+        _build(app, db_session, _actor(admin_user), batch.id, tmp_path)
+
+
+def test_run_print_batch_of_a_batch_another_run_has_leaves_it_alone(
+    app: Flask, db_session: Session, admin_user: User
+) -> None:
+    actor = _actor(admin_user)
+    batch = request_print_batch(db_session, actor, MONDAY, NOW)
+    batch.status = PrintBatchStatus.RUNNING  # another run's, alive
+    db_session.commit()
+    assert run_print_batch(app, batch.id, actor, None, "https://x") is False
+    db_session.expire_all()
+    stored = db_session.get(PrintBatch, batch.id)
+    assert stored is not None
+    assert (stored.status, stored.error) == (PrintBatchStatus.RUNNING, None)  # not "failed"
+    fail_print_batch(db_session, actor, 987_654, "no such batch", NOW)  # nothing to record
