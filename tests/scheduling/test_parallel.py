@@ -85,8 +85,9 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _kill_parent_of_busy_pool(tmp_path: Path, *mode: str) -> set[int]:
-    """Start a parent whose pool's workers are all busy, SIGKILL it; return the workers' pids."""
+def _kill_parent_of_busy_pool(tmp_path: Path, *mode: str) -> tuple[set[int], set[int]]:
+    """Start a parent whose pool's workers are all busy, SIGKILL it; return the workers' pids
+    and those of all its children (the workers and multiprocessing's resource tracker)."""
     parent = subprocess.Popen(
         [
             sys.executable,
@@ -105,27 +106,28 @@ def _kill_parent_of_busy_pool(tmp_path: Path, *mode: str) -> set[int]:
             assert time.monotonic() < deadline, "the workers did not start"
             time.sleep(0.05)
         workers = {int(marker.name) for marker in tmp_path.iterdir()}
-        assert workers <= _children(parent.pid)
+        children = _children(parent.pid)
+        assert workers <= children
         os.kill(parent.pid, signal.SIGKILL)
     finally:
         parent.kill()
         parent.wait()
-    return workers
+    return workers, children
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_pool_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
-    workers = _kill_parent_of_busy_pool(tmp_path)
+    _workers, children = _kill_parent_of_busy_pool(tmp_path)
     deadline = time.monotonic() + 5
-    while any(is_alive(pid) for pid in workers) and time.monotonic() < deadline:
+    while any(is_alive(pid) for pid in children) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [pid for pid in workers if is_alive(pid)]
+    assert not [pid for pid in children if is_alive(pid)]  # the resource tracker too
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_without_die_with_parent_the_workers_outlive_their_parent(tmp_path: Path) -> None:
     """The control: a plain pool's busy workers are still there after their parent died."""
-    workers = _kill_parent_of_busy_pool(tmp_path, "plain")
+    workers, _children_ = _kill_parent_of_busy_pool(tmp_path, "plain")
     try:
         time.sleep(1)
         assert all(is_alive(pid) for pid in workers)
