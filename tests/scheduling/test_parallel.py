@@ -127,7 +127,7 @@ def test_pool_workers_die_when_their_parent_is_killed(tmp_path: Path) -> None:
 @pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 def test_without_die_with_parent_the_workers_outlive_their_parent(tmp_path: Path) -> None:
     """The control: a plain pool's busy workers are still there after their parent died."""
-    workers, _children_ = _kill_parent_of_busy_pool(tmp_path, "plain")
+    workers, _ = _kill_parent_of_busy_pool(tmp_path, "plain")
     try:
         time.sleep(1)
         assert all(is_alive(pid) for pid in workers)
