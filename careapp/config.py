@@ -123,6 +123,11 @@ class Config:
     VERIFY_MAX_PER_MINUTE = 30
     # Directory of the PDFs of print batches (default: instance/print-batches).
     PRINT_BATCH_DIR: str | None = None
+    # Long jobs (print batches) record their process and a heartbeat, refreshed this often while
+    # they work; one silent for JOB_ABANDONED_AFTER_SECONDS, or whose process on this host is
+    # gone, is abandoned: it no longer blocks its week and an administrator may restart it.
+    JOB_HEARTBEAT_SECONDS = 5
+    JOB_ABANDONED_AFTER_SECONDS = 120
 
     # A visit not checked in by the end of its window plus this many minutes becomes missed.
     MISSED_VISIT_GRACE_MINUTES = 60

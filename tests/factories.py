@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
@@ -788,12 +790,25 @@ class PrintBatchFactory(BaseFactory):
     file_path = None
     requested_by = factory.SubFactory(UserFactory, admin=True)
     requested_at = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+    # Built by this test process, alive at the moment it was asked for (careapp.core.liveness).
+    runner_host = factory.LazyFunction(socket.gethostname)
+    runner_pid = factory.LazyFunction(os.getpid)
+    heartbeat_at = factory.SelfAttribute("requested_at")
 
     class Params:
         completed = factory.Trait(
             status=m.PrintBatchStatus.DONE,
             finished_at=dt.datetime(2026, 11, 23, 2, 5, tzinfo=dt.UTC),
             file_path=factory.LazyFunction(_tiny_pdf_file),
+        )
+        # In progress on another host, silent for ten minutes (careapp.core.liveness).
+        abandoned = factory.Trait(
+            status=m.PrintBatchStatus.RUNNING,
+            total=3,
+            done=1,
+            runner_host="web-2.example",
+            runner_pid=4242,
+            heartbeat_at=dt.datetime(2026, 11, 23, 1, 50, tzinfo=dt.UTC),
         )
 
 

@@ -78,7 +78,7 @@ def print_decisions_command(
     from careapp import db
     from careapp.core.clock import utcnow
     from careapp.core.errors import CareappError
-    from careapp.jobs.print_batches import run_print_batch
+    from careapp.jobs.print_batches import abandoned_after, run_print_batch
     from careapp.models.certificate import PrintBatch
     from careapp.models.users import Role, User
     from careapp.services.actor import Actor
@@ -102,7 +102,9 @@ def print_decisions_command(
     actor = Actor(user_id=admin.id, role=admin.role, address="cli")
     try:
         signer = certificate_signer(app.config)
-        batch = request_print_batch(session, actor, week.date(), utcnow())
+        batch = request_print_batch(
+            session, actor, week.date(), utcnow(), abandoned_after=abandoned_after(app)
+        )
         session.commit()
     except CareappError as error:
         session.rollback()

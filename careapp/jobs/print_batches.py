@@ -2,11 +2,16 @@
 page polls its progress) or in the foreground of `careapp print-decisions`.
 
 Like the scheduler's jobs, the runner pushes its own app context (so it has its own database
-session), calls one service and commits at its checkpoints and at the end.
+session), calls one service and commits at its checkpoints and at the end. The batch records
+this process as its runner and a heartbeat (every JOB_HEARTBEAT_SECONDS): if the process dies,
+even by SIGKILL, the batch is seen abandoned at once on this host (its process is gone) and
+everywhere after JOB_ABANDONED_AFTER_SECONDS, and an administrator can restart it
+(`careapp.services.print_batches`, docs/security/crash-leftovers.md).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
@@ -27,6 +32,11 @@ def print_batch_directory(app: Flask) -> Path:
     return Path(configured) if configured else Path(app.instance_path) / "print-batches"
 
 
+def abandoned_after(app: Flask) -> dt.timedelta:
+    """How long a batch in progress may go without a heartbeat before it is abandoned."""
+    return dt.timedelta(seconds=float(app.config["JOB_ABANDONED_AFTER_SECONDS"]))
+
+
 def run_print_batch(
     app: Flask,
     batch_id: int,
@@ -41,12 +51,20 @@ def run_print_batch(
     """
     from careapp import db
     from careapp.core.errors import CareappError
-    from careapp.services.print_batches import build_print_batch, fail_print_batch
+    from careapp.models.certificate import PrintBatch
+    from careapp.services.print_batches import (
+        BatchTakenOverError,
+        build_print_batch,
+        fail_print_batch,
+    )
     from careapp.services.procedure import ProcedureRules
     from careapp.web.wording import WORDING
 
     with app.app_context():
         session = db.session()
+        queued = session.get(PrintBatch, batch_id)
+        attempt = queued.attempt if queued is not None else None
+        session.commit()  # the attempt this run claims; nothing held while it is built
         try:
             build_print_batch(
                 session,
@@ -60,8 +78,16 @@ def run_print_batch(
                 office_name=str(app.config["SEAL_OFFICE_NAME"]),
                 checkpoint=session.commit,
                 on_progress=on_progress,
+                attempt=attempt,
+                heartbeat_every=dt.timedelta(seconds=float(app.config["JOB_HEARTBEAT_SECONDS"])),
             )
             session.commit()
+        except BatchTakenOverError:
+            session.rollback()
+            logger.warning(
+                "print batch %d was restarted elsewhere; attempt %s stops", batch_id, attempt
+            )
+            return False
         except Exception as error:  # the thread's boundary: record the failure, never lose it
             session.rollback()
             if isinstance(error, CareappError):
@@ -69,7 +95,7 @@ def run_print_batch(
             else:
                 logger.exception("print batch %d failed", batch_id)
                 message = gettext("The batch could not be built: %(error)s", error=str(error))
-            fail_print_batch(session, actor, batch_id, message, utcnow())
+            fail_print_batch(session, actor, batch_id, message, utcnow(), attempt)
             session.commit()
             return False
     logger.info("print batch %d done", batch_id)

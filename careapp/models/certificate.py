@@ -91,6 +91,16 @@ class PrintBatch(Base):
     """One PDF of a week's decision notices and benefit certificates, built in the background."""
 
     __tablename__ = "print_batches"
+    __table_args__ = (
+        # One batch in progress per week (an abandoned one is failed before it is replaced).
+        Index(
+            "uq_print_batches_one_in_progress_per_week",
+            "week_starts_on",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
 
     id: Mapped[intpk]
     week_starts_on: Mapped[dt.date]  # a Monday; the batch covers Monday..Sunday
@@ -102,5 +112,11 @@ class PrintBatch(Base):
     requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
+    # Who builds it and when it last showed it was working (careapp.core.liveness); `attempt`
+    # grows at each restart, and only the runner of the current attempt may write progress.
+    attempt: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    runner_host: Mapped[str | None] = mapped_column(String(255))
+    runner_pid: Mapped[int | None]
+    heartbeat_at: Mapped[dt.datetime | None]
 
     requested_by: Mapped[User] = relationship()

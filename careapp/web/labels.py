@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from careapp.core.liveness import Abandonment
 from careapp.eligibility.ledger import Payee
 from careapp.eligibility.rules import BenefitCategory
 from careapp.eligibility.settlement import Outcome
@@ -169,6 +170,11 @@ PRINT_BATCH_STATUS_LABELS: Mapping[str, LazyString] = {
     PrintBatchStatus.RUNNING.value: _l("Printing"),
     PrintBatchStatus.DONE.value: _l("Done"),
     PrintBatchStatus.FAILED.value: _l("Failed"),
+}
+# Why a job in progress is taken to be abandoned (careapp.core.liveness).
+ABANDONMENT_LABELS: Mapping[str, LazyString] = {
+    Abandonment.HEARTBEAT_STALE.value: _l("no sign of life for too long"),
+    Abandonment.RUNNER_GONE.value: _l("the process printing it has stopped"),
 }
 
 # Visits, as the caregiver's, the manager's and the reviewer's pages and exports name them.

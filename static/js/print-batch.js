@@ -7,13 +7,17 @@
   var message = document.getElementById("print-batch-message");
   var error = document.getElementById("print-batch-error");
   var download = document.getElementById("print-batch-download");
+  var restart = document.getElementById("print-batch-restart");
+  var FINAL = ["done", "failed", "abandoned"];
 
   function show(state) {
     bar.value = state.percent;
     message.textContent = state.message;
     if (state.error) { error.textContent = state.error; error.hidden = false; }
     if (state.download_url) { download.href = state.download_url; download.hidden = false; }
-    return state.status === "done" || state.status === "failed";
+    // An abandoned batch (its process stopped) waits for an administrator to restart it.
+    if (restart) { restart.hidden = state.status !== "abandoned"; }
+    return FINAL.indexOf(state.status) !== -1;
   }
 
   function poll() {
@@ -26,5 +30,5 @@
       .catch(function () { window.setTimeout(poll, 3000); });
   }
 
-  if (root.dataset.status !== "done" && root.dataset.status !== "failed") { poll(); }
+  if (FINAL.indexOf(root.dataset.status) === -1) { poll(); }
 })();

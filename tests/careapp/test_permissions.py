@@ -112,6 +112,7 @@ ACCESS: dict[str, frozenset[str]] = {
     "certificates.batch_detail": frozenset({ADMIN}),
     "certificates.batch_status": frozenset({ADMIN}),
     "certificates.batch_download": frozenset({ADMIN}),
+    "certificates.batch_restart": frozenset({ADMIN}),
     "devices.catalogue_list": frozenset({ADMIN}),
     "devices.device_type_new": frozenset({ADMIN}),
     "devices.device_type_edit": frozenset({ADMIN}),
@@ -282,6 +283,7 @@ def world(db_session: Session) -> World:
             "certificates.batch_detail": {"batch_id": print_batch.id},
             "certificates.batch_status": {"batch_id": print_batch.id},
             "certificates.batch_download": {"batch_id": print_batch.id},
+            "certificates.batch_restart": {"batch_id": print_batch.id},  # done: a 409
             "devices.device_type_edit": {"device_type_id": device_loan.device_type_id},
             "devices.device_type_active": {"device_type_id": device_loan.device_type_id},
             "devices.person_devices": {"person_id": entitlement.person_id},
@@ -385,3 +387,20 @@ def test_caregiver_gets_404_for_another_caregivers_visit(
     login_as(world.users[CAREGIVER])
     response = client.get(f"/visits/{world.other_provider_visit.id}")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("role", [ANON, ASSESSOR, MANAGER, CAREGIVER])
+def test_only_an_administrator_restarts_an_abandoned_batch(
+    client: FlaskClient,
+    db_session: Session,
+    login_as,
+    world: World,
+    role: str,  # type: ignore[no-untyped-def]
+) -> None:
+    batch = f.PrintBatchFactory(abandoned=True)
+    if role != ANON:
+        login_as(world.users[role])
+    response = client.post(f"/certificates/batches/{batch.id}/restart")
+    assert response.status_code == (302 if role == ANON else 403)
+    db_session.refresh(batch)
+    assert (batch.status, batch.attempt) == (m.PrintBatchStatus.RUNNING, 0)  # untouched

@@ -15,6 +15,10 @@ class PrintBatchForm(CareappForm):
     )
 
 
+class RestartBatchForm(CareappForm):
+    """Restart an abandoned print batch (a button: nothing to fill in but the CSRF token)."""
+
+
 class VerifyForm(CareappForm):
     class Meta:
         csrf = False  # a public look-up by GET: it changes nothing

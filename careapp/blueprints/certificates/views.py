@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    flash,
     jsonify,
     redirect,
     render_template,
@@ -22,10 +24,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from careapp import db
-from careapp.blueprints.certificates.forms import PrintBatchForm, ReissueForm, VerifyForm
+from careapp.blueprints.certificates.forms import (
+    PrintBatchForm,
+    ReissueForm,
+    RestartBatchForm,
+    VerifyForm,
+)
 from careapp.core.check_codes import format_check_code, normalise_check_code
 from careapp.core.clock import city_today, utcnow
-from careapp.core.errors import CareappError
+from careapp.core.errors import CareappError, NotFoundError
+from careapp.jobs.print_batches import abandoned_after
 from careapp.models.certificate import Certificate, CertificateKind, PrintBatch, PrintBatchStatus
 from careapp.models.users import Role
 from careapp.reports.notices import render_benefit_certificate, render_decision_notice
@@ -45,7 +53,11 @@ from careapp.services.certificates import (
 )
 from careapp.services.procedure import ProcedureRules
 from careapp.web.access import current_actor, role_required
-from careapp.web.labels import CERTIFICATE_KIND_LABELS, PRINT_BATCH_STATUS_LABELS
+from careapp.web.labels import (
+    ABANDONMENT_LABELS,
+    CERTIFICATE_KIND_LABELS,
+    PRINT_BATCH_STATUS_LABELS,
+)
 from careapp.web.wording import WORDING
 
 bp = Blueprint("certificates", __name__)
@@ -224,27 +236,39 @@ def batch_new() -> ResponseReturnValue:
         actor = current_actor()
         try:
             signer = certificate_signer(current_app.config)
-            batch = print_batches.request_print_batch(session, actor, form.week.data, utcnow())
+            batch = print_batches.request_print_batch(
+                session,
+                actor,
+                form.week.data,
+                utcnow(),
+                abandoned_after=abandoned_after(current_app),
+            )
         except CareappError as error:
             session.rollback()
             form.show_error(error)
             status = error.status_code
         else:
             session.commit()
-            launch = current_app.extensions.get("careapp.print_batch_launcher", _launch)
-            launch(batch.id, actor, signer, _base_url())
+            _launcher()(batch.id, actor, signer, _base_url())
             return redirect(url_for("certificates.batch_detail", batch_id=batch.id))
     elif form.is_submitted():
         status = 400
     if not form.week.data and not form.is_submitted():
         form.week.data = print_batches.week_of(city_today(utcnow()))[0]
     batches = print_batches.recent_print_batches(session, current_actor())
+    now, limit = utcnow(), abandoned_after(current_app)
     return render_template(
         "certificates/batch_new.html",
         form=form,
         batches=batches,
+        abandoned={b.id: print_batches.batch_abandonment(b, now, limit) for b in batches},
         status_labels=PRINT_BATCH_STATUS_LABELS,
     ), status
+
+
+def _launcher() -> Any:  # Any: (batch_id, actor, signer, base_url) -> None
+    """What starts a batch's run: a thread of this process (tests may put their own)."""
+    return current_app.extensions.get("careapp.print_batch_launcher", _launch)
 
 
 def _launch(batch_id: int, actor: object, signer: object, base_url: str) -> None:
@@ -257,13 +281,42 @@ def _launch(batch_id: int, actor: object, signer: object, base_url: str) -> None
 @bp.route("/certificates/batches/<int:batch_id>", methods=["GET"])
 @role_required(Role.ADMIN)
 def batch_detail(batch_id: int) -> ResponseReturnValue:
+    return _batch_page(batch_id, RestartBatchForm(), 200)
+
+
+def _batch_page(batch_id: int, form: RestartBatchForm, status: int) -> ResponseReturnValue:
     batch = print_batches.get_print_batch(db.session(), current_actor(), batch_id)
     return render_template(
         "certificates/batch_detail.html",
         batch=batch,
         state=_state(batch),
+        restart_form=form,
         week=dt.timedelta(days=6),
-    )
+    ), status
+
+
+@bp.route("/certificates/batches/<int:batch_id>/restart", methods=["POST"])
+@role_required(Role.ADMIN)
+def batch_restart(batch_id: int) -> ResponseReturnValue:
+    """Restart an abandoned batch at once (audited; of two restarts at once, one runs)."""
+    session, actor, form = db.session(), current_actor(), RestartBatchForm()
+    if not form.validate_on_submit():
+        return _batch_page(batch_id, form, 400)
+    try:
+        signer = certificate_signer(current_app.config)
+        batch = print_batches.restart_print_batch(
+            session, actor, batch_id, utcnow(), abandoned_after=abandoned_after(current_app)
+        )
+    except NotFoundError:
+        raise
+    except CareappError as error:
+        session.rollback()
+        form.show_error(error)
+        return _batch_page(batch_id, form, error.status_code)
+    session.commit()
+    _launcher()(batch.id, actor, signer, _base_url())
+    flash(_("The batch is restarted."), "success")
+    return redirect(url_for("certificates.batch_detail", batch_id=batch.id))
 
 
 @bp.route("/certificates/batches/<int:batch_id>/status.json", methods=["GET"])
@@ -295,9 +348,10 @@ def _state(batch: PrintBatch) -> dict[str, object]:
     percent = 100 if batch.total == 0 else min(100, batch.done * 100 // batch.total)
     if batch.status is not PrintBatchStatus.DONE and percent == 100:
         percent = 99  # sealing and saving the file still to come
+    abandoned = print_batches.batch_abandonment(batch, utcnow(), abandoned_after(current_app))
     return {
         "id": batch.id,
-        "status": batch.status.value,
+        "status": "abandoned" if abandoned is not None else batch.status.value,
         "total": batch.total,
         "done": batch.done,
         "percent": percent,
@@ -307,7 +361,18 @@ def _state(batch: PrintBatch) -> dict[str, object]:
             if batch.status is PrintBatchStatus.DONE
             else None
         ),
-        "message": _status_message(batch),
+        "message": (
+            _(
+                "Abandoned (%(reason)s) after %(done)d of %(total)d decisions. It no longer "
+                "holds its week: restart it to print the week again; documents already "
+                "numbered keep their numbers.",
+                reason=ABANDONMENT_LABELS[abandoned.value],
+                done=batch.done,
+                total=batch.total,
+            )
+            if abandoned is not None
+            else _status_message(batch)
+        ),
     }
 
 

@@ -549,3 +549,28 @@ def test_batch_builds_in_a_background_thread(
     assert actor.user_id == admin.id
     assert thread_name == f"print-batch-{batch_id}"
     assert thread_name != threading.current_thread().name
+
+
+def test_an_abandoned_batch_is_shown_as_such_in_chinese(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
+    abandoned = PrintBatchFactory(abandoned=True)
+    client = login_as(UserFactory(admin=True))
+    listing = client.get("/certificates/batches").get_data(as_text=True)
+    assert "已中断" in listing
+    page = client.get(f"/certificates/batches/{abandoned.id}").get_data(as_text=True)
+    assert "已中断（长时间没有活动迹象），已打印 1 / 3 份决定" in page
+    assert "立即重新开始此批次" in page
+    assert 'id="print-batch-restart" method="post"' in page
+    assert " hidden>" not in page.split('id="print-batch-restart"')[1].split("\n")[0]
+
+
+def test_a_live_batch_cannot_be_restarted(db_session: Session, login_as) -> None:  # type: ignore[no-untyped-def]
+    live = PrintBatchFactory(status=PrintBatchStatus.RUNNING, total=8, done=2)
+    client = login_as(UserFactory(admin=True))
+    page = client.get(f"/certificates/batches/{live.id}").get_data(as_text=True)
+    assert "已中断" not in page
+    response = client.post(f"/certificates/batches/{live.id}/restart")
+    assert response.status_code == 409
+    assert "只有已中断的批次可以重新开始" in response.get_data(as_text=True)
+    db_session.refresh(live)
+    assert (live.status, live.attempt) == (PrintBatchStatus.RUNNING, 0)
+    assert client.post("/certificates/batches/987654/restart").status_code == 404
