@@ -76,6 +76,7 @@ ASSESSED = _subject("320611", dt.date(1938, 8, 9), 13)  # assessed, not decided
 BENEFICIARY = _subject("320612", dt.date(1944, 2, 29), 48)  # decided, with an entitlement
 OBJECTED = _subject("320623", dt.date(1950, 12, 31), 7)  # in publicity, with an objection
 CAREGIVER = _subject("320681", dt.date(1968, 9, 3), 41)
+ADDRESS = "崇川区桃园路17号"  # every subject's home: never on a public document
 
 
 @dataclass
@@ -92,6 +93,7 @@ def _person(subject: Subject, name: str) -> m.Person:
         born_on=subject.born_on,
         sex=m.Sex.MALE if subject.is_male else m.Sex.FEMALE,
         name=name,
+        address=ADDRESS,
     )
     return person
 
@@ -190,6 +192,8 @@ class Document:
     data: Callable[[World], dict[str, str]] = lambda _world: {}
     # The templates and report modules whose masked IDs this document shows.
     sources: tuple[str, ...] = field(default=())
+    # Handed to the family or open to anyone (certificates, /verify): no address on it.
+    public: bool = False
 
     @property
     def kind(self) -> str:
@@ -463,6 +467,7 @@ DOCUMENTS = (
         ASSESSED,
         "admin",
         sources=("careapp/reports/pdf.py",),
+        public=True,
     ),
     Document(
         "decision notice.pdf",
@@ -472,6 +477,7 @@ DOCUMENTS = (
         "admin",
         method="POST",
         sources=("careapp/reports/notices.py",),
+        public=True,
     ),
     Document(
         "benefit certificate.pdf",
@@ -480,6 +486,7 @@ DOCUMENTS = (
         BENEFICIARY,
         "admin",
         method="POST",
+        public=True,
     ),
     Document(
         "public verification page",
@@ -488,6 +495,7 @@ DOCUMENTS = (
         BENEFICIARY,
         None,
         sources=("certificates/verify.html",),
+        public=True,
     ),
     Document(
         "batch of the week's decisions.pdf",
@@ -495,6 +503,7 @@ DOCUMENTS = (
         _batch,
         BENEFICIARY,
         "admin",
+        public=True,
     ),
 )
 
@@ -654,6 +663,8 @@ def test_every_document_leaves_at_least_1000_candidates(
             text = _html_text(body.decode("utf-8"))
         subject = document.subject
         assert subject.number not in text, document.name
+        if document.public:
+            assert ADDRESS not in text and "桃园路" not in text, document.name
         shown = {t for t in MASK_TOKEN.findall(text) if "*" in t}
         assert mask_id_number(subject.number) in shown, document.name
         assert all(NEW_MASK.fullmatch(token) for token in shown), (document.name, shown)
