@@ -664,7 +664,7 @@ def test_every_document_leaves_at_least_1000_candidates(
         subject = document.subject
         assert subject.number not in text, document.name
         if document.public:
-            assert ADDRESS not in text and "桃园路" not in text, document.name
+            assert ADDRESS not in "".join(text.split()), document.name
         shown = {t for t in MASK_TOKEN.findall(text) if "*" in t}
         assert mask_id_number(subject.number) in shown, document.name
         assert all(NEW_MASK.fullmatch(token) for token in shown), (document.name, shown)
