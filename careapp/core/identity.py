@@ -17,6 +17,10 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
+ID_LENGTH = 18
+REGION_LENGTH = 6  # the region (county) code: shown by the mask
+HIDDEN_LENGTH = 11  # the birth date (8) and the sequence (3): hidden by the mask
+
 
 class IdProblem(enum.Enum):
     LENGTH = "length"
@@ -82,10 +86,16 @@ def make_resident_id(region_code: str, born_on: dt.date, sequence: int) -> str:
 
 
 def mask_id_number(number: str) -> str:
-    """Show the first 6 and last 4 characters: 320602********123X."""
-    if len(number) <= 10:
+    """Show the region (first 6) and the check character only: 320602***********3.
+
+    The 8 birth-date digits and the 3 sequence digits are hidden, so that a birth year (or an
+    age) printed beside the mask still leaves thousands of candidate numbers (registry spec,
+    Personal-data protection; the arithmetic is in docs/security/masking.md). Anything that is
+    not an 18-character number is hidden whole.
+    """
+    if len(number) != ID_LENGTH:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return number[:REGION_LENGTH] + "*" * HIDDEN_LENGTH + number[-1]
 
 
 def mask_name(name: str) -> str:

@@ -79,7 +79,7 @@ class BenefitCertificateData:
     person_name: str
     id_number_masked: str
     sex_zh: str
-    born_on: dt.date
+    birth_year: int  # the year only, never the date (docs/security/masking.md)
     district_zh: str
     category_zh: str
     care_setting_zh: str
@@ -173,7 +173,7 @@ def _draw_footer(canvas: Canvas, _doc: Any) -> None:
 def benefit_certificate_story(data: BenefitCertificateData, s: _Styles) -> list[Flowable]:
     rows = [
         ("姓名", data.person_name, "性别", data.sex_zh),
-        ("身份证号", data.id_number_masked, "出生日期", zh_date(data.born_on)),
+        ("身份证号", data.id_number_masked, "出生年份", f"{data.birth_year}年"),
         ("所属区县", data.district_zh, "认定日期", zh_date(data.decided_on)),
         ("待遇类别", data.category_zh, "照护方式", data.care_setting_zh),
         ("待遇标准", data.rate.zh, "政策版本", data.policy_name),

@@ -77,8 +77,9 @@ class AssessmentConclusionData:
     person_name: str
     id_number_masked: str
     sex_zh: str
-    born_on: dt.date
-    age: int  # whole years on the assessment date
+    # The year only, never the date or an age beside it: with the masked ID number, a full date
+    # (or a year and an age) would narrow the number down (docs/security/masking.md).
+    birth_year: int
     district_zh: str
     instrument_zh: str
     items: tuple[ItemRow, ...]
@@ -393,7 +394,7 @@ def label_grid(rows: list[tuple[str, str, str, str]], s: _Styles) -> Table:
 def _header_table(data: AssessmentConclusionData, s: _Styles) -> Table:
     rows = [
         ("姓名", data.person_name, "性别", data.sex_zh),
-        ("身份证号", data.id_number_masked, "出生日期", f"{zh_date(data.born_on)}（{data.age}岁）"),
+        ("身份证号", data.id_number_masked, "出生年份", f"{data.birth_year}年"),
         ("所属区县", data.district_zh, "评估日期", zh_date(data.assessed_on)),
         ("评估工具", data.instrument_zh, "在场家属", data.family_member_present),
     ]

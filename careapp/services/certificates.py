@@ -85,12 +85,6 @@ def certificate_number(prefix: str, year: int, certificate_id: int) -> str:
     return f"{prefix}-{year}-{certificate_id:06d}"
 
 
-def age_on(born_on: dt.date, day: dt.date) -> int:
-    """Age in whole years on `day` (a 29 February birthday counts from 1 March)."""
-    had_birthday = (day.month, day.day) >= (born_on.month, born_on.day)
-    return day.year - born_on.year - (0 if had_birthday else 1)
-
-
 class SealUnavailableError(CareappError):
     """No usable signing key: a document is never issued without its seal."""
 
@@ -440,8 +434,7 @@ def issue_assessment_conclusion(
         person_name=person.name,
         id_number_masked=person.id_number_masked,
         sex_zh=SEX_ZH[person.sex],
-        born_on=person.born_on,
-        age=age_on(person.born_on, assessment.assessed_on),
+        birth_year=person.born_on.year,
         district_zh=person.district.name_zh,
         instrument_zh=instrument_zh,
         items=items,
@@ -556,7 +549,7 @@ def issue_benefit_certificate(
         person_name=person.name,
         id_number_masked=person.id_number_masked,
         sex_zh=SEX_ZH[person.sex],
-        born_on=person.born_on,
+        birth_year=person.born_on.year,
         district_zh=person.district.name_zh,
         category_zh=category_zh,
         care_setting_zh=care_setting_zh,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 import careapp.models  # noqa: F401 - registers every table
@@ -218,3 +218,80 @@ def test_upgrade_gives_every_certificate_its_own_check_code(empty_engine: Engine
     downgrade_database(empty_engine, "0006_session_version")
     columns = {column["name"] for column in inspect(empty_engine).get_columns("certificates")}
     assert "check_code" not in columns
+
+
+def test_upgrade_rewrites_every_stored_mask_to_region_and_check_character(
+    empty_engine: Engine,
+) -> None:
+    """0009: masks of people, caregivers and statement lines lose the sequence digits."""
+    from sqlalchemy.orm import Session
+
+    from careapp.core.identity import mask_id_number
+    from careapp.models import SettlementLine, StatementLineKind
+    from tests import factories
+
+    upgrade_database(empty_engine)
+    with Session(empty_engine) as session:
+        factories.bind(session)
+        try:
+            entitlement = factories.EntitlementFactory()
+            factories.CaregiverFactory()
+            factories.CaregiverFactory(id_number=None)
+            session.add(
+                SettlementLine(
+                    statement_id=factories.SettlementStatementFactory().id,
+                    position=1,
+                    kind=StatementLineKind.BED_DAYS,
+                    entitlement_id=entitlement.id,
+                    person_id=entitlement.person_id,
+                    person_name_masked="张*",
+                    id_number_masked=entitlement.person.id_number_masked,
+                    days=3,
+                    value_fen=100,
+                    amount_fen=100,
+                    outcome="bed_days",
+                )
+            )
+            session.commit()
+        finally:
+            factories.bind(None)
+
+    def numbers(conn: Connection) -> dict[tuple[str, int], tuple[str | None, str | None]]:
+        """(table, id) -> (the full number, the stored mask)."""
+        rows = conn.execute(
+            text(
+                "SELECT 'people', id, id_number_ciphertext, id_number_masked FROM people"
+                " UNION ALL SELECT 'caregivers', id, id_number_ciphertext, id_number_masked"
+                " FROM caregivers UNION ALL SELECT 'settlement_lines', l.id,"
+                " p.id_number_ciphertext, l.id_number_masked"
+                " FROM settlement_lines l JOIN people p ON p.id = l.person_id"
+            )
+        ).all()
+        return {
+            (table, row_id): (
+                factories.TEST_PROTECTOR.decrypt(bytes(cipher)) if cipher else None,
+                masked,
+            )
+            for table, row_id, cipher, masked in rows
+        }
+
+    with empty_engine.begin() as conn:  # the masks as the code before 0009 stored them
+        for (table, row_id), (number, _) in numbers(conn).items():
+            if number is not None:
+                conn.execute(
+                    text(f"UPDATE {table} SET id_number_masked = :old WHERE id = :id"),  # noqa: S608
+                    {"old": number[:6] + "*" * 8 + number[-4:], "id": row_id},
+                )
+    downgrade_database(empty_engine, "0008_job_heartbeat")
+    with empty_engine.connect() as conn:
+        before = numbers(conn)
+    upgrade_database(empty_engine)
+    with empty_engine.connect() as conn:
+        after = numbers(conn)
+
+    assert {table for table, _ in after} == {"people", "caregivers", "settlement_lines"}
+    assert sum(masked is None for _, masked in after.values()) == 1  # a caregiver without one
+    for key, (number, masked) in after.items():
+        if number is not None:
+            assert before[key][1] == number[:6] + "*" * 8 + number[-4:]
+            assert masked == number[:6] + "*" * 11 + number[-1] == mask_id_number(number)

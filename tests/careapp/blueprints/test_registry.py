@@ -172,7 +172,9 @@ def test_person_new_registers_and_redirects_to_the_masked_detail(
     assert person.born_on == dt.date(1944, 4, 4)
     assert response.headers["Location"].endswith(f"/people/{person.id}")
     detail = admin_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "320623********" in detail
+    assert "320623***********" + NEW_ID[-1] in detail
+    assert 'data-testid="birth-year">1944<' in detail  # the year, never the date
+    assert "1944年4月4日" not in detail
     assert NEW_ID not in detail
 
 

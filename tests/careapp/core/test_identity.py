@@ -45,7 +45,7 @@ def test_parse_resident_id_returns_the_facts_of_a_valid_number() -> None:
     assert parsed == ResidentId(
         number=number, region_code="320623", born_on=dt.date(1950, 6, 7), is_male=False
     )
-    assert parsed.masked == "320623********" + number[-4:]
+    assert parsed.masked == "320623***********" + number[-1]
 
 
 def test_parse_resident_id_odd_sequence_is_male() -> None:
@@ -189,14 +189,16 @@ def test_is_known_region(code: str, known: bool) -> None:
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("32060219350501013X", "320602********013X"),
-        ("320602193505010137", "320602********0137"),
-        ("12345678901", "123456*8901"),
+        ("32060219350501013X", "320602***********X"),
+        ("320602193505010137", "320602***********7"),
+        ("12345678901", "***********"),  # not an ID number: hidden whole
         ("1234567890", "**********"),
         ("", ""),
     ],
 )
-def test_mask_id_number_shows_first_six_and_last_four(number: str, masked: str) -> None:
+def test_mask_id_number_shows_the_region_and_the_check_character_only(
+    number: str, masked: str
+) -> None:
     assert mask_id_number(number) == masked
     assert len(mask_id_number(number)) == len(number)
 

@@ -25,7 +25,7 @@ from careapp.reports.pdf import QrCode
 from tests.careapp.reports.pdf_checks import assert_pages_not_blank, flat, page_count, pdftotext
 
 FULL_ID = "320602194003010019"
-MASKED_ID = "320602********0019"
+MASKED_ID = "320602***********9"
 DAY = dt.date(2026, 11, 23)
 
 CERTIFICATE = BenefitCertificateData(
@@ -34,7 +34,7 @@ CERTIFICATE = BenefitCertificateData(
     person_name="张秀英",
     id_number_masked=MASKED_ID,
     sex_zh="女",
-    born_on=dt.date(1940, 3, 1),
+    birth_year=1940,
     district_zh="崇川区",
     category_zh="重度失能",
     care_setting_zh="医疗照护机构",

@@ -23,7 +23,7 @@ from tests.careapp.reports.pdf_checks import run_tool
 from tests.factories import CONCLUSION_DATA
 
 FULL_ID = "320602194003010019"
-MASKED_ID = "320602********0019"
+MASKED_ID = "320602***********9"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_render_assessment_conclusion_text_has_the_conclusion(pdf: bytes) -> Non
         "张秀英",
         MASKED_ID,
         "女",
-        "86岁",
+        "1940年",
         "崇川区",
         "Barthel指数",
         "上下楼梯",

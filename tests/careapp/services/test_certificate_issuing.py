@@ -125,7 +125,8 @@ def test_issue_benefit_certificate_content(db_session: Session, admin_user: User
     assert certificate.kind is CertificateKind.BENEFIT
     assert certificate.entitlement_id == entitlement.id
     assert data.person_name == "赵秀英"
-    assert data.id_number_masked == FULL_ID[:6] + "********" + FULL_ID[-4:]
+    assert data.id_number_masked == FULL_ID[:6] + "*" * 11 + FULL_ID[-1]
+    assert data.birth_year == entitlement.person.born_on.year  # the year, never the date
     assert FULL_ID not in repr(data)
     assert data.category_zh == "重度失能"
     assert data.care_setting_zh == "医疗照护机构"
