@@ -224,15 +224,20 @@ def _batch(world: World) -> dict[str, object]:
 
 
 def _verified(world: World) -> dict[str, object]:
-    """The benefit certificate is printed first (for real); then its number is looked up."""
-    number = f.current_session().scalar(
-        select(m.Certificate.number).where(
-            m.Certificate.kind == m.CertificateKind.BENEFIT,
-            m.Certificate.decision_id == world.ids["decision"],
+    """The benefit certificate is printed first (for real); then its number and check code are
+    looked up, as its QR code does."""
+    certificate = (
+        f.current_session()
+        .execute(
+            select(m.Certificate.number, m.Certificate.check_code).where(
+                m.Certificate.kind == m.CertificateKind.BENEFIT,
+                m.Certificate.decision_id == world.ids["decision"],
+            )
         )
+        .one_or_none()
     )
-    assert number is not None, "the benefit certificate is printed before it is verified"
-    return {"number": number}
+    assert certificate is not None, "the benefit certificate is printed before it is verified"
+    return {"number": certificate.number, "code": certificate.check_code}
 
 
 DOCUMENTS = (
