@@ -51,7 +51,7 @@ DOCUMENTS = DECISIONS + 3
 LIMIT = dt.timedelta(minutes=2)
 
 # The batch's own process: the app on the shared database, its clock ticking from NOW, a
-# heartbeat after every document and half a second per document, so the test can kill it
+# heartbeat after every document and two seconds per document (under load too), so the test can kill it
 # mid-way.
 BUILD = """
 import datetime as dt, sys, time
@@ -70,7 +70,7 @@ app.config.update(JOB_HEARTBEAT_SECONDS=0, PRINT_BATCH_DIR=directory,
                   SIGNING_KEY_PATH=key, SIGNING_CERT_PATH=cert)
 actor = Actor(user_id=int(admin_id), role=Role.ADMIN, address="crash-test")
 run_print_batch(app, int(batch_id), actor, certificate_signer(app.config),
-                "https://ltc.example.cn", on_progress=lambda done: time.sleep(0.5))
+                "https://ltc.example.cn", on_progress=lambda done: time.sleep(2))
 """
 
 
@@ -139,7 +139,7 @@ def _wait_for(engine: Engine, batch_id: int, done: int, builder: subprocess.Pope
             assert batch is not None
             if batch.status is PrintBatchStatus.RUNNING and batch.done >= done:
                 return
-        assert builder.poll() is None, "the batch's process ended early"
+        assert builder.poll() is None, f"the batch's process ended early ({batch.status})"
         assert time.monotonic() < deadline, "the batch made no progress"
         time.sleep(0.1)
 
