@@ -322,7 +322,7 @@ def _new_account(
         password = generate_password()
     else:
         check_password(password, policy, personal=(username, display_name), field="password")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if username_taken(session, username):
         raise _taken(username)
     try:
         with session.begin_nested():
@@ -339,6 +339,12 @@ def _new_account(
     except IntegrityError:  # the same username taken at the same moment
         raise _taken(username) from None
     return user, password if generated else None
+
+
+def username_taken(session: Session, username: str) -> bool:
+    """Whether an account has this username (checked first for a clear message; the unique
+    constraint decides a race)."""
+    return session.scalar(select(User.id).where(User.username == username)) is not None
 
 
 def _taken(username: str) -> ConflictError:
