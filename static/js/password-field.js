@@ -16,12 +16,12 @@
     var toggle = document.createElement("button");
     toggle.type = "button";
     toggle.className = "secondary outline password-toggle";
-    toggle.textContent = data.show || "Show";
+    toggle.textContent = data.show || "Show password";
     toggle.setAttribute("aria-pressed", "false");
     toggle.addEventListener("click", function () {
       var shown = input.type === "password";
       input.type = shown ? "text" : "password";
-      toggle.textContent = shown ? data.hide || "Hide" : data.show || "Show";
+      toggle.textContent = shown ? data.hide || "Hide password" : data.show || "Show password";
       toggle.setAttribute("aria-pressed", shown ? "true" : "false");
     });
     input.insertAdjacentElement("afterend", toggle);
