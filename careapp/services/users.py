@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,7 +238,7 @@ def create_caregiver(
     caregiver = Caregiver(
         provider_id=provider_id,
         user_id=user.id,
-        name=data.name.strip(),
+        name=user.display_name,
         phone=(data.phone or "").strip() or None,
         qualifications=sorted(set(data.qualifications)),
         work_days=sorted(set(data.work_days)),
@@ -314,9 +315,7 @@ def _new_account(
             ),
             field="username",
         )
-    display_name, name_field = name[0].strip(), name[1]
-    if not display_name or len(display_name) > 100:
-        raise InvalidInputError(gettext("Give a name of up to 100 characters."), field=name_field)
+    display_name = checked_name(name[0], field=name[1])
     generated = not password
     if generated:
         password = generate_password()
@@ -339,6 +338,14 @@ def _new_account(
     except IntegrityError:  # the same username taken at the same moment
         raise _taken(username) from None
     return user, password if generated else None
+
+
+def checked_name(name: str, *, field: str) -> str:
+    """A person's name as stored: trimmed, 1 to 100 characters, no control characters."""
+    name = name.strip()
+    if not name or len(name) > 100 or any(unicodedata.category(c) == "Cc" for c in name):
+        raise InvalidInputError(gettext("Give a name of up to 100 characters."), field=field)
+    return name
 
 
 def username_taken(session: Session, username: str) -> bool:
@@ -493,11 +500,7 @@ def update_user(
     """Rename an account; an administrator may also give another staff account another of
     the roles they give (a new role ends the user's sessions)."""
     user = get_user(session, actor, user_id)
-    display_name = change.display_name.strip()
-    if not display_name or len(display_name) > 100:
-        raise InvalidInputError(
-            gettext("Give a name of up to 100 characters."), field="display_name"
-        )
+    display_name = checked_name(change.display_name, field="display_name")
     before = {"display_name": user.display_name, "role": user.role.value}
     user.display_name = display_name
     role_changed = False

@@ -538,3 +538,15 @@ def test_only_an_administrator_unlocks(db_session: Session) -> None:
     caregiver = CaregiverUserFactory(provider=manager.provider).user
     with pytest.raises(PermissionDeniedError):
         users.unlock_user(db_session, actor_of(manager), caregiver.id, now=NOW, window=WINDOW)
+
+
+@pytest.mark.parametrize("name", ["", "   ", "a\x00b", "tab\there", "x" * 101])
+def test_a_name_must_be_printable_and_short(db_session: Session, name: str) -> None:
+    admin = UserFactory(admin=True)
+    with pytest.raises(InvalidInputError) as refused:
+        users.create_user(
+            db_session, actor_of(admin), NewUser("someone", name, Role.ASSESSOR), POLICY, NOW
+        )
+    assert refused.value.field == "display_name"
+    with pytest.raises(InvalidInputError):
+        users.update_user(db_session, actor_of(admin), admin.id, UserChange(name), NOW)
