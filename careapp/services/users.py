@@ -37,6 +37,7 @@ from careapp.core.errors import (
     InvalidInputError,
     NotFoundError,
     PermissionDeniedError,
+    ThrottledError,
 )
 from careapp.core.passwords import (
     PasswordPolicy,
@@ -397,14 +398,40 @@ def change_own_password(
     new_password: str,
     policy: PasswordPolicy,
     now: dt.datetime,
+    *,
+    max_failures: int,
+    window: dt.timedelta,
 ) -> User:
     """The logged-in user chooses a new password, giving the current one (or the temporary
-    one). Every session of the user ends; the caller opens this browser's again."""
+    one). Every session of the user ends; the caller opens this browser's again.
+
+    A wrong current password counts as a failed login of the account (a `login_attempts` row,
+    left pending for the caller to commit even though this raises), and once the account has
+    `max_failures` within `window` the current password is not checked at all: a session left
+    open cannot be used to guess the password faster than the login page allows.
+    """
     user_id = actor.require(*Role)
     user = session.get(User, user_id)
     if user is None or not user.is_enabled:
         raise PermissionDeniedError(gettext("You do not have permission to do this."))
+    if auth.account_failures(session, user.username, since=now - window) >= max_failures:
+        raise ThrottledError(
+            gettext(
+                "Too many failed logins. Please wait %(minutes)d minutes and try again.",
+                minutes=int(window.total_seconds() // 60),
+            ),
+            field="current_password",
+        )
     if not verify_password(user.password_hash, current_password):
+        session.add(
+            LoginAttempt(
+                username=user.username,
+                address=actor.address or "unknown",
+                attempted_at=now,
+                is_success=False,
+            )
+        )
+        session.flush()
         raise InvalidInputError(gettext("The current password is wrong."), field="current_password")
     check_password(
         new_password, policy, personal=(user.username, user.display_name), field="new_password"

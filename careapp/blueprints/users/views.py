@@ -283,9 +283,11 @@ def password_change() -> ResponseReturnValue:
                 form.new_password.data or "",
                 _policy(),
                 now,
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                window=_window(),
             )
         except CareappError as error:
-            session.rollback()
+            session.commit()  # a wrong current password counts as a failed login; nothing else
             form.show_error(error)
             return _password_page(form, error.status_code)
         session.commit()

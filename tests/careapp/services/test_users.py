@@ -328,11 +328,22 @@ def test_staff_see_no_users(db_session: Session, role: Role) -> None:
 # --- passwords --------------------------------------------------------------------------------
 
 
+def _change(session: Session, user: User, current: str, new: str) -> User:
+    return users.change_own_password(
+        session,
+        actor_of(user, "10.0.0.7"),
+        current,
+        new,
+        POLICY,
+        NOW,
+        max_failures=5,
+        window=WINDOW,
+    )
+
+
 def test_a_user_changes_their_password_and_every_session_ends(db_session: Session) -> None:
     user = UserFactory(assessor=True, must_change_password=True)
-    users.change_own_password(
-        db_session, actor_of(user), PASSWORD, "my own long passphrase", POLICY, NOW
-    )
+    _change(db_session, user, PASSWORD, "my own long passphrase")
     assert verify_password(user.password_hash, "my own long passphrase")
     assert not user.must_change_password
     assert user.session_version == 1
@@ -355,7 +366,7 @@ def test_a_password_change_is_refused(
     user = UserFactory(assessor=True, must_change_password=True)
     old_hash = user.password_hash
     with pytest.raises(InvalidInputError) as refused:
-        users.change_own_password(db_session, actor_of(user), current, new, POLICY, NOW)
+        _change(db_session, user, current, new)
     assert refused.value.field == field
     assert user.password_hash == old_hash
     assert user.must_change_password
@@ -550,3 +561,21 @@ def test_a_name_must_be_printable_and_short(db_session: Session, name: str) -> N
     assert refused.value.field == "display_name"
     with pytest.raises(InvalidInputError):
         users.update_user(db_session, actor_of(admin), admin.id, UserChange(name), NOW)
+
+
+def test_a_wrong_current_password_counts_as_a_failed_login(db_session: Session) -> None:
+    """A session left open cannot guess the password faster than the login page allows."""
+    user = UserFactory(assessor=True)
+    for _ in range(5):
+        with pytest.raises(InvalidInputError):
+            _change(db_session, user, "a guess at it", "my own long passphrase")
+    attempts = db_session.scalars(
+        select(LoginAttempt).where(LoginAttempt.username == user.username)
+    ).all()
+    assert [(a.is_success, a.address) for a in attempts] == [(False, "10.0.0.7")] * 5
+    with pytest.raises(ThrottledError) as refused:  # now not even the right one is checked
+        _change(db_session, user, PASSWORD, "my own long passphrase")
+    assert refused.value.field == "current_password"
+    assert verify_password(user.password_hash, PASSWORD)
+    with pytest.raises(ThrottledError):  # and the login page is locked too
+        _login(db_session, user.username, PASSWORD)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from careapp.core.identity import make_resident_id
-from careapp.models import Caregiver, Role, User
+from careapp.models import Caregiver, LoginAttempt, Role, User
 from careapp.security import verify_password
 from tests.factories import PASSWORD, CaregiverUserFactory, ProviderFactory, UserFactory
 
@@ -404,3 +404,27 @@ def test_the_nav_leads_to_the_user_pages(
     manager_page = login_as(manager).get("/roster").get_data(as_text=True)
     assert 'href="/users"' in manager_page
     assert "护理员" in manager_page
+
+
+def test_wrong_current_passwords_are_counted_even_though_the_form_is_refused(
+    login_as: Any, db_session: Session
+) -> None:
+    user = UserFactory(assessor=True)
+    client = login_as(user)
+    form = {
+        "current_password": "a guess",
+        "new_password": NEW_PASSWORD,
+        "new_password_again": NEW_PASSWORD,
+    }
+    for _ in range(5):
+        assert client.post("/account/password", data=form).status_code == 400
+    throttled = client.post("/account/password", data={**form, "current_password": PASSWORD})
+    assert throttled.status_code == 429
+    db_session.refresh(user)
+    assert verify_password(user.password_hash, PASSWORD)
+    failures = db_session.scalars(
+        select(LoginAttempt).where(
+            LoginAttempt.username == user.username, LoginAttempt.is_success.is_(False)
+        )
+    ).all()
+    assert len(failures) == 5
