@@ -28,6 +28,7 @@ BLUEPRINTS = (
     "providers",
     "settlement",
     "work_orders",
+    "users",
 )
 
 

@@ -67,6 +67,10 @@ class Config:
     SESSION_ABSOLUTE_TIMEOUT_MINUTES = 600
 
     LOGIN_MAX_FAILURES = 5
+    # Passwords (careapp.core.passwords): at least this many characters (runs of spaces count
+    # as one), at most PASSWORD_MAX_LENGTH; never on the list of common passwords.
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_MAX_LENGTH = 128
     LOGIN_FAILURE_WINDOW_MINUTES = 15
 
     RATING_LINK_VALID_DAYS = 7

@@ -87,6 +87,7 @@ class UserFactory(BaseFactory):
     password_hash = PASSWORD_HASH
     role = m.Role.ADMIN
     provider = None
+    must_change_password = False  # a test that needs the first-login change sets it
 
     class Params:
         admin = factory.Trait(role=m.Role.ADMIN)

@@ -2,8 +2,8 @@
 
 database (init-db, grant-app-role), demo (seed-demo, simulate, seed-city), scheduler
 (scheduler, jobs, dispatch, reassessment-reminders), rosters (validate-roster), certificates
-(create-signing-key, print-decisions), settlement (settle); secrets is run before the app
-exists (`python -m careapp.cli.secrets PATH`).
+(create-signing-key, print-decisions), settlement (settle), users (create-user,
+reset-password); secrets is run before the app exists (`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from flask.cli import FlaskGroup
 
 
 def register_cli(app: Flask) -> None:
-    from careapp.cli import certificates, database, demo, rosters, scheduler, settlement
+    from careapp.cli import certificates, database, demo, rosters, scheduler, settlement, users
 
     for command in (
         database.init_db,
@@ -32,6 +32,8 @@ def register_cli(app: Flask) -> None:
         certificates.create_signing_key_command,
         certificates.print_decisions_command,
         settlement.settle_command,
+        users.create_user_command,
+        users.reset_password_command,
     ):
         app.cli.add_command(command)
 

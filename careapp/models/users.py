@@ -7,7 +7,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
@@ -37,6 +37,10 @@ class User(UserMixin, Base):
     # Raised to end every session of the user at once (logout, a new password, disabling):
     # a session carries the version it was opened under and dies when it differs.
     session_version: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    # Set when an account is created or its password reset by someone else: until the user
+    # chooses a password of their own, every page leads to "change my password"
+    # (careapp.blueprints.users). Demo accounts and test factories leave it false.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
 
     provider: Mapped[Provider | None] = relationship()
@@ -68,3 +72,6 @@ class LoginAttempt(Base):
     address: Mapped[str] = mapped_column(String(64))
     attempted_at: Mapped[dt.datetime]
     is_success: Mapped[bool]
+    # When an administrator unlocked the account (careapp.services.users.unlock_user): a
+    # cleared failure no longer counts towards the throttle, and stays on record.
+    cleared_at: Mapped[dt.datetime | None]

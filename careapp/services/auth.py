@@ -92,11 +92,22 @@ def _lock_attempts(session: Session, username: str, address: str) -> None:
     session.execute(select(func.pg_advisory_xact_lock(ADDRESS_LOCK_SPACE, func.hashtext(address))))
 
 
+def account_failures(session: Session, username: str, *, since: dt.datetime) -> int:
+    """The failed logins counted against the account since `since` (what the throttle counts;
+    failures an administrator cleared are left out)."""
+    return _recent_failures(session, LoginAttempt.username == username.strip().lower(), since)
+
+
 def _recent_failures(session: Session, who: ColumnElement[bool], since: dt.datetime) -> int:
     count = session.scalar(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(who, LoginAttempt.is_success.is_(False), LoginAttempt.attempted_at > since)
+        .where(
+            who,
+            LoginAttempt.is_success.is_(False),
+            LoginAttempt.attempted_at > since,
+            LoginAttempt.cleared_at.is_(None),  # failures an administrator cleared (unlock)
+        )
     )
     return count or 0
 

@@ -30,6 +30,7 @@ from careapp.models.people import HouseholdType, InsuranceScheme, InsuranceStatu
 from careapp.models.procedure import ObjectionSource, ObjectionStatus
 from careapp.models.providers import Qualification
 from careapp.models.quality import ComplaintChannel, ComplaintStatus
+from careapp.models.users import Role
 from careapp.models.visit import DispatchRunStatus
 from careapp.models.work_orders import OfferBasis, OfferStatus, WorkOrderReason, WorkOrderStatus
 from careapp.services.devices import LoanFilter
@@ -291,6 +292,13 @@ OFFER_BASIS_LABELS: Mapping[OfferBasis, LazyString] = {
     OfferBasis.ADMINISTRATOR: _l("assigned by an administrator"),
 }
 
+ROLE_LABELS: Mapping[Role, LazyString] = {
+    Role.ADMIN: _l("administrator"),
+    Role.ASSESSOR: _l("assessor"),
+    Role.PROVIDER_MANAGER: _l("provider manager"),
+    Role.CAREGIVER: _l("caregiver"),
+}
+
 _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many enum types
     HOUSEHOLD_TYPE_LABELS,
     INSURANCE_SCHEME_LABELS,
@@ -315,6 +323,7 @@ _MEMBER_TABLES: tuple[Mapping[Any, LazyString], ...] = (  # Any: keys of many en
     WORK_ORDER_STATUS_LABELS,
     OFFER_STATUS_LABELS,
     OFFER_BASIS_LABELS,
+    ROLE_LABELS,
 )
 LABELS: Mapping[enum.Enum, LazyString] = {
     member: text for table in _MEMBER_TABLES for member, text in table.items()

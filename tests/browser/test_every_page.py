@@ -269,6 +269,7 @@ def world(live_app: Flask, live_data: LiveData) -> World:
                 "missed_visit_id": missed.id,
                 "weekend_visit_ids": [visit.id for visit in visits[4:]],
                 "today_visit_id": visits[1].id,
+                "user_id": caregiver.user_id,  # the admin's and the manager's account page
             },
             by_endpoint={
                 "assessments.assessment_form": {"application_id": assessing.id},

@@ -148,6 +148,15 @@ ACCESS: dict[str, frozenset[str]] = {
     "work_orders.offer_list": frozenset({MANAGER}),
     "work_orders.offer_accept": frozenset({MANAGER}),
     "work_orders.offer_refuse": frozenset({MANAGER}),
+    "users.user_list": frozenset({ADMIN, MANAGER}),
+    "users.user_new": frozenset({ADMIN}),
+    "users.caregiver_new": frozenset({MANAGER}),
+    "users.user_detail": frozenset({ADMIN, MANAGER}),
+    "users.user_disable": frozenset({ADMIN, MANAGER}),
+    "users.user_enable": frozenset({ADMIN, MANAGER}),
+    "users.user_reset_password": frozenset({ADMIN}),
+    "users.user_unlock": frozenset({ADMIN}),
+    "users.password_change": LOGGED_IN,
 }
 
 TOKEN = "permission-walk-token"
@@ -224,7 +233,10 @@ def world(db_session: Session) -> World:
     db_session.add(claim_flag)
     complaint = f.ComplaintFactory(provider=provider, recorded_by=admin)
     statement = f.SettlementStatementFactory(provider=provider, issued_by=admin)
+    # Another caregiver of the manager's company: the walk disables, enables and resets them.
+    colleague = f.CaregiverUserFactory(provider=provider).user
     db_session.flush()
+    user_args = {"user_id": colleague.id}
     person_args = {"person_id": assessing.person_id}
     return World(
         users={
@@ -307,6 +319,11 @@ def world(db_session: Session) -> World:
             "work_orders.work_order_cancel": {"order_id": work_order.id},
             "work_orders.offer_accept": {"offer_id": work_offer.id},
             "work_orders.offer_refuse": {"offer_id": work_offer.id},
+            "users.user_detail": user_args,
+            "users.user_disable": user_args,
+            "users.user_enable": user_args,
+            "users.user_reset_password": user_args,
+            "users.user_unlock": user_args,
             "static": {"filename": "css/app.css"},
             "set_language": {"code": "en"},
         },

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.core.clock import CITY_TZ, city_today
@@ -198,3 +198,14 @@ def test_readme_sends_a_newcomer_only_to_files_in_the_repository() -> None:
     assert "shared/" not in readme
     assert "docs/domain.md" in named
     assert [path for path in named if not ROOT.joinpath(path).exists()] == []
+
+
+def test_demo_accounts_keep_their_published_password(
+    db_session: Session, protector: DataProtector
+) -> None:
+    """A newcomer clicks through the demo with the README's logins: no account of it is sent to
+    the first-login password change."""
+    _seed(db_session, protector, NOW)
+    flagged = db_session.scalars(select(User.username).where(User.must_change_password)).all()
+    assert flagged == []
+    assert db_session.scalar(select(func.count()).select_from(User)) > 5
