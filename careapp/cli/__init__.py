@@ -2,8 +2,8 @@
 
 database (init-db), demo (seed-demo, simulate, seed-city), scheduler (scheduler, jobs, dispatch,
 reassessment-reminders), rosters (validate-roster), certificates (create-signing-key,
-print-decisions), settlement (settle); secrets is run before the app exists
-(`python -m careapp.cli.secrets PATH`).
+print-decisions), settlement (settle), two_factor (reset-two-factor); secrets is run before the
+app exists (`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from flask.cli import FlaskGroup
 
 
 def register_cli(app: Flask) -> None:
-    from careapp.cli import certificates, database, demo, rosters, scheduler, settlement
+    from careapp.cli import (
+        certificates,
+        database,
+        demo,
+        rosters,
+        scheduler,
+        settlement,
+        two_factor,
+    )
 
     for command in (
         database.init_db,
@@ -31,6 +39,7 @@ def register_cli(app: Flask) -> None:
         certificates.create_signing_key_command,
         certificates.print_decisions_command,
         settlement.settle_command,
+        two_factor.reset_two_factor_command,
     ):
         app.cli.add_command(command)
 

@@ -179,12 +179,24 @@ def disable_two_factor(
     record_event(session, actor, "disable_two_factor", "user", user.id, now=attempt.now)
 
 
-def reset_two_factor(session: Session, actor: Actor, user: User, *, now: dt.datetime) -> None:
+def reset_two_factor(
+    session: Session, actor: Actor, user: User, *, now: dt.datetime, reason: str
+) -> None:
     """An operator's reset for a user who lost their device and their recovery codes: the
     second factor and the codes are removed and every session ends; an administrator must
-    enrol again at their next login. Audited."""
+    enrol again at their next login. Audited, with the operator's `reason`."""
+    if not reason.strip():
+        raise InvalidInputError(gettext("Give a reason."), field="reason")
     _clear(session, user)
-    record_event(session, actor, "reset_two_factor", "user", user.id, now=now)
+    record_event(
+        session,
+        actor,
+        "reset_two_factor",
+        "user",
+        user.id,
+        now=now,
+        detail={"reason": reason.strip()[:200]},
+    )
     end_sessions(session, actor, user, now=now, reason="two_factor_reset")
 
 
