@@ -417,7 +417,8 @@ def live_totp_code(username: str) -> str:
     application = _live["app"]
     with live_session(application) as session:
         user = session.scalar(select(User).where(User.username == username))
-        assert user is not None and user.totp_secret_ciphertext is not None, username
+        assert user is not None, username
+        assert user.totp_secret_ciphertext is not None, username
         user.totp_last_step = None
         secret = application.extensions["careapp.protector"].decrypt(user.totp_secret_ciphertext)
     return code_at(secret, clock.utcnow())

@@ -218,7 +218,8 @@ def test_a_newcomer_logs_in_as_admin_with_what_seed_demo_prints(
     assert password is not None, output
     # The secret is stored encrypted, not as typed.
     admin = db_session.scalar(select(User).where(User.username == "admin"))
-    assert admin is not None and admin.totp_secret_ciphertext is not None
+    assert admin is not None
+    assert admin.totp_secret_ciphertext is not None
     assert secret.encode() not in admin.totp_secret_ciphertext
 
     response = client.post("/login", data={"username": "admin", "password": password.group(1)})
