@@ -64,6 +64,12 @@ class User(UserMixin, Base):
         """Whether the user has a confirmed TOTP second factor."""
         return self.totp_enrolled_at is not None and self.totp_secret_ciphertext is not None
 
+    @property
+    def requires_two_factor(self) -> bool:
+        """Whether the user may log in only with a second factor: whoever has one, and every
+        administrator (who must set one up first)."""
+        return self.has_two_factor or self.role is Role.ADMIN
+
 
 class RecoveryCode(Base):
     """One of a user's single-use recovery codes for the second factor, stored salted and

@@ -39,7 +39,9 @@ def authenticate(
     max_failures: int,
     window: dt.timedelta,
 ) -> User:
-    """Return the user for these credentials or raise; every attempt is recorded.
+    """Return the user for these credentials or raise; every attempt is recorded. The `login`
+    is audited here unless the user must also give a second factor (`User.requires_two_factor`:
+    then `careapp.services.two_factor.verify_login` audits it).
 
     After `max_failures` failures within `window`, for the account or for the address, further
     attempts are refused (even with the right password) until the window has passed.
@@ -59,14 +61,15 @@ def authenticate(
     if not ok or user is None or not user.is_enabled:
         raise InvalidInputError(gettext("Wrong username or password."), field="password")
     attempt.is_success = True
-    record_event(
-        session,
-        Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),
-        "login",
-        "user",
-        user.id,
-        now=now,
-    )
+    if not user.requires_two_factor:  # else the login is audited once the second factor is in
+        record_event(
+            session,
+            Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),
+            "login",
+            "user",
+            user.id,
+            now=now,
+        )
     return user
 
 

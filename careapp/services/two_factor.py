@@ -56,11 +56,6 @@ class Attempt:
     window: dt.timedelta
 
 
-def requires_two_factor(user: User) -> bool:
-    """Whether `user` may only log in with a second factor (administrators must enrol one)."""
-    return user.has_two_factor or user.role is Role.ADMIN
-
-
 def new_secret() -> str:
     """A fresh TOTP secret (160 bits, base32)."""
     return pyotp.random_base32()
@@ -118,20 +113,21 @@ def confirm_enrolment(
 def verify_login(
     session: Session, user: User, code: str, protector: DataProtector, attempt: Attempt
 ) -> None:
-    """The second step of a login: a current TOTP code or an unused recovery code, or raise."""
+    """The second step of a login: a current TOTP code or an unused recovery code, or raise.
+    Audited as the `login` (with the factor used)."""
     if not user.has_two_factor:
         raise ConflictError(gettext("Two-factor authentication is not set up."))
     method = _check(session, user, code, protector, attempt, recovery=True)
     actor = Actor(
         user_id=user.id, role=user.role, provider_id=user.provider_id, address=attempt.address
     )
-    detail: dict[str, object] = {"method": method}
+    detail: dict[str, object] = {"second_factor": method}
     if method == "recovery_code":
         detail["recovery_codes_left"] = unused_recovery_codes(session, user)
-    record_event(
+    record_event(  # the login itself: the password step records none for such a user
         session,
         actor,
-        "login_second_factor",
+        "login",
         "user",
         user.id,
         now=attempt.now,

@@ -16,7 +16,6 @@ from careapp.core.errors import CareappError
 from careapp.models.users import User
 from careapp.services.auth import authenticate
 from careapp.services.sessions import end_sessions
-from careapp.services.two_factor import requires_two_factor
 from careapp.web.access import current_actor
 from careapp.web.sessions import end_session, start_pending_login, start_session
 
@@ -44,7 +43,7 @@ def login() -> ResponseReturnValue:
             return render_template("auth/login.html", form=form), error.status_code
         session.commit()
         next_url = _safe_next(request.args.get("next"))
-        if requires_two_factor(user):  # not logged in yet: the second factor comes first
+        if user.requires_two_factor:  # not logged in yet: the second factor comes first
             start_pending_login(user, utcnow(), next_url)
             step = "auth.two_factor" if user.has_two_factor else "auth.two_factor_enrol"
             return redirect(url_for(step))

@@ -27,7 +27,6 @@ from careapp.services.two_factor import (
     pending_secret,
     provisioning_uri,
     regenerate_recovery_codes,
-    requires_two_factor,
     reset_two_factor,
     verify_login,
 )
@@ -67,7 +66,7 @@ def test_enrolment_is_confirmed_by_a_code_and_gives_ten_recovery_codes(
     db_session: Session, protector: DataProtector
 ) -> None:
     user = UserFactory(assessor=True)
-    assert not requires_two_factor(user)
+    assert not user.requires_two_factor
     secret = pending_secret(db_session, user, protector)
     assert pending_secret(db_session, user, protector) == secret  # the same until confirmed
     assert user.totp_secret_ciphertext is not None
@@ -85,7 +84,7 @@ def test_enrolment_is_confirmed_by_a_code_and_gives_ten_recovery_codes(
     )
 
     assert user.has_two_factor
-    assert requires_two_factor(user)
+    assert user.requires_two_factor
     assert len(codes) == len(set(codes)) == 10
     stored = list(db_session.scalars(select(RecoveryCode.code_hash)))
     assert len(stored) == 10
@@ -113,8 +112,8 @@ def test_a_code_is_accepted_within_one_step_of_the_clock_and_never_twice(
             db_session, admin, code_at(secret, NOW + 4 * STEP), protector, _attempt(NOW + STEP)
         )
     assert admin.totp_last_step == int((NOW + STEP).timestamp()) // 30
-    logins = [a for a in _actions(db_session, admin) if a == "login_second_factor"]
-    assert len(logins) == 2
+    logins = db_session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "login"))
+    assert list(logins) == [{"second_factor": "totp"}] * 2
 
 
 def test_a_recovery_code_logs_in_once(db_session: Session, protector: DataProtector) -> None:
@@ -128,11 +127,9 @@ def test_a_recovery_code_logs_in_once(db_session: Session, protector: DataProtec
 
     used = db_session.scalars(select(RecoveryCode).where(RecoveryCode.used_at.is_not(None)))
     assert len(list(used)) == 2
-    event = db_session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "login_second_factor")
-    ).first()
+    event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "login")).first()
     assert event is not None
-    assert event.detail == {"method": "recovery_code", "recovery_codes_left": 9}
+    assert event.detail == {"second_factor": "recovery_code", "recovery_codes_left": 9}
 
 
 def test_wrong_codes_count_against_the_password_throttle(
@@ -180,7 +177,7 @@ def test_an_administrator_without_a_second_factor_cannot_log_in_by_code(
     db_session: Session, protector: DataProtector
 ) -> None:
     admin = UserFactory(admin=True, two_factor=False)
-    assert requires_two_factor(admin)
+    assert admin.requires_two_factor
     assert not admin.has_two_factor
     with pytest.raises(ConflictError):
         verify_login(db_session, admin, "123456", protector, _attempt())
@@ -254,4 +251,4 @@ def test_an_operator_reset_removes_the_factor_and_ends_the_sessions(
     event = db_session.scalars(select(AuditEvent).where(AuditEvent.action == "reset_two_factor"))
     assert [e.detail for e in event] == [{"reason": "ticket 42: phone lost"}]
     assert admin.role is Role.ADMIN
-    assert requires_two_factor(admin)  # the next login sets up a new one
+    assert admin.requires_two_factor  # the next login sets up a new one
