@@ -3,17 +3,26 @@ and a new administrator's mandatory set-up of the app before their first page.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 from flask import Flask
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from careapp.core import clock
 from careapp.models import Role
 from careapp.services.two_factor import code_at
 from tests import factories
 from tests.browser.conftest import LiveData, live_session, live_totp_code, screenshot, zh
+from tests.browser.test_every_page import page_problems
+
+
+@pytest.fixture
+def page(new_tablet: Callable[..., BrowserContext]) -> Page:
+    """A tablet page that axe-core can be injected into (the pages' CSP forbids inline scripts)."""
+    return new_tablet(bypass_csp=True).new_page()
 
 
 def test_admin_logs_in_with_the_code_of_the_authenticator_app(
@@ -30,6 +39,7 @@ def test_admin_logs_in_with_the_code_of_the_authenticator_app(
     assert urlsplit(page.url).path == "/login/two-factor"
     expect(page.locator("main h1")).to_have_text(zh("Two-factor authentication"))
     screenshot(page, screenshots / "login-two-factor.png")
+    assert page_problems(page) == []  # the crawl of every page cannot reach this one
     assert page.request.get("/people", max_redirects=0).status == 302
 
     right = live_totp_code(username)
@@ -64,6 +74,7 @@ def test_new_admin_sets_up_the_app_before_the_first_page(
     expect(page.get_by_test_id("two-factor-required")).to_be_visible()
     expect(page.locator("[data-testid=two-factor-qr] svg")).to_be_visible()
     screenshot(page, screenshots / "login-two-factor-enrol.png")
+    assert page_problems(page) == []
     # What a newcomer types into the app by hand: the key shown under the QR code.
     secret = page.get_by_test_id("two-factor-secret").inner_text().replace(" ", "")
     page.locator("input[name=code]").fill(code_at(secret, clock.utcnow()))
@@ -72,6 +83,7 @@ def test_new_admin_sets_up_the_app_before_the_first_page(
 
     codes = page.locator("[data-testid=recovery-codes] li")
     expect(codes).to_have_count(10)
+    assert page_problems(page) == []
     with page.expect_navigation():
         page.get_by_test_id("continue").tap()
     assert urlsplit(page.url).path == "/"
