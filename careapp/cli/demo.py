@@ -126,9 +126,9 @@ def _print_logins(base: str, admin_totp_uri: str | None) -> None:
         click.echo(f"  {role:<18} {username}")
     if admin_totp_uri:
         click.echo(
-            f"{DEMO_ADMIN} also needs a code from an authenticator app (administrators log in with "
-            "a second factor): add this key to the app (scan it as a QR code, or type it in), "
-            "then enter the 6-digit code it shows:"
+            f"{DEMO_ADMIN} also needs the 6-digit code of an authenticator app (administrators log"
+            " in with a second factor).\nAdd this key to the app (type in its secret, or open the"
+            " URI on the phone), then enter the code the app shows:"
         )
         click.echo(f"  {admin_totp_uri}")
 
