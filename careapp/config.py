@@ -72,6 +72,8 @@ class Config:
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_MAX_LENGTH = 128
     LOGIN_FAILURE_WINDOW_MINUTES = 15
+    # After the password, the second factor must follow within this many minutes.
+    TWO_FACTOR_PENDING_MINUTES = 5
 
     RATING_LINK_VALID_DAYS = 7
     # A check-in farther from the home, or further outside the visit window, is flagged.

@@ -18,7 +18,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_babel import refresh
 from hypothesis import settings
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careapp import create_app
@@ -38,6 +38,7 @@ from careapp.reports.seal import create_signing_key
 from careapp.services.actor import Actor
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.reference import ensure_districts
+from careapp.services.two_factor import code_at
 from tests import factories
 from tests.factories import NOW
 
@@ -145,16 +146,36 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
     return app.test_client()
 
 
+def current_totp_code(session: Session, user: User) -> str:
+    """The code `user`'s authenticator app shows now, by the app's clock; the user's last used
+    time step is forgotten first, as if a new 30 seconds had begun (the suite's clock stands
+    still, and a test may log the same administrator in several times)."""
+    session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+    ciphertext = session.scalar(select(User.totp_secret_ciphertext).where(User.id == user.id))
+    assert ciphertext is not None, f"{user.username} has no second factor"
+    return code_at(factories.TEST_PROTECTOR.decrypt(ciphertext), app_clock.utcnow())
+
+
+def log_in(client: FlaskClient, session: Session, user: User) -> None:
+    """Log `user` in through the real login form (password factories.PASSWORD) and, when the
+    user has a second factor, the real second step with the current code."""
+    response = client.post(
+        "/login", data={"username": user.username, "password": factories.PASSWORD}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if response.headers["Location"].startswith("/login/two-factor"):
+        response = client.post("/login/two-factor", data={"code": current_totp_code(session, user)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+
 @pytest.fixture
-def login_as(client: FlaskClient):  # type: ignore[no-untyped-def]  # returns a helper
-    """Log `user` in through the real login form (its password is factories.PASSWORD)."""
+def login_as(client: FlaskClient, db_session: Session):  # type: ignore[no-untyped-def]  # returns a helper
+    """Log `user` in through the real login form (its password is factories.PASSWORD) and the
+    second factor's step when the user has one (every administrator of the factories)."""
 
     def _login(user: User) -> FlaskClient:
         client.post("/logout")
-        response = client.post(
-            "/login", data={"username": user.username, "password": factories.PASSWORD}
-        )
-        assert response.status_code == 302, response.get_data(as_text=True)
+        log_in(client, db_session, user)
         return client
 
     return _login

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import os
 import socket
 
@@ -78,6 +80,11 @@ class ProviderFactory(BaseFactory):
     districts = factory.LazyFunction(lambda: [DistrictFactory()])
 
 
+def totp_secret(username: str) -> str:
+    """The TOTP secret the factories enrol for `username` (administrators must have one)."""
+    return base64.b32encode(hashlib.sha256(f"totp:{username}".encode()).digest()[:20]).decode()
+
+
 class UserFactory(BaseFactory):
     class Meta:
         model = m.User
@@ -88,8 +95,14 @@ class UserFactory(BaseFactory):
     role = m.Role.ADMIN
     provider = None
     must_change_password = False  # a test that needs the first-login change sets it
+    # Enrolled in the second factor (`totp_secret(username)`): administrators unless told not.
+    totp_secret_ciphertext = factory.LazyAttribute(
+        lambda o: TEST_PROTECTOR.encrypt(totp_secret(o.username)) if o.two_factor else None
+    )
+    totp_enrolled_at = factory.LazyAttribute(lambda o: NOW if o.two_factor else None)
 
     class Params:
+        two_factor = factory.LazyAttribute(lambda o: o.role is m.Role.ADMIN)
         admin = factory.Trait(role=m.Role.ADMIN)
         assessor = factory.Trait(role=m.Role.ASSESSOR)
         manager = factory.Trait(

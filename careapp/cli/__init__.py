@@ -3,7 +3,8 @@
 database (init-db, grant-app-role), demo (seed-demo, simulate, seed-city), scheduler
 (scheduler, jobs, dispatch, reassessment-reminders), rosters (validate-roster), certificates
 (create-signing-key, print-decisions), settlement (settle), users (create-user,
-reset-password); secrets is run before the app exists (`python -m careapp.cli.secrets PATH`).
+reset-password), two_factor (reset-two-factor); secrets is run before the app exists
+(`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from flask.cli import FlaskGroup
 
 
 def register_cli(app: Flask) -> None:
-    from careapp.cli import certificates, database, demo, rosters, scheduler, settlement, users
+    from careapp.cli import (
+        certificates,
+        database,
+        demo,
+        rosters,
+        scheduler,
+        settlement,
+        two_factor,
+        users,
+    )
 
     for command in (
         database.init_db,
@@ -34,6 +44,7 @@ def register_cli(app: Flask) -> None:
         settlement.settle_command,
         users.create_user_command,
         users.reset_password_command,
+        two_factor.reset_two_factor_command,
     ):
         app.cli.add_command(command)
 

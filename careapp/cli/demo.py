@@ -40,7 +40,12 @@ def seed_demo_command(if_empty: bool, seed: int, host: str, port: int) -> None:
     from flask import current_app
 
     from careapp.core.clock import utcnow
-    from careapp.demo.seed import database_is_empty, demo_tour, seed_demo
+    from careapp.demo.seed import (
+        database_is_empty,
+        demo_admin_totp_uri,
+        demo_tour,
+        seed_demo,
+    )
     from careapp.security import protector
 
     session = db.session()
@@ -49,14 +54,14 @@ def seed_demo_command(if_empty: bool, seed: int, host: str, port: int) -> None:
     if not database_is_empty(session):
         if if_empty:
             click.echo("demo data already loaded (`make clean` starts over on today's date)")
-            _print_logins(base)
+            _print_logins(base, demo_admin_totp_uri(session, protector()))
             _print_tour(base, demo_tour(session, now))
             return
         raise click.ClickException("the database is not empty; use a fresh database")
     demo = seed_demo(session, protector(), now=now, seed=seed, config=current_app.config)
     session.commit()
     click.echo("demo data loaded")
-    _print_logins(base)
+    _print_logins(base, demo_admin_totp_uri(session, protector()))
     _print_tour(base, demo.tour)
 
 
@@ -113,12 +118,19 @@ def simulate_command(
     click.echo(report.summary)
 
 
-def _print_logins(base: str) -> None:
-    from careapp.demo.seed import DEMO_LOGINS, DEMO_PASSWORD
+def _print_logins(base: str, admin_totp_uri: str | None) -> None:
+    from careapp.demo.seed import DEMO_ADMIN, DEMO_LOGINS, DEMO_PASSWORD
 
     click.echo(f"log in at {base}/login with password {DEMO_PASSWORD!r} as:")
     for role, username in DEMO_LOGINS:
         click.echo(f"  {role:<18} {username}")
+    if admin_totp_uri:
+        click.echo(
+            f"{DEMO_ADMIN} also needs the 6-digit code of an authenticator app (administrators log"
+            " in with a second factor).\nAdd this key to the app (type in its secret, or open the"
+            " URI on the phone), then enter the code the app shows:"
+        )
+        click.echo(f"  {admin_totp_uri}")
 
 
 def _print_tour(base: str, tour: DemoTour) -> None:

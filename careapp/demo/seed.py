@@ -87,15 +87,17 @@ from careapp.services.procedure import (
 from careapp.services.ratings import issue_rating_token
 from careapp.services.reference import ensure_districts
 from careapp.services.registry import PersonInput, register_person
+from careapp.services.two_factor import enrol_secret, new_secret, provisioning_uri
 from careapp.services.work_orders import evaluate_quality_and_hand_over
 from scheduling.months import add_months
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
 
 DEMO_PASSWORD = "demo-care-2026"  # noqa: S105 - published demo password, printed by seed-demo  # nosec B105
+DEMO_ADMIN = "admin"
 # One login per role (role, username), printed by `careapp seed-demo`.
 DEMO_LOGINS = (
-    ("admin", "admin"),
+    ("admin", DEMO_ADMIN),
     ("assessor", "assessor1"),
     ("provider_manager", "manager1"),
     ("caregiver", "caregiver1"),
@@ -197,11 +199,13 @@ def seed_demo(
 
     admin = create_user(
         session,
-        username="admin",
+        username=DEMO_ADMIN,
         password=DEMO_PASSWORD,
         display_name="管理员 王敏",
         role=Role.ADMIN,
     )
+    # Administrators log in with a second factor: a secret of this install, printed by seed-demo.
+    enrol_secret(session, admin, new_secret(), protector, now)
     admin_actor = Actor(user_id=admin.id, role=Role.ADMIN, address="demo")
     assessors = [
         create_user(
@@ -720,6 +724,15 @@ def _entitlement_events(
             EndInput(today - dt.timedelta(days=10), "death", "家属告知"),
             now,
         )
+
+
+def demo_admin_totp_uri(session: Session, protector: DataProtector) -> str | None:
+    """The otpauth:// URI of the demo administrator's second factor (for an authenticator
+    app), or None when the demo admin has none."""
+    admin = session.scalar(select(User).where(User.username == DEMO_ADMIN))
+    if admin is None or admin.totp_secret_ciphertext is None:
+        return None
+    return provisioning_uri(protector.decrypt(admin.totp_secret_ciphertext), admin.username)
 
 
 def database_is_empty(session: Session) -> bool:

@@ -60,7 +60,7 @@ from careapp.models.quality import (
 from careapp.models.rating import RatingChannel, SatisfactionRating
 from careapp.models.roster import CalendarFeed
 from careapp.models.settlement import SettlementLine, SettlementStatement, StatementLineKind
-from careapp.models.users import LoginAttempt, Role, User
+from careapp.models.users import LoginAttempt, RecoveryCode, Role, User
 from careapp.models.visit import (
     CarePlan,
     CarePlanItem,
@@ -136,6 +136,7 @@ __all__ = [
     "Qualification",
     "RatingChannel",
     "ReassessmentReminder",
+    "RecoveryCode",
     "ReminderStatus",
     "Role",
     "SatisfactionRating",

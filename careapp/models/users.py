@@ -7,7 +7,7 @@ import enum
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, false, text
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from careapp.db import Base, created_at, intpk
@@ -42,6 +42,12 @@ class User(UserMixin, Base):
     # (careapp.blueprints.users). Demo accounts and test factories leave it false.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[created_at]
+    # The TOTP second factor (careapp.services.two_factor): the secret, encrypted with the data
+    # key; set but not enrolled while the user is confirming it with a first code.
+    totp_secret_ciphertext: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_enrolled_at: Mapped[dt.datetime | None]
+    # The last 30-second time step whose code was accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None]
 
     provider: Mapped[Provider | None] = relationship()
 
@@ -56,6 +62,31 @@ class User(UserMixin, Base):
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
+
+    @property
+    def has_two_factor(self) -> bool:
+        """Whether the user has a confirmed TOTP second factor."""
+        return self.totp_enrolled_at is not None and self.totp_secret_ciphertext is not None
+
+    @property
+    def requires_two_factor(self) -> bool:
+        """Whether the user may log in only with a second factor: whoever has one, and every
+        administrator (who must set one up first)."""
+        return self.has_two_factor or self.role is Role.ADMIN
+
+
+class RecoveryCode(Base):
+    """One of a user's single-use recovery codes for the second factor, stored salted and
+    hashed (`careapp.services.two_factor`)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_user_id", "user_id"),)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    code_hash: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
 
 
 class LoginAttempt(Base):

@@ -39,12 +39,56 @@ def authenticate(
     max_failures: int,
     window: dt.timedelta,
 ) -> User:
-    """Return the user for these credentials or raise; every attempt is recorded.
+    """Return the user for these credentials or raise; every attempt is recorded. The `login`
+    is audited here unless the user must also give a second factor (`User.requires_two_factor`:
+    then `careapp.services.two_factor.verify_login` audits it).
 
     After `max_failures` failures within `window`, for the account or for the address, further
     attempts are refused (even with the right password) until the window has passed.
     """
     username = username.strip().lower()
+    attempt = begin_attempt(
+        session,
+        username,
+        address=address,
+        now=now,
+        max_failures=max_failures,
+        window=window,
+        field="password",
+    )
+    user = session.scalar(select(User).where(User.username == username))
+    ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
+    if not ok or user is None or not user.is_enabled:
+        raise InvalidInputError(gettext("Wrong username or password."), field="password")
+    attempt.is_success = True
+    if not user.requires_two_factor:  # else the login is audited once the second factor is in
+        record_event(
+            session,
+            Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),
+            "login",
+            "user",
+            user.id,
+            now=now,
+        )
+    return user
+
+
+def begin_attempt(
+    session: Session,
+    username: str,
+    *,
+    address: str,
+    now: dt.datetime,
+    max_failures: int,
+    window: dt.timedelta,
+    field: str,
+) -> LoginAttempt:
+    """Count one check of a secret (a password, or a second-factor code) before it is made.
+
+    Locks the account and the address, records the attempt as a failure and refuses it
+    (ThrottledError, on `field`) when the window then holds more than `max_failures` failures;
+    the caller checks the secret only after this returns, and marks the attempt a success.
+    """
     _lock_attempts(session, username, address)
     attempt = LoginAttempt(username=username, address=address, attempted_at=now, is_success=False)
     session.add(attempt)
@@ -61,22 +105,9 @@ def authenticate(
                 "Too many failed logins. Please wait %(minutes)d minutes and try again.",
                 minutes=int(window.total_seconds() // 60),
             ),
-            field="password",
+            field=field,
         )
-    user = session.scalar(select(User).where(User.username == username))
-    ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
-    if not ok or user is None or not user.is_enabled:
-        raise InvalidInputError(gettext("Wrong username or password."), field="password")
-    attempt.is_success = True
-    record_event(
-        session,
-        Actor(user_id=user.id, role=user.role, provider_id=user.provider_id, address=address),
-        "login",
-        "user",
-        user.id,
-        now=now,
-    )
-    return user
+    return attempt
 
 
 def _lock_attempts(session: Session, username: str, address: str) -> None:

@@ -27,6 +27,12 @@ from careapp.models.users import User
 LOGIN_AT = "_login_at"  # when the user logged in (UTC, seconds since the epoch)
 SEEN_AT = "_seen_at"  # the last request of the session
 _LOGIN_KEYS = ("_user_id", "_fresh", "_id", LOGIN_AT, SEEN_AT)
+# A login waiting for its second factor: "<id>:<session version>", when the password was
+# accepted, and where to go afterwards. Nobody is logged in meanwhile.
+PENDING_USER = "_2fa_user"
+PENDING_AT = "_2fa_at"
+PENDING_NEXT = "_2fa_next"
+_PENDING_KEYS = (PENDING_USER, PENDING_AT, PENDING_NEXT)
 _KEPT_ACROSS_LOGIN = ("lang",)
 
 
@@ -43,6 +49,37 @@ def end_session() -> None:
     logout_user()
     session.pop(LOGIN_AT, None)
     session.pop(SEEN_AT, None)
+    for key in _PENDING_KEYS:
+        session.pop(key, None)
+
+
+def start_pending_login(user: User, now: dt.datetime, next_url: str) -> None:
+    """The password is right but the second factor is still to come: log out whoever was
+    logged in here and remember only who is half-way in, for TWO_FACTOR_PENDING_MINUTES."""
+    end_session()
+    session[PENDING_USER] = user.get_id()
+    session[PENDING_AT] = int(now.timestamp())
+    session[PENDING_NEXT] = next_url
+
+
+def pending_login_user(now: dt.datetime) -> User | None:
+    """The user whose password was accepted here and whose second factor is awaited, or None
+    (and the marker forgotten) when there is none, it expired or the user's sessions ended."""
+    user_id, at = session.get(PENDING_USER), session.get(PENDING_AT)
+    if not isinstance(user_id, str) or not isinstance(at, int):
+        return None
+    limit = dt.timedelta(minutes=current_app.config["TWO_FACTOR_PENDING_MINUTES"])
+    user = _user_of(user_id)
+    if user is None or not 0 <= int(now.timestamp()) - at <= limit.total_seconds():
+        for key in _PENDING_KEYS:
+            session.pop(key, None)
+        return None
+    return user
+
+
+def pending_login_next() -> str | None:
+    found = session.get(PENDING_NEXT)
+    return found if isinstance(found, str) else None
 
 
 def load_session_user(user_id: str) -> User | None:

@@ -24,7 +24,7 @@ import pytest
 from babel import support
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Route, sync_playwright
-from sqlalchemy import make_url
+from sqlalchemy import make_url, select
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
@@ -32,10 +32,11 @@ from careapp import create_app
 from careapp.config import TestConfig
 from careapp.core import clock
 from careapp.db import Base
-from careapp.models import Role
+from careapp.models import Role, User
 from careapp.services.catalogue import ensure_service_catalogue
 from careapp.services.policy import ensure_default_policy
 from careapp.services.reference import ensure_districts
+from careapp.services.two_factor import code_at
 from tests import factories
 from tests.factories import NOW
 
@@ -118,13 +119,18 @@ def _make_live_app(url: str) -> Flask:
     return application
 
 
+_live: dict[str, Flask] = {}  # the live app, for `login` (a plain function the tests call)
+
+
 @pytest.fixture(scope="session")
 def live_app(live_database_url: str) -> Iterator[Flask]:
     application = _make_live_app(live_database_url)
     engine = application.extensions["careapp.engine"]
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    _live["app"] = application
     yield application
+    _live.pop("app", None)
     engine.dispose()
 
 
@@ -390,13 +396,32 @@ def live_clock(moment: dt.datetime) -> Iterator[None]:
 
 
 def login(page: Page, username: str, password: str = factories.PASSWORD) -> None:
-    """Log in through the real form and wait for the page it leads to."""
+    """Log in through the real form (and the second factor's step, for a user who has one) and
+    wait for the page it leads to."""
     page.goto("/login")
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(password)
     with page.expect_navigation():
         page.locator("main form button[type=submit]").tap()
+    if urlsplit(page.url).path == "/login/two-factor":
+        page.locator("input[name=code]").fill(live_totp_code(username))
+        with page.expect_navigation():
+            page.locator("main form button[type=submit]").tap()
     assert "/login" not in urlsplit(page.url).path, page.locator("main").inner_text()
+
+
+def live_totp_code(username: str) -> str:
+    """The code `username`'s authenticator app shows now, by the live app's clock (this
+    process's, ticking). Their last used time step is forgotten first: the tests log the same
+    people in again and again, faster than one code every 30 seconds."""
+    application = _live["app"]
+    with live_session(application) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        assert user is not None, username
+        assert user.totp_secret_ciphertext is not None, username
+        user.totp_last_step = None
+        secret = application.extensions["careapp.protector"].decrypt(user.totp_secret_ciphertext)
+    return code_at(secret, clock.utcnow())
 
 
 def logout(page: Page) -> None:

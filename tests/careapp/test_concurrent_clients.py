@@ -1,7 +1,8 @@
 """Concurrent writes from real server processes and real clients.
 
 Four processes, each a threaded werkzeug server of the app, share one database (as four
-gunicorn workers would); 50 clients at once log in, read an audited page (an application's,
+gunicorn workers would); 50 clients at once log in (password, then the administrator's second
+factor, each client as an administrator of its own), read an audited page (an application's,
 which writes an audit row), try wrong passwords, reveal an ID number and register people. No
 request may fail with a 5xx (on the embedded SQLite default: "database is locked"), and every
 login attempt is recorded, so the throttle counts each failure.
@@ -32,12 +33,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
+from careapp.core import clock as app_clock
 from careapp.core.identity import make_resident_id
 from careapp.db import Base, make_engine
 from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
 from careapp.services.reference import ensure_districts
+from careapp.services.two_factor import code_at
 from tests import factories
 from tests.conftest import ROOT
+from tests.factories import NOW
 from tests.races import race_database
 
 SERVERS = 4
@@ -87,9 +91,9 @@ class Client:
 
 
 @pytest.fixture
-def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, int, str]]:
-    """A committed database: the schema, the districts, an administrator, a person and their
-    application (URL, person id, application id, the administrator's username)."""
+def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, int, list[str]]]:
+    """A committed database: the schema, the districts, one administrator per client, a person
+    and their application (URL, person id, application id, the administrators' usernames)."""
     if database_url.startswith("postgresql"):
         with race_database(database_url, f"careapp_clients_{os.getpid()}", 2) as engine:
             url = engine.url.render_as_string(hide_password=False)
@@ -104,22 +108,26 @@ def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, in
         engine.dispose()
 
 
-def _seed(engine: Engine) -> tuple[int, int, str]:
+def _seed(engine: Engine) -> tuple[int, int, list[str]]:
     with Session(engine, expire_on_commit=False) as session:
         factories.bind(session)
         try:
             ensure_districts(session)
-            admin: User = factories.UserFactory(admin=True)
+            admins: list[User] = [factories.UserFactory(admin=True) for _ in range(CLIENTS)]
             person: Person = factories.PersonFactory()
-            application: Application = factories.ApplicationFactory(person=person, created_by=admin)
+            application: Application = factories.ApplicationFactory(
+                person=person, created_by=admins[0]
+            )
             session.commit()
         finally:
             factories.bind(None)
-    return person.id, application.id, admin.username
+    return person.id, application.id, [admin.username for admin in admins]
 
 
 @pytest.fixture
-def servers(shared_database: tuple[str, int, int, str], tmp_path: Path) -> Iterator[list[str]]:
+def servers(
+    shared_database: tuple[str, int, int, list[str]], tmp_path: Path
+) -> Iterator[list[str]]:
     """SERVERS processes serving the app on the shared database; their base URLs."""
     env = {
         **os.environ,
@@ -162,19 +170,22 @@ def servers(shared_database: tuple[str, int, int, str], tmp_path: Path) -> Itera
 
 
 def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorded(
-    shared_database: tuple[str, int, int, str], servers: list[str]
+    shared_database: tuple[str, int, int, list[str]], servers: list[str]
 ) -> None:
-    url, person_id, application_id, admin = shared_database
+    url, person_id, application_id, admins = shared_database
     statuses: Counter[tuple[str, int]] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
+    codes = _codes(admins)
 
     def client(index: int) -> None:
         browser = Client(servers[index % SERVERS])
         stranger = Client(servers[(index + 1) % SERVERS])  # wrong passwords, no session
         sent: list[tuple[str, int]] = []
         start.wait(timeout=60)
+        admin = admins[index]
         sent.append(("login", browser.send("/login", _login(admin, factories.PASSWORD))))
+        sent.append(("second factor", browser.send("/login/two-factor", codes[admin])))
         for round_ in range(ROUNDS):
             sent.append(("read", browser.send(f"/applications/{application_id}")))
             sent.append(("wrong login", stranger.send("/login", _login(admin, WRONG_PASSWORD))))
@@ -197,6 +208,7 @@ def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorde
     wrong = CLIENTS * ROUNDS
     assert statuses == {
         ("login", 302): CLIENTS,
+        ("second factor", 302): CLIENTS,
         ("read", 200): CLIENTS * ROUNDS,
         ("wrong login", 400): wrong,
         ("reveal", 200): CLIENTS * ROUNDS,
@@ -216,13 +228,25 @@ def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorde
             audit_rows = session.scalar(select(func.count()).select_from(AuditEvent))
     finally:
         engine.dispose()
-    assert attempts == {True: CLIENTS, False: wrong}  # every failure counts for the throttle
+    # Every failure counts for the throttle; a login checks a password and a code.
+    assert attempts == {True: 2 * CLIENTS, False: wrong}
     assert people == 1 + CLIENTS * ROUNDS
     assert audit_rows == CLIENTS + 3 * CLIENTS * ROUNDS  # logins, reads, reveals, registrations
 
 
 def _login(username: str, password: str) -> dict[str, str]:
     return {"username": username, "password": password}
+
+
+def _codes(usernames: list[str]) -> dict[str, dict[str, str]]:
+    """Each administrator's current code by the servers' clock: the system's, since they run
+    unpinned (the clients send them within seconds; a code of the step before is accepted)."""
+    app_clock.unpin()
+    try:
+        now = app_clock.utcnow()
+    finally:
+        app_clock.pin(NOW)
+    return {name: {"code": code_at(factories.totp_secret(name), now)} for name in usernames}
 
 
 def _person(client: int, round_: int) -> dict[str, str]:

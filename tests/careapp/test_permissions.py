@@ -36,6 +36,14 @@ ACCESS: dict[str, frozenset[str]] = {
     "set_language": PUBLIC,
     "auth.login": PUBLIC,
     "auth.logout": PUBLIC,
+    # The second factor's login steps serve only a browser whose password was just accepted:
+    # anyone else is sent to the login page (anonymous) or home (logged in).
+    "auth.two_factor": LOGGED_IN,
+    "auth.two_factor_enrol": LOGGED_IN,
+    "auth.account_two_factor": LOGGED_IN,
+    "auth.account_two_factor_enrol": LOGGED_IN,
+    "auth.account_recovery_codes": LOGGED_IN,
+    "auth.account_two_factor_disable": LOGGED_IN,
     "ratings.rate_visit": PUBLIC,
     "main.index": LOGGED_IN,
     "registry.person_list": frozenset({ADMIN}),

@@ -17,7 +17,7 @@ from careapp.models.users import User
 from careapp.services.auth import authenticate
 from careapp.services.sessions import end_sessions
 from careapp.web.access import current_actor
-from careapp.web.sessions import end_session, start_session
+from careapp.web.sessions import end_session, start_pending_login, start_session
 
 bp = Blueprint("auth", __name__)
 
@@ -42,8 +42,13 @@ def login() -> ResponseReturnValue:
             form.show_error(error)
             return render_template("auth/login.html", form=form), error.status_code
         session.commit()
+        next_url = _safe_next(request.args.get("next"))
+        if user.requires_two_factor:  # not logged in yet: the second factor comes first
+            start_pending_login(user, utcnow(), next_url)
+            step = "auth.two_factor" if user.has_two_factor else "auth.two_factor_enrol"
+            return redirect(url_for(step))
         start_session(user, utcnow())
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(next_url)
     return render_template("auth/login.html", form=form)
 
 
@@ -66,3 +71,7 @@ def _safe_next(target: str | None) -> str:
         if not parts.scheme and not parts.netloc and target.startswith("/"):
             return target
     return url_for("main.index")
+
+
+# The second factor's pages (they register on `bp`).
+from careapp.blueprints.auth import two_factor as _two_factor  # noqa: E402, F401

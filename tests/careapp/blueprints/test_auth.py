@@ -48,7 +48,7 @@ def test_sixth_attempt_is_throttled_in_chinese(client: FlaskClient, db_session: 
 def test_login_redirects_only_to_this_site(
     client: FlaskClient, db_session: Session, target: str, lands_on: str
 ) -> None:
-    user = UserFactory()
+    user = UserFactory(assessor=True)  # no second factor (an administrator's: test_two_factor)
     response = client.post(
         f"/login?next={target}", data={"username": user.username, "password": PASSWORD}
     )

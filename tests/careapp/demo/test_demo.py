@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from careapp.core.clock import CITY_TZ, city_today
+from careapp.core.clock import CITY_TZ, city_today, utcnow
 from careapp.demo.seed import TOUR_CAREGIVER, Demo, DemoSize, seed_demo
 from careapp.eligibility.rules import BenefitCategory
 from careapp.models import (
@@ -31,6 +33,7 @@ from careapp.services.actor import Actor
 from careapp.services.careplans import CarePlanInput, care_plan_options, create_care_plan
 from careapp.services.procedure import decision_refusal
 from careapp.services.ratings import rating_visit_for_token
+from careapp.services.two_factor import code_at
 from careapp.services.visits import caregiver_day, check_in
 from scheduling.quality import ProviderStatus
 from scheduling.visits import VisitStatus
@@ -170,6 +173,9 @@ def test_seed_demo_prints_each_step_at_the_served_address(
     assert f"{base}/my-day" in result.output
     assert f"{base}/providers/{tour.provider_id}" in result.output
     assert "5000" not in result.output
+    assert re.search(
+        r"otpauth://totp/careapp:admin\?secret=[A-Z2-7]{32}&issuer=careapp", result.output
+    )
 
     everywhere = "0.0.0.0"  # noqa: S104 - only printed: nothing is bound here
     result = runner.invoke(args=["seed-demo", "--if-empty", "--host", everywhere, "--port", "80"])
@@ -209,3 +215,25 @@ def test_demo_accounts_keep_their_published_password(
     flagged = db_session.scalars(select(User.username).where(User.must_change_password)).all()
     assert flagged == []
     assert db_session.scalar(select(func.count()).select_from(User)) > 5
+def test_a_newcomer_logs_in_as_admin_with_what_seed_demo_prints(
+    app: Flask, client: FlaskClient, db_session: Session, protector: DataProtector
+) -> None:
+    _seed(db_session, protector, NOW)
+    output = app.test_cli_runner().invoke(args=["seed-demo", "--if-empty"]).output  # type: ignore[attr-defined]
+    uri = re.search(r"otpauth://totp/\S+", output)
+    assert uri is not None, output
+    secret = parse_qs(urlsplit(uri.group()).query)["secret"][0]
+    password = re.search(r"with password '([^']+)'", output)
+    assert password is not None, output
+    # The secret is stored encrypted, not as typed.
+    admin = db_session.scalar(select(User).where(User.username == "admin"))
+    assert admin is not None
+    assert admin.totp_secret_ciphertext is not None
+    assert secret.encode() not in admin.totp_secret_ciphertext
+
+    response = client.post("/login", data={"username": "admin", "password": password.group(1)})
+    assert response.headers["Location"] == "/login/two-factor"
+    response = client.post("/login/two-factor", data={"code": code_at(secret, utcnow())})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/people").status_code == 200

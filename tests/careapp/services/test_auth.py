@@ -40,7 +40,7 @@ def test_create_user_stores_an_argon2_hash_not_the_password(db_session: Session)
 
 
 def test_right_password_logs_in_records_the_attempt_and_audits(db_session: Session) -> None:
-    user = UserFactory()
+    user = UserFactory(assessor=True)  # no second factor: the password completes the login
     assert login(db_session, f"  {user.username.upper()} ", PASSWORD) is user
     attempt = db_session.scalar(select(LoginAttempt).where(LoginAttempt.username == user.username))
     assert attempt is not None
@@ -48,6 +48,16 @@ def test_right_password_logs_in_records_the_attempt_and_audits(db_session: Sessi
     event = db_session.scalar(select(AuditEvent).where(AuditEvent.action == "login"))
     assert event is not None
     assert event.actor_id == user.id
+
+
+def test_a_right_password_is_not_yet_a_login_for_an_administrator(db_session: Session) -> None:
+    admin = UserFactory(admin=True)
+    assert login(db_session, admin.username, PASSWORD) is admin
+    attempt = db_session.scalar(select(LoginAttempt).where(LoginAttempt.username == admin.username))
+    assert attempt is not None
+    assert attempt.is_success
+    # The login is audited once the second factor is in (services/two_factor.verify_login).
+    assert db_session.scalar(select(AuditEvent).where(AuditEvent.action == "login")) is None
 
 
 @pytest.mark.parametrize("username", ["nobody", "user-that-does-not-exist"])

@@ -23,15 +23,24 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from careapp.db import Base
-from tests import factories as f
 from tests.careapp import test_permissions
 from tests.careapp.test_permissions import ACCESS, ANON, ROLES, World
+from tests.conftest import log_in
 
 # Routes the walk leaves out: logging out ends the role's session, the login form is rate limited
 # (its bad input is tested in tests/careapp/blueprints/auth), static files take no input.
 world = test_permissions.world  # the same routes, ids and users
 
-SKIPPED = frozenset({"auth.logout", "auth.login", "static", "set_language"})
+SKIPPED = frozenset(
+    {
+        "auth.logout",
+        "auth.login",
+        "auth.two_factor",
+        "auth.two_factor_enrol",
+        "static",
+        "set_language",
+    }
+)
 
 HUGE = 10**300
 NASTY_TEXT = [
@@ -177,8 +186,8 @@ class Targets(list[Target]):
 def _row_counts(session: Session) -> dict[str, int]:
     """Rows per table; the audit log is left out: a page that shows personal data records the
     read (committed on purpose) even when it refuses the form it shows again. So are the login
-    attempts: a wrong current password on the password page is a failed login, recorded on
-    purpose while the form is refused."""
+    attempts: a wrong current password on the password page, or a refused second-factor code,
+    is a failed login, recorded on purpose (for the throttle) while the form is refused."""
     session.expire_all()
     return {
         table.name: session.execute(select(func.count()).select_from(table)).scalar_one()
@@ -188,12 +197,12 @@ def _row_counts(session: Session) -> dict[str, int]:
 
 
 @pytest.fixture
-def clients(app: Flask, world: World) -> dict[str, FlaskClient]:
+def clients(app: Flask, db_session: Session, world: World) -> dict[str, FlaskClient]:
     found = {ANON: app.test_client()}
     for role, user in world.users.items():
         client = app.test_client()
         g.pop("_login_user", None)
-        client.post("/login", data={"username": user.username, "password": f.PASSWORD})
+        log_in(client, db_session, user)  # with the second factor where the user has one
         found[role] = client
     return found
 
