@@ -215,6 +215,8 @@ def test_demo_accounts_keep_their_published_password(
     flagged = db_session.scalars(select(User.username).where(User.must_change_password)).all()
     assert flagged == []
     assert db_session.scalar(select(func.count()).select_from(User)) > 5
+
+
 def test_a_newcomer_logs_in_as_admin_with_what_seed_demo_prints(
     app: Flask, client: FlaskClient, db_session: Session, protector: DataProtector
 ) -> None:

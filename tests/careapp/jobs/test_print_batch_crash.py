@@ -51,8 +51,8 @@ DOCUMENTS = DECISIONS + 3
 LIMIT = dt.timedelta(minutes=2)
 
 # The batch's own process: the app on the shared database, its clock ticking from NOW, a
-# heartbeat after every document and two seconds per document (under load too), so the test can kill it
-# mid-way.
+# heartbeat after every document and two seconds per document, so the test can kill it mid-way
+# even on a loaded machine.
 BUILD = """
 import datetime as dt, sys, time
 from careapp import create_app
