@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from pypdf import PdfReader
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
@@ -41,7 +41,7 @@ from careapp.services.actor import Actor
 from careapp.services.print_batches import batch_abandonment, request_print_batch
 from careapp.services.reference import ensure_districts
 from tests import factories
-from tests.conftest import ROOT
+from tests.conftest import ROOT, current_totp_code
 from tests.factories import NOW
 from tests.races import race_database
 
@@ -108,7 +108,7 @@ def crash_app(shared_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     app.extensions["careapp.engine"].dispose()
 
 
-def _seed(engine: Engine) -> tuple[int, int, str]:
+def _seed(engine: Engine) -> tuple[int, int]:
     """The week's decisions, an administrator and the batch asked for (committed)."""
     with Session(engine, expire_on_commit=False) as session:
         factories.bind(session)
@@ -128,27 +128,35 @@ def _seed(engine: Engine) -> tuple[int, int, str]:
             session.commit()
         finally:
             factories.bind(None)
-    return batch.id, admin.id, admin.username
+    return batch.id, admin.id
 
 
 def _wait_for(engine: Engine, batch_id: int, done: int, builder: subprocess.Popen[bytes]) -> None:
+    """Wait until the batch has committed `done` documents. The progress is read by a plain
+    engine: on SQLite the app's engine takes the write lock for every transaction, and the
+    builder holds it while it lays out (and here sleeps over) a document, so the app's engine
+    would wait for the lock until the batch is over."""
+    reader = create_engine(engine.url)
     deadline = time.monotonic() + 60
-    while True:
-        with Session(engine) as session:
-            batch = session.get(PrintBatch, batch_id)
-            assert batch is not None
-            if batch.status is PrintBatchStatus.RUNNING and batch.done >= done:
-                return
-        assert builder.poll() is None, f"the batch's process ended early ({batch.status})"
-        assert time.monotonic() < deadline, "the batch made no progress"
-        time.sleep(0.1)
+    try:
+        while True:
+            with Session(reader) as session:
+                batch = session.get(PrintBatch, batch_id)
+                assert batch is not None
+                if batch.status is PrintBatchStatus.RUNNING and batch.done >= done:
+                    return
+            assert builder.poll() is None, f"the batch's process ended early ({batch.status})"
+            assert time.monotonic() < deadline, "the batch made no progress"
+            time.sleep(0.1)
+    finally:
+        reader.dispose()
 
 
 def test_a_batch_killed_mid_way_is_abandoned_at_once_and_restarts_to_the_end(
     crash_app: Flask, tmp_path: Path
 ) -> None:
     engine = crash_app.extensions["careapp.engine"]
-    batch_id, admin_id, username = _seed(engine)
+    batch_id, admin_id = _seed(engine)
     builder = subprocess.Popen(
         [
             sys.executable,
@@ -188,8 +196,14 @@ def test_a_batch_killed_mid_way_is_abandoned_at_once_and_restarts_to_the_end(
 
     client = crash_app.test_client()
     client.post("/lang/en")
+    with Session(engine) as session:  # the administrator's second factor (committed first:
+        admin = session.get(User, admin_id)  # on SQLite an open transaction holds the lock)
+        assert admin is not None
+        username, code = admin.username, current_totp_code(session, admin)
+        session.commit()
     login = client.post("/login", data={"username": username, "password": factories.PASSWORD})
-    assert login.status_code == 302
+    assert login.headers["Location"] == "/login/two-factor"
+    assert client.post("/login/two-factor", data={"code": code}).status_code == 302
     page = client.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
     assert "Abandoned (the process printing it has stopped)" in page
     assert 'id="print-batch-restart"' in page
