@@ -8,7 +8,10 @@ other tests never see it. A race module declares
     pytestmark = pytest.mark.postgres_only
     race_engine = race_engine_fixture(pool_size=RACERS + 2)
 
-and its tests run their racers with `run_together(app, jobs)`.
+and its tests run their racers with `run_together(app, jobs)`. A race that must hold on both
+databases declares `engine = race_or_file_engine_fixture(pool_size=...)` instead: its tests run
+on such a PostgreSQL database and on a SQLite file (careapp's engine, which takes the write lock
+for every transaction).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,7 +32,7 @@ from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
 from careapp.core.errors import CareappError, ConflictError
-from careapp.db import Base
+from careapp.db import Base, make_engine
 from tests import factories
 
 
@@ -55,13 +59,45 @@ def race_engine_fixture(pool_size: int) -> Any:  # Any: pytest's fixture type is
 
     @pytest.fixture(name="race_engine")
     def race_engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
-        module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
-        name = f"careapp_{module}_{os.getpid()}"
-        assert len(name) <= 63, f"{name} is too long for a PostgreSQL database name"
-        with race_database(database_url, name, pool_size) as engine:
+        with _module_race_database(database_url, request, pool_size) as engine:
             yield engine
 
     return race_engine
+
+
+def race_or_file_engine_fixture(pool_size: int) -> Any:  # Any: pytest's fixture type is private
+    """An `engine` fixture run twice: a race database on PostgreSQL, and a SQLite file with the
+    schema."""
+
+    @pytest.fixture(
+        name="engine",
+        params=[pytest.param("postgresql", marks=pytest.mark.postgres_only), "sqlite"],
+    )
+    def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+        if request.param == "postgresql":
+            database_url: str = request.getfixturevalue("database_url")
+            with _module_race_database(database_url, request, pool_size) as postgres:
+                yield postgres
+            return
+        sqlite = make_engine(f"sqlite+pysqlite:///{tmp_path / 'race.sqlite'}")
+        Base.metadata.create_all(sqlite)
+        try:
+            yield sqlite
+        finally:
+            sqlite.dispose()
+
+    return engine
+
+
+@contextmanager
+def _module_race_database(
+    database_url: str, request: pytest.FixtureRequest, pool_size: int
+) -> Iterator[Engine]:
+    module = request.module.__name__.rpartition(".")[2].removeprefix("test_")
+    name = f"careapp_{module}_{os.getpid()}"
+    assert len(name) <= 63, f"{name} is too long for a PostgreSQL database name"
+    with race_database(database_url, name, pool_size) as engine:
+        yield engine
 
 
 @contextmanager

@@ -11,8 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from flask import Flask
@@ -20,11 +19,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import InvalidInputError, ThrottledError
-from careapp.db import Base, make_engine
 from careapp.models import LoginAttempt
 from careapp.services import auth
 from tests.factories import NOW, PASSWORD, UserFactory
-from tests.races import race_engine_fixture, run_together, seeding
+from tests.races import race_or_file_engine_fixture, run_together, seeding
 
 RACERS = 12
 LIMIT = 5
@@ -33,24 +31,7 @@ LOGGED_IN = "logged in"
 WRONG = "refused: Wrong username or password."
 THROTTLED = "refused: Too many failed logins. Please wait 15 minutes and try again."
 
-race_engine = race_engine_fixture(pool_size=RACERS + 2)
-
-
-@pytest.fixture(
-    params=[pytest.param("postgresql", marks=pytest.mark.postgres_only), "sqlite"],
-)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database of the test's own with the schema: PostgreSQL (the race harness) or a file."""
-    if request.param == "postgresql":
-        postgres: Engine = request.getfixturevalue("race_engine")
-        yield postgres
-        return
-    sqlite = make_engine(f"sqlite+pysqlite:///{tmp_path / 'race.sqlite'}")
-    Base.metadata.create_all(sqlite)
-    try:
-        yield sqlite
-    finally:
-        sqlite.dispose()
+engine = race_or_file_engine_fixture(pool_size=RACERS + 2)
 
 
 @pytest.fixture

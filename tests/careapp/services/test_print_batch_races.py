@@ -9,42 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from careapp.db import Base, make_engine
 from careapp.models import AuditEvent, PrintBatch, PrintBatchStatus, Role
 from careapp.services.actor import Actor
 from careapp.services.print_batches import request_print_batch, restart_print_batch
 from tests.factories import NOW, PrintBatchFactory, UserFactory
-from tests.races import attempt, race_engine_fixture, run_together, seeding
+from tests.races import attempt, race_or_file_engine_fixture, run_together, seeding
 
 RACERS = 6
 LIMIT = dt.timedelta(minutes=2)
 
-race_engine = race_engine_fixture(pool_size=RACERS + 2)
-
-
-@pytest.fixture(
-    params=[pytest.param("postgresql", marks=pytest.mark.postgres_only), "sqlite"],
-)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database of the test's own with the schema: PostgreSQL (the race harness) or a file."""
-    if request.param == "postgresql":
-        postgres: Engine = request.getfixturevalue("race_engine")
-        yield postgres
-        return
-    sqlite = make_engine(f"sqlite+pysqlite:///{tmp_path / 'race.sqlite'}")
-    Base.metadata.create_all(sqlite)
-    try:
-        yield sqlite
-    finally:
-        sqlite.dispose()
+engine = race_or_file_engine_fixture(pool_size=RACERS + 2)
 
 
 def test_two_restarts_at_once_start_one_run(app: Flask, engine: Engine) -> None:

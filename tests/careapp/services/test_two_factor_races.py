@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from careapp.core.errors import InvalidInputError, ThrottledError
-from careapp.db import Base, make_engine
 from careapp.models import RecoveryCode, User
 from careapp.services.actor import Actor
 from careapp.services.two_factor import (
@@ -24,30 +21,13 @@ from careapp.services.two_factor import (
     verify_login,
 )
 from tests.factories import NOW, TEST_PROTECTOR, UserFactory, totp_secret
-from tests.races import race_engine_fixture, run_together, seeding
+from tests.races import race_or_file_engine_fixture, run_together, seeding
 
 RACERS = 4  # fewer than the throttle's 5 failures: every racer's code is checked
 IN = "logged in"
 WRONG = "refused: Wrong code, or a code already used. Enter the current code."
 
-race_engine = race_engine_fixture(pool_size=RACERS + 2)
-
-
-@pytest.fixture(
-    params=[pytest.param("postgresql", marks=pytest.mark.postgres_only), "sqlite"],
-)
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A database of the test's own with the schema: PostgreSQL (the race harness) or a file."""
-    if request.param == "postgresql":
-        postgres: Engine = request.getfixturevalue("race_engine")
-        yield postgres
-        return
-    sqlite = make_engine(f"sqlite+pysqlite:///{tmp_path / 'race.sqlite'}")
-    Base.metadata.create_all(sqlite)
-    try:
-        yield sqlite
-    finally:
-        sqlite.dispose()
+engine = race_or_file_engine_fixture(pool_size=RACERS + 2)
 
 
 def _second_step(engine: Engine, user_id: int, code: str, address: str) -> Callable[[], str]:
