@@ -18,7 +18,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_babel import refresh
 from hypothesis import settings
-from sqlalchemy import Connection, event, select, update
+from sqlalchemy import Connection, Engine, event, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from careapp import create_app
@@ -165,6 +165,24 @@ def log_in(client: FlaskClient, session: Session, user: User) -> None:
     assert response.status_code == 302, response.get_data(as_text=True)
     if response.headers["Location"].startswith("/login/two-factor"):
         response = client.post("/login/two-factor", data={"code": current_totp_code(session, user)})
+        assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def log_in_committed(client: FlaskClient, engine: Engine, user_id: int) -> None:
+    """`log_in` for an app on a database of its own, where every request commits: the code is
+    read (and the last used step forgotten) in a transaction committed before the app is asked,
+    so the test holds no lock the app waits for."""
+    with Session(engine) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        username = user.username
+        code = current_totp_code(session, user) if user.totp_secret_ciphertext else None
+        session.commit()
+    response = client.post("/login", data={"username": username, "password": factories.PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if code is not None:
+        assert response.headers["Location"] == "/login/two-factor"
+        response = client.post("/login/two-factor", data={"code": code})
         assert response.status_code == 302, response.get_data(as_text=True)
 
 

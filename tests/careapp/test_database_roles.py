@@ -33,6 +33,7 @@ from careapp.migrate import downgrade_database, upgrade_database
 from careapp.models import AuditEvent, Person
 from careapp.security import DataProtector
 from tests import factories
+from tests.conftest import log_in_committed
 from tests.factories import NOW
 
 INSUFFICIENT_PRIVILEGE = "42501"  # PostgreSQL's SQLSTATE for "permission denied" / "must be owner"
@@ -370,15 +371,12 @@ def test_the_app_runs_as_the_app_role(database_url: str, monkeypatch: pytest.Mon
                 admin = factories.UserFactory(admin=True, username="roles-admin")
                 factories.bind(None)
                 session.commit()
-                admin_id, username = admin.id, admin.username
+                admin_id = admin.id
                 person_id = session.scalars(select(Person.id).order_by(Person.id)).first()
             before = _audit_rows(engine)
 
             client = app.test_client()
-            response = client.post(
-                "/login", data={"username": username, "password": factories.PASSWORD}
-            )
-            assert response.status_code == 302, response.get_data(as_text=True)
+            log_in_committed(client, engine, admin_id)
             assert client.get(f"/people/{person_id}").status_code == 200
             response = client.post(
                 f"/people/{person_id}/reveal-id", data={"reason": "checking a claim"}

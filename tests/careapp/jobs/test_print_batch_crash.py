@@ -41,7 +41,7 @@ from careapp.services.actor import Actor
 from careapp.services.print_batches import batch_abandonment, request_print_batch
 from careapp.services.reference import ensure_districts
 from tests import factories
-from tests.conftest import ROOT, current_totp_code
+from tests.conftest import ROOT, log_in_committed
 from tests.factories import NOW
 from tests.races import race_database
 
@@ -196,14 +196,7 @@ def test_a_batch_killed_mid_way_is_abandoned_at_once_and_restarts_to_the_end(
 
     client = crash_app.test_client()
     client.post("/lang/en")
-    with Session(engine) as session:  # the administrator's second factor (committed first:
-        admin = session.get(User, admin_id)  # on SQLite an open transaction holds the lock)
-        assert admin is not None
-        username, code = admin.username, current_totp_code(session, admin)
-        session.commit()
-    login = client.post("/login", data={"username": username, "password": factories.PASSWORD})
-    assert login.headers["Location"] == "/login/two-factor"
-    assert client.post("/login/two-factor", data={"code": code}).status_code == 302
+    log_in_committed(client, engine, admin_id)
     page = client.get(f"/certificates/batches/{batch_id}").get_data(as_text=True)
     assert "Abandoned (the process printing it has stopped)" in page
     assert 'id="print-batch-restart"' in page
