@@ -91,14 +91,16 @@ def _seconds(delta: dt.timedelta | None) -> str:
 
 
 def _log_to_stderr() -> None:
-    """INFO and above to stderr, unless logging is configured already: the scheduler's lease
-    (leader, standby, lost) and each job's summary are its operators' record."""
+    """careapp's INFO lines (the lease: leader, standby, lost; each job's summary) reach the
+    scheduler's output: through the handler already configured (Flask's, or a deployment's),
+    else stderr. They are its operators' record."""
     import logging
 
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+    careapp_logger = logging.getLogger("careapp")
+    if careapp_logger.getEffectiveLevel() > logging.INFO:
+        careapp_logger.setLevel(logging.INFO)
+    if not careapp_logger.hasHandlers():
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @scheduler_group.command("jobs")
