@@ -7,6 +7,12 @@ database), with a lease of LEASE seconds renewed every RENEW (the settings
 CAREAPP_SCHEDULER_LEASE_SECONDS and _RENEW_SECONDS) so it takes seconds, and one job: a probe
 every second that writes an audit row naming its process. Who leads is read from the lease's
 row; who ran the job, from the probe rows.
+
+The scheduler processes run on the system's clock even in the moved-clock run: libfaketime
+gives each process started under it a clock of its own, seconds apart, as if they ran on
+machines whose clocks disagree, and on SQLite the database's clock is each process's own (on
+SQLite they all run on the database's host, so in production they share one clock; on
+PostgreSQL the server's is the one clock). Nothing here depends on the date.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -85,7 +91,7 @@ class Scheduler:
     def __init__(self, name: str, url: str, directory: Path) -> None:
         self.log = directory / f"{name}.log"
         env = {
-            **os.environ,
+            **_without_faketime(os.environ),
             "CAREAPP_DATABASE_URL": url,
             "CAREAPP_SECRET_KEY": str(TestConfig.SECRET_KEY),
             "CAREAPP_DATA_KEY": str(TestConfig.DATA_KEY),
@@ -110,6 +116,15 @@ class Scheduler:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+
+
+def _without_faketime(env: Mapping[str, str]) -> dict[str, str]:
+    """`env` without libfaketime (see above)."""
+    kept = {key: value for key, value in env.items() if not key.startswith("FAKETIME")}
+    preload = [lib for lib in kept.pop("LD_PRELOAD", "").split() if "faketime" not in lib]
+    if preload:
+        kept["LD_PRELOAD"] = " ".join(preload)
+    return kept
 
 
 @pytest.fixture
