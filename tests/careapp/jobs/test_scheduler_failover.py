@@ -224,6 +224,21 @@ def test_one_scheduler_leads_the_other_stands_by_and_takes_over(
     assert max(_ran_by(reader, second.pid)) < min(_ran_by(reader, third.pid))
     assert "it was free" in third.output()
 
+    # a standby stopped leaves the lease alone
+    fourth = start("fourth")
+    _wait(
+        lambda: f"standby, leader is {third.name} since" in fourth.output(),
+        STARTUP,
+        "the fourth to stand by",
+        third,
+        fourth,
+    )
+    fourth.process.send_signal(signal.SIGTERM)
+    assert fourth.process.wait(timeout=30) == 0
+    assert "released the lease" not in fourth.output()
+    assert _leader_pid(reader) == third.pid
+    assert _ran_by(reader, fourth.pid) == []
+
     third.process.send_signal(signal.SIGINT)  # Ctrl+C: the same graceful stop
     assert third.process.wait(timeout=30) == 0
     assert _leader_pid(reader) is None  # released: free for the next one at once
