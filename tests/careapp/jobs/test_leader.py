@@ -291,3 +291,57 @@ def test_scheduler_status_command_says_when_the_leader_stopped(
     released = app.test_cli_runner().invoke(args=["scheduler", "status"])
     assert released.exit_code == 1
     assert re.search(r"no scheduler holds the lease: released [01] s ago", released.output)
+
+
+class SlowStop(StubScheduler):
+    """A scheduler whose running job takes a while to finish at shutdown."""
+
+    def shutdown(self, wait: bool = True) -> None:
+        threading.Event().wait(0.5)
+        super().shutdown(wait)
+
+
+def test_a_stopping_leader_keeps_its_lease_until_the_running_job_has_finished(
+    app: Flask, db_session: Session
+) -> None:
+    timing = LeaseTiming(dt.timedelta(seconds=0.3), dt.timedelta(seconds=0.1))
+    leader = SchedulerLeader(app, timing, scheduler=SlowStop())  # type: ignore[arg-type]  # the stand-in
+    leader.start()
+    leader.step()
+    first_beat = current_holder(db_session).state
+    assert first_beat is not None
+    stop = threading.Event()
+    stop.set()
+
+    leader.run(stop)  # renews while the job finishes, then releases
+
+    assert _calls(leader) == ["start paused", "resume", "pause", "shutdown"]  # never resumed
+    found = current_holder(db_session)
+    assert found.state is not None
+    assert found.state.holder is None
+    assert found.state.heartbeat_at is not None
+    assert first_beat.heartbeat_at is not None
+    # renewed while draining, released after: released well after the last claim before stop
+    assert found.state.heartbeat_at - first_beat.heartbeat_at >= dt.timedelta(seconds=0.4)
+
+
+def test_database_trouble_in_the_fence_or_the_release_is_logged_not_raised(
+    app: Flask,
+    db_session: Session,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    leader, _tick = _leader(app)
+    leader.step()
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(leader_module, "holds_lease", unreachable)
+    monkeypatch.setattr(leader_module, "release_lease", unreachable)
+    with caplog.at_level(logging.INFO, logger="careapp.jobs.leader"):
+        assert not leader.fence()
+        leader.release()
+    assert "could not check the scheduler lease: OperationalError" in caplog.text
+    assert "could not release the scheduler lease (it expires by itself)" in caplog.text
+    assert not leader.is_leading
