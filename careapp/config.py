@@ -37,6 +37,12 @@ class Config:
     DATABASE_APP_ROLE: str | None = None
     DATABASE_ECHO = False
     SCHEDULER_TIMEZONE = "Asia/Shanghai"
+    # Scheduler processes share a lease in the database: the holder runs the jobs and renews it
+    # every SCHEDULER_RENEW_SECONDS (a standby tries as often); one that stops renewing loses it
+    # after SCHEDULER_LEASE_SECONDS (at least three renewals), so a standby takes over within
+    # the sum (at once after a graceful stop: within one renewal interval).
+    SCHEDULER_LEASE_SECONDS: float = 30
+    SCHEDULER_RENEW_SECONDS: float = 10
     # The city's civil time zone: visit windows, "today" for caregivers, day counting.
     CITY_TIMEZONE = "Asia/Shanghai"
 

@@ -1,4 +1,4 @@
-"""Commands of the scheduler and its jobs: `scheduler run|jobs`, `jobs run`, `dispatch`,
+"""Commands of the scheduler and its jobs: `scheduler run|status|jobs`, `jobs run`, `dispatch`,
 `reassessment-reminders`."""
 
 from __future__ import annotations
@@ -11,23 +11,96 @@ from flask.cli import with_appcontext
 
 @click.group("scheduler")
 def scheduler_group() -> None:
-    """The one scheduler process and its job table."""
+    """The scheduler processes (one leads, by a lease in the database) and the job table."""
 
 
 @scheduler_group.command("run")
 @with_appcontext
 def scheduler_run() -> None:
-    """Run the scheduled jobs in this process until stopped (deploy exactly one)."""
+    """Run the scheduled jobs while this process holds the scheduler's lease; otherwise stand
+    by and take over when the leader stops or dies (run one, or two for availability)."""
+    import signal
+    import threading
+
     from flask import current_app
 
-    from careapp.jobs.scheduled import build_scheduler
+    from careapp.jobs.leader import SchedulerLeader, lease_timing
 
-    scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]  # the real app behind the proxy
-    click.echo(f"scheduler started with {len(scheduler.get_jobs())} jobs; Ctrl+C stops it")
+    _log_to_stderr()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the real app behind the proxy
     try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        click.echo("scheduler stopped")
+        timing = lease_timing(app.config)
+    except ValueError as error:
+        raise click.UsageError(
+            f"SCHEDULER_LEASE_SECONDS / SCHEDULER_RENEW_SECONDS: {error}"
+        ) from error
+    leader = SchedulerLeader(app, timing)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    click.echo(
+        f"scheduler {leader.holder} started with {len(leader.scheduler.get_jobs())} jobs "
+        f"(lease {timing.duration.total_seconds():g} s, renewed every "
+        f"{timing.renew_every.total_seconds():g} s); Ctrl+C stops it"
+    )
+    try:
+        leader.start()
+        leader.run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("scheduler stopped")
+
+
+@scheduler_group.command("status")
+@with_appcontext
+def scheduler_status() -> None:
+    """Show which scheduler process holds the lease (exit status 1 when none does)."""
+    from careapp import db
+    from careapp.services.scheduler_lease import current_holder
+
+    session = db.session()
+    found = current_holder(session)
+    session.rollback()
+    state = found.state
+    if found.holder is not None and state is not None and state.acquired_at is not None:
+        expires_in = (state.expires_at or found.now) - found.now
+        click.echo(
+            f"leader: {found.holder} (instance {found.holder.instance}) since "
+            f"{state.acquired_at.isoformat(timespec='seconds')}; last heartbeat "
+            f"{_seconds(found.heartbeat_age)} ago; expires in {_seconds(expires_in)}"
+        )
+        return
+    if state is None:
+        click.echo("no scheduler holds the lease: none has ever run")
+    elif state.holder is None:
+        click.echo(f"no scheduler holds the lease: released {_seconds(found.heartbeat_age)} ago")
+    else:
+        click.echo(
+            f"no scheduler holds the lease: {state.holder} stopped renewing it "
+            f"{_seconds(found.heartbeat_age)} ago (expired)"
+        )
+    raise SystemExit(1)
+
+
+def _seconds(delta: dt.timedelta | None) -> str:
+    return "never" if delta is None else f"{delta.total_seconds():.0f} s"
+
+
+def _log_to_stderr() -> None:
+    """careapp's INFO lines (the lease: leader, standby, lost; each job's summary) reach the
+    scheduler's output: through the handler already configured (Flask's, or a deployment's),
+    else stderr. They are its operators' record."""
+    import logging
+
+    careapp_logger = logging.getLogger("careapp")
+    if careapp_logger.getEffectiveLevel() > logging.INFO:
+        careapp_logger.setLevel(logging.INFO)
+    if not careapp_logger.hasHandlers():
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 @scheduler_group.command("jobs")

@@ -1,9 +1,11 @@
-"""Background jobs: ONE table of job specs, and the one scheduler process that runs them.
+"""Background jobs: ONE table of job specs, and the scheduler that runs them.
 
 The scheduler never starts inside `create_app` or a web worker (each worker would run every
-job again); it runs as its own process, `careapp scheduler run`, deployed with numprocs=1.
-Job functions are module-level, take plain values, push an app context, call one service,
-commit once and log. They are idempotent: the dispatch lock and the unique
+job again); it runs as its own process, `careapp scheduler run`. Several may run (a city runs
+two for availability): only the one holding the lease in the database runs the jobs, the
+others stand by (`careapp.jobs.leader`), and each job checks the lease as it starts
+(`fenced_job`). Job functions are module-level, take plain values, push an app context, call
+one service, commit once and log. They are idempotent: the dispatch lock and the unique
 (care_plan_id, visit_on) constraint make a second run harmless.
 """
 
@@ -15,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app, has_app_context
 
@@ -379,28 +381,46 @@ def run_job(app: Flask, job_id: str, day: dt.date, actor: Actor) -> str:
     return summary
 
 
-def build_scheduler(app: Flask) -> BlockingScheduler:
-    """The scheduler of the one scheduler process (UTC; each job's cron in the city's zone)."""
-    global _scheduler_app
+# A run missed (the process was paused or busy) is made up for once, within five minutes.
+JOB_DEFAULTS: Mapping[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+
+
+def build_scheduler(app: Flask, fence: Callable[[], bool]) -> BackgroundScheduler:
+    """The scheduler of a scheduler process (UTC; each job's cron in the city's zone), not
+    started. Each job runs through `fenced_job`, which asks `fence` (does this process still
+    hold the lease?) before it starts the job."""
+    global _scheduler_app, _scheduler_fence
     _scheduler_app = app
-    scheduler = BlockingScheduler(
-        timezone="UTC",
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
-    )
+    _scheduler_fence = fence
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults=dict(JOB_DEFAULTS))
     timezone = app.config["SCHEDULER_TIMEZONE"]
     for spec in JOBS:
         scheduler.add_job(
-            spec.func_ref,
+            f"{__name__}:fenced_job",
             trigger=spec.trigger(timezone),
             id=spec.id,
             name=spec.description or spec.id,
+            args=[spec.id],
             kwargs=dict(spec.kwargs),
             replace_existing=True,
         )
     return scheduler
 
 
+def fenced_job(job_id: str, **kwargs: Any) -> object:
+    """Run job `job_id` of the table if this process still holds the scheduler's lease; a
+    process that lost it (or is stopping) skips the run, which is the new leader's."""
+    spec = next((spec for spec in JOBS if spec.id == job_id), None)
+    if spec is None:
+        raise UnknownJobError(f"no job {job_id!r} in the table")
+    if _scheduler_fence is None or not _scheduler_fence():
+        logger.warning("job %s skipped: this scheduler does not hold the lease", job_id)
+        return None
+    return spec.func(**kwargs)
+
+
 _scheduler_app: Flask | None = None
+_scheduler_fence: Callable[[], bool] | None = None
 
 
 def _job_app() -> Flask:

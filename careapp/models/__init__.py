@@ -29,6 +29,7 @@ from careapp.models.eligibility import (
     PolicyRate,
     PolicyVersion,
 )
+from careapp.models.leases import SchedulerLease
 from careapp.models.people import (
     District,
     DistrictKind,
@@ -140,6 +141,7 @@ __all__ = [
     "ReminderStatus",
     "Role",
     "SatisfactionRating",
+    "SchedulerLease",
     "ServiceItem",
     "SettlementLine",
     "SettlementStatement",

@@ -11,7 +11,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 import pytest
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.util import ref_to_obj
 from flask import Flask
@@ -59,8 +59,9 @@ def test_build_scheduler_adds_every_job_without_starting(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jobs, "_scheduler_app", None)  # restored after the test
-    scheduler = jobs.build_scheduler(app)
-    assert isinstance(scheduler, BlockingScheduler)
+    monkeypatch.setattr(jobs, "_scheduler_fence", None)
+    scheduler = jobs.build_scheduler(app, fence=lambda: True)
+    assert isinstance(scheduler, BackgroundScheduler)
     assert not scheduler.running
     assert str(scheduler.timezone) == "UTC"
     assert scheduler._job_defaults == {  # no public reader
@@ -71,8 +72,32 @@ def test_build_scheduler_adds_every_job_without_starting(
     added = {job.id: job for job in scheduler.get_jobs()}
     assert set(added) == {spec.id for spec in jobs.JOBS}
     nightly = added["nightly-dispatch"]
-    assert nightly.func is jobs.nightly_dispatch
+    assert nightly.func is jobs.fenced_job  # which checks the lease, then runs the job
+    assert nightly.args == ("nightly-dispatch",)
     assert str(nightly.trigger.timezone) == app.config["SCHEDULER_TIMEZONE"]
+
+
+def test_a_fenced_job_runs_only_while_its_process_holds_the_lease(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[int] = []
+    spec = jobs.JobSpec("probe", lambda days: ran.append(days) or days, {"minute": 5})
+    monkeypatch.setattr(jobs, "JOBS", (spec,))
+    leading = [True]
+    monkeypatch.setattr(jobs, "_scheduler_fence", lambda: leading[0])
+
+    assert jobs.fenced_job("probe", days=2) == 2
+    leading[0] = False
+    with caplog.at_level(logging.WARNING, logger="careapp.jobs.scheduled"):
+        assert jobs.fenced_job("probe", days=3) is None
+    assert ran == [2]
+    assert "job probe skipped: this scheduler does not hold the lease" in caplog.text
+
+    monkeypatch.setattr(jobs, "_scheduler_fence", None)  # no scheduler built: nothing runs
+    assert jobs.fenced_job("probe", days=4) is None
+    assert ran == [2]
+    with pytest.raises(jobs.UnknownJobError):
+        jobs.fenced_job("no-such-job")
 
 
 @pytest.mark.usefixtures("planned")
@@ -165,22 +190,30 @@ def test_scheduler_jobs_command_lists_the_table(app: Flask) -> None:
     assert "hour='1'" in result.output
 
 
-def test_scheduler_run_command_starts_the_blocking_scheduler(
+def test_scheduler_run_command_starts_paused_and_runs_the_lease_loop(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    started: list[BlockingScheduler] = []
+    from careapp.jobs.leader import SchedulerLeader
 
-    def fake_start(self: BlockingScheduler, *args: object, **kwargs: object) -> None:
-        started.append(self)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(BlockingScheduler, "start", fake_start)
+    calls: list[str] = []
+    monkeypatch.setattr(SchedulerLeader, "start", lambda self: calls.append("start"))
+    monkeypatch.setattr(SchedulerLeader, "run", lambda self, stop: calls.append("run"))
     monkeypatch.setattr(jobs, "_scheduler_app", None)  # restored after the test
+    monkeypatch.setattr(jobs, "_scheduler_fence", None)
     result = app.test_cli_runner().invoke(args=["scheduler", "run"])
     assert result.exit_code == 0, result.output
-    assert f"scheduler started with {len(jobs.JOBS)} jobs" in result.output
+    assert f"started with {len(jobs.JOBS)} jobs (lease 30 s, renewed every 10 s)" in result.output
     assert "scheduler stopped" in result.output
-    assert len(started) == 1
+    assert calls == ["start", "run"]
+
+
+def test_scheduler_run_command_refuses_a_lease_too_short_for_its_renewals(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "SCHEDULER_RENEW_SECONDS", 20)
+    result = app.test_cli_runner().invoke(args=["scheduler", "run"])
+    assert result.exit_code == 2
+    assert "three renewal intervals" in result.output
 
 
 def test_jobs_run_in_the_app_the_scheduler_was_built_for(
@@ -189,9 +222,10 @@ def test_jobs_run_in_the_app_the_scheduler_was_built_for(
     # Scheduler threads have no app context: the job finds the scheduler's app.
     monkeypatch.setattr(jobs, "has_app_context", lambda: False)
     monkeypatch.setattr(jobs, "_scheduler_app", None)
+    monkeypatch.setattr(jobs, "_scheduler_fence", None)
     with pytest.raises(RuntimeError, match="no app"):
         jobs._job_app()
-    jobs.build_scheduler(app)
+    jobs.build_scheduler(app, fence=lambda: True)
     assert jobs._job_app() is app
 
 
