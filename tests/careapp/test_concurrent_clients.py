@@ -30,12 +30,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import careapp.models  # noqa: F401 - registers every table
+from careapp.core import clock as app_clock
 from careapp.core.identity import make_resident_id
 from careapp.db import make_engine
 from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
 from careapp.services.reference import ensure_districts
 from careapp.services.two_factor import code_at
 from tests import factories
+from tests.factories import NOW
 from tests.servers import committed_database, serve, server_environment
 
 WORKERS = 4
@@ -110,7 +112,7 @@ def server(shared_database: tuple[str, int, int, list[str]], tmp_path: Path) -> 
 
 
 def test_fifty_clients_on_four_workers_get_no_5xx_and_every_attempt_is_recorded(
-    shared_database: tuple[str, int, int, list[str]], server: str
+    shared_database: tuple[str, int, int, list[str]], server: str, servers_clock: None
 ) -> None:
     url, person_id, application_id, admins = shared_database
     statuses: Counter[tuple[str, int]] = Counter()
@@ -177,11 +179,21 @@ def _login(username: str, password: str) -> dict[str, str]:
     return {"username": username, "password": password}
 
 
+@pytest.fixture
+def servers_clock() -> Iterator[None]:
+    """This process's clock ticking with the servers' (the system's: they run unpinned), so
+    that each client reads its code when it sends it: with every worker thread busy, a login
+    may wait longer than a step of the codes."""
+    app_clock.unpin()
+    app_clock.pin(app_clock.utcnow(), ticking=True)
+    try:
+        yield
+    finally:
+        app_clock.pin(NOW)
+
+
 def _code(username: str) -> dict[str, str]:
-    """The administrator's code now by the servers' clock, the system's (they run unpinned),
-    read when it is sent: with every worker thread busy a login may wait longer than a step."""
-    now = dt.datetime.fromtimestamp(time.time(), tz=dt.UTC)
-    return {"code": code_at(factories.totp_secret(username), now)}
+    return {"code": code_at(factories.totp_secret(username), app_clock.utcnow())}
 
 
 def _person(client: int, round_: int) -> dict[str, str]:
