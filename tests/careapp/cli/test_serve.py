@@ -30,7 +30,9 @@ from flask import Flask
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from careapp import create_app
 from careapp.cli.serve import CONFIG_FILE, CareappServer, command_line_settings
+from careapp.config import TestConfig
 from careapp.core import clock as app_clock
 from careapp.core.identity import make_resident_id
 from careapp.db import engine as app_engine
@@ -316,3 +318,34 @@ def test_a_worker_stopped_at_once_waits_for_nothing() -> None:
         hooks["worker_exit"](SimpleNamespace(log=_Log()), worker)
         assert batch.is_alive()
         batch.join()
+
+
+def test_the_command_runs_gunicorn_with_the_file_and_the_command_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("CAREAPP_DATABASE_URL", f"sqlite+pysqlite:///{tmp_path / 'serve.sqlite'}")
+    monkeypatch.setenv("CAREAPP_WEB_THREADS", "2")
+    started: list[Any] = []
+    monkeypatch.setattr(CareappServer, "run", lambda server: started.append(server))
+    app = create_app(TestConfig)
+
+    result = app.test_cli_runner().invoke(args=["serve", "--port", "5001", "--workers", "2"])
+
+    assert result.exit_code == 0, result.output
+    (server,) = started
+    assert (server.cfg.bind, server.cfg.workers, server.cfg.threads) == (["127.0.0.1:5001"], 2, 2)
+    assert server.cfg.worker_class_str == "gthread"
+    assert server.cfg.post_fork.__name__ == "post_fork"  # the file's hooks
+
+
+def test_each_worker_builds_its_own_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CAREAPP_DATABASE_URL", f"sqlite+pysqlite:///{tmp_path / 'serve.sqlite'}")
+    monkeypatch.setenv("CAREAPP_SECRET_KEY", str(TestConfig.SECRET_KEY))
+    monkeypatch.setenv("CAREAPP_DATA_KEY", str(TestConfig.DATA_KEY))
+    server = CareappServer()
+    first, second = server.load(), server.load()
+    assert isinstance(first, Flask)
+    assert first is not second
+    assert first.extensions["careapp.engine"] is not second.extensions["careapp.engine"]
+    for built in (first, second):
+        built.extensions["careapp.engine"].dispose()
