@@ -16,12 +16,13 @@ export HYPOTHESIS_PROFILE ?= ci
 
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
+## with production's web server (`careapp serve`: gunicorn, careapp/gunicorn.conf.py)
 run: install
 	$(BIN)/python -m careapp.cli.secrets instance/careapp.env
 	set -a && . ./instance/careapp.env && set +a && \
 		$(BIN)/careapp init-db && \
 		$(BIN)/careapp seed-demo --if-empty --host '$(HOST)' --port '$(PORT)' && \
-		CAREAPP_PLAIN_HTTP=true $(BIN)/careapp run --host '$(HOST)' --port '$(PORT)'
+		CAREAPP_PLAIN_HTTP=true $(BIN)/careapp serve --host '$(HOST)' --port '$(PORT)'
 
 ## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL, then again
 ## (without the browser) with the process clock moved to another date

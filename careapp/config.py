@@ -66,6 +66,20 @@ class Config:
     # for that many hops, so the login throttle, the /verify limit and the audit log see the
     # real client address. 0: the headers are ignored (anyone could forge them).
     TRUSTED_PROXIES = 0
+    # The web server, `careapp serve` (gunicorn; careapp/gunicorn.conf.py maps these): where it
+    # listens ("host:port" or "unix:/path"; a JSON list for several), its worker processes
+    # (0: two per core plus one, at most 8) and threads in each. A worker whose main loop is
+    # silent for WEB_TIMEOUT seconds is killed and replaced; a stopping worker (SIGHUP, SIGTERM,
+    # recycling) finishes its requests within WEB_GRACEFUL_TIMEOUT; each worker is replaced
+    # after WEB_MAX_REQUESTS requests (plus up to a tenth, so not all at once; 0: never). The
+    # access log ("-": standard output, or a file; "": none) never names a secret token.
+    WEB_BIND: str | list[str] = "127.0.0.1:8000"
+    WEB_WORKERS = 0
+    WEB_THREADS = 4
+    WEB_TIMEOUT = 60
+    WEB_GRACEFUL_TIMEOUT = 30
+    WEB_MAX_REQUESTS = 1000
+    WEB_ACCESS_LOG = "-"
     PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
     # A login ends after this many minutes without a request (shared tablets are left lying
     # about), and this many minutes after it began whatever the activity (a working day).
@@ -174,6 +188,17 @@ class TestConfig(Config):
     # (tests/careapp/web/test_sessions.py) put the real timeouts back.
     SESSION_IDLE_TIMEOUT_MINUTES = 366 * 24 * 60
     SESSION_ABSOLUTE_TIMEOUT_MINUTES = 366 * 24 * 60
+
+
+def environment_config(base: type[Config] = Config) -> dict[str, Any]:
+    """The settings exactly as `create_app` reads them (the class, then every `CAREAPP_*`
+    variable), for a process that builds no app: the web server's master."""
+    from flask import Config as FlaskConfig
+
+    config = FlaskConfig(".")
+    config.from_object(base)
+    config.from_prefixed_env("CAREAPP")
+    return dict(config)
 
 
 def apply_plain_http(config: dict[str, Any]) -> None:

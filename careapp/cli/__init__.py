@@ -1,10 +1,10 @@
 """Command line: `careapp ...` (or `flask --app careapp ...`), one module per topic.
 
-database (init-db, grant-app-role), demo (seed-demo, simulate, seed-city), scheduler
-(scheduler, jobs, dispatch, reassessment-reminders), rosters (validate-roster), certificates
-(create-signing-key, print-decisions), settlement (settle), users (create-user,
-reset-password), two_factor (reset-two-factor); secrets is run before the app exists
-(`python -m careapp.cli.secrets PATH`).
+serve (the web server, gunicorn), database (init-db, grant-app-role), demo (seed-demo,
+simulate, seed-city), scheduler (scheduler, jobs, dispatch, reassessment-reminders), rosters
+(validate-roster), certificates (create-signing-key, print-decisions), settlement (settle),
+users (create-user, reset-password), two_factor (reset-two-factor); secrets is run before the
+app exists (`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ def register_cli(app: Flask) -> None:
         demo,
         rosters,
         scheduler,
+        serve,
         settlement,
         two_factor,
         users,
     )
 
     for command in (
+        serve.serve_command,
         database.init_db,
         database.grant_app_role_command,
         demo.seed_demo_command,

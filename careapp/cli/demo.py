@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     envvar="HOST",
     default="127.0.0.1",
     show_default=True,
-    help="The host `careapp run` serves on (for the addresses printed); env HOST.",
+    help="The host `careapp serve` serves on (for the addresses printed); env HOST.",
 )
 @click.option(
     "--port",
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     type=click.IntRange(1, 65535),
     default=5000,
     show_default=True,
-    help="The port `careapp run` serves on (for the addresses printed); env PORT.",
+    help="The port `careapp serve` serves on (for the addresses printed); env PORT.",
 )
 @with_appcontext
 def seed_demo_command(if_empty: bool, seed: int, host: str, port: int) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from careapp.core.clock import utcnow
 from careapp.services.actor import Actor
 
 logger = logging.getLogger(__name__)
+# The name of a batch's thread: this prefix and the batch's id.
+THREAD_PREFIX = "print-batch-"
 
 
 def print_batch_directory(app: Flask) -> Path:
@@ -109,8 +112,19 @@ def start_print_batch(
     thread = threading.Thread(
         target=run_print_batch,
         args=(app, batch_id, actor, signer, base_url),
-        name=f"print-batch-{batch_id}",
+        name=f"{THREAD_PREFIX}{batch_id}",
         daemon=True,
     )
     thread.start()
     return thread
+
+
+def wait_for_print_batches(timeout: float) -> list[str]:
+    """Give the batches running in this process's threads up to `timeout` seconds to finish
+    (a web worker that is stopping); the names of those still running then. A batch cut short
+    is seen abandoned at once on this host and can be restarted."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread.name.startswith(THREAD_PREFIX):
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate() if t.name.startswith(THREAD_PREFIX)]

@@ -1,7 +1,7 @@
 """Concurrent writes from real server processes and real clients.
 
-Four processes, each a threaded werkzeug server of the app, share one database (as four
-gunicorn workers would); 50 clients at once log in (password, then the administrator's second
+`careapp serve` with four workers (gunicorn's processes, a few threads each) on one database;
+50 clients at once log in (password, then the administrator's second
 factor, each client as an administrator of its own), read an audited page (an application's,
 which writes an audit row), try wrong passwords, reveal an ID number and register people. No
 request may fail with a 5xx (on the embedded SQLite default: "database is locked"), and every
@@ -9,15 +9,12 @@ login attempt is recorded, so the throttle counts each failure.
 
 The other tests of the suite run inside one rolled-back connection; this one needs committed
 rows seen by several processes, so it builds its own database: a SQLite file, or on PostgreSQL
-a throwaway database (tests/races.py).
+a throwaway database (tests/servers.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -35,34 +32,19 @@ from sqlalchemy.orm import Session
 import careapp.models  # noqa: F401 - registers every table
 from careapp.core import clock as app_clock
 from careapp.core.identity import make_resident_id
-from careapp.db import Base, make_engine
+from careapp.db import make_engine
 from careapp.models import Application, AuditEvent, LoginAttempt, Person, User
 from careapp.services.reference import ensure_districts
 from careapp.services.two_factor import code_at
 from tests import factories
-from tests.conftest import ROOT
 from tests.factories import NOW
-from tests.races import race_database
+from tests.servers import committed_database, serve, server_environment
 
-SERVERS = 4
+WORKERS = 4
 CLIENTS = 50
 ROUNDS = 2  # per client: each round reads, fails a login, reveals an ID and registers
 WRONG_PASSWORD = "not the password"
 REASON = {"reason": "核对身份信息"}
-
-# Run in each server process: the app on the shared database, a threaded werkzeug server on a free
-# port (printed for the test), quiet logs.
-SERVE = """
-import logging, sys
-from werkzeug.serving import make_server
-from careapp import create_app
-from careapp.config import TestConfig
-
-logging.getLogger("werkzeug").setLevel(logging.ERROR)
-server = make_server("127.0.0.1", 0, create_app(TestConfig), threaded=True)
-print(server.server_port, flush=True)
-server.serve_forever()
-"""
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -94,18 +76,8 @@ class Client:
 def shared_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, int, int, list[str]]]:
     """A committed database: the schema, the districts, one administrator per client, a person
     and their application (URL, person id, application id, the administrators' usernames)."""
-    if database_url.startswith("postgresql"):
-        with race_database(database_url, f"careapp_clients_{os.getpid()}", 2) as engine:
-            url = engine.url.render_as_string(hide_password=False)
-            yield (url, *_seed(engine))
-        return
-    url = f"sqlite+pysqlite:///{tmp_path / 'shared.sqlite'}"
-    engine = make_engine(url)
-    Base.metadata.create_all(engine)
-    try:
-        yield (url, *_seed(engine))
-    finally:
-        engine.dispose()
+    with committed_database(database_url, tmp_path, "careapp_clients") as engine:
+        yield (engine.url.render_as_string(hide_password=False), *_seed(engine))
 
 
 def _seed(engine: Engine) -> tuple[int, int, list[str]]:
@@ -125,67 +97,36 @@ def _seed(engine: Engine) -> tuple[int, int, list[str]]:
 
 
 @pytest.fixture
-def servers(
-    shared_database: tuple[str, int, int, list[str]], tmp_path: Path
-) -> Iterator[list[str]]:
-    """SERVERS processes serving the app on the shared database; their base URLs."""
-    env = {
-        **os.environ,
-        "CAREAPP_DATABASE_URL": shared_database[0],
-        "CAREAPP_SIGNING_KEY_EPHEMERAL": "false",
+def server(shared_database: tuple[str, int, int, list[str]], tmp_path: Path) -> Iterator[str]:
+    """`careapp serve` with WORKERS workers on the shared database; its base URL."""
+    env = server_environment(
+        shared_database[0],
         # Every wrong password of the test must be checked and recorded, none throttled.
-        "CAREAPP_LOGIN_MAX_FAILURES": "1000000",
-        "PYTHONPATH": str(ROOT),
-    }
-    processes: list[subprocess.Popen[str]] = []
-    logs = [(tmp_path / f"server-{index}.log").open("w") for index in range(SERVERS)]
-    try:
-        for log in logs:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-c", SERVE],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.PIPE,
-                    stderr=log,
-                    text=True,
-                )
-            )
-        bases = []
-        for process in processes:
-            assert process.stdout is not None
-            port = process.stdout.readline().strip()
-            assert port, f"a server did not start (exit {process.poll()})"
-            bases.append(f"http://127.0.0.1:{port}")
-        yield bases
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
-            if process.stdout is not None:
-                process.stdout.close()
-        for log in logs:
-            log.close()
+        CAREAPP_LOGIN_MAX_FAILURES="1000000",
+        CAREAPP_WTF_CSRF_ENABLED="false",
+        CAREAPP_WEB_ACCESS_LOG="",
+    )
+    with serve(env, tmp_path, WORKERS) as running:
+        running.wait_for_workers(WORKERS)
+        yield running.base
 
 
-def test_fifty_clients_on_four_processes_get_no_5xx_and_every_attempt_is_recorded(
-    shared_database: tuple[str, int, int, list[str]], servers: list[str]
+def test_fifty_clients_on_four_workers_get_no_5xx_and_every_attempt_is_recorded(
+    shared_database: tuple[str, int, int, list[str]], server: str, servers_clock: None
 ) -> None:
     url, person_id, application_id, admins = shared_database
     statuses: Counter[tuple[str, int]] = Counter()
     lock = threading.Lock()
     start = threading.Barrier(CLIENTS)
-    codes = _codes(admins)
 
     def client(index: int) -> None:
-        browser = Client(servers[index % SERVERS])
-        stranger = Client(servers[(index + 1) % SERVERS])  # wrong passwords, no session
+        browser = Client(server)
+        stranger = Client(server)  # wrong passwords, no session
         sent: list[tuple[str, int]] = []
         start.wait(timeout=60)
         admin = admins[index]
         sent.append(("login", browser.send("/login", _login(admin, factories.PASSWORD))))
-        sent.append(("second factor", browser.send("/login/two-factor", codes[admin])))
+        sent.append(("second factor", browser.send("/login/two-factor", _code(admin))))
         for round_ in range(ROUNDS):
             sent.append(("read", browser.send(f"/applications/{application_id}")))
             sent.append(("wrong login", stranger.send("/login", _login(admin, WRONG_PASSWORD))))
@@ -238,15 +179,21 @@ def _login(username: str, password: str) -> dict[str, str]:
     return {"username": username, "password": password}
 
 
-def _codes(usernames: list[str]) -> dict[str, dict[str, str]]:
-    """Each administrator's current code by the servers' clock: the system's, since they run
-    unpinned (the clients send them within seconds; a code of the step before is accepted)."""
+@pytest.fixture
+def servers_clock() -> Iterator[None]:
+    """This process's clock ticking with the servers' (the system's: they run unpinned), so
+    that each client reads its code when it sends it: with every worker thread busy, a login
+    may wait longer than a step of the codes."""
     app_clock.unpin()
+    app_clock.pin(app_clock.utcnow(), ticking=True)
     try:
-        now = app_clock.utcnow()
+        yield
     finally:
         app_clock.pin(NOW)
-    return {name: {"code": code_at(factories.totp_secret(name), now)} for name in usernames}
+
+
+def _code(username: str) -> dict[str, str]:
+    return {"code": code_at(factories.totp_secret(username), app_clock.utcnow())}
 
 
 def _person(client: int, round_: int) -> dict[str, str]:

@@ -186,10 +186,11 @@ def test_seed_demo_prints_each_step_at_the_served_address(
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def test_make_run_serves_and_prints_the_same_address() -> None:
+def test_make_run_serves_with_careapp_serve_and_prints_the_same_address() -> None:
+    """The demo is served by production's server (gunicorn), not the development one."""
     recipe = ROOT.joinpath("Makefile").read_text().split("\nrun:", 1)[1].split("\n\n", 1)[0]
     seed = next(line for line in recipe.splitlines() if "careapp seed-demo" in line)
-    serve = next(line for line in recipe.splitlines() if "careapp run" in line)
+    serve = next(line for line in recipe.splitlines() if "careapp serve" in line)
 
     for line in (seed, serve):
         assert "--host '$(HOST)'" in line
