@@ -23,6 +23,7 @@ import datetime as dt
 import logging
 import re
 import sys
+import time
 from typing import Any, TextIO
 
 from flask import Flask
@@ -73,14 +74,16 @@ REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "careapp_request_id", default=None
 )
 LOG_FORMATS = ("json", "text")
-TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+TEXT_FORMAT = "%(asctime)sZ %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 class RequestIdFilter(logging.Filter):
-    """Name the request being served on the record (`request_id`; None outside a request)."""
+    """Name the request being served on the record (`request_id`; none outside a request)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        request_id = REQUEST_ID.get()
+        if request_id is not None:
+            record.request_id = request_id
         return True
 
 
@@ -128,7 +131,9 @@ def make_formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonLineFormatter()
     if log_format == "text":
-        return logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"})
+        text = logging.Formatter(TEXT_FORMAT, defaults={"request_id": "-"})
+        text.converter = time.gmtime  # UTC, as the JSON lines
+        return text
     raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
 
 
