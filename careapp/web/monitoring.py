@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, current_app, request, request_started
 
 from careapp import metrics
 from careapp.config import ConfigError
@@ -119,10 +119,13 @@ def init_monitoring(app: Flask) -> None:
         app.wsgi_app, trust_request_id=int(app.config["TRUSTED_PROXIES"]) > 0
     )
 
-    @app.after_request
-    def label_endpoint(response: Response) -> Response:
-        request.environ[ENVIRON_ENDPOINT] = request.endpoint or UNMATCHED
-        return response
+    request_started.connect(_label_endpoint, app)
+
+
+def _label_endpoint(_sender: Flask, **_extra: Any) -> None:
+    """Leave the matched endpoint where `RequestMonitor` finds it: sent once the URL is matched,
+    before any `before_request` hook (which may answer early) and the view (which may raise)."""
+    request.environ[ENVIRON_ENDPOINT] = request.endpoint or UNMATCHED
 
 
 def allowed_networks(setting: Any) -> tuple[_Network, ...]:

@@ -26,6 +26,7 @@ from careapp.reports.seal import load_signer
 from careapp.services.actor import Actor
 from careapp.services.dispatch import dispatch_visits
 from careapp.services.print_batches import request_print_batch
+from careapp.web.logs import REQUEST_ID
 from tests.conftest import current_totp_code
 from tests.factories import (
     NOW,
@@ -91,6 +92,22 @@ def test_an_unknown_method_is_one_label(client: FlaskClient) -> None:
     before = value("careapp_http_requests_total", **labels)
     client.open("/healthz", method="BREW", buffered=True)
     assert value("careapp_http_requests_total", **labels) == before + 1
+
+
+def test_a_request_whose_view_raises_is_counted_under_its_endpoint(database_url: str) -> None:
+    application = create_app(TestConfig)  # TESTING: the error propagates to the server
+
+    @application.route("/test/explode")
+    def explode() -> str:
+        raise RuntimeError("broken")
+
+    labels = {"endpoint": "explode", "method": "GET", "status": "500"}
+    before = value("careapp_http_requests_total", **labels)
+    with pytest.raises(RuntimeError):
+        application.test_client().get("/test/explode")
+    assert value("careapp_http_requests_total", **labels) == before + 1
+    assert REQUEST_ID.get() is None  # the request is over
+    application.extensions["careapp.engine"].dispose()
 
 
 def test_login_failures_are_counted_by_reason(
