@@ -20,7 +20,7 @@ import ipaddress
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request, request_started
@@ -95,9 +95,9 @@ class RequestMonitor:
 class _Body:
     """The response body, passed through; `finish` runs once when the server closes it."""
 
-    def __init__(self, body: Iterable[bytes], finish: Any) -> None:
+    def __init__(self, body: Iterable[bytes], finish: Callable[[], None]) -> None:
         self._body = body
-        self._finish = finish
+        self._finish: Callable[[], None] | None = finish
 
     def __iter__(self) -> Iterator[bytes]:
         return iter(self._body)
@@ -108,7 +108,9 @@ class _Body:
             if close is not None:
                 close()
         finally:
-            self._finish()
+            finish, self._finish = self._finish, None
+            if finish is not None:
+                finish()
 
 
 def init_monitoring(app: Flask) -> None:

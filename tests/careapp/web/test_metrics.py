@@ -85,6 +85,8 @@ def test_a_request_is_counted_when_its_body_is_done(client: FlaskClient) -> None
     assert value("careapp_http_requests_total", **labels) == before
     response.close()
     assert value("careapp_http_requests_total", **labels) == before + 1
+    response.close()  # a second close counts nothing
+    assert value("careapp_http_requests_total", **labels) == before + 1
 
 
 def test_an_unknown_method_is_one_label(client: FlaskClient) -> None:
