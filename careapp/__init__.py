@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask, request, session
 
-from careapp.config import Config, apply_plain_http, check_config
+from careapp.config import Config, apply_plain_http, check_config, metrics_multiprocess_dir
 
 BLUEPRINTS = (
     "auth",
@@ -29,6 +29,7 @@ BLUEPRINTS = (
     "settlement",
     "work_orders",
     "users",
+    "monitoring",
 )
 
 
@@ -45,6 +46,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
     if not app.config.get("DATABASE_URL"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         app.config["DATABASE_URL"] = f"sqlite+pysqlite:///{app.instance_path}/careapp.sqlite"
+    app.config["METRICS_MULTIPROC_DIR"] = (
+        app.config.get("METRICS_MULTIPROC_DIR") or metrics_multiprocess_dir()
+    )
     check_config(app.config)
     apply_plain_http(app.config)
     if app.config.get("SIGNING_KEY_EPHEMERAL") and not app.config.get("SIGNING_KEY_PATH"):
@@ -54,7 +58,9 @@ def create_app(config: type[Config] | None = None) -> Flask:
     from careapp.security import DataProtector
     from careapp.web import register_web, trust_proxies
     from careapp.web.extensions import babel, csrf, login_manager
+    from careapp.web.logs import configure_app_logging
 
+    configure_app_logging(app)  # first: Flask then adds no handler of its own to app.logger
     db.init_app(app)
     app.extensions["careapp.protector"] = DataProtector(app.config["DATA_KEY"])
     csrf.init_app(app)

@@ -7,6 +7,7 @@ required keys and fails fast when one is missing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -172,6 +173,22 @@ class Config:
     QUALITY_MAX_COMPLAINTS_PER_100_VISITS: float | None = None
     QUALITY_MIN_PHONE_VERIFIED_PERCENT: float | None = None
 
+    # Logging (careapp.web.logs): "json" (one JSON object a line, for the log collector) or
+    # "text" (for reading by eye); every line written while a request is served names its id.
+    # Empty: the app leaves logging alone (TestConfig: pytest captures it).
+    LOG_FORMAT: str | None = "json"
+    LOG_LEVEL = "INFO"
+    # GET /readyz: each check (database, queue, scheduler) must answer within this many seconds.
+    READINESS_TIMEOUT_SECONDS = 2.0
+    # GET /metrics (Prometheus): let in from these CIDR blocks (comma- or space-separated), or
+    # with "Authorization: Bearer <METRICS_TOKEN>" when that is set.
+    METRICS_ALLOW = "127.0.0.1/32, ::1/128"
+    METRICS_TOKEN: str | None = None
+    # Filled in by create_app from PROMETHEUS_MULTIPROC_DIR (prometheus_client's own variable,
+    # which must be set before the process starts): where every process of the machine writes its
+    # counts, added up by /metrics. Unset: each process reports its own (one process only).
+    METRICS_MULTIPROC_DIR: str | None = None
+
 
 class TestConfig(Config):
     """Used by the test suite; the database URL still comes from the environment if set."""
@@ -188,6 +205,7 @@ class TestConfig(Config):
     # (tests/careapp/web/test_sessions.py) put the real timeouts back.
     SESSION_IDLE_TIMEOUT_MINUTES = 366 * 24 * 60
     SESSION_ABSOLUTE_TIMEOUT_MINUTES = 366 * 24 * 60
+    LOG_FORMAT = None  # pytest captures the log; tests/careapp/web/test_logging.py sets one up
 
 
 def environment_config(base: type[Config] = Config) -> dict[str, Any]:
@@ -212,11 +230,18 @@ def apply_plain_http(config: dict[str, Any]) -> None:
 
 
 def check_config(config: dict[str, Any]) -> None:
-    """Fail fast when a required key is missing."""
+    """Fail fast when a required key is missing or a choice is not one of its values."""
     missing = [key for key in REQUIRED_KEYS if not config.get(key)]
     if missing:
         names = ", ".join(f"CAREAPP_{key}" for key in missing)
         raise ConfigError(f"missing required configuration: {names}")
+    if config.get("LOG_FORMAT") not in (None, "", "json", "text"):
+        raise ConfigError("CAREAPP_LOG_FORMAT must be json or text")
+
+
+def metrics_multiprocess_dir() -> str | None:
+    """PROMETHEUS_MULTIPROC_DIR, prometheus_client's multiprocess directory (docs/operations.md)."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def migration_database_url(config: Mapping[str, Any]) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext
 
+from careapp import metrics
 from careapp.core.clock import utcnow
 from careapp.services.actor import Actor
 
@@ -50,8 +51,22 @@ def run_print_batch(
 ) -> bool:
     """Build the batch; on any failure roll back and record the error on the batch.
 
-    Returns True when the batch was completed.
+    Returns True when the batch was completed. Counted and timed as the job `print-batch`
+    (`careapp_jobs_total`): completed, failed, or taken_over (restarted elsewhere meanwhile).
     """
+    with metrics.track_job(metrics.PRINT_BATCH_JOB) as outcome:
+        outcome.value = _run_print_batch(app, batch_id, actor, signer, base_url, on_progress)
+    return outcome.value == metrics.COMPLETED
+
+
+def _run_print_batch(
+    app: Flask,
+    batch_id: int,
+    actor: Actor,
+    signer: Any,
+    base_url: str,
+    on_progress: Callable[[int], None] | None,
+) -> str:
     from careapp import db
     from careapp.core.errors import CareappError
     from careapp.models.certificate import PrintBatch
@@ -90,7 +105,7 @@ def run_print_batch(
             logger.warning(
                 "print batch %d was restarted elsewhere; attempt %s stops", batch_id, attempt
             )
-            return False
+            return "taken_over"
         except Exception as error:  # the thread's boundary: record the failure, never lose it
             session.rollback()
             if isinstance(error, CareappError):
@@ -100,9 +115,9 @@ def run_print_batch(
                 message = gettext("The batch could not be built: %(error)s", error=str(error))
             fail_print_batch(session, actor, batch_id, message, utcnow(), attempt)
             session.commit()
-            return False
+            return metrics.FAILED
     logger.info("print batch %d done", batch_id)
-    return True
+    return metrics.COMPLETED
 
 
 def start_print_batch(

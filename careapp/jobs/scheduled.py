@@ -12,15 +12,17 @@ one service, commit once and log. They are idempotent: the dispatch lock and the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask, current_app, has_app_context
 
+from careapp import metrics
 from careapp.core.clock import city_datetime, city_today, utcnow
 from careapp.services.actor import Actor
 from scheduling.months import previous_month
@@ -35,6 +37,25 @@ logger = logging.getLogger(__name__)
 
 # Who acts when a job or a command (not a person) changes data; recorded in the audit log.
 SCHEDULER_ACTOR = Actor(user_id=None, role=None, address="scheduler")
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def measured(job_id: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Count and time each run of a scheduled job as `job_id` (its id in JOBS) in
+    `careapp_jobs_total`: completed, or failed when it raises."""
+
+    def decorate(func: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(func)  # the same module and name: APScheduler's reference still holds
+        def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            with metrics.track_job(job_id):
+                return func(*args, **kwargs)
+
+        run.job_id = job_id  # type: ignore[attr-defined]  # checked against JOBS by the tests
+        return run
+
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -90,6 +111,7 @@ def run_dispatch(app: Flask, first_day: dt.date, days: int, actor: Actor) -> Dis
     return outcome
 
 
+@measured("nightly-dispatch")
 def nightly_dispatch(horizon_days: int | None = None) -> DispatchOutcome:
     """Plan the visits of the next days (city tomorrow .. tomorrow + horizon - 1)."""
     app = _job_app()
@@ -127,6 +149,7 @@ def run_reassessment_reminders(app: Flask, day: dt.date, actor: Actor) -> int:
     return created
 
 
+@measured("reassessment-reminders")
 def reassessment_reminders() -> int:
     """Remind administrators of beneficiaries whose scheduled re-assessment is due."""
     app = _job_app()
@@ -161,6 +184,7 @@ def run_missed_visits(
     return outcome
 
 
+@measured("missed-visits")
 def missed_visits() -> MissedVisitsOutcome:
     """Visits of yesterday and today (city) not checked in by window end + grace: missed."""
     app = _job_app()
@@ -191,6 +215,7 @@ def run_provider_quality(app: Flask, month: dt.date, actor: Actor) -> QualityOut
     return outcome
 
 
+@measured("provider-quality")
 def provider_quality() -> QualityOutcome:
     """On the first of a month: evaluate the month that has just ended."""
     app = _job_app()
@@ -216,6 +241,7 @@ def run_work_order_deadlines(app: Flask, now: dt.datetime, actor: Actor) -> Dead
     return outcome
 
 
+@measured("work-order-deadlines")
 def work_order_deadlines() -> DeadlineOutcome:
     """Hourly: offers nobody answered in time go to the next provider (or are escalated)."""
     app = _job_app()
@@ -244,6 +270,7 @@ def run_claim_audit(
     return outcome
 
 
+@measured("claim-audit")
 def claim_audit() -> ClaimAuditOutcome:
     """Nightly: audit the visits of yesterday and today (city dates)."""
     app = _job_app()
@@ -375,7 +402,7 @@ def run_job(app: Flask, job_id: str, day: dt.date, actor: Actor) -> str:
     if spec is None or spec.run_on is None:
         known = ", ".join(s.id for s in JOBS if s.run_on is not None)
         raise UnknownJobError(f"no job {job_id!r} to run by hand; jobs: {known}")
-    with app.app_context():
+    with app.app_context(), metrics.track_job(spec.id):
         summary = spec.run_on(app, day, actor)
     logger.info("job %s run by hand for %s: %s", job_id, day, summary)
     return summary

@@ -17,6 +17,7 @@ from flask_babel import gettext
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from careapp import metrics
 from careapp.core.errors import InvalidInputError, ThrottledError
 from careapp.models.users import LoginAttempt, Role, User
 from careapp.security import DUMMY_PASSWORD_HASH, hash_password, verify_password
@@ -59,6 +60,7 @@ def authenticate(
     user = session.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
     if not ok or user is None or not user.is_enabled:
+        metrics.count_login_failure(metrics.WRONG_PASSWORD)
         raise InvalidInputError(gettext("Wrong username or password."), field="password")
     attempt.is_success = True
     if not user.requires_two_factor:  # else the login is audited once the second factor is in
@@ -100,6 +102,7 @@ def begin_attempt(
     ):
         session.delete(attempt)  # a refused attempt is not counted again
         session.flush()
+        metrics.count_login_failure(metrics.THROTTLED)
         raise ThrottledError(
             gettext(
                 "Too many failed logins. Please wait %(minutes)d minutes and try again.",

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
+from careapp import metrics
 from careapp.core.clock import city_datetime
 from careapp.core.errors import ConflictError, InvalidInputError
 from careapp.models.eligibility import Entitlement, EntitlementStatus
@@ -166,7 +167,37 @@ def dispatch_visits(
 
     Raises ConflictError when another dispatch run holds the lock (after waiting up to
     `lock_timeout`) or when a caregiver's booking changed underneath (then run it again).
+    Each call is counted and timed (`careapp_dispatch_runs_total`) by its outcome: completed,
+    conflict, refused (bad days) or failed.
     """
+    with metrics.track_dispatch({ConflictError: "conflict", InvalidInputError: "refused"}):
+        return _dispatch_visits(
+            session,
+            actor,
+            first_day,
+            last_day,
+            now,
+            speeds_kmh,
+            dispatcher=dispatcher,
+            lock_timeout=lock_timeout,
+            time_limit_seconds=time_limit_seconds,
+            workers=workers,
+        )
+
+
+def _dispatch_visits(
+    session: Session,
+    actor: Actor,
+    first_day: dt.date,
+    last_day: dt.date,
+    now: dt.datetime,
+    speeds_kmh: Mapping[str, float],
+    *,
+    dispatcher: Dispatcher | None,
+    lock_timeout: dt.timedelta,
+    time_limit_seconds: float,
+    workers: int,
+) -> DispatchRun:
     if last_day < first_day:
         raise InvalidInputError(gettext("The last day must not be before the first day."))
     if (last_day - first_day).days + 1 > MAX_DISPATCH_DAYS:

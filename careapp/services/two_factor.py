@@ -30,6 +30,7 @@ from flask_babel import gettext
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from careapp import metrics
 from careapp.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from careapp.models.users import RecoveryCode, Role, User
 from careapp.security import DataProtector
@@ -244,6 +245,7 @@ def _check(
     ):
         method = "recovery_code"
     if method is None:
+        metrics.count_login_failure(metrics.WRONG_CODE)
         raise InvalidInputError(
             gettext("Wrong code, or a code already used. Enter the current code."), field="code"
         )

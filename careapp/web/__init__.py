@@ -16,6 +16,7 @@ from careapp.core.money import format_yuan
 from careapp.services.i18n import localized
 from careapp.web.display import format_day, format_weekdays, weekday_name
 from careapp.web.extensions import login_manager
+from careapp.web.health import init_health
 from careapp.web.labels import (
     application_status_badge,
     category_label,
@@ -25,6 +26,7 @@ from careapp.web.labels import (
     visit_status_label,
 )
 from careapp.web.logs import keep_tokens_out_of_logs
+from careapp.web.monitoring import init_monitoring
 from careapp.web.params import BoundedIntConverter
 from careapp.web.presenters import month_label
 from careapp.web.sessions import load_session_user
@@ -108,6 +110,8 @@ def register_web(app: Flask) -> None:
         return response
 
     keep_tokens_out_of_logs(app)
+    init_monitoring(app)
+    init_health(app)
 
     @app.route("/lang/<code>", methods=["POST"])
     def set_language(code: str) -> Any:

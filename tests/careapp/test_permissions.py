@@ -165,6 +165,11 @@ ACCESS: dict[str, frozenset[str]] = {
     "users.user_reset_password": frozenset({ADMIN}),
     "users.user_unlock": frozenset({ADMIN}),
     "users.password_change": LOGGED_IN,
+    # The probes are public; the metrics go by address (METRICS_ALLOW: this machine, which the
+    # test client is) or a bearer token, whoever is logged in (tests/careapp/web/test_metrics.py).
+    "monitoring.healthz": PUBLIC,
+    "monitoring.readyz": PUBLIC,
+    "monitoring.metrics": PUBLIC,
 }
 
 TOKEN = "permission-walk-token"

@@ -47,7 +47,8 @@ bp = Blueprint("users", __name__)
 PAGE_SIZE = 100
 MANAGERS = (Role.ADMIN, Role.PROVIDER_MANAGER)
 # What a user who must change their password may still open: that page, the pages of logging
-# in and out (a second factor's included), the language switch and the static files.
+# in and out (a second factor's included), the language switch, the static files, and the
+# probes and metrics (`monitoring.*`: they never ask who is logged in).
 OPEN_BEFORE_CHANGE = frozenset(
     {"users.password_change", "static", "set_language", "assessments.service_worker"}
 )
@@ -56,7 +57,7 @@ OPEN_BEFORE_CHANGE = frozenset(
 @bp.before_app_request
 def must_change_password_first() -> ResponseReturnValue | None:
     endpoint = request.endpoint or ""
-    if endpoint in OPEN_BEFORE_CHANGE or endpoint.startswith("auth."):
+    if endpoint in OPEN_BEFORE_CHANGE or endpoint.startswith(("auth.", "monitoring.")):
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None

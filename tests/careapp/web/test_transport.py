@@ -37,6 +37,7 @@ def test_production_defaults_are_https_only(
     class ProductionConfig(Config):  # the defaults, plus the secrets an installation sets
         SECRET_KEY = "production-like-key"
         DATA_KEY = TestConfig.DATA_KEY
+        LOG_FORMAT = None  # the log stays pytest's (a JSON handler would outlive this test)
 
     monkeypatch.setenv("CAREAPP_DATABASE_URL", database_url)
     production = create_app(ProductionConfig)
