@@ -91,20 +91,28 @@ def _check_restored(source: Engine, copy: Engine) -> None:
 
 
 @contextmanager
-def _throwaway_databases(database_url: str, count: int) -> Iterator[list[URL]]:
+def _throwaway_databases(database_url: str) -> Iterator[tuple[URL, URL]]:
+    """A source database, and an empty one owned by a new owner role (no superuser), as in the
+    documented restore; the URL of the second connects as that owner."""
     url = make_url(database_url)
     suffix = secrets.token_hex(4)
-    names = [f"{url.database}_backup_{suffix}_{n}" for n in range(count)]
+    source, copy, owner = (f"{url.database}_backup_{suffix}_{n}" for n in ("src", "copy", "own"))
+    password = secrets.token_urlsafe(16)  # letters, digits, "-" and "_": safe in a literal
     admin = make_engine(url.set(database="postgres").render_as_string(hide_password=False))
     try:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in names:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield [url.set(database=name) for name in names]
+            conn.exec_driver_sql(f'CREATE DATABASE "{source}"')
+            conn.exec_driver_sql(f"CREATE ROLE \"{owner}\" LOGIN PASSWORD '{password}'")
+            conn.exec_driver_sql(f'CREATE DATABASE "{copy}" OWNER "{owner}"')
+        yield (
+            url.set(database=source),
+            url.set(database=copy, username=owner, password=password),
+        )
     finally:
         with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for name in names:
+            for name in (source, copy):
                 conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'DROP ROLE IF EXISTS "{owner}"')
         admin.dispose()
 
 
@@ -119,7 +127,7 @@ def test_pg_dump_restores_into_a_fresh_database(database_url: str, tmp_path: Pat
     assert pg_dump is not None, "pg_dump is not installed (postgresql-client)"
     assert pg_restore is not None, "pg_restore is not installed (postgresql-client)"
     dump = tmp_path / "careapp.dump"
-    with _throwaway_databases(database_url, 2) as (source_url, copy_url):
+    with _throwaway_databases(database_url) as (source_url, copy_url):
         source = make_engine(source_url.render_as_string(hide_password=False))
         copy = make_engine(copy_url.render_as_string(hide_password=False))
         try:
@@ -130,11 +138,18 @@ def test_pg_dump_restores_into_a_fresh_database(database_url: str, tmp_path: Pat
                 capture_output=True,
             )
             subprocess.run(  # nosec B603 - fixed arguments, no shell
-                [pg_restore, "--exit-on-error", "--no-owner", "--dbname", _libpq(copy_url),
-                 str(dump)],
+                [
+                    pg_restore,
+                    "--exit-on-error",
+                    "--no-owner",
+                    "--no-privileges",
+                    "--dbname",
+                    _libpq(copy_url),
+                    str(dump),
+                ],
                 check=True,
                 capture_output=True,
-            )  # fmt: skip
+            )
             _check_restored(source, copy)
             # The copy is a working database: its append-only audit log is still guarded.
             with copy.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
