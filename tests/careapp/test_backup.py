@@ -21,11 +21,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from careapp.cli.data_keys import rotate_data_key
 from careapp.config import TestConfig
 from careapp.db import make_engine
 from careapp.demo.seed import DemoSize, seed_demo
 from careapp.migrate import upgrade_database
-from careapp.security import DataProtector
+from careapp.security import DataProtector, new_data_key
 from careapp.services.data_keys import ENCRYPTED_COLUMNS
 
 SIZE = DemoSize(
@@ -33,6 +34,7 @@ SIZE = DemoSize(
 )
 NOW = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 PROTECTOR = DataProtector(TestConfig.DATA_KEY)
+NEW_KEY = new_data_key()
 
 
 def _populate(engine: Engine) -> None:
@@ -51,9 +53,9 @@ def _row_counts(engine: Engine) -> dict[str, int]:
         }
 
 
-def _check_encrypted_values(engine: Engine) -> dict[str, int]:
-    """Decrypt every encrypted value of `engine` with the data key; find each ID number through
-    its index. Return how many values each column holds."""
+def _check_encrypted_values(engine: Engine, protector: DataProtector = PROTECTOR) -> dict[str, int]:
+    """Decrypt every encrypted value of `engine` with `protector` (the data key); find each ID
+    number through its index. Return how many values each column holds."""
     found: dict[str, int] = {}
     with engine.connect() as conn:
         for column in ENCRYPTED_COLUMNS:
@@ -62,11 +64,11 @@ def _check_encrypted_values(engine: Engine) -> dict[str, int]:
                 select(column.id, column.ciphertext, *extra).where(column.ciphertext.is_not(None))
             ).all()
             for row in rows:
-                plaintext = PROTECTOR.decrypt(bytes(row[1]))
+                plaintext = protector.decrypt(bytes(row[1]))
                 if column.index is not None:
-                    assert row[2] == PROTECTOR.blind_index(plaintext)
+                    assert row[2] == protector.blind_index(plaintext)
                     ids = conn.scalars(
-                        select(column.id).where(column.index == PROTECTOR.blind_index(plaintext))
+                        select(column.id).where(column.index == protector.blind_index(plaintext))
                     ).all()
                     assert row[0] in ids
             found[column.name] = len(rows)
@@ -183,3 +185,30 @@ def test_sqlite_online_backup_restores(tmp_path: Path) -> None:
             copy.dispose()
     finally:
         source.dispose()
+
+
+@pytest.mark.postgres_only
+def test_rotation_of_a_live_database_is_read_throughout(database_url: str) -> None:
+    """Batches are committed one by one: another connection (the app, with the ring) reads and
+    finds every value between them; afterwards the new key alone reads everything."""
+    ring = DataProtector(f"{NEW_KEY},{TestConfig.DATA_KEY}", PROTECTOR.index_key_setting())
+    new_alone = DataProtector(NEW_KEY, PROTECTOR.index_key_setting())
+    with _throwaway_databases(database_url) as (source_url, _copy_url):
+        engine = make_engine(source_url.render_as_string(hide_password=False))
+        try:
+            _populate(engine)
+            checks = 0
+
+            def read_meanwhile(_line: str) -> None:
+                nonlocal checks
+                _check_encrypted_values(engine, ring)
+                checks += 1
+
+            with Session(engine) as session:
+                run = rotate_data_key(session, ring, batch_size=7, echo=read_meanwhile)
+            assert checks == run.batches > 5
+            assert run.rotated["people.id_number"] == SIZE.people
+            values = _check_encrypted_values(engine, new_alone)
+            assert values["people.id_number"] == SIZE.people
+        finally:
+            engine.dispose()
