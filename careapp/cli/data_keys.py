@@ -71,13 +71,16 @@ def rotate_data_key(
                     f"{column.name}: {run.scanned[column.name]} rows scanned, "
                     f"{run.rotated[column.name]} re-encrypted"
                 )
-    except BaseException:
+    except BaseException:  # also Ctrl-C: the batches so far are kept, and audited
         session.rollback()
-        record_event(
-            session, actor, "data_key.rotate", "data_key", None, now=utcnow(),
-            detail=run.detail(finished=False),
-        )  # fmt: skip
-        session.commit()
+        try:
+            record_event(
+                session, actor, "data_key.rotate", "data_key", None, now=utcnow(),
+                detail=run.detail(finished=False),
+            )  # fmt: skip
+            session.commit()
+        except Exception:  # the database itself is gone: the first error says why
+            session.rollback()
         raise
     record_event(
         session, actor, "data_key.rotate", "data_key", None, now=utcnow(),
