@@ -139,13 +139,23 @@ def rotate_data_key_command(batch_size: int, dry_run: bool) -> None:
     help="Put the new key first in this file's CAREAPP_DATA_KEY (and pin CAREAPP_INDEX_KEY) "
     "instead of printing it.",
 )
+@with_appcontext
 def generate_data_key_command(env_file: Path | None) -> None:
     """A new data key: printed, or added at the head of the ring in an env file."""
+    from flask import current_app
+
     from careapp.cli.secrets import add_data_key
-    from careapp.security import new_data_key
+    from careapp.security import new_data_key, protector
 
     if env_file is None:
         click.echo(new_data_key())
+        if not current_app.config.get("INDEX_KEY"):
+            click.echo(
+                "Put it first in CAREAPP_DATA_KEY (new,old) and set the lookup index's key, "
+                "which must not change, wherever the keys are kept:\n"
+                f"CAREAPP_INDEX_KEY={protector().index_key_setting()}",
+                err=True,
+            )
         return
     try:
         count = add_data_key(env_file)

@@ -60,7 +60,9 @@ def test_generate_data_key_prints_a_key_or_writes_the_file(app: Flask, tmp_path:
     runner = app.test_cli_runner()  # type: ignore[attr-defined]  # the Flask app fixture
     printed = runner.invoke(args=["generate-data-key"])
     assert printed.exit_code == 0, printed.output
-    assert len(parse_key_ring(printed.output.strip())) == 1
+    assert len(parse_key_ring(printed.stdout.strip())) == 1
+    # The suite's config has no index key: the one in use is shown, to pin beside the ring.
+    assert f"CAREAPP_INDEX_KEY={TEST_PROTECTOR.index_key_setting()}" in printed.stderr
 
     env = tmp_path / "careapp.env"
     write_secrets(env)
