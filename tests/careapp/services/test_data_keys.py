@@ -3,7 +3,11 @@ batch by batch, resumable, with lookups by ID number unchanged (on SQLite and Po
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import LargeBinary, select
 from sqlalchemy.orm import Session
 
@@ -198,3 +202,31 @@ def test_rotation_refuses_a_wrong_index_key(db_session: Session) -> None:
 
     db_session.expire_all()
     assert count_by_key(db_session, _ring())["people.id_number"] == KeyCounts(0, 2, 0)
+
+
+def test_the_app_serves_people_half_way_through_a_rotation(
+    app: Flask,
+    db_session: Session,
+    login_as: Callable[[User], FlaskClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the ring deployed, an administrator logs in (TOTP secret under the old key), finds
+    each person by full ID number and reveals it, whichever key it is under."""
+    people = PersonFactory.create_batch(2)
+    numbers = [TEST_PROTECTOR.decrypt(p.id_number_ciphertext) for p in people]
+    ring = _ring()
+    data_keys.rotate_batch(
+        db_session, ring, ENCRYPTED_COLUMNS[0], after_id=0, batch_size=1
+    )  # the first person only
+    db_session.flush()
+    db_session.expire_all()
+    assert [ring.is_current(p.id_number_ciphertext) for p in people] == [True, False]
+    monkeypatch.setitem(app.extensions, "careapp.protector", ring)
+    client = login_as(UserFactory(admin=True))
+
+    for person, number in zip(people, numbers, strict=True):
+        found = client.post("/people/search", data={"q": number})
+        assert found.status_code == 200
+        assert person.name in found.get_data(as_text=True)
+        revealed = client.post(f"/people/{person.id}/reveal-id", data={"reason": "核对身份信息"})
+        assert number in revealed.get_data(as_text=True)
