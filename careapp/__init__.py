@@ -55,14 +55,20 @@ def create_app(config: type[Config] | None = None) -> Flask:
         _ephemeral_signing_key(app)
 
     from careapp import db
-    from careapp.security import DataProtector
+    from careapp.config import ConfigError
+    from careapp.security import DataKeyError, DataProtector
     from careapp.web import register_web, trust_proxies
     from careapp.web.extensions import babel, csrf, login_manager
     from careapp.web.logs import configure_app_logging
 
     configure_app_logging(app)  # first: Flask then adds no handler of its own to app.logger
     db.init_app(app)
-    app.extensions["careapp.protector"] = DataProtector(app.config["DATA_KEY"])
+    try:
+        app.extensions["careapp.protector"] = DataProtector(
+            app.config["DATA_KEY"], app.config.get("INDEX_KEY")
+        )
+    except DataKeyError as error:
+        raise ConfigError(str(error)) from None
     csrf.init_app(app)
     login_manager.init_app(app)
     babel.init_app(

@@ -25,8 +25,12 @@ class Config:
     """Safe defaults; secrets come from the environment."""
 
     SECRET_KEY: str | None = None
-    # Base64 (urlsafe) 32-byte key: encrypts ID numbers and keys the blind index.
+    # The data key ring: base64 (urlsafe) 32-byte keys, comma-separated, newest first (usually
+    # one): encrypts ID numbers and TOTP secrets (careapp.security.DataProtector).
     DATA_KEY: str | None = None
+    # The blind index's key (lookups by ID number); unset: derived from the ring's only key.
+    # A ring of several keys (a rotation, docs/operations.md) needs it set.
+    INDEX_KEY: str | None = None
     # Default: an embedded SQLite file under instance/ (filled in by create_app). In production
     # the app role's URL: a PostgreSQL role that owns nothing (docs/operations.md).
     DATABASE_URL: str | None = None

@@ -3,8 +3,9 @@
 serve (the web server, gunicorn), database (init-db, grant-app-role), demo (seed-demo,
 simulate, seed-city), scheduler (scheduler, jobs, dispatch, reassessment-reminders), rosters
 (validate-roster), certificates (create-signing-key, print-decisions), settlement (settle),
-users (create-user, reset-password), two_factor (reset-two-factor); secrets is run before the
-app exists (`python -m careapp.cli.secrets PATH`).
+users (create-user, reset-password), two_factor (reset-two-factor), data_keys
+(generate-data-key, rotate-data-key); secrets is run before the app exists
+(`python -m careapp.cli.secrets PATH`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from flask.cli import FlaskGroup
 def register_cli(app: Flask) -> None:
     from careapp.cli import (
         certificates,
+        data_keys,
         database,
         demo,
         rosters,
@@ -47,6 +49,8 @@ def register_cli(app: Flask) -> None:
         users.create_user_command,
         users.reset_password_command,
         two_factor.reset_two_factor_command,
+        data_keys.rotate_data_key_command,
+        data_keys.generate_data_key_command,
     ):
         app.cli.add_command(command)
 

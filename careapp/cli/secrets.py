@@ -1,5 +1,6 @@
 """Create the instance's secrets once (`python -m careapp.cli.secrets PATH`); never committed.
 
+`add_data_key` adds a new data key to the file's ring (`careapp generate-data-key --env-file`).
 Besides the env file (SECRET_KEY, DATA_KEY) this creates the electronic seal's key and
 self-signed certificate next to it and adds their paths to the env file.
 """
@@ -10,7 +11,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from careapp.security import new_data_key
+from careapp.security import DataProtector, new_data_key
 
 
 def write_secrets(path: Path) -> bool:
@@ -47,6 +48,31 @@ def write_signing_key(env_path: Path) -> bool:
             f"{separator}CAREAPP_SIGNING_KEY_PATH={key_path}\nCAREAPP_SIGNING_CERT_PATH={cert_path}\n"
         )
     return created
+
+
+def add_data_key(path: Path) -> int:
+    """Put a new key at the head of `path`'s CAREAPP_DATA_KEY ring (newest first) and, when the
+    file has none, pin CAREAPP_INDEX_KEY to the index key in use so that lookups by ID number
+    survive the rotation. Return the ring's size; ValueError (a DataKeyError) if the file's
+    keys are missing or malformed."""
+    lines = path.read_text().splitlines()
+    settings = dict(line.split("=", 1) for line in lines if "=" in line)
+    ring = settings.get("CAREAPP_DATA_KEY", "").strip()
+    if not ring:
+        raise ValueError(f"{path} has no CAREAPP_DATA_KEY")
+    current = DataProtector(ring, settings.get("CAREAPP_INDEX_KEY") or None)  # checks them
+    new_ring = f"{new_data_key()},{ring}"
+    text = "".join(
+        f"CAREAPP_DATA_KEY={new_ring}\n" if line.startswith("CAREAPP_DATA_KEY=") else f"{line}\n"
+        for line in lines
+    )
+    if not settings.get("CAREAPP_INDEX_KEY"):
+        text += f"CAREAPP_INDEX_KEY={current.index_key_setting()}\n"
+    replacement = path.with_name(f".{path.name}.new")
+    replacement.write_text(text)
+    replacement.chmod(0o600)
+    replacement.replace(path)
+    return current.key_count + 1
 
 
 if __name__ == "__main__":
