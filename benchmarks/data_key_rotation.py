@@ -118,7 +118,7 @@ def main() -> None:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         url = server.set(database=name).render_as_string(hide_password=False)
     else:
-        url = f"sqlite+pysqlite:///{tempfile.mkdtemp()}/rotation.sqlite"
+        url = f"sqlite+pysqlite:///{Path(tempfile.mkdtemp()) / 'rotation.sqlite'}"
     engine = make_engine(url)
     try:
         _populate(engine, first, args.people)

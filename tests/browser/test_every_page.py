@@ -55,6 +55,9 @@ FILE_ENDPOINTS = {
     "settlement.statement_csv_download": "CSV",
     "settlement.statement_pdf": "PDF",
     "visits.my_day_map": "SVG image",
+    "monitoring.healthz": "JSON (the liveness probe)",
+    "monitoring.readyz": "JSON (the readiness probe)",
+    "monitoring.metrics": "Prometheus text",
 }
 # Pages no role can open with the records made here, with the reason. Keep this short.
 SKIPPED: dict[str, str] = {
