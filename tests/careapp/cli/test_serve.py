@@ -17,6 +17,7 @@ import re
 import runpy
 import signal
 import socket
+import sys
 import threading
 import time
 import urllib.error
@@ -444,7 +445,7 @@ def test_serve_makes_a_private_metrics_directory_unless_one_is_set(
     # This process imported prometheus_client long ago: too late for a directory.
     assert serve_module.multiprocess_dir() is None
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == ""
-    monkeypatch.delitem(serve_module.sys.modules, "prometheus_client")
+    monkeypatch.delitem(sys.modules, "prometheus_client")
     private = serve_module.multiprocess_dir()
     assert private is not None
     assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == private
@@ -468,7 +469,7 @@ def test_gunicorns_error_log_is_written_as_the_apps_log_without_tokens(
             any(isinstance(f, RedactTokens) for f in h.filters) for h in log.access_log.handlers
         )
         stream = io.StringIO()
-        handler.setStream(stream)  # type: ignore[attr-defined]  # a StreamHandler
+        handler.setStream(stream)  # a StreamHandler
         log.error("Error handling request /rate/%s", RATING_TOKEN)
         (line,) = stream.getvalue().splitlines()
         record = json.loads(line)
