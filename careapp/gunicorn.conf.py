@@ -29,13 +29,15 @@
   one format.
 - Metrics: the workers count in prometheus_client's multiprocess mode, in the directory
   PROMETHEUS_MULTIPROC_DIR (`careapp serve` makes a private one when it is unset); the master
-  empties it when it starts (never on SIGHUP: the new workers count on), and a worker's live
-  gauges go with it when it exits (`child_exit`). /metrics adds up the files of every worker.
+  empties it when it starts, but for the files of processes still running (never on SIGHUP:
+  the new workers count on), and a worker's live gauges go with it when it exits
+  (`child_exit`). /metrics adds up the files of every process.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -116,13 +118,31 @@ def _multiprocess_dir() -> Path | None:
     return Path(directory) if directory else None
 
 
+_PID_OF_FILE = re.compile(r"_(\d+)\.db$")  # counter_<pid>.db, gauge_livesum_<pid>.db, ...
+
+
 def on_starting(server: Any) -> None:
-    """The master starts (not on SIGHUP): no count of an earlier run is added up."""
+    """The master starts (not on SIGHUP, where the new workers count on): the files of processes
+    no longer running (an earlier run's workers) are removed, those of a live process sharing
+    the directory (`careapp scheduler run` on this machine) are kept."""
     directory = _multiprocess_dir()
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        for stale in directory.glob("*.db"):
-            stale.unlink()
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        found = _PID_OF_FILE.search(path.name)
+        if found is None or not _running(int(found.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def child_exit(server: Any, worker: Any) -> None:

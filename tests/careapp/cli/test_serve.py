@@ -17,6 +17,7 @@ import re
 import runpy
 import signal
 import socket
+import subprocess  # nosec B404
 import sys
 import threading
 import time
@@ -413,20 +414,26 @@ def test_the_master_empties_the_metrics_directory_when_it_starts(
 ) -> None:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     hooks = runpy.run_path(str(CONFIG_FILE))
-    for name in ("counter_11.db", "gauge_livesum_11.db", "counter_12.db", "gauge_livesum_12.db"):
-        (tmp_path / name).write_bytes(b"")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    live, dead = os.getpid(), gone.pid
+    for name in ("counter", "gauge_livesum", "histogram"):
+        for pid in (live, dead):
+            (tmp_path / f"{name}_{pid}.db").write_bytes(b"")
     (tmp_path / "README").write_text("not prometheus_client's")
     # A worker exits: its live gauges go, its counts stay (they are added up still).
-    hooks["child_exit"](None, SimpleNamespace(pid=11))
+    hooks["child_exit"](None, SimpleNamespace(pid=dead))
+    assert not (tmp_path / f"gauge_livesum_{dead}.db").exists()
+    assert (tmp_path / f"counter_{dead}.db").exists()
+    # The master starts (once; SIGHUP calls on_reload, which the file leaves alone): the files
+    # of exited processes go, a running one's (a scheduler's) stay.
+    hooks["on_starting"](None)
     assert {path.name for path in tmp_path.iterdir()} == {
-        "counter_11.db",
-        "counter_12.db",
-        "gauge_livesum_12.db",
+        f"counter_{live}.db",
+        f"gauge_livesum_{live}.db",
+        f"histogram_{live}.db",
         "README",
     }
-    # The master starts (once; SIGHUP calls on_reload, which the file leaves alone).
-    hooks["on_starting"](None)
-    assert [path.name for path in tmp_path.iterdir()] == ["README"]
     assert "on_reload" not in hooks
 
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
