@@ -16,13 +16,15 @@ export HYPOTHESIS_PROFILE ?= ci
 
 ## run: install, create secrets, migrate, load demo data (laid out around today, carrying the
 ## scheduler's results; see README.md) and serve on http://$(HOST):$(PORT) (make run PORT=8080)
-## with production's web server (`careapp serve`: gunicorn, careapp/gunicorn.conf.py)
+## with production's web server (`careapp serve`: gunicorn, careapp/gunicorn.conf.py).
+## The demo runs no scheduler process yet, so /readyz leaves out the scheduler's heartbeat
+## (CAREAPP_READINESS_SCHEDULER=false; production keeps it on).
 run: install
 	$(BIN)/python -m careapp.cli.secrets instance/careapp.env
 	set -a && . ./instance/careapp.env && set +a && \
 		$(BIN)/careapp init-db && \
 		$(BIN)/careapp seed-demo --if-empty --host '$(HOST)' --port '$(PORT)' && \
-		CAREAPP_PLAIN_HTTP=true $(BIN)/careapp serve --host '$(HOST)' --port '$(PORT)'
+		CAREAPP_PLAIN_HTTP=true CAREAPP_READINESS_SCHEDULER=false $(BIN)/careapp serve --host '$(HOST)' --port '$(PORT)'
 
 ## test: install everything, lint, then the whole suite on SQLite and on PostgreSQL, then again
 ## (without the browser) with the process clock moved to another date

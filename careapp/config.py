@@ -184,6 +184,10 @@ class Config:
     LOG_LEVEL = "INFO"
     # GET /readyz: each check (database, queue, scheduler) must answer within this many seconds.
     READINESS_TIMEOUT_SECONDS = 2.0
+    # /readyz checks the scheduler's heartbeat (a process of `careapp scheduler run` holds its
+    # lease and renewed it within SCHEDULER_LEASE_SECONDS). Off only where no scheduler runs:
+    # the demo (`make run`) and the tests.
+    READINESS_SCHEDULER = True
     # GET /metrics (Prometheus): let in from these CIDR blocks (comma- or space-separated), or
     # with "Authorization: Bearer <METRICS_TOKEN>" when that is set.
     METRICS_ALLOW = "127.0.0.1/32, ::1/128"
@@ -210,6 +214,7 @@ class TestConfig(Config):
     SESSION_IDLE_TIMEOUT_MINUTES = 366 * 24 * 60
     SESSION_ABSOLUTE_TIMEOUT_MINUTES = 366 * 24 * 60
     LOG_FORMAT = None  # pytest captures the log; tests/careapp/web/test_logging.py sets one up
+    READINESS_SCHEDULER = False  # no scheduler runs; tests/careapp/web/test_health.py turns it on
 
 
 def environment_config(base: type[Config] = Config) -> dict[str, Any]:

@@ -18,18 +18,33 @@
 - Graceful: SIGHUP starts new workers, then stops the old ones; SIGTERM stops; a stopping
   worker finishes its requests, and the print batches running in its threads, within
   `graceful_timeout`. SIGINT or SIGQUIT stop at once.
-- Access log: `careapp.web.logs` filters gunicorn's loggers in every worker (`create_app`), so
-  the rating link's and calendar feed's tokens and any `code=` query parameter are written
-  `[token]`. The client address `%(h)s` is the one `CAREAPP_TRUSTED_PROXIES` allows (ProxyFix
-  rewrites it in the request); gunicorn itself believes no forwarded header.
+- Access log: `careapp.web.logs` filters gunicorn's loggers in every process (`create_app`
+  in the workers, `CareappLogger` in the master too), so the rating link's and calendar feed's
+  tokens and any `code=` query parameter are written `[token]`. Each line names the request's
+  id (the `X-Request-ID` response header, the `request_id` of the app's log lines). The client
+  address `%(h)s` is the one `CAREAPP_TRUSTED_PROXIES` allows (ProxyFix rewrites it in the
+  request); gunicorn itself believes no forwarded header.
+- Error log: gunicorn's own lines (master and workers) are written as the app's
+  (`configure_logging`: JSON lines, or text, per CAREAPP_LOG_FORMAT), so standard error is
+  one format.
+- Metrics: the workers count in prometheus_client's multiprocess mode, in the directory
+  PROMETHEUS_MULTIPROC_DIR (`careapp serve` makes a private one when it is unset); the master
+  empties it when it starts, but for the files of processes still running (never on SIGHUP:
+  the new workers count on), and a worker's live gauges go with it when it exits
+  (`child_exit`). /metrics adds up the files of every process.
 """
 
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from careapp.config import environment_config
+from careapp.web.logs import RedactTokens, RequestIdFilter, configure_logging, make_formatter
 
 _settings = environment_config()
 
@@ -68,9 +83,75 @@ forwarder_headers = ""
 errorlog = "-"
 loglevel = "info"
 accesslog = _settings["WEB_ACCESS_LOG"] or None
-access_log_format = '%(h)s - %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" %(p)s'
+# `%({x-request-id}o)s`: the request's id, as the app sent it in its X-Request-ID header.
+access_log_format = (
+    '%(h)s - %(t)s "%(r)s" %(s)s %(b)s %(M)sms "%(f)s" "%(a)s" %({x-request-id}o)s %(p)s'
+)
 # gunicorn's control socket (gunicornc) is not used: signals steer the server.
 control_socket_disable = True
+
+
+class CareappLogger(Logger):
+    """gunicorn's logger, its error log in the app's format (CAREAPP_LOG_FORMAT, read again on
+    each SIGHUP) and both logs without secret tokens. With no LOG_FORMAT (the app then leaves
+    logging alone) gunicorn's own format stays."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        settings = environment_config()
+        log_format = settings.get("LOG_FORMAT")
+        if log_format:
+            configure_logging(str(log_format), settings.get("LOG_LEVEL") or "INFO")
+            for handler in self.error_log.handlers:
+                handler.setFormatter(make_formatter(str(log_format)))
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            for kind in (RedactTokens, RequestIdFilter):
+                if not any(isinstance(existing, kind) for existing in handler.filters):
+                    handler.addFilter(kind())
+
+
+logger_class = CareappLogger
+
+
+def _multiprocess_dir() -> Path | None:
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    return Path(directory) if directory else None
+
+
+_PID_OF_FILE = re.compile(r"_(\d+)\.db$")  # counter_<pid>.db, gauge_livesum_<pid>.db, ...
+
+
+def on_starting(server: Any) -> None:
+    """The master starts (not on SIGHUP, where the new workers count on): the files of processes
+    no longer running (an earlier run's workers) are removed, those of a live process sharing
+    the directory (`careapp scheduler run` on this machine) are kept."""
+    directory = _multiprocess_dir()
+    if directory is None:
+        return
+    directory.mkdir(parents=True, exist_ok=True)
+    for path in directory.glob("*.db"):
+        found = _PID_OF_FILE.search(path.name)
+        if found is None or not _running(int(found.group(1))):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker has exited (in the master): its live gauges are no longer added up."""
+    directory = _multiprocess_dir()
+    if directory is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid, str(directory))
 
 
 def post_fork(server: Any, worker: Any) -> None:

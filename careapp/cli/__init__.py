@@ -16,6 +16,8 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
+from careapp.cli.serve import serve_command
+
 
 def register_cli(app: Flask) -> None:
     from careapp.cli import (
@@ -64,6 +66,11 @@ def _create_app() -> Flask:
 @click.group(cls=FlaskGroup, create_app=_create_app)
 def cli() -> None:
     """careapp: long-term care insurance."""
+
+
+# `careapp serve` is found without building the app first (the other commands are the app's):
+# it sets PROMETHEUS_MULTIPROC_DIR before anything imports prometheus_client (careapp.cli.serve).
+cli.add_command(serve_command)
 
 
 def main() -> None:

@@ -6,17 +6,29 @@ of which builds its own app (`careapp.create_app()`). Signals to the master: SIG
 SIGTERM stops gracefully (requests in flight are answered), SIGINT (Ctrl+C) stops at once;
 TTIN/TTOU add or remove a worker. `careapp run` (Flask's development server) stays for
 development.
+
+Metrics: the workers count in prometheus_client's multiprocess mode, which a process takes up
+when it first imports prometheus_client, so PROMETHEUS_MULTIPROC_DIR is set before this command
+builds its app (and before gunicorn forks the workers, who inherit it): the operator's
+directory, else a private temporary one, removed when the server stops. `careapp serve` is a
+command of the group itself (careapp.cli), found without building an app; run as the app's
+command (`flask --app careapp serve`), prometheus_client is imported already and each worker
+counts alone unless PROMETHEUS_MULTIPROC_DIR was set beforehand.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
+from flask import Flask
+from flask.cli import ScriptInfo
 from gunicorn.app.base import BaseApplication
 
 CONFIG_FILE = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
@@ -67,11 +79,35 @@ def command_line_settings(
     type=click.IntRange(1, 64),
     help="worker processes (default: CAREAPP_WEB_WORKERS, else two per core plus one, ≤ 8)",
 )
-@with_appcontext
 def serve_command(host: str | None, port: int | None, workers: int | None) -> None:
     """Serve the app with gunicorn (careapp/gunicorn.conf.py) until stopped: SIGHUP reloads,
     SIGTERM stops gracefully, Ctrl+C stops at once."""
-    # The app of this command checked the configuration; the workers build their own. This
-    # process keeps no database connection across the fork.
-    current_app.extensions["careapp.engine"].dispose()
-    CareappServer(command_line_settings(host, port, workers)).run()
+    private, master = multiprocess_dir(), os.getpid()
+    try:
+        # This app checks the configuration; the workers build their own. This process
+        # keeps no database connection across the fork.
+        app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+        app.extensions["careapp.engine"].dispose()
+        CareappServer(command_line_settings(host, port, workers)).run()
+    finally:
+        # A worker leaves through here too (gunicorn ends it with SystemExit): the master alone
+        # removes the directory, once the server has stopped.
+        if private is not None and os.getpid() == master:
+            shutil.rmtree(private, ignore_errors=True)
+
+
+def multiprocess_dir() -> str | None:
+    """Set PROMETHEUS_MULTIPROC_DIR to a private temporary directory unless the operator set
+    it; the private one (to remove at the end), or None."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    if "prometheus_client" in sys.modules:  # too late: this process counts in its own memory
+        click.echo(
+            "careapp serve: set PROMETHEUS_MULTIPROC_DIR beforehand for /metrics to add up "
+            "the workers' counts",
+            err=True,
+        )
+        return None
+    private = tempfile.mkdtemp(prefix="careapp-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = private
+    return private

@@ -6,14 +6,13 @@ otherwise: `CheckFailed("reason")` with a short reason safe to show anyone, or a
 exception (then the reason shown is "failed" and the exception is logged, never shown: an error
 text can carry a host, a user name or a path). `/readyz` answers 503 when any check fails.
 
-Registered here: `database` (a `SELECT 1` on a connection of its own, bounded by the timeout).
-The other parts plug in the same way when they exist, from where they are set up:
-
-- the job queue (a Redis or database-backed queue):
-  `register_check(app, "queue", check_queue)` where the queue is initialised;
-- the scheduler's heartbeat (the leader's lease row, refreshed by `careapp scheduler run`):
-  `register_check(app, "scheduler", check_scheduler_heartbeat)`, failing with
-  `CheckFailed("stale")` when the newest heartbeat is older than its allowed age.
+Registered here: `database` (a `SELECT 1` on a connection of its own, bounded by the timeout)
+and, unless READINESS_SCHEDULER is off, `scheduler` (`check_scheduler_heartbeat`: the leader's
+lease row, refreshed by `careapp scheduler run`, read on the same kind of connection): it fails
+with `CheckFailed("no leader")` when nobody holds the lease and `CheckFailed("stale")` when the
+holder's last heartbeat is older than SCHEDULER_LEASE_SECONDS. Another part plugs in the same
+way when it exists, from where it is set up: the job queue,
+`register_check(app, "queue", check_queue)` where the queue is initialised.
 """
 
 from __future__ import annotations
@@ -26,7 +25,10 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
+
+from careapp.services.scheduler_lease import current_holder
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +95,30 @@ def check_database(app: Flask, timeout: float) -> None:
         raise CheckFailed("unreachable") from error
 
 
+def check_scheduler_heartbeat(app: Flask, timeout: float) -> None:
+    """A scheduler process holds the lease and renewed it within SCHEDULER_LEASE_SECONDS.
+
+    Read on the probe's engine (`check_database`: a new connection bounded by `timeout`, never
+    behind the write lock), on the database's clock as the lease itself. "no leader": no
+    scheduler ever ran, or the last one released the lease (a graceful stop) and none took it;
+    "stale": the holder's heartbeat is too old (it died or hangs without releasing it).
+    """
+    engine = app.extensions[PROBE_ENGINE_KEY]
+    max_age = float(app.config["SCHEDULER_LEASE_SECONDS"])
+    try:
+        with Session(engine) as session:
+            found = current_holder(session)
+    except Exception as error:  # whatever the driver raises: the database is not there
+        raise CheckFailed("unreachable") from error
+    if found.state is None or found.state.holder is None:
+        raise CheckFailed("no leader")
+    age = found.heartbeat_age
+    if age is None or age.total_seconds() > max_age:
+        raise CheckFailed("stale")
+    if found.holder is None:  # expired early (a shorter lease than this app's setting)
+        raise CheckFailed("no leader")
+
+
 def probe_engine(url: str, timeout: float) -> Engine:
     """An engine for the readiness probe: a new connection each time, bounded by `timeout`.
     On SQLite the file must exist already (opened read-write, never created)."""
@@ -110,8 +136,11 @@ def probe_engine(url: str, timeout: float) -> Engine:
 
 
 def init_health(app: Flask) -> None:
-    """The probe's engine and the checks every installation has (the database)."""
+    """The probe's engine and the checks every installation has: the database, and the
+    scheduler's heartbeat unless READINESS_SCHEDULER is off (where no scheduler runs)."""
     app.extensions[PROBE_ENGINE_KEY] = probe_engine(
         app.config["DATABASE_URL"], float(app.config["READINESS_TIMEOUT_SECONDS"])
     )
     register_check(app, "database", check_database)
+    if app.config.get("READINESS_SCHEDULER", True):
+        register_check(app, "scheduler", check_scheduler_heartbeat)

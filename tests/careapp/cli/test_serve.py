@@ -9,11 +9,16 @@ settings and the hooks in this process.
 from __future__ import annotations
 
 import datetime as dt
+import io
+import json
+import logging
 import os
 import re
 import runpy
 import signal
 import socket
+import subprocess  # nosec B404
+import sys
 import threading
 import time
 import urllib.error
@@ -40,9 +45,10 @@ from careapp.jobs.print_batches import THREAD_PREFIX
 from careapp.models import Person, User
 from careapp.services.reference import ensure_districts
 from careapp.services.two_factor import code_at
+from careapp.web.logs import AppLogHandler, JsonLineFormatter, RedactTokens
 from tests import factories
 from tests.factories import NOW
-from tests.servers import committed_database, serve, server_environment
+from tests.servers import Server, committed_database, serve, server_environment
 
 WORKERS = 3
 RATING_TOKEN = "RateTok3nSecret"
@@ -137,6 +143,8 @@ def test_serve_answers_from_several_workers_and_logs_no_secret(
             Browser(server.base).get("/login")
             time.sleep(0.05)
         assert all(_alive(pid) for pid in workers)
+        request_ids = _probe_until_several_workers_answer(server)
+        probes = _wait_for_count(server.base, "monitoring.healthz", len(request_ids))
 
     with Session(engine := _engine(url)) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 1
@@ -152,6 +160,51 @@ def test_serve_answers_from_several_workers_and_logs_no_secret(
     assert f'"{server.base}/rate/[token]"' in log  # the Referer
     assert any(line.startswith(f"{CLIENT_ADDRESS} ") for line in server.access_lines())
     assert '"POST /people/new HTTP/1.1" 302' in log
+    # /metrics added up the workers' counts (multiprocess mode under `careapp serve`), and
+    # each access line names the request id the response carried.
+    answered = _healthz_lines(server.access_lines())
+    assert set(answered) == set(request_ids)
+    assert len(set(answered.values())) > 1, answered
+    assert probes == len(request_ids)
+
+
+def _probe_until_several_workers_answer(server: Server) -> list[str]:
+    """GET /healthz on fresh connections, at least 10 times and until two workers answered
+    (by the access log); the X-Request-ID of each response."""
+    ids: list[str] = []
+    pids: set[int] = set()
+    while len(ids) < 10 or len(pids) < 2:
+        assert len(ids) < 100, pids
+        with urllib.request.urlopen(server.base + "/healthz", timeout=30) as response:  # noqa: S310
+            ids.append(response.headers["X-Request-ID"])
+        pids = set(_healthz_lines(server.access_lines()).values())
+    return ids
+
+
+_HEALTHZ_LINE = re.compile(r'"GET /healthz HTTP/1\.1" 200 .* (\S+) <(\d+)>$')
+
+
+def _healthz_lines(lines: list[str]) -> dict[str, int]:
+    """The request id and worker of each access line of GET /healthz."""
+    found = (_HEALTHZ_LINE.search(line) for line in lines)
+    return {match.group(1): int(match.group(2)) for match in found if match}
+
+
+def _wait_for_count(base: str, endpoint: str, at_least: int) -> int:
+    """careapp_http_requests_total of `endpoint` on /metrics (from 127.0.0.1), once it reaches
+    `at_least` (a worker counts a request when its body is sent: just after the client has
+    it) or after 10 s."""
+    pattern = re.compile(
+        rf'^careapp_http_requests_total\{{[^}}]*endpoint="{re.escape(endpoint)}"[^}}]*\}} (\S+)$',
+        re.MULTILINE,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        with urllib.request.urlopen(base + "/metrics", timeout=30) as response:  # noqa: S310
+            total = sum(float(v) for v in pattern.findall(response.read().decode()))
+        if total >= at_least or time.monotonic() > deadline:
+            return int(total)
+        time.sleep(0.1)
 
 
 def test_sighup_replaces_the_workers_and_sigterm_finishes_the_request_in_flight(
@@ -170,7 +223,12 @@ def test_sighup_replaces_the_workers_and_sigterm_finishes_the_request_in_flight(
             time.sleep(0.1)
         assert all(_alive(pid) for pid in new)
         assert Browser(server.base).get("/login")[0] == 200
-        assert server.answering_pids() & set(new)
+        deadline = time.monotonic() + 5  # the line is written just after the client has it
+        while not server.answering_pids() & set(new):
+            assert time.monotonic() < deadline, server.access_lines()
+            time.sleep(0.05)
+        # The old workers' counts are still added up: SIGHUP empties no metrics file.
+        assert _wait_for_count(server.base, "auth.login", 2) == 2
 
         # A request whose body is still coming when the server is told to stop is answered.
         host, port = server.base.removeprefix("http://").rsplit(":", 1)
@@ -349,3 +407,89 @@ def test_each_worker_builds_its_own_app(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert first.extensions["careapp.engine"] is not second.extensions["careapp.engine"]
     for built in (first, second):
         built.extensions["careapp.engine"].dispose()
+
+
+def test_the_master_empties_the_metrics_directory_when_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    hooks = runpy.run_path(str(CONFIG_FILE))
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    live, dead = os.getpid(), gone.pid
+    for name in ("counter", "gauge_livesum", "histogram"):
+        for pid in (live, dead):
+            (tmp_path / f"{name}_{pid}.db").write_bytes(b"")
+    (tmp_path / "README").write_text("not prometheus_client's")
+    # A worker exits: its live gauges go, its counts stay (they are added up still).
+    hooks["child_exit"](None, SimpleNamespace(pid=dead))
+    assert not (tmp_path / f"gauge_livesum_{dead}.db").exists()
+    assert (tmp_path / f"counter_{dead}.db").exists()
+    # The master starts (once; SIGHUP calls on_reload, which the file leaves alone): the files
+    # of exited processes go, a running one's (a scheduler's) stay.
+    hooks["on_starting"](None)
+    assert {path.name for path in tmp_path.iterdir()} == {
+        f"counter_{live}.db",
+        f"gauge_livesum_{live}.db",
+        f"histogram_{live}.db",
+        "README",
+    }
+    assert "on_reload" not in hooks
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+    hooks["on_starting"](None)  # no directory: nothing to do
+    hooks["child_exit"](None, SimpleNamespace(pid=12))
+
+
+def test_serve_makes_a_private_metrics_directory_unless_one_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import careapp.cli.serve as serve_module
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert serve_module.multiprocess_dir() is None  # the operator's, kept
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    # This process imported prometheus_client long ago: too late for a directory.
+    assert serve_module.multiprocess_dir() is None
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == ""
+    monkeypatch.delitem(sys.modules, "prometheus_client")
+    private = serve_module.multiprocess_dir()
+    assert private is not None
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == private
+    assert Path(private).is_dir()
+    os.rmdir(private)
+
+
+def test_gunicorns_error_log_is_written_as_the_apps_log_without_tokens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = logging.getLogger()
+    level = root.level
+    monkeypatch.setenv("CAREAPP_LOG_FORMAT", "json")
+    config = CareappServer({"workers": 1}).cfg
+    log = config.logger_class(config)
+    try:
+        (handler,) = log.error_log.handlers
+        assert isinstance(handler.formatter, JsonLineFormatter)
+        assert any(isinstance(f, RedactTokens) for f in handler.filters)
+        assert all(
+            any(isinstance(f, RedactTokens) for f in h.filters) for h in log.access_log.handlers
+        )
+        stream = io.StringIO()
+        handler.setStream(stream)  # a StreamHandler
+        log.error("Error handling request /rate/%s", RATING_TOKEN)
+        (line,) = stream.getvalue().splitlines()
+        record = json.loads(line)
+        assert (record["level"], record["logger"]) == ("ERROR", "gunicorn.error")
+        assert record["message"] == "Error handling request /rate/[token]"
+        assert any(isinstance(h, AppLogHandler) for h in root.handlers)  # configure_logging
+        log.setup(config)  # SIGHUP: once more, not twice
+        (handler,) = log.error_log.handlers
+        assert len([f for f in handler.filters if isinstance(f, RedactTokens)]) == 1
+    finally:
+        for handler in [h for h in root.handlers if isinstance(h, AppLogHandler)]:
+            root.removeHandler(handler)
+        root.setLevel(level)
+        for logger in (log.error_log, log.access_log):
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)

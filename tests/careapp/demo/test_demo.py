@@ -195,6 +195,8 @@ def test_make_run_serves_with_careapp_serve_and_prints_the_same_address() -> Non
     for line in (seed, serve):
         assert "--host '$(HOST)'" in line
         assert "--port '$(PORT)'" in line
+    # The demo runs no scheduler process: /readyz leaves its heartbeat out.
+    assert "CAREAPP_READINESS_SCHEDULER=false" in serve
 
 
 def test_readme_sends_a_newcomer_only_to_files_in_the_repository() -> None:

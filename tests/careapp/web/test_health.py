@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,10 +10,15 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from careapp import create_app
-from careapp.config import TestConfig
+from careapp.config import Config, TestConfig
+from careapp.core.lease import LeaseHolder
+from careapp.core.liveness import Runner
+from careapp.models import SchedulerLease
+from careapp.services.scheduler_lease import claim_lease, database_now, release_lease
 from careapp.web.health import CHECKS_KEY, CheckFailed, register_check, registered_checks
 from tests.factories import UserFactory
 
@@ -141,3 +147,102 @@ def test_probes_pass_a_user_who_must_change_their_password(
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers.getlist("Set-Cookie") == []  # the session is left untouched
+
+
+# The scheduler's heartbeat: the lease row, committed as a scheduler process commits it.
+
+LEADER = LeaseHolder(Runner("sched-1", 4242), "leader-1")
+
+
+@pytest.fixture
+def scheduler_app(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    """An app with the scheduler check on, on the suite's database; the lease row it reads is
+    committed (the probe reads on a connection of its own) and removed afterwards."""
+    monkeypatch.setenv("CAREAPP_READINESS_SCHEDULER", "true")
+    application = create_app(TestConfig)
+    engine = application.extensions["careapp.engine"]
+    try:
+        yield application
+    finally:
+        with Session(engine) as session:
+            session.execute(delete(SchedulerLease))
+            session.commit()
+        engine.dispose()
+
+
+def _lease(app: Flask, age_seconds: float, *, release: bool = False) -> None:
+    """`LEADER` claims the lease `age_seconds` ago by the database's clock (and gives it up)."""
+    with Session(app.extensions["careapp.engine"]) as session:
+        now = database_now(session)
+        beat = now - dt.timedelta(seconds=age_seconds)
+        duration = dt.timedelta(seconds=float(app.config["SCHEDULER_LEASE_SECONDS"]))
+        assert claim_lease(session, LEADER, beat, duration).is_held
+        if release:
+            assert release_lease(session, LEADER, beat)
+        session.commit()
+
+
+def test_the_scheduler_check_is_off_in_the_tests_and_on_by_default(app: Flask) -> None:
+    assert set(registered_checks(app)) == {"database"}
+    assert Config.READINESS_SCHEDULER is True
+
+
+def test_readyz_is_ready_with_a_fresh_scheduler_lease(scheduler_app: Flask) -> None:
+    _lease(scheduler_app, 1)
+    response = scheduler_app.test_client().get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["checks"] == {"database": "ok", "scheduler": "ok"}
+
+
+@pytest.mark.parametrize("released", [False, True], ids=["never-held", "released"])
+def test_readyz_is_503_no_leader_when_nobody_holds_the_lease(
+    scheduler_app: Flask, released: bool
+) -> None:
+    if released:
+        _lease(scheduler_app, 1, release=True)
+    response = scheduler_app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unready",
+        "checks": {"database": "ok", "scheduler": "no leader"},
+    }
+
+
+def test_readyz_is_503_stale_when_the_heartbeat_is_too_old(scheduler_app: Flask) -> None:
+    max_age = float(scheduler_app.config["SCHEDULER_LEASE_SECONDS"])
+    _lease(scheduler_app, max_age + 5)
+    response = scheduler_app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json()["checks"] == {"database": "ok", "scheduler": "stale"}
+
+
+def test_the_scheduler_check_is_not_held_up_by_a_writing_transaction(
+    scheduler_app: Flask,
+) -> None:
+    """On SQLite a writer holds the lock the app's transactions wait 30 s for: the probe
+    reads the lease on a connection of its own (and answers within the readiness timeout)."""
+    _lease(scheduler_app, 1)
+    with scheduler_app.extensions["careapp.engine"].connect() as writer:
+        writer.execute(update(SchedulerLease).values(version=SchedulerLease.version + 1))
+        started = time.monotonic()
+        response = scheduler_app.test_client().get("/readyz")
+        elapsed = time.monotonic() - started
+        writer.rollback()
+    assert response.status_code == 200, response.get_json()
+    assert elapsed < 2
+
+
+class _SchedulerOn(TestConfig):
+    READINESS_SCHEDULER = True
+
+
+def test_the_scheduler_check_is_off_when_the_setting_says_so(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No lease row: with the check off the app is ready all the same."""
+    monkeypatch.setenv("CAREAPP_READINESS_SCHEDULER", "false")
+    off = create_app(_SchedulerOn)
+    assert "scheduler" not in registered_checks(off)
+    response = off.test_client().get("/readyz")
+    assert (response.status_code, response.get_json()["checks"]) == (200, {"database": "ok"})
+    off.extensions["careapp.engine"].dispose()
