@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -297,7 +298,7 @@ class SlowStop(StubScheduler):
     """A scheduler whose running job takes a while to finish at shutdown."""
 
     def shutdown(self, wait: bool = True) -> None:
-        threading.Event().wait(0.5)
+        time.sleep(0.5)
         super().shutdown(wait)
 
 
