@@ -79,7 +79,7 @@ def test_audit_log_is_append_only_for_the_app_role() -> None:
 def test_grant_refuses_sqlite(app: Flask) -> None:
     engine = app.extensions["careapp.engine"]
     if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite has no roles")
+        pytest.skip("the refusal is SQLite's (no roles); PostgreSQL's grants are tested below")
     with engine.connect() as connection, pytest.raises(DatabaseRoleError):
         grant_app_role(connection, "careapp_app")
 

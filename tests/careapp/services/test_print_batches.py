@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -219,7 +220,14 @@ LIMIT = dt.timedelta(minutes=2)
 GONE = Runner(socket.gethostname(), 2**22 + 7)  # above Linux's pid_max: no such process
 
 
-def _build(app: Flask, db_session: Session, actor: Actor, batch_id: int, path: Path) -> PrintBatch:
+def _build(
+    app: Flask,
+    db_session: Session,
+    actor: Actor,
+    batch_id: int,
+    path: Path,
+    checkpoint: Callable[[], object] | None = None,
+) -> PrintBatch:
     return build_print_batch(
         db_session,
         actor,
@@ -230,7 +238,7 @@ def _build(app: Flask, db_session: Session, actor: Actor, batch_id: int, path: P
         wording=WORDING,
         signer=load_signer(app.config["SIGNING_KEY_PATH"], app.config["SIGNING_CERT_PATH"]),
         office_name="长期护理保险经办机构",
-        checkpoint=db_session.flush,
+        checkpoint=checkpoint or db_session.flush,
         clock=lambda: NOW,
     )
 
@@ -360,19 +368,7 @@ def test_a_run_whose_batch_was_restarted_stops_and_writes_nothing(
             )
 
     with pytest.raises(BatchTakenOverError):
-        build_print_batch(
-            db_session,
-            actor,
-            batch.id,
-            directory=tmp_path,
-            rules=ProcedureRules(),
-            base_url="https://x",
-            wording=WORDING,
-            signer=None,
-            office_name="长期护理保险经办机构",
-            checkpoint=checkpoint,
-            clock=lambda: NOW,
-        )
+        _build(app, db_session, actor, batch.id, tmp_path, checkpoint)
     db_session.expire_all()
     assert db_session.get(PrintBatch, batch.id).status is PrintBatchStatus.QUEUED  # type: ignore[union-attr]
     assert list(tmp_path.glob("*.pdf")) == []
